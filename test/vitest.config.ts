@@ -1,0 +1,49 @@
+/**
+ * Two test projects:
+ * - `worker`: tests beside the code in worker/, run inside workerd by the
+ *   Workers vitest integration with real R2, D1, Durable Object and Queue
+ *   simulators; D1 migrations from drizzle/ are applied in a setup file.
+ * - `e2e`: Node tests in test/e2e that start the real stack with `npm start`.
+ */
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { fileURLToPath } from "node:url";
+import { defineConfig } from "vitest/config";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+
+export default defineConfig(async () => {
+  const migrations = await readD1Migrations(`${root}/drizzle`);
+  return {
+    test: {
+      root,
+      projects: [
+        {
+          plugins: [
+            cloudflareTest({
+              wrangler: { configPath: `${root}/wrangler.toml` },
+              miniflare: { bindings: { TEST_MIGRATIONS: migrations } },
+            }),
+          ],
+          test: {
+            name: "worker",
+            root,
+            include: ["worker/**/*.test.ts", "web/src/**/*.test.ts"],
+            setupFiles: ["worker/testing/setup.ts"],
+            testTimeout: 60_000,
+          },
+        },
+        {
+          test: {
+            name: "e2e",
+            root,
+            include: ["test/e2e/**/*.test.ts"],
+            environment: "node",
+            testTimeout: 300_000,
+            hookTimeout: 180_000,
+            fileParallelism: false,
+          },
+        },
+      ],
+    },
+  };
+});

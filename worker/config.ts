@@ -1,0 +1,44 @@
+/**
+ * Limits and defaults, in one typed place. Values come from `wrangler.toml`
+ * vars (strings) and are parsed once per request with zod so a bad deploy
+ * config fails loudly instead of silently using NaN.
+ */
+import { z } from "zod";
+
+const MiB = 1024 * 1024;
+
+/** R2 multipart rules: every part but the last is at least 5 MiB, at most 10,000 parts. */
+export const R2_MIN_PART_BYTES = 5 * MiB;
+export const R2_MAX_PARTS = 10_000;
+/** Workers refuse request bodies over 100 MB; 95 MiB leaves room for headers. */
+export const MAX_CHUNK_BYTES = 95 * MiB;
+
+const intString = (min: number, max: number) =>
+  z.coerce.number().int().min(min).max(max);
+
+const ConfigSchema = z.object({
+  MAX_UPLOAD_BYTES: intString(1, MAX_CHUNK_BYTES * R2_MAX_PARTS).default(50 * 1024 * MiB),
+  DEFAULT_CHUNK_SIZE: intString(R2_MIN_PART_BYTES, MAX_CHUNK_BYTES).default(16 * MiB),
+  UPLOAD_TTL_SECONDS: intString(60, 30 * 24 * 3600).default(24 * 3600),
+  CORS_ORIGINS: z.string().default("*"),
+  API_TOKEN: z.string().min(1).optional().catch(undefined),
+});
+
+export type Config = {
+  maxUploadBytes: number;
+  defaultChunkSize: number;
+  uploadTtlMs: number;
+  corsOrigins: string[];
+  apiToken: string | undefined;
+};
+
+export function readConfig(env: Partial<Record<keyof z.input<typeof ConfigSchema>, unknown>>): Config {
+  const c = ConfigSchema.parse(env);
+  return {
+    maxUploadBytes: c.MAX_UPLOAD_BYTES,
+    defaultChunkSize: c.DEFAULT_CHUNK_SIZE,
+    uploadTtlMs: c.UPLOAD_TTL_SECONDS * 1000,
+    corsOrigins: c.CORS_ORIGINS.split(",").map((o) => o.trim()).filter(Boolean),
+    apiToken: c.API_TOKEN,
+  };
+}

@@ -1,0 +1,38 @@
+/**
+ * D1 schema: one row per video. The per-video Durable Object owns the upload
+ * state and writes `status` here on every transition, so listings and search
+ * never have to ask thousands of Durable Objects.
+ */
+import { sql } from "drizzle-orm";
+import { index, integer, real, sqliteTable, text } from "drizzle-orm/sqlite-core";
+
+export const VIDEO_STATUSES = ["uploading", "processing", "ready", "failed", "aborted", "expired"] as const;
+export type VideoStatus = (typeof VIDEO_STATUSES)[number];
+
+export const videos = sqliteTable(
+  "videos",
+  {
+    id: text("id").primaryKey(),
+    title: text("title").notNull(),
+    description: text("description").notNull().default(""),
+    /** JSON array of strings. */
+    tags: text("tags", { mode: "json" }).$type<string[]>().notNull().default(sql`'[]'`),
+    filename: text("filename").notNull(),
+    size: integer("size").notNull(),
+    contentType: text("content_type").notNull(),
+    status: text("status", { enum: VIDEO_STATUSES }).notNull(),
+    // Filled in by processing.
+    progress: real("progress"),
+    error: text("error"),
+    durationSec: real("duration_sec"),
+    width: integer("width"),
+    height: integer("height"),
+    /** Epoch milliseconds. */
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [index("videos_status_created").on(t.status, t.createdAt)],
+);
+
+export type VideoRow = typeof videos.$inferSelect;
+export type NewVideoRow = typeof videos.$inferInsert;

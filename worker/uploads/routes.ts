@@ -1,0 +1,169 @@
+/**
+ * `/api/uploads`: create an upload, send chunks (any order, in parallel, any
+ * number of times), ask what arrived, complete, abort. The per-video
+ * `VideoUpload` Durable Object decides; this file only speaks HTTP and
+ * streams chunk bytes into R2.
+ */
+import { Hono, type Context } from "hono";
+import { z } from "zod";
+import { MAX_CHUNK_BYTES, readConfig } from "../config.ts";
+import { bearerToken, safeEqual } from "../http/auth.ts";
+import { apiError, unwrap } from "../http/errors.ts";
+import { jsonBody, parse } from "../http/validate.ts";
+import { newVideoId, VideoIdSchema } from "../storage/keys.ts";
+import { planChunks } from "./chunk-plan.ts";
+import { parseContentDigest } from "./content-digest.ts";
+import { hashOnly, hashWhileStreaming, WrongLengthError } from "./part-stream.ts";
+import { ChunkIndexSchema, createUploadSchema } from "./schema.ts";
+
+export const uploads = new Hono<{ Bindings: Env }>();
+
+uploads.post("/", async (c) => {
+  const config = readConfig(c.env);
+  if (config.apiToken !== undefined) {
+    const presented = bearerToken(c.req.header("authorization"));
+    if (presented === undefined) throw apiError(401, "missing_token", "Creating an upload needs `Authorization: Bearer <API_TOKEN>`.");
+    if (!(await safeEqual(presented, config.apiToken))) throw apiError(401, "invalid_token", "The API token is not valid.");
+  }
+  const body = await jsonBody(c, createUploadSchema(config.maxUploadBytes));
+  const videoId = newVideoId();
+  const plan = planChunks(body.size, body.chunkSize ?? config.defaultChunkSize);
+  const created = unwrap(
+    await coordinator(c, videoId).create({
+      videoId,
+      plan,
+      filename: body.filename,
+      contentType: body.contentType,
+      title: body.title || titleFromFilename(body.filename),
+      description: body.description ?? "",
+      tags: body.tags ?? [],
+    }),
+  );
+  const { snapshot } = created;
+  return c.json(
+    {
+      videoId,
+      uploadToken: created.uploadToken,
+      chunkSize: snapshot.chunkSize,
+      totalChunks: snapshot.totalChunks,
+      expiresAt: snapshot.expiresAt,
+    },
+    201,
+    { Location: `/api/uploads/${videoId}` },
+  );
+});
+
+uploads.put("/:videoId/chunks/:n", async (c) => {
+  const videoId = videoIdParam(c);
+  const n = ChunkIndexSchema.safeParse(c.req.param("n"));
+  if (!n.success) throw apiError(400, "invalid_chunk_index", "The chunk index must be an integer from 1.");
+  const token = requireToken(c);
+  const declared = declaredLength(c);
+  const digest = parseContentDigest(c.req.header("content-digest"));
+  if (!digest.ok) {
+    throw digest.reason === "missing"
+      ? apiError(400, "missing_digest", "Send `Content-Digest: sha-256=:<base64>:` (RFC 9530) with every chunk.")
+      : apiError(400, "invalid_digest", "`Content-Digest` must carry a base64 SHA-256: `sha-256=:<base64>:`.");
+  }
+  const body = c.req.raw.body ?? new Blob([]).stream();
+  const upload = coordinator(c, videoId);
+  const grant = unwrap(await upload.beginChunk(token, n.data, declared));
+
+  if (grant.mode === "verify") {
+    // Already stored: re-hash what came, keep nothing, never touch the part.
+    const { sha256 } = await readOrRefuse(() => hashOnly(body, grant.expectedBytes));
+    if (sha256 !== digest.sha256) {
+      throw apiError(422, "digest_mismatch", `Chunk ${n.data} does not match its Content-Digest; nothing was kept.`, { expected: digest.sha256, actual: sha256 });
+    }
+    if (sha256 !== grant.sha256) {
+      throw apiError(409, "chunk_conflict", `Chunk ${n.data} is already stored with different content.`, { stored: grant.sha256 });
+    }
+    const snapshot = unwrap(await upload.describe(token)).snapshot;
+    return c.json({ chunk: n.data, size: grant.expectedBytes, sha256, received: snapshot.received.length, totalChunks: snapshot.totalChunks });
+  }
+
+  const part = c.env.VIDEOS.resumeMultipartUpload(grant.r2Key, grant.r2UploadId);
+  let stored;
+  try {
+    stored = await readOrRefuse(() => hashWhileStreaming(body, grant.expectedBytes, (s) => part.uploadPart(n.data, s)));
+  } catch (err) {
+    await upload.releaseChunk(n.data, grant.leaseId);
+    throw err;
+  }
+  const recorded = unwrap(
+    await upload.finishChunk(n.data, {
+      leaseId: grant.leaseId,
+      bytes: stored.bytes,
+      claimedSha256: digest.sha256,
+      sha256: stored.sha256,
+      etag: stored.result.etag,
+    }),
+  );
+  return c.json({ chunk: n.data, size: stored.bytes, sha256: stored.sha256, received: recorded.received, totalChunks: recorded.totalChunks });
+});
+
+uploads.get("/:videoId", async (c) => {
+  const videoId = videoIdParam(c);
+  const { snapshot } = unwrap(await coordinator(c, videoId).describe(requireToken(c)));
+  return c.json(snapshot);
+});
+
+uploads.post("/:videoId/complete", async (c) => {
+  const videoId = videoIdParam(c);
+  const { status } = unwrap(await coordinator(c, videoId).complete(requireToken(c)));
+  return c.json({ videoId, status }, 202);
+});
+
+uploads.delete("/:videoId", async (c) => {
+  const videoId = videoIdParam(c);
+  unwrap(await coordinator(c, videoId).abort(requireToken(c)));
+  return c.body(null, 204);
+});
+
+export function coordinator(c: Context<{ Bindings: Env }>, videoId: string) {
+  return c.env.UPLOADS.getByName(videoId);
+}
+
+/** The `:videoId` (or `:id`) path parameter; a malformed id cannot name any upload. */
+export function videoIdParam(c: Context, name = "videoId"): string {
+  const id = VideoIdSchema.safeParse(c.req.param(name));
+  if (!id.success) throw apiError(404, "not_found", "No such upload.");
+  return id.data;
+}
+
+export function requireToken(c: Context): string {
+  const token = bearerToken(c.req.header("authorization"));
+  if (token === undefined) throw apiError(401, "missing_token", "Send the upload token as `Authorization: Bearer <uploadToken>`.");
+  return token;
+}
+
+/** The declared body length, refusing bodies no chunk could ever be. */
+function declaredLength(c: Context): number | null {
+  const header = c.req.header("content-length");
+  if (header === undefined) return null;
+  const bytes = parse(ChunkLengthSchema, header);
+  if (bytes > MAX_CHUNK_BYTES) throw apiError(413, "payload_too_large", `A chunk is at most ${MAX_CHUNK_BYTES} bytes.`);
+  return bytes;
+}
+
+const ChunkLengthSchema = z.coerce.number().int().min(0);
+
+async function readOrRefuse<T>(read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (err) {
+    if (err instanceof WrongLengthError) {
+      throw err.received > MAX_CHUNK_BYTES
+        ? apiError(413, "payload_too_large", `A chunk is at most ${MAX_CHUNK_BYTES} bytes.`)
+        : apiError(400, "wrong_length", `The chunk body has the wrong length: ${err.message}.`, { expectedBytes: err.expected });
+    }
+    throw err;
+  }
+}
+
+function titleFromFilename(filename: string): string {
+  // Browsers send a bare name, but programs may send a path: title the last segment.
+  const name = filename.split(/[/\\]/).pop() || filename;
+  const base = name.replace(/\.[^.]{1,10}$/, "").replace(/_+/g, " ").trim();
+  return (base || filename).slice(0, 200);
+}
