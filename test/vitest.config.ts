@@ -3,6 +3,8 @@
  * - `worker`: tests beside the code in worker/, run inside workerd by the
  *   Workers vitest integration with real R2, D1, Durable Object and Queue
  *   simulators; D1 migrations from drizzle/ are applied in a setup file.
+ * - `transcoder`: Node tests beside the transcoder code, running real ffmpeg
+ *   on videos they generate with testsrc2/sine.
  * - `e2e`: Node tests in test/e2e that start the real stack with `npm start`.
  */
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
@@ -30,6 +32,16 @@ export default defineConfig(async () => {
             include: ["worker/**/*.test.ts", "web/src/**/*.test.ts"],
             setupFiles: ["worker/testing/setup.ts"],
             testTimeout: 60_000,
+          },
+        },
+        {
+          test: {
+            name: "transcoder",
+            root,
+            include: ["transcoder/**/*.test.ts"],
+            environment: "node",
+            testTimeout: 180_000,
+            hookTimeout: 180_000,
           },
         },
         {

@@ -1,0 +1,109 @@
+/**
+ * Upload throughput and the Worker's memory while a large file goes up:
+ * Reelay (real local stack, the upload client, 4 chunks in flight) beside the
+ * machine's practical limit, `curl -T` of the same file to a minimal Node
+ * HTTP server that writes to disk, measured in the same run.
+ */
+import { spawn } from "node:child_process";
+import { createWriteStream, openAsBlob } from "node:fs";
+import { mkdir, open, rm, stat } from "node:fs/promises";
+import { createServer } from "node:http";
+import { randomFillSync } from "node:crypto";
+import { join } from "node:path";
+import { pipeline } from "node:stream/promises";
+import { upload } from "../web/src/upload-client.ts";
+import { startStack, root } from "../test/stack.ts";
+import { descendants, MB, median, memory, MiB } from "./lib.ts";
+
+export type UploadBench = {
+  bytes: number;
+  runs: number;
+  curlMBps: number[];
+  reelayMBps: number[];
+  workerdIdleRss: number;
+  workerdPeakRss: number;
+  rssSamples: { fraction: number; rss: number }[];
+};
+
+const tmp = join(root, "bench/tmp");
+
+export async function makeFile(bytes: number): Promise<string> {
+  await mkdir(tmp, { recursive: true });
+  const path = join(tmp, `random-${bytes}.bin`);
+  if ((await stat(path).catch(() => null))?.size === bytes) return path;
+  const fh = await open(path, "w");
+  const block = Buffer.alloc(16 * MiB);
+  for (let written = 0; written < bytes; written += block.length) {
+    randomFillSync(block);
+    await fh.write(block, 0, Math.min(block.length, bytes - written));
+  }
+  await fh.close();
+  return path;
+}
+
+/** `curl -T` to a Node server that writes the body to disk: the loopback-and-disk ceiling. */
+async function curlBaseline(path: string, bytes: number): Promise<number> {
+  const out = join(tmp, "curl-sink.bin");
+  const server = createServer(async (req, res) => {
+    await pipeline(req, createWriteStream(out));
+    res.end("ok");
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const { port } = server.address() as { port: number };
+  const started = performance.now();
+  // Asynchronous: the server runs in this very process.
+  const code = await new Promise<number | null>((resolve) =>
+    spawn("curl", ["-s", "-o", "/dev/null", "-T", path, `http://127.0.0.1:${port}/`], { stdio: "ignore" }).on("exit", resolve));
+  const seconds = (performance.now() - started) / 1000;
+  server.close();
+  await rm(out, { force: true });
+  if (code !== 0) throw new Error(`curl failed with exit code ${code}`);
+  return bytes / MB / seconds;
+}
+
+export async function benchUpload(bytes = 2 * 1024 * MiB, runs = 3): Promise<UploadBench> {
+  const path = await makeFile(bytes);
+  const result: UploadBench = { bytes, runs, curlMBps: [], reelayMBps: [], workerdIdleRss: 0, workerdPeakRss: 0, rssSamples: [] };
+  const stack = await startStack();
+  try {
+    const workerd = descendants(stack.process.pid!, "workerd");
+    const rss = () => workerd.reduce((sum, pid) => sum + memory(pid), 0);
+    result.workerdIdleRss = rss();
+    for (let run = 0; run < runs; run++) {
+      result.curlMBps.push(await curlBaseline(path, bytes));
+      let fraction = 0;
+      const sampler = setInterval(() => {
+        const now = rss();
+        result.workerdPeakRss = Math.max(result.workerdPeakRss, now);
+        if (run === 0) result.rssSamples.push({ fraction, rss: now });
+      }, 200);
+      const started = performance.now();
+      await upload({
+        endpoint: stack.url,
+        file: await openAsBlob(path),
+        filename: "bench.mp4",
+        contentType: "video/mp4",
+        concurrency: 4,
+        onProgress: (p) => (fraction = p.uploadedBytes / p.totalBytes),
+      });
+      result.reelayMBps.push(bytes / MB / ((performance.now() - started) / 1000));
+      clearInterval(sampler);
+    }
+  } finally {
+    await stack.stop();
+  }
+  return result;
+}
+
+export function uploadRows(r: UploadBench): (string | number)[][] {
+  const gib = (r.bytes / 1024 / MiB).toFixed(1);
+  const spread = (xs: number[]) => `${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)}`;
+  const reelay = median(r.reelayMBps);
+  const curl = median(r.curlMBps);
+  const quarter = (q: number) => Math.max(0, ...r.rssSamples.filter((s) => s.fraction >= q - 0.25 && s.fraction < q).map((s) => s.rss));
+  return [
+    [`upload ${gib} GiB, Reelay (4 in flight)`, `${reelay.toFixed(0)} MB/s`, `curl -T to disk: ${curl.toFixed(0)} MB/s`, (reelay / curl).toFixed(2), `${spread(r.reelayMBps)} / ${spread(r.curlMBps)} MB/s, n=${r.runs}`],
+    [`workerd RSS during upload`, `${(r.workerdPeakRss / MiB).toFixed(0)} MiB peak`, `idle: ${(r.workerdIdleRss / MiB).toFixed(0)} MiB`, (r.workerdPeakRss / r.workerdIdleRss).toFixed(2),
+      `peak per quarter of the file: ${[0.25, 0.5, 0.75, 1.01].map((q) => (quarter(q) / MiB).toFixed(0)).join(" / ")} MiB`],
+  ];
+}
