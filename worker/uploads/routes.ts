@@ -153,9 +153,7 @@ async function readOrRefuse<T>(read: () => Promise<T>): Promise<T> {
     return await read();
   } catch (err) {
     if (err instanceof WrongLengthError) {
-      throw err.received > MAX_CHUNK_BYTES
-        ? apiError(413, "payload_too_large", `A chunk is at most ${MAX_CHUNK_BYTES} bytes.`)
-        : apiError(400, "wrong_length", `The chunk body has the wrong length: ${err.message}.`, { expectedBytes: err.expected });
+      throw apiError(400, "wrong_length", `The chunk body has the wrong length: ${err.message}.`, { expectedBytes: err.expected });
     }
     throw err;
   }
