@@ -23,7 +23,16 @@ export default defineConfig(async () => {
           plugins: [
             cloudflareTest({
               wrangler: { configPath: `${root}/wrangler.toml` },
-              miniflare: { bindings: { TEST_MIGRATIONS: migrations } },
+              miniflare: {
+                bindings: {
+                  TEST_MIGRATIONS: migrations,
+                  // Nothing listens on port 9: hand-offs fail fast, as with a transcoder down.
+                  TRANSCODER_URL: "http://127.0.0.1:9",
+                  TRANSCODER_SECRET: "test-secret-0123456789abcdef",
+                  PUBLIC_URL: "http://reelay.test",
+                  JOB_HEARTBEAT_TIMEOUT_SECONDS: "30",
+                },
+              },
             }),
           ],
           test: {

@@ -9,10 +9,12 @@ import { readConfig } from "./config.ts";
 import { ApiError, apiError } from "./http/errors.ts";
 import { uploads } from "./uploads/routes.ts";
 import { videos } from "./videos/routes.ts";
+import { internal } from "./processing/routes.ts";
+import { playback } from "./playback/routes.ts";
 
 export const app = new Hono<{ Bindings: Env }>();
 
-app.use("/api/*", async (c, next) => {
+app.use("*", async (c, next) => {
   const { corsOrigins } = readConfig(c.env);
   return cors({
     origin: corsOrigins.includes("*") ? "*" : corsOrigins,
@@ -26,6 +28,8 @@ app.use("/api/*", async (c, next) => {
 app.get("/api/health", (c) => c.json({ ok: true }));
 app.route("/api/uploads", uploads);
 app.route("/api/videos", videos);
+app.route("/videos", playback);
+app.route("/internal", internal);
 
 app.notFound(() => apiError(404, "not_found", "No such resource.").toResponse());
 

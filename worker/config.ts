@@ -22,6 +22,11 @@ const ConfigSchema = z.object({
   UPLOAD_TTL_SECONDS: intString(60, 30 * 24 * 3600).default(24 * 3600),
   CORS_ORIGINS: z.string().default("*"),
   API_TOKEN: z.string().min(1).optional().catch(undefined),
+  TRANSCODER_URL: z.url().optional().catch(undefined),
+  TRANSCODER_SECRET: z.string().min(16).optional().catch(undefined),
+  PUBLIC_URL: z.url().optional().catch(undefined),
+  JOB_HEARTBEAT_TIMEOUT_SECONDS: intString(5, 3600).default(45),
+  JOB_MAX_ATTEMPTS: intString(1, 20).default(4),
 });
 
 export type Config = {
@@ -30,6 +35,15 @@ export type Config = {
   uploadTtlMs: number;
   corsOrigins: string[];
   apiToken: string | undefined;
+  /** Local transport: the transcoder as a plain HTTP service. Unset: the Container binding. */
+  transcoderUrl: string | undefined;
+  /** Signs job tokens; the transcoder never sees it. */
+  transcoderSecret: string | undefined;
+  /** Where the transcoder reaches this Worker. */
+  publicUrl: string | undefined;
+  /** A job silent this long is presumed dead and started again. */
+  jobHeartbeatTimeoutMs: number;
+  jobMaxAttempts: number;
 };
 
 export function readConfig(env: Partial<Record<keyof z.input<typeof ConfigSchema>, unknown>>): Config {
@@ -40,5 +54,10 @@ export function readConfig(env: Partial<Record<keyof z.input<typeof ConfigSchema
     uploadTtlMs: c.UPLOAD_TTL_SECONDS * 1000,
     corsOrigins: c.CORS_ORIGINS.split(",").map((o) => o.trim()).filter(Boolean),
     apiToken: c.API_TOKEN,
+    transcoderUrl: c.TRANSCODER_URL,
+    transcoderSecret: c.TRANSCODER_SECRET,
+    publicUrl: c.PUBLIC_URL,
+    jobHeartbeatTimeoutMs: c.JOB_HEARTBEAT_TIMEOUT_SECONDS * 1000,
+    jobMaxAttempts: c.JOB_MAX_ATTEMPTS,
   };
 }

@@ -1,8 +1,15 @@
-// The Worker entry only wires: the HTTP app and the Durable Object class.
+// The Worker entry only wires: the HTTP app, the queue consumers and the
+// Durable Object / Container classes.
 import { app } from "./app.ts";
+import { consumeDeadLetters, consumeTranscodeJobs } from "./processing/queue.ts";
 
 export { VideoUpload } from "./uploads/coordinator.ts";
+export { TranscoderContainer } from "./processing/container.ts";
 
 export default {
   fetch: app.fetch,
+  async queue(batch, env) {
+    if (batch.queue.endsWith("-dlq")) return consumeDeadLetters(batch, env);
+    return consumeTranscodeJobs(batch, env);
+  },
 } satisfies ExportedHandler<Env>;

@@ -9,6 +9,17 @@ import { index, integer, real, sqliteTable, text } from "drizzle-orm/sqlite-core
 export const VIDEO_STATUSES = ["uploading", "processing", "ready", "failed", "aborted", "expired"] as const;
 export type VideoStatus = (typeof VIDEO_STATUSES)[number];
 
+export type RenditionInfo = {
+  name: string;
+  width: number;
+  height: number;
+  bandwidth: number;
+  averageBandwidth: number;
+  codecs: string;
+  frameRate: number;
+  bytes: number;
+};
+
 export const videos = sqliteTable(
   "videos",
   {
@@ -27,6 +38,14 @@ export const videos = sqliteTable(
     durationSec: real("duration_sec"),
     width: integer("width"),
     height: integer("height"),
+    frameRate: real("frame_rate"),
+    videoCodec: text("video_codec"),
+    audioCodec: text("audio_codec"),
+    renditions: text("renditions", { mode: "json" }).$type<RenditionInfo[]>(),
+    /** The transcode job whose outputs are served; set when the first rendition is playable. */
+    playbackJob: text("playback_job"),
+    /** True once the whole ladder is published. */
+    ladderComplete: integer("ladder_complete", { mode: "boolean" }).notNull().default(false),
     /** Epoch milliseconds. */
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),

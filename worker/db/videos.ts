@@ -1,7 +1,7 @@
-/** The few writes the upload coordinator makes to the D1 `videos` row. */
+/** The writes the video's Durable Object makes to its D1 `videos` row. */
 import { eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
-import { videos, type NewVideoRow, type VideoStatus } from "./schema.ts";
+import { videos, type NewVideoRow, type VideoRow, type VideoStatus } from "./schema.ts";
 
 export const database = (db: D1Database) => drizzle(db, { schema: { videos } });
 
@@ -9,11 +9,16 @@ export async function insertVideo(db: D1Database, row: NewVideoRow): Promise<voi
   await database(db).insert(videos).values(row);
 }
 
-export async function setVideoStatus(
-  db: D1Database,
-  id: string,
-  status: VideoStatus,
-  now: number,
-): Promise<void> {
-  await database(db).update(videos).set({ status, updatedAt: now }).where(eq(videos.id, id));
+export async function setVideoStatus(db: D1Database, id: string, status: VideoStatus, now: number): Promise<void> {
+  await updateVideo(db, id, { status }, now);
+}
+
+export type VideoUpdate = Partial<Omit<VideoRow, "id" | "createdAt" | "updatedAt">>;
+
+export async function updateVideo(db: D1Database, id: string, fields: VideoUpdate, now = Date.now()): Promise<void> {
+  await database(db).update(videos).set({ ...fields, updatedAt: now }).where(eq(videos.id, id));
+}
+
+export async function getVideo(db: D1Database, id: string): Promise<VideoRow | undefined> {
+  return database(db).select().from(videos).where(eq(videos.id, id)).get();
 }

@@ -1,16 +1,23 @@
 /**
  * `npm start`: the whole stack on one machine, no cloud account.
- * Applies D1 migrations to the local state, starts `wrangler dev` (R2, D1,
- * Durable Objects and Queues simulated under the state directory), waits for
- * `GET /api/health` and prints the URL. Ctrl-C (or SIGTERM) stops everything.
+ * Applies D1 migrations to the local state, starts the transcoder as a plain
+ * Node process (restarted if it dies, as a container would be), starts
+ * `wrangler dev` (R2, D1, Durable Objects and Queues simulated under the
+ * state directory) pointed at it, waits for `GET /api/health` and prints the
+ * URL. Ctrl-C (or SIGTERM) stops everything.
  *
- * Environment: PORT (default 8787), REELAY_STATE_DIR (default .wrangler/state).
+ * Environment: PORT (default 8787), TRANSCODER_PORT (default 8788),
+ * REELAY_STATE_DIR (default .wrangler/state).
  */
+import { randomBytes } from "node:crypto";
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const port = Number(process.env.PORT ?? 8787);
+const transcoderPort = Number(process.env.TRANSCODER_PORT ?? 8788);
+// Signs job tokens between the two processes; a new one every start is fine.
+const transcoderSecret = randomBytes(32).toString("base64url");
 const stateDir = process.env.REELAY_STATE_DIR ?? `${root}.wrangler/state`;
 const wrangler = [`${root}node_modules/wrangler/bin/wrangler.js`];
 // No telemetry, error reports or `request.cf` download: local runs need no network.
@@ -23,14 +30,19 @@ const env = {
 
 const children: ChildProcess[] = [];
 
-function start(name: string, args: string[], extraEnv: Record<string, string> = {}): ChildProcess {
-  const child = spawn(process.execPath, args, { cwd: root, env: { ...env, ...extraEnv }, stdio: ["ignore", "inherit", "inherit"] });
+function start(name: string, args: string[], opts: { env?: Record<string, string>; restart?: boolean } = {}): ChildProcess {
+  const child = spawn(process.execPath, args, { cwd: root, env: { ...env, ...opts.env }, stdio: ["ignore", "inherit", "inherit"] });
   children.push(child);
   child.on("exit", (code, signal) => {
-    if (!stopping) {
-      console.error(`[reelay] ${name} exited (${signal ?? code}); stopping the stack.`);
-      stop(code ?? 1);
+    children.splice(children.indexOf(child), 1);
+    if (stopping) return;
+    if (opts.restart) {
+      console.error(`[reelay] ${name} exited (${signal ?? code}); restarting it.`);
+      setTimeout(() => stopping || start(name, args, opts), 500);
+      return;
     }
+    console.error(`[reelay] ${name} exited (${signal ?? code}); stopping the stack.`);
+    stop(code ?? 1);
   });
   return child;
 }
@@ -46,7 +58,7 @@ let stopping = false;
 function stop(code = 0): void {
   if (stopping) return;
   stopping = true;
-  for (const child of children) {
+  for (const child of [...children]) {
     try {
       child.kill("SIGTERM");
     } catch {
@@ -73,15 +85,25 @@ async function waitForHealth(url: string, timeoutMs: number): Promise<void> {
 }
 
 await runToEnd([...wrangler, "d1", "migrations", "apply", "reelay", "--local", "--persist-to", stateDir]);
+start("transcoder", [`${root}transcoder/server.ts`], {
+  env: { PORT: String(transcoderPort), TRANSCODER_PORT: String(transcoderPort) },
+  restart: true,
+});
 start("wrangler dev", [
   ...wrangler, "dev",
   "--port", String(port),
   "--ip", "127.0.0.1",
   "--persist-to", stateDir,
   "--show-interactive-dev-session=false",
+  // No Docker engine here: the transcoder runs as the Node process above.
+  "--enable-containers=false",
+  "--var", `TRANSCODER_URL:http://127.0.0.1:${transcoderPort}`,
+  "--var", `PUBLIC_URL:http://127.0.0.1:${port}`,
+  "--var", `TRANSCODER_SECRET:${transcoderSecret}`,
   "--log-level", "warn",
 ]);
 try {
+  await waitForHealth(`http://127.0.0.1:${transcoderPort}/health`, 60_000);
   await waitForHealth(`http://127.0.0.1:${port}/api/health`, 120_000);
   console.log(`\nReelay is running at http://localhost:${port}\n`);
 } catch (err) {

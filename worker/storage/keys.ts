@@ -20,3 +20,21 @@ export const videoPrefix = (videoId: string) => `videos/${videoId}/`;
 
 /** The original upload, byte for byte. */
 export const sourceKey = (videoId: string) => `${videoPrefix(videoId)}source`;
+
+/** Every transcode job writes under its own prefix; the video switches to one only when it is playable. */
+export const jobsPrefix = (videoId: string) => `${videoPrefix(videoId)}jobs/`;
+export const jobPrefix = (videoId: string, jobId: string) => `${jobsPrefix(videoId)}${jobId}/`;
+
+export const JobIdSchema = z.string().regex(/^j[0-9a-z]{6,40}$/, "not a job id");
+
+/** A file a job writes: `master.m3u8`, `poster.jpg`, or `<rendition>/<file>`. */
+export const JobFileSchema = z
+  .string()
+  .regex(/^(?:[a-z0-9_]{1,32}\/)?[a-z0-9_][a-z0-9_.-]{0,63}$/, "not a job output path")
+  .refine((p) => !p.includes(".."), "not a job output path");
+
+export const jobFileKey = (videoId: string, jobId: string, file: string) => `${jobPrefix(videoId, jobId)}${file}`;
+
+export function newJobId(attempt: number): string {
+  return `j${attempt}${newVideoId().slice(0, 10)}`;
+}

@@ -19,6 +19,8 @@ import { newToken, safeEqual, sha256Hex } from "../http/auth.ts";
 import { refuse, type Outcome, type Refusal } from "../http/errors.ts";
 import { sourceKey } from "../storage/keys.ts";
 import { expectedChunkBytes, type ChunkPlan } from "./chunk-plan.ts";
+import { ProcessingLedger, type JobStart } from "../processing/ledger.ts";
+import type { JobEvent } from "../processing/schema.ts";
 import { CoordinatorStore, type UploadMeta } from "./coordinator-store.ts";
 import type { TranscodeJob } from "./schema.ts";
 
@@ -53,12 +55,14 @@ export type ChunkArrival = { leaseId: string; bytes: number; claimedSha256: stri
 
 export class VideoUpload extends DurableObject<Env> {
   private readonly store: CoordinatorStore;
+  private readonly ledger: ProcessingLedger;
   /** The merge in progress, shared by concurrent `complete` calls. Lost on eviction, as it should be. */
   private merging: Promise<Outcome<{ status: VideoStatus }>> | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.store = new CoordinatorStore(ctx.storage.sql);
+    this.ledger = new ProcessingLedger(ctx.storage, env, this.store);
   }
 
   async create(input: NewUpload): Promise<Outcome<{ uploadToken: string; snapshot: UploadSnapshot }>> {
@@ -217,9 +221,44 @@ export class VideoUpload extends DurableObject<Env> {
     return { ok: true, r2Key: meta.r2Key, filename: meta.filename, contentType: meta.contentType, size: meta.size };
   }
 
-  /** Expires an upload that sat idle past its TTL. */
+  // --- Processing: called by the queue consumer and the transcoder's signed callbacks.
+
+  startJob(attempt: number): Promise<JobStart> {
+    return this.ledger.startJob(attempt);
+  }
+
+  handedOff(jobId: string, accepted: boolean): Promise<void> {
+    return this.ledger.handedOff(jobId, accepted);
+  }
+
+  /** Where job `jobId` reads its source, if it is still the current job. */
+  async jobSource(jobId: string): Promise<Outcome<{ r2Key: string; size: number }>> {
+    const meta = this.store.meta();
+    if (!meta || !this.ledger.jobIsCurrent(jobId)) return refuse(409, "job_superseded", "This job is no longer current.");
+    return { ok: true, r2Key: meta.r2Key, size: meta.size };
+  }
+
+  async jobIsCurrent(jobId: string): Promise<boolean> {
+    return this.ledger.jobIsCurrent(jobId);
+  }
+
+  jobEvent(event: JobEvent): Promise<Outcome<{ status: string }>> {
+    return this.ledger.event(event);
+  }
+
+  /** The dead-letter queue's verdict: the job could not be handed off at all. */
+  failProcessing(reason: string): Promise<void> {
+    return this.ledger.fail(reason);
+  }
+
+  async processing() {
+    return { status: this.store.meta()?.status, ...this.ledger.processing() };
+  }
+
+  /** Expires an idle upload; while processing, watches the current job's heartbeat. */
   override async alarm(): Promise<void> {
     const meta = this.store.meta();
+    if (meta?.status === "processing" || meta?.status === "ready") return this.ledger.watchdog();
     if (!meta || meta.status !== "uploading") return;
     const now = Date.now();
     if (now < meta.expiresAt || this.merging) {

@@ -1,5 +1,6 @@
 /** Zod schemas for the upload API and the transcode queue message; types come from them. */
 import { z } from "zod";
+import { VideoIdSchema } from "../storage/keys.ts";
 
 // C0 control characters (and DEL) have no place in a name or a title.
 const NO_CONTROL = /^[^\u0000-\u001f\u007f]*$/;
@@ -39,7 +40,7 @@ export const ChunkIndexSchema = z.coerce.number().int().min(1).max(10_000);
 
 /** The message completion puts on the transcode queue. */
 export const TranscodeJobSchema = z.object({
-  videoId: z.string(),
+  videoId: VideoIdSchema,
   attempt: z.number().int().min(1),
 });
 export type TranscodeJob = z.infer<typeof TranscodeJobSchema>;

@@ -1,38 +1,55 @@
 /**
- * `/api/videos`: per-video resources. For now the owner's download of the
- * original file, byte for byte, with `Range` support.
+ * `/api/videos`: a video's public description and status, and the owner's
+ * download of the original file, byte for byte.
  */
 import { Hono } from "hono";
+import { getVideo } from "../db/videos.ts";
+import type { VideoRow } from "../db/schema.ts";
 import { apiError, unwrap } from "../http/errors.ts";
-import { contentRange, parseRange } from "../http/range.ts";
+import { serveObject } from "../storage/serve.ts";
 import { coordinator, requireToken, videoIdParam } from "../uploads/routes.ts";
 
 export const videos = new Hono<{ Bindings: Env }>();
 
+videos.get("/:id", async (c) => {
+  const row = await getVideo(c.env.DB, videoIdParam(c, "id"));
+  if (!row) throw apiError(404, "not_found", "No such video.");
+  return c.json(describeVideo(row, new URL(c.req.url).origin), 200, { "Cache-Control": "no-store" });
+});
+
 videos.get("/:id/source", async (c) => {
   const id = videoIdParam(c, "id");
   const source = unwrap(await coordinator(c, id).source(requireToken(c)));
-  const range = parseRange(c.req.header("range"), source.size);
-  if (range.kind === "unsatisfiable") {
-    throw apiError(416, "range_not_satisfiable", "The requested range is outside the file.", { size: source.size });
-  }
-  const object = await c.env.VIDEOS.get(source.r2Key, range.kind === "range" ? { range: range.range } : {});
-  if (!object) throw apiError(404, "not_found", "The source file is missing.");
-  const headers = new Headers({
-    "Content-Type": source.contentType,
-    "Accept-Ranges": "bytes",
-    ETag: object.httpEtag,
-    "Cache-Control": "private, no-store",
-    "Content-Disposition": attachment(source.filename),
+  return serveObject(c.req.raw, c.env.VIDEOS, source.r2Key, {
+    contentType: source.contentType,
+    cacheControl: "private, no-store",
+    headers: { "Content-Disposition": attachment(source.filename) },
   });
-  if (range.kind === "range") {
-    headers.set("Content-Range", contentRange(range.range, source.size));
-    headers.set("Content-Length", String(range.range.length));
-    return new Response(object.body, { status: 206, headers });
-  }
-  headers.set("Content-Length", String(source.size));
-  return new Response(object.body, { status: 200, headers });
 });
+
+/** The public shape of a video, shared by every endpoint that returns one. */
+export function describeVideo(row: VideoRow, origin: string) {
+  const inProgress = row.status === "processing" || (row.status === "ready" && !row.ladderComplete);
+  return {
+    id: row.id,
+    title: row.title,
+    description: row.description,
+    tags: row.tags,
+    status: row.status,
+    ...(inProgress ? { progress: row.progress ?? 0 } : {}),
+    ...(row.error ? { error: row.error } : {}),
+    durationSec: row.durationSec,
+    width: row.width,
+    height: row.height,
+    frameRate: row.frameRate,
+    renditions: (row.renditions ?? []).map((r) => ({ name: r.name, width: r.width, height: r.height, bandwidth: r.bandwidth, bytes: r.bytes })),
+    createdAt: new Date(row.createdAt).toISOString(),
+    playback: {
+      hls: row.playbackJob ? `${origin}/videos/${row.id}/master.m3u8` : null,
+      poster: row.playbackJob ? `${origin}/videos/${row.id}/${row.playbackJob}/poster.jpg` : null,
+    },
+  };
+}
 
 /** `attachment` with the user's filename, safely encoded (RFC 6266 / 8187). */
 function attachment(filename: string): string {

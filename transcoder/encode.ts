@@ -1,0 +1,135 @@
+/**
+ * The ffmpeg runs: remux into HLS, encode renditions, grab the poster. Every
+ * run is killable through an AbortSignal (a superseded job must stop burning
+ * CPU at once) and reports progress as the fraction of the source processed.
+ */
+import { stat } from "node:fs/promises";
+import { join } from "node:path";
+import ffmpeg, { type FfmpegCommand } from "fluent-ffmpeg";
+import { abortError, TranscodeError } from "./errors.ts";
+import { ffmpegPaths } from "./ffmpeg-path.ts";
+import { GOP_SECONDS, SEGMENT_SECONDS, type Plan, type Rung } from "./plan.ts";
+
+export type RunOptions = {
+  signal?: AbortSignal;
+  /** Fraction (0..1) of the source's duration processed so far. */
+  onProgress?: (fraction: number) => void;
+};
+
+export type Job = { sourcePath: string; workDir: string; durationSec: number };
+
+function seconds(timemark: unknown): number {
+  const match = /^(\d+):(\d+):(\d+(?:\.\d+)?)$/.exec(String(timemark ?? ""));
+  return match ? Number(match[1]) * 3600 + Number(match[2]) * 60 + Number(match[3]) : 0;
+}
+
+/** The end of ffmpeg's log, minus progress lines and our paths, for a failure reason. */
+function lastWords(stderr: string, job: Job): string {
+  return stderr
+    .split("\n")
+    .map((l) => l.split(job.workDir).join("").split(job.sourcePath).join("the source").trim())
+    .filter((l) => l && !/^(frame|size)=/.test(l))
+    .slice(-3)
+    .join(" / ");
+}
+
+function run(command: FfmpegCommand, what: string, job: Job, options: RunOptions): Promise<void> {
+  ffmpegPaths();
+  const { signal, onProgress } = options;
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(abortError(signal));
+    const kill = () => command.kill("SIGKILL");
+    signal?.addEventListener("abort", kill, { once: true });
+    const settle = (error?: Error) => {
+      signal?.removeEventListener("abort", kill);
+      if (error) reject(error);
+      else resolve();
+    };
+    command
+      .on("progress", (p: { timemark?: string }) => {
+        if (job.durationSec > 0) onProgress?.(Math.min(1, seconds(p.timemark) / job.durationSec));
+      })
+      .on("end", () => settle())
+      .on("error", (error: Error, _stdout: string | null, stderr: string | null) => {
+        if (signal?.aborted) return settle(abortError(signal));
+        // A crash or full disk may not happen again: let the worker retry.
+        const why = lastWords(stderr ?? "", job) || error.message;
+        settle(new TranscodeError(`ffmpeg failed while ${what}: ${why}`, true, { cause: error }));
+      })
+      .run();
+  });
+}
+
+/*
+ * fMP4 (CMAF) segments rather than MPEG-TS: hls.js and Safari both play them,
+ * they carry less overhead than TS packets, the same files could later serve
+ * DASH, and HEVC in HLS requires fMP4 anyway.
+ */
+function hlsOutput(dir: string): string[] {
+  return [
+    "-f", "hls",
+    "-hls_time", String(SEGMENT_SECONDS),
+    "-hls_playlist_type", "vod",
+    "-hls_segment_type", "fmp4",
+    "-hls_flags", "independent_segments",
+    "-hls_fmp4_init_filename", "init.mp4",
+    "-start_number", "1",
+    "-hls_segment_filename", join(dir.replaceAll("%", "%%"), "seg_%05d.m4s"),
+  ];
+}
+
+/** Copies the source's H.264/AAC into HLS without re-encoding: seconds even for long videos. */
+export async function remuxToHls(job: Job, name: string, hasAudio: boolean, options: RunOptions): Promise<void> {
+  const dir = join(job.workDir, name);
+  const command = ffmpeg(job.sourcePath)
+    .output(join(dir, "index.m3u8"))
+    .outputOptions(["-map", "0:v:0", ...(hasAudio ? ["-map", "0:a:0"] : []), "-c", "copy", ...hlsOutput(dir)]);
+  await run(command, "copying the source into HLS", job, options);
+}
+
+/**
+ * Encodes rungs in one ffmpeg run: the source is decoded once, brought to the
+ * output frame rate once, then split and scaled per rung. Identical GOP
+ * settings and forced keyframes every 2 s keep all renditions switchable at
+ * every segment boundary.
+ */
+export async function encodeRungs(job: Job, rungs: Rung[], plan: Plan, preset: string, options: RunOptions): Promise<void> {
+  const labels = rungs.map((_, i) => `s${i}`);
+  const graph = [
+    `[0:v:0]fps=${plan.frameRateExpr},split=${rungs.length}${labels.map((l) => `[${l}]`).join("")}`,
+    ...rungs.map((r, i) => `[s${i}]scale=${r.width}:${r.height},setsar=1,format=yuv420p[v${i}]`),
+  ].join(";");
+  const command = ffmpeg(job.sourcePath).complexFilter(graph);
+  rungs.forEach((r, i) => {
+    const dir = join(job.workDir, r.name);
+    const gop = String(plan.gopFrames);
+    const video = [
+      "-map", `[v${i}]`,
+      "-c:v", "libx264", "-preset", preset, "-profile:v", r.profile,
+      "-b:v", `${r.videoKbps}k`, "-maxrate", `${r.maxrateKbps}k`, "-bufsize", `${r.bufsizeKbps}k`,
+      "-g", gop, "-keyint_min", gop, "-sc_threshold", "0",
+      "-force_key_frames", `expr:gte(t,n_forced*${GOP_SECONDS})`,
+    ];
+    const audio = plan.audio
+      ? ["-map", "0:a:0", "-c:a", "aac", "-b:a", `${r.audioKbps}k`, "-ac", String(plan.audio.channels), "-ar", String(plan.audio.sampleRate)]
+      : [];
+    command.output(join(dir, "index.m3u8")).outputOptions([...video, ...audio, ...hlsOutput(dir)]);
+  });
+  await run(command, `encoding ${rungs.map((r) => r.name).join(", ")}`, job, options);
+}
+
+/** A JPEG from 10% in, where the opening black or title card is usually over. */
+export async function makePoster(job: Job, width: number, height: number, options: RunOptions): Promise<string> {
+  const file = join(job.workDir, "poster.jpg");
+  for (const at of [job.durationSec * 0.1, 0]) {
+    const command = ffmpeg(job.sourcePath)
+      .inputOptions(["-ss", at.toFixed(3)])
+      .output(file)
+      .outputOptions(["-map", "0:v:0", "-frames:v", "1", "-vf", `scale=${width}:${height},setsar=1`, "-q:v", "3", "-update", "1"]);
+    await run(command, "making the poster", job, { signal: options.signal });
+    // Seeking past the last frame (durations can be off) writes nothing: retry from the start.
+    if ((await stat(file).catch(() => null))?.size) return file;
+    if (options.signal?.aborted) throw abortError(options.signal);
+  }
+  throw new TranscodeError("ffmpeg produced no poster frame", true);
+}

@@ -1,0 +1,152 @@
+/**
+ * One transcode job as the worker asked for it: download, run the pipeline,
+ * upload each publish step, report by callback. The callbacks double as the
+ * heartbeat the worker uses to notice a dead transcoder, so progress is sent
+ * on a clock, not only when it changes.
+ */
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { z } from "zod";
+import { abortError, TranscodeError } from "./errors.ts";
+import { runPipeline, type Metadata } from "./pipeline.ts";
+import { downloadSource, HttpError, postJson, SupersededError, uploadFiles, type Destination } from "./storage.ts";
+
+const httpUrl = z.url({ protocol: /^https?$/ });
+
+export const JobRequestSchema = z.object({
+  jobId: z.string().min(1).max(200),
+  videoId: z.string().min(1).max(200),
+  attempt: z.number().int().min(1),
+  sourceUrl: httpUrl,
+  uploadBaseUrl: httpUrl,
+  callbackUrl: httpUrl,
+  token: z.string().min(1).max(4096),
+});
+export type JobRequest = z.infer<typeof JobRequestSchema>;
+
+export type JobCallback =
+  | { type: "progress"; jobId: string; progress: number }
+  | { type: "playable"; jobId: string; metadata: Metadata }
+  | { type: "completed"; jobId: string; metadata: Metadata }
+  | { type: "failed"; jobId: string; reason: string; retryable: boolean };
+
+export type JobOutcome = "completed" | "failed" | "superseded" | "stopped";
+
+export type JobLog = (event: string, fields?: Record<string, unknown>) => void;
+
+/** Progress callbacks go out every 2 s: the worker's "at most every 2 s, at least every 5 s". */
+const HEARTBEAT_MS = 2000;
+/** Share of the progress bar spent downloading; the rest is the pipeline. */
+const DOWNLOAD_SHARE = 0.05;
+
+function failure(error: unknown): { reason: string; retryable: boolean } {
+  if (error instanceof TranscodeError) return { reason: error.message, retryable: error.retryable };
+  if (error instanceof HttpError && /^GET source/.test(error.message)) {
+    // A missing or forbidden source will not appear by asking again; a throttled or timed-out one might.
+    const permanent = error.status >= 400 && error.status < 500 && error.status !== 408 && error.status !== 429;
+    return { reason: `The source could not be downloaded: ${error.message}.`, retryable: !permanent };
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return { reason: `Transcoding failed: ${message}`, retryable: true };
+}
+
+/**
+ * Runs a job to its end. `stop` (server shutdown) aborts it; a 409/410 from
+ * the worker aborts it too, and then nothing more is sent. The job's temp
+ * dir is always removed.
+ */
+export async function runJob(job: JobRequest, options: { tmpRoot: string; stop: AbortSignal; log: JobLog }): Promise<JobOutcome> {
+  const { log } = options;
+  const controller = new AbortController();
+  const { signal } = controller;
+  const onStop = () => controller.abort(abortError(options.stop));
+  options.stop.addEventListener("abort", onStop, { once: true });
+  let superseded = false;
+  const callback = async (body: JobCallback, callbackSignal = signal, retries?: number) => {
+    try {
+      await postJson(job.callbackUrl, job.token, body, callbackSignal, retries);
+    } catch (error) {
+      if (error instanceof SupersededError) {
+        superseded = true;
+        controller.abort(error);
+      }
+      throw error;
+    }
+  };
+  const destination: Destination = { uploadBaseUrl: job.uploadBaseUrl, token: job.token, signal };
+
+  // Heartbeat: one progress callback at a time, every HEARTBEAT_MS.
+  let progress = 0;
+  let inFlight: Promise<void> = Promise.resolve();
+  let beating = true;
+  let busy = false;
+  const beat = () => {
+    if (!beating || busy) return;
+    busy = true;
+    inFlight = callback({ type: "progress", jobId: job.jobId, progress: Math.round(progress * 1000) / 1000 })
+      .catch((error: unknown) => {
+        if (!superseded && !signal.aborted) log("job.progress_failed", { jobId: job.jobId, error: String(error) });
+      })
+      .finally(() => (busy = false));
+  };
+  const timer = setInterval(beat, HEARTBEAT_MS);
+  const stopHeartbeat = async () => {
+    beating = false;
+    clearInterval(timer);
+    await inFlight;
+  };
+
+  const dir = await mkdtemp(join(options.tmpRoot, "reelay-job-"));
+  try {
+    beat();
+    const sourcePath = join(dir, "source");
+    const bytes = await downloadSource(job.sourceUrl, job.token, sourcePath, signal, (received, total) => {
+      if (total) progress = DOWNLOAD_SHARE * (received / total);
+    });
+    log("job.downloaded", { jobId: job.jobId, bytes });
+    const workDir = join(dir, "out");
+    await mkdir(workDir);
+    const metadata = await runPipeline({
+      sourcePath,
+      workDir,
+      signal,
+      onProgress: (fraction) => (progress = DOWNLOAD_SHARE + (1 - DOWNLOAD_SHARE) * fraction * 0.99),
+      onPublish: async (step, meta) => {
+        await uploadFiles(destination, workDir, meta.files);
+        log(`job.${step}`, { jobId: job.jobId, files: meta.files.length, renditions: meta.renditions.map((r) => r.name) });
+        if (step === "final") {
+          // Nothing may follow "completed": stop the heartbeat and let its last beat land first.
+          await stopHeartbeat();
+          await callback({ type: "completed", jobId: job.jobId, metadata: meta });
+        } else {
+          await callback({ type: "playable", jobId: job.jobId, metadata: meta });
+        }
+      },
+    });
+    log("job.completed", { jobId: job.jobId, durationSec: metadata.durationSec });
+    return "completed";
+  } catch (error) {
+    await stopHeartbeat();
+    if (superseded) {
+      log("job.superseded", { jobId: job.jobId });
+      return "superseded";
+    }
+    if (options.stop.aborted) {
+      // Shutting down: one quick try to hand the job back, so it is retried without waiting for a missed heartbeat.
+      const reason = "The transcoder shut down before the job finished.";
+      await callback({ type: "failed", jobId: job.jobId, reason, retryable: true }, AbortSignal.timeout(2000), 0).catch(() => {});
+      log("job.stopped", { jobId: job.jobId });
+      return "stopped";
+    }
+    const { reason, retryable } = failure(error);
+    log("job.failed", { jobId: job.jobId, reason, retryable });
+    await callback({ type: "failed", jobId: job.jobId, reason, retryable }).catch((e: unknown) => {
+      if (!superseded) log("job.callback_failed", { jobId: job.jobId, error: String(e) });
+    });
+    return superseded ? "superseded" : "failed";
+  } finally {
+    await stopHeartbeat();
+    options.stop.removeEventListener("abort", onStop);
+    await rm(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,175 @@
+/**
+ * One source in, adaptive HLS out, in two publish steps: first something
+ * playable as soon as possible (the source copied as is, or one small
+ * rendition), then the full ladder. Local only: the caller moves the files.
+ */
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { encodeRungs, makePoster, remuxToHls, type Job } from "./encode.ts";
+import { abortError } from "./errors.ts";
+import { avc1FromProfile, masterPlaylist, measureRendition, mp4aFromProfile, type RenditionMeta } from "./package.ts";
+import { planTranscode, type Plan, type Rung } from "./plan.ts";
+import { probeSource, type SourceInfo } from "./probe.ts";
+
+export type PublishStep = "playable" | "final";
+
+export type Metadata = {
+  durationSec: number;
+  width: number;
+  height: number;
+  frameRate: number;
+  videoCodec: string;
+  audioCodec: string | null;
+  renditions: RenditionMeta[];
+  poster: "poster.jpg";
+  master: "master.m3u8";
+  /** Relative paths new since the previous step, in upload order; master.m3u8 last. */
+  files: string[];
+};
+
+export type PipelineOptions = {
+  sourcePath: string;
+  workDir: string;
+  /** Overall fraction done, 0..1; called at least every second while running. */
+  onProgress?: (fraction: number) => void;
+  /** Runs while the ladder encodes; the final step waits for it. */
+  onPublish?: (step: PublishStep, metadata: Metadata) => void | Promise<void>;
+  signal?: AbortSignal;
+};
+
+const LADDER_PRESET = "veryfast";
+const HEARTBEAT_MS = 1000;
+
+/** Monotonic progress over weighted phases, repeated on a timer so silence means trouble. */
+function progressTracker(onProgress: ((fraction: number) => void) | undefined) {
+  let value = 0;
+  let lastCall = 0;
+  const emit = (next: number) => {
+    value = Math.min(1, Math.max(value, next));
+    lastCall = Date.now();
+    onProgress?.(value);
+  };
+  const timer = setInterval(() => {
+    if (Date.now() - lastCall >= HEARTBEAT_MS) emit(value);
+  }, HEARTBEAT_MS / 2);
+  let done = 0;
+  return {
+    /** Progress callback for a phase worth `weight` of the whole. */
+    phase(weight: number) {
+      const start = done;
+      done += weight;
+      emit(start);
+      return (fraction: number) => emit(start + weight * fraction);
+    },
+    emit,
+    stop: () => clearInterval(timer),
+  };
+}
+
+/** Relative cost of each phase: decoding the source plus encoding each rung's pixels. */
+function phaseWeights(source: SourceInfo, plan: Plan, rest: Rung[]) {
+  const pixels = (r: Rung) => r.width * r.height;
+  const decode = source.width * source.height * 0.3;
+  const ladder = rest.length ? decode + rest.reduce((n, r) => n + pixels(r), 0) : 0;
+  const first = plan.remux ? (decode + ladder) * 0.03 : decode + pixels(plan.quick);
+  const poster = (first + ladder) * 0.01;
+  const total = first + poster + ladder;
+  return { first: first / total, poster: poster / total, ladder: ladder / total };
+}
+
+export async function runPipeline(options: PipelineOptions): Promise<Metadata> {
+  const { sourcePath, workDir, signal } = options;
+  const progress = progressTracker(options.onProgress);
+  try {
+    const source = await probeSource(sourcePath, signal);
+    const plan = planTranscode(source);
+    const job: Job = { sourcePath, workDir, durationSec: source.durationSec };
+    const rest = plan.remux ? plan.rungs : plan.rungs.filter((r) => r !== plan.quick);
+    const weights = phaseWeights(source, plan, rest);
+    await mkdir(workDir, { recursive: true });
+
+    const measure = (r: Rung) =>
+      measureRendition({
+        workDir,
+        name: r.name,
+        width: r.width,
+        height: r.height,
+        frameRate: plan.frameRate,
+        audioCodecs: plan.audio ? "mp4a.40.2" : null,
+        fallbackAvc1: avc1FromProfile(r.profile === "high" ? "High" : "Main", 40),
+      });
+
+    // Step 1: playable in seconds.
+    let first: Awaited<ReturnType<typeof measure>>;
+    if (plan.remux) {
+      await mkdir(join(workDir, "source"), { recursive: true });
+      await remuxToHls(job, "source", source.audioCodec !== null, { signal, onProgress: progress.phase(weights.first) });
+      first = await measureRendition({
+        workDir,
+        name: "source",
+        width: source.width,
+        height: source.height,
+        frameRate: source.frameRate,
+        audioCodecs: source.audioCodec ? mp4aFromProfile(source.audioProfile) : null,
+        fallbackAvc1: avc1FromProfile(source.profile, source.level),
+      });
+    } else {
+      await mkdir(join(workDir, plan.quick.name), { recursive: true });
+      await encodeRungs(job, [plan.quick], plan, LADDER_PRESET, { signal, onProgress: progress.phase(weights.first) });
+      first = await measure(plan.quick);
+    }
+    const top = plan.rungs[0];
+    await makePoster(job, top.width, top.height, { signal, onProgress: progress.phase(weights.poster) });
+    await writeFile(join(workDir, "master.m3u8"), masterPlaylist([first.meta]));
+    const metadata = (renditions: RenditionMeta[], files: string[]): Metadata => ({
+      durationSec: source.durationSec,
+      width: source.width,
+      height: source.height,
+      frameRate: Math.round(source.frameRate * 1000) / 1000,
+      videoCodec: source.videoCodec,
+      audioCodec: source.audioCodec,
+      renditions,
+      poster: "poster.jpg",
+      master: "master.m3u8",
+      files,
+    });
+    const playable = metadata([first.meta], [...first.files, "poster.jpg", "master.m3u8"]);
+
+    // Step 2: the ladder encodes while step 1 is published. If publishing
+    // fails (superseded, storage down) there is no point finishing the ladder.
+    const ladderAbort = new AbortController();
+    const stopLadder = () => ladderAbort.abort(abortError(signal));
+    signal?.addEventListener("abort", stopLadder, { once: true });
+    const published = Promise.resolve().then(() => options.onPublish?.("playable", playable));
+    published.catch((error: unknown) => ladderAbort.abort(error));
+    let ladderError: unknown = null;
+    try {
+      if (rest.length > 0) {
+        await Promise.all(rest.map((r) => mkdir(join(workDir, r.name), { recursive: true })));
+        const onProgress = progress.phase(weights.ladder);
+        await encodeRungs(job, rest, plan, LADDER_PRESET, { signal: ladderAbort.signal, onProgress });
+      }
+    } catch (error) {
+      ladderError = error;
+    } finally {
+      signal?.removeEventListener("abort", stopLadder);
+    }
+    // The publish failure is the cause; the ladder's abort is only its echo.
+    await published;
+    if (ladderError) throw ladderError;
+    if (signal?.aborted) throw abortError(signal);
+
+    const ladder = await Promise.all(plan.rungs.map((r) => (!plan.remux && r === plan.quick ? first : measure(r))));
+    await writeFile(join(workDir, "master.m3u8"), masterPlaylist(ladder.map((r) => r.meta)));
+    const newFiles = ladder.filter((r) => r !== first).flatMap((r) => r.files);
+    const final = metadata(
+      ladder.map((r) => r.meta),
+      [...newFiles, "master.m3u8"],
+    );
+    progress.emit(1);
+    await options.onPublish?.("final", final);
+    return final;
+  } finally {
+    progress.stop();
+  }
+}

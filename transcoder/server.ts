@@ -1,0 +1,157 @@
+/**
+ * The transcoder service the Reelay worker talks to (in a Cloudflare
+ * Container, or locally). It accepts jobs up to a fixed concurrency and
+ * refuses the rest with 503 rather than queueing them: the worker's queue
+ * already does that, and a container should not hold work it cannot start.
+ *
+ * Environment: TRANSCODER_PORT or PORT (default 8788), TRANSCODER_CONCURRENCY
+ * (default 1), TMPDIR (job temp dirs). `node transcoder/server.ts` starts it.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { runJob, JobRequestSchema, type JobLog } from "./job.ts";
+
+export type ServerOptions = {
+  port?: number;
+  host?: string;
+  concurrency?: number;
+  tmpDir?: string;
+  /** One line per event; defaults to stdout. */
+  logLine?: (line: string) => void;
+};
+
+export type TranscoderServer = {
+  port: number;
+  url: string;
+  /** Jobs currently running. */
+  running(): number;
+  /** Resolves when no job is running. */
+  idle(): Promise<void>;
+  /** Stops accepting, aborts running jobs, waits for their cleanup. */
+  close(): Promise<void>;
+};
+
+const MAX_BODY_BYTES = 64 * 1024;
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
+  res.end(text);
+}
+
+const error = (res: ServerResponse, status: number, code: string, message: string) => send(res, status, { error: { code, message } });
+
+async function readBody(req: IncomingMessage): Promise<string | null> {
+  let size = 0;
+  const chunks: Buffer[] = [];
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) return null;
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+export async function startServer(options: ServerOptions = {}): Promise<TranscoderServer> {
+  const concurrency = Math.max(1, Math.floor(Number(options.concurrency) || 1));
+  const tmpRoot = options.tmpDir ?? tmpdir();
+  const logLine = options.logLine ?? ((line: string) => console.log(line));
+  // Never pass the token or URLs here: URLs may carry signatures.
+  const log: JobLog = (event, fields = {}) => logLine(JSON.stringify({ time: new Date().toISOString(), event, ...fields }));
+  const stop = new AbortController();
+  const jobs = new Map<string, Promise<unknown>>();
+  let closing = false;
+
+  async function submit(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const text = await readBody(req);
+    if (text === null) return error(res, 413, "too_large", `The body must be at most ${MAX_BODY_BYTES} bytes.`);
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      return error(res, 400, "invalid_json", "The body must be JSON.");
+    }
+    const parsed = JobRequestSchema.safeParse(json);
+    if (!parsed.success) {
+      const message = parsed.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; ");
+      return error(res, 400, "invalid_request", message);
+    }
+    const job = parsed.data;
+    if (closing) return error(res, 503, "shutting_down", "The transcoder is shutting down.");
+    // A redelivered request for a job already running is accepted, not run twice.
+    if (jobs.has(job.jobId)) return send(res, 202, { accepted: true, jobId: job.jobId });
+    if (jobs.size >= concurrency) return error(res, 503, "busy", `Already running ${jobs.size} of ${concurrency} jobs.`);
+
+    log("job.accepted", { jobId: job.jobId, videoId: job.videoId, attempt: job.attempt });
+    const running = runJob(job, { tmpRoot, stop: stop.signal, log })
+      .catch((e: unknown) => log("job.crashed", { jobId: job.jobId, error: String(e) }))
+      .finally(() => jobs.delete(job.jobId));
+    jobs.set(job.jobId, running);
+    send(res, 202, { accepted: true, jobId: job.jobId });
+  }
+
+  const server = createServer((req, res) => {
+    const path = new URL(req.url ?? "/", "http://transcoder").pathname;
+    const handle = async () => {
+      if (path === "/health") {
+        if (req.method !== "GET" && req.method !== "HEAD") return error(res, 405, "method_not_allowed", "Use GET.");
+        return send(res, 200, { ok: true });
+      }
+      if (path === "/jobs") {
+        if (req.method !== "POST") return error(res, 405, "method_not_allowed", "Use POST.");
+        return submit(req, res);
+      }
+      error(res, 404, "not_found", "No such endpoint.");
+    };
+    handle().catch((e: unknown) => {
+      log("http.error", { path, error: String(e) });
+      if (!res.headersSent) error(res, 500, "internal", "Internal error.");
+      else res.destroy();
+    });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port ?? 8788, options.host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  log("server.listening", { port, concurrency });
+
+  const idle = async () => {
+    while (jobs.size > 0) await Promise.allSettled([...jobs.values()]);
+  };
+
+  return {
+    port,
+    url: `http://127.0.0.1:${port}`,
+    running: () => jobs.size,
+    idle,
+    async close() {
+      closing = true;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      stop.abort();
+      await idle();
+      server.closeAllConnections();
+      await closed;
+      log("server.stopped");
+    },
+  };
+}
+
+if (import.meta.main) {
+  const env = process.env;
+  const server = await startServer({
+    port: Number(env.TRANSCODER_PORT ?? env.PORT ?? 8788),
+    concurrency: Number(env.TRANSCODER_CONCURRENCY ?? 1),
+  });
+  const shutdown = () => {
+    server.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once("SIGTERM", shutdown);
+  process.once("SIGINT", shutdown);
+}

@@ -1,0 +1,83 @@
+/**
+ * Test media, generated on the fly with ffmpeg's testsrc2 and sine sources
+ * (no media is committed), and the ffprobe checks the tests share.
+ */
+import { execFile } from "node:child_process";
+import { readFile } from "node:fs/promises";
+import { promisify } from "node:util";
+import { ffmpegPaths } from "../ffmpeg-path.ts";
+
+const exec = promisify(execFile);
+
+export type ClipOptions = {
+  width: number;
+  height: number;
+  seconds: number;
+  fps?: number;
+  /** h264 = 8-bit 4:2:0 with a 2 s GOP, like a phone recording. */
+  video?: "h264" | "h264-444" | "hevc";
+  audio?: boolean;
+  extra?: string[];
+};
+
+export async function makeClip(path: string, o: ClipOptions): Promise<string> {
+  const fps = o.fps ?? 30;
+  const args = ["-v", "error", "-y", "-f", "lavfi", "-i", `testsrc2=size=${o.width}x${o.height}:rate=${fps}`];
+  if (o.audio !== false) args.push("-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000");
+  args.push("-t", String(o.seconds));
+  const video = o.video ?? "h264";
+  if (video === "hevc") args.push("-c:v", "libx265", "-preset", "ultrafast", "-x265-params", "log-level=error", "-pix_fmt", "yuv420p", "-tag:v", "hvc1");
+  else args.push("-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", video === "h264-444" ? "yuv444p" : "yuv420p");
+  args.push("-g", String(2 * fps));
+  if (o.audio !== false) args.push("-c:a", "aac", "-ac", "2", "-b:a", "96k");
+  args.push(...(o.extra ?? []), path);
+  await exec(ffmpegPaths().ffmpeg, args);
+  return path;
+}
+
+export async function makeAudioOnly(path: string, seconds: number): Promise<string> {
+  await exec(ffmpegPaths().ffmpeg, ["-v", "error", "-y", "-f", "lavfi", "-i", "sine=frequency=440", "-t", String(seconds), "-c:a", "aac", path]);
+  return path;
+}
+
+export async function probeJson(path: string, entries: string[]): Promise<any> {
+  const { stdout } = await exec(ffmpegPaths().ffprobe, ["-v", "error", "-of", "json", ...entries, path], { maxBuffer: 64 << 20 });
+  return JSON.parse(stdout);
+}
+
+/** Presentation times of the video keyframes, read through the HLS playlist. */
+export async function keyframeTimes(playlist: string): Promise<number[]> {
+  const { stdout } = await exec(
+    ffmpegPaths().ffprobe,
+    ["-v", "error", "-select_streams", "v", "-skip_frame", "nokey", "-show_entries", "frame=pts_time", "-of", "csv=p=0", playlist],
+    { maxBuffer: 64 << 20 },
+  );
+  return stdout
+    .split("\n")
+    .map((l) => Number.parseFloat(l))
+    .filter(Number.isFinite);
+}
+
+/** Whether ffmpeg decodes the whole file without an error. */
+export async function decodesCleanly(path: string): Promise<boolean> {
+  try {
+    const { stderr } = await exec(ffmpegPaths().ffmpeg, ["-v", "error", "-i", path, "-f", "null", "-"]);
+    return stderr.trim() === "";
+  } catch {
+    return false;
+  }
+}
+
+export type MasterEntry = { attributes: Record<string, string>; uri: string };
+
+export async function readMaster(path: string): Promise<{ lines: string[]; entries: MasterEntry[] }> {
+  const lines = (await readFile(path, "utf8")).trim().split("\n");
+  const entries: MasterEntry[] = [];
+  lines.forEach((line, i) => {
+    if (!line.startsWith("#EXT-X-STREAM-INF:")) return;
+    const attributes: Record<string, string> = {};
+    for (const [, key, value] of line.slice(18).matchAll(/([A-Z-]+)=("[^"]*"|[^,]*)/g)) attributes[key] = value.replace(/"/g, "");
+    entries.push({ attributes, uri: lines[i + 1] });
+  });
+  return { lines, entries };
+}

@@ -1,0 +1,58 @@
+/**
+ * `/videos/:id/…`: what players fetch. The master playlist is served from the
+ * video's current playback job, with its variant URIs rewritten to include
+ * the job id, so every URL below it names bytes that never change and can be
+ * cached for a year; the master itself is short-lived until the ladder is final.
+ */
+import { Hono } from "hono";
+import { getVideo } from "../db/videos.ts";
+import { apiError } from "../http/errors.ts";
+import { JobFileSchema, JobIdSchema, jobFileKey } from "../storage/keys.ts";
+import { serveObject } from "../storage/serve.ts";
+import { videoIdParam } from "../uploads/routes.ts";
+
+export const playback = new Hono<{ Bindings: Env }>();
+
+const IMMUTABLE = "public, max-age=31536000, immutable";
+
+playback.get("/:id/master.m3u8", async (c) => {
+  const id = videoIdParam(c, "id");
+  const row = await getVideo(c.env.DB, id);
+  if (!row) throw apiError(404, "not_found", "No such video.");
+  if (!row.playbackJob) throw apiError(409, "not_ready", `The video is ${row.status}; it is not playable yet.`, { status: row.status });
+  const object = await c.env.VIDEOS.get(jobFileKey(id, row.playbackJob, "master.m3u8"));
+  if (!object) throw apiError(404, "not_found", "The playlist is missing.");
+  const master = withJobPrefix(await object.text(), row.playbackJob);
+  return c.body(master, 200, {
+    "Content-Type": "application/vnd.apple.mpegurl",
+    "Cache-Control": row.ladderComplete ? "public, max-age=86400" : "public, max-age=2",
+    ETag: `"${row.playbackJob}-${row.ladderComplete ? "final" : object.etag}"`,
+  });
+});
+
+playback.get("/:id/poster.jpg", async (c) => {
+  const id = videoIdParam(c, "id");
+  const row = await getVideo(c.env.DB, id);
+  if (!row?.playbackJob) throw apiError(404, "not_found", "No poster yet.");
+  return serveObject(c.req.raw, c.env.VIDEOS, jobFileKey(id, row.playbackJob, "poster.jpg"), { cacheControl: "public, max-age=300" });
+});
+
+/** Media playlists, init segments, segments and posters of one job: immutable. */
+playback.get("/:id/:job/*", async (c) => {
+  const id = videoIdParam(c, "id");
+  const job = JobIdSchema.safeParse(c.req.param("job"));
+  const prefix = `/videos/${id}/${c.req.param("job")}/`;
+  const file = JobFileSchema.safeParse(decodeURIComponent(c.req.path.slice(prefix.length)));
+  if (!job.success || !file.success) throw apiError(404, "not_found", "No such file.");
+  return serveObject(c.req.raw, c.env.VIDEOS, jobFileKey(id, job.data, file.data), {
+    cacheControl: file.data.endsWith(".m3u8") ? "public, max-age=31536000" : IMMUTABLE,
+  });
+});
+
+/** Prefixes each variant URI of a master playlist with the job id. */
+export function withJobPrefix(master: string, jobId: string): string {
+  return master
+    .split("\n")
+    .map((line) => (line.trim() === "" || line.startsWith("#") ? line : `${jobId}/${line.trim()}`))
+    .join("\n");
+}

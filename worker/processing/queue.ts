@@ -1,0 +1,70 @@
+/**
+ * Queue consumers. `reelay-transcode`: hand each job to a transcoder and ack
+ * only once it is accepted; otherwise retry with exponential backoff (the
+ * queue retries a message, not the batch, because each one is acked or
+ * retried explicitly). After the last retry the message lands in
+ * `reelay-transcode-dlq`, whose consumer marks the video failed.
+ */
+import { readConfig, type Config } from "../config.ts";
+import { TranscodeJobSchema } from "../uploads/schema.ts";
+import { signJobToken } from "./job-token.ts";
+import type { JobSpec } from "./schema.ts";
+import { transcoderFor } from "./transcoder.ts";
+
+/** Job tokens outlive any sane transcode of a 50 GiB source. */
+const JOB_TOKEN_TTL_MS = 12 * 3600 * 1000;
+
+export const backoffSeconds = (attempts: number) => Math.min(300, 5 * 2 ** Math.max(0, attempts - 1));
+
+export async function consumeTranscodeJobs(batch: MessageBatch<unknown>, env: Env): Promise<void> {
+  const config = readConfig(env);
+  for (const msg of batch.messages) {
+    const parsed = TranscodeJobSchema.safeParse(msg.body);
+    if (!parsed.success) {
+      console.error("dropping a malformed transcode message", parsed.error.issues);
+      msg.ack();
+      continue;
+    }
+    const { videoId, attempt } = parsed.data;
+    const video = env.UPLOADS.getByName(videoId);
+    try {
+      const start = await video.startJob(attempt);
+      if (!start.start) {
+        msg.ack();
+        continue;
+      }
+      const handOff = await transcoderFor(env, config, start.jobId).submit(await jobSpec(config, videoId, start.jobId, attempt));
+      await video.handedOff(start.jobId, handOff.accepted);
+      if (handOff.accepted) {
+        msg.ack();
+      } else {
+        console.warn(`transcoder refused ${videoId}/${start.jobId}: ${handOff.status} ${handOff.reason}`);
+        msg.retry({ delaySeconds: backoffSeconds(msg.attempts) });
+      }
+    } catch (err) {
+      console.error(`hand-off of ${videoId} failed`, err);
+      msg.retry({ delaySeconds: backoffSeconds(msg.attempts) });
+    }
+  }
+}
+
+export async function consumeDeadLetters(batch: MessageBatch<unknown>, env: Env): Promise<void> {
+  for (const msg of batch.messages) {
+    const parsed = TranscodeJobSchema.safeParse(msg.body);
+    if (parsed.success) {
+      await env.UPLOADS.getByName(parsed.data.videoId).failProcessing(
+        "No transcoder could take the job after repeated tries; processing failed. The source is kept.",
+      );
+    }
+    msg.ack();
+  }
+}
+
+async function jobSpec(config: Config, videoId: string, jobId: string, attempt: number): Promise<JobSpec> {
+  if (!config.transcoderSecret || !config.publicUrl) {
+    throw new Error("TRANSCODER_SECRET and PUBLIC_URL must be configured to hand jobs to a transcoder");
+  }
+  const token = await signJobToken(config.transcoderSecret, { videoId, jobId, exp: Date.now() + JOB_TOKEN_TTL_MS });
+  const base = `${config.publicUrl.replace(/\/$/, "")}/internal/jobs/${jobId}`;
+  return { jobId, videoId, attempt, sourceUrl: `${base}/source`, uploadBaseUrl: `${base}/files`, callbackUrl: `${base}/events`, token };
+}

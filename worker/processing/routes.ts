@@ -1,0 +1,61 @@
+/**
+ * `/internal/jobs/:jobId/…`: the storage protocol the transcoder speaks, the
+ * same from a local Node process or a container. Every request carries the
+ * job's signed token; the video's Durable Object must still call the job
+ * current, so a superseded job can neither read nor write nor report.
+ */
+import { Hono, type Context } from "hono";
+import { readConfig } from "../config.ts";
+import { bearerToken } from "../http/auth.ts";
+import { apiError, unwrap } from "../http/errors.ts";
+import { jsonBody } from "../http/validate.ts";
+import { JobFileSchema, jobFileKey } from "../storage/keys.ts";
+import { contentTypeFor, serveObject } from "../storage/serve.ts";
+import { verifyJobToken, type JobClaims } from "./job-token.ts";
+import { JobEventSchema } from "./schema.ts";
+
+type Vars = { Bindings: Env; Variables: { claims: JobClaims } };
+
+export const internal = new Hono<Vars>();
+
+/** Largest single output file (a segment or playlist); real ones are a few MiB. */
+const MAX_OUTPUT_BYTES = 512 * 1024 * 1024;
+
+internal.use("/jobs/:jobId/*", async (c, next) => {
+  const secret = readConfig(c.env).transcoderSecret;
+  if (!secret) throw apiError(404, "not_found", "No such resource.");
+  const token = bearerToken(c.req.header("authorization"));
+  const claims = token ? await verifyJobToken(secret, token) : undefined;
+  if (!claims || claims.jobId !== c.req.param("jobId")) throw apiError(401, "invalid_token", "A valid job token is required.");
+  c.set("claims", claims);
+  await next();
+});
+
+internal.get("/jobs/:jobId/source", async (c) => {
+  const { videoId, jobId } = c.var.claims;
+  const source = unwrap(await video(c, videoId).jobSource(jobId));
+  return serveObject(c.req.raw, c.env.VIDEOS, source.r2Key, { cacheControl: "no-store" });
+});
+
+internal.put("/jobs/:jobId/files/*", async (c) => {
+  const { videoId, jobId } = c.var.claims;
+  const file = JobFileSchema.safeParse(c.req.path.slice(`/internal/jobs/${jobId}/files/`.length));
+  if (!file.success) throw apiError(400, "invalid_path", "Not a job output path.");
+  const length = Number(c.req.header("content-length"));
+  if (!Number.isSafeInteger(length) || length < 0) throw apiError(400, "length_required", "Content-Length is required.");
+  if (length > MAX_OUTPUT_BYTES) throw apiError(413, "payload_too_large", "Output file too large.");
+  if (!(await video(c, videoId).jobIsCurrent(jobId))) throw apiError(409, "job_superseded", "This job is no longer current; stop it.");
+  const body = (c.req.raw.body ?? new Blob([]).stream()).pipeThrough(new FixedLengthStream(length));
+  await c.env.VIDEOS.put(jobFileKey(videoId, jobId, file.data), body, { httpMetadata: { contentType: contentTypeFor(file.data) } });
+  return c.body(null, 204);
+});
+
+internal.post("/jobs/:jobId/events", async (c) => {
+  const { videoId, jobId } = c.var.claims;
+  const event = await jsonBody(c, JobEventSchema);
+  if (event.jobId !== jobId) throw apiError(400, "job_mismatch", "The event names another job.");
+  const { status } = unwrap(await video(c, videoId).jobEvent(event));
+  return c.json({ ok: true, status });
+});
+
+const video = (c: Context<Vars>, videoId: string) => c.env.UPLOADS.getByName(videoId);
