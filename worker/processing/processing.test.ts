@@ -169,7 +169,7 @@ describe("processing", () => {
       { id: "m2", timestamp: new Date(), attempts: 1, body: { nonsense: true } },
     ]);
     const ctx = createExecutionContext();
-    await worker.queue(batch as MessageBatch<unknown>, env, ctx);
+    await worker.queue(batch as MessageBatch<unknown>, env);
     const result = await getQueueResult(batch, ctx);
     expect(result.explicitAcks).toEqual(["m2"]);
     expect(result.retryMessages).toMatchObject([{ msgId: "m1" }]);
@@ -177,7 +177,7 @@ describe("processing", () => {
 
     const dead = createMessageBatch("reelay-transcode-dlq", [{ id: "d1", timestamp: new Date(), attempts: 1, body: { videoId: up.videoId, attempt: 2 } }]);
     const dctx = createExecutionContext();
-    await worker.queue(dead as MessageBatch<unknown>, env, dctx);
+    await worker.queue(dead as MessageBatch<unknown>, env);
     expect((await getQueueResult(dead, dctx)).explicitAcks).toEqual(["d1"]);
     expect(await video(up.videoId)).toMatchObject({ status: "failed", error: expect.stringContaining("No transcoder") });
   });
