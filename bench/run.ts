@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { root } from "../test/stack.ts";
 import { table } from "./lib.ts";
+import { benchTranscode, transcodeRows } from "./transcode.ts";
 import { benchUpload, uploadRows } from "./upload.ts";
 
 const { values, positionals } = parseArgs({
@@ -29,6 +30,13 @@ if (wanted("upload")) {
   const r = await benchUpload(Number(values["upload-mib"]) * 1024 * 1024, runs);
   results.upload = r;
   rows.push(...uploadRows(r));
+}
+
+for (const codec of ["h264", "hevc"] as const) {
+  if (!wanted("transcode") && !wanted(`transcode-${codec}`)) continue;
+  const r = await benchTranscode(codec, 60, Math.min(runs, 3));
+  results[`transcode_${codec}`] = r;
+  rows.push(...transcodeRows(r));
 }
 
 const out = table(["measure", "Reelay", "baseline (same run)", "ratio", "spread / notes"], rows);

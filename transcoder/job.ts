@@ -96,9 +96,10 @@ export async function runJob(job: JobRequest, options: { tmpRoot: string; stop: 
     await inFlight;
   };
 
-  const dir = await mkdtemp(join(options.tmpRoot, "reelay-job-"));
+  let dir: string | undefined;
   try {
     beat();
+    dir = await mkdtemp(join(options.tmpRoot, "reelay-job-"));
     const sourcePath = join(dir, "source");
     const bytes = await downloadSource(job.sourceUrl, job.token, sourcePath, signal, (received, total) => {
       if (total) progress = DOWNLOAD_SHARE * (received / total);
@@ -138,7 +139,9 @@ export async function runJob(job: JobRequest, options: { tmpRoot: string; stop: 
       log("job.stopped", { jobId: job.jobId });
       return "stopped";
     }
-    const { reason, retryable } = failure(error);
+    const { retryable, ...rest } = failure(error);
+    // The worker stores the reason for the uploader to read; keep it a sentence, not a log.
+    const reason = rest.reason.length > 1000 ? `${rest.reason.slice(0, 999)}…` : rest.reason;
     log("job.failed", { jobId: job.jobId, reason, retryable });
     await callback({ type: "failed", jobId: job.jobId, reason, retryable }).catch((e: unknown) => {
       if (!superseded) log("job.callback_failed", { jobId: job.jobId, error: String(e) });
@@ -147,6 +150,6 @@ export async function runJob(job: JobRequest, options: { tmpRoot: string; stop: 
   } finally {
     await stopHeartbeat();
     options.stop.removeEventListener("abort", onStop);
-    await rm(dir, { recursive: true, force: true });
+    if (dir) await rm(dir, { recursive: true, force: true });
   }
 }

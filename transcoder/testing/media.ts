@@ -17,7 +17,8 @@ export type ClipOptions = {
   /** h264 = 8-bit 4:2:0 with a 2 s GOP, like a phone recording. */
   video?: "h264" | "h264-444" | "hevc";
   audio?: boolean;
-  extra?: string[];
+  /** Display-matrix rotation in degrees (phones filming upright). */
+  rotate?: number;
 };
 
 export async function makeClip(path: string, o: ClipOptions): Promise<string> {
@@ -30,8 +31,14 @@ export async function makeClip(path: string, o: ClipOptions): Promise<string> {
   else args.push("-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", video === "h264-444" ? "yuv444p" : "yuv420p");
   args.push("-g", String(2 * fps));
   if (o.audio !== false) args.push("-c:a", "aac", "-ac", "2", "-b:a", "96k");
-  args.push(...(o.extra ?? []), path);
-  await exec(ffmpegPaths().ffmpeg, args);
+  if (!o.rotate) {
+    await exec(ffmpegPaths().ffmpeg, [...args, path]);
+    return path;
+  }
+  // ffmpeg 5.1 writes the rotate tag as a display matrix only when stream-copying.
+  const unrotated = `${path}.unrotated.mp4`;
+  await exec(ffmpegPaths().ffmpeg, [...args, unrotated]);
+  await exec(ffmpegPaths().ffmpeg, ["-v", "error", "-y", "-i", unrotated, "-c", "copy", "-metadata:s:v:0", `rotate=${o.rotate}`, path]);
   return path;
 }
 

@@ -100,6 +100,8 @@ start("wrangler dev", [
   "--var", `TRANSCODER_URL:http://127.0.0.1:${transcoderPort}`,
   "--var", `PUBLIC_URL:http://127.0.0.1:${port}`,
   "--var", `TRANSCODER_SECRET:${transcoderSecret}`,
+  // Tests shorten the watchdog so a killed transcoder is noticed quickly.
+  ...(process.env.JOB_HEARTBEAT_TIMEOUT_SECONDS ? ["--var", `JOB_HEARTBEAT_TIMEOUT_SECONDS:${process.env.JOB_HEARTBEAT_TIMEOUT_SECONDS}`] : []),
   "--log-level", "warn",
 ]);
 try {

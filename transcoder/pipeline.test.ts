@@ -1,0 +1,314 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { mkdtemp, readFile, readdir, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, relative } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseMediaPlaylist, type RenditionMeta } from "./package.ts";
+import { runPipeline, type Metadata, type PublishStep } from "./pipeline.ts";
+import { decodesCleanly, keyframeTimes, makeClip, probeJson, readMaster, type ClipOptions } from "./testing/media.ts";
+
+let root: string;
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), "reelay-transcoder-test-"));
+});
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+const clip = (name: string, options: ClipOptions) => makeClip(join(root, name), options);
+
+type Publish = { step: PublishStep; metadata: Metadata; master: string };
+type Run = { workDir: string; sourcePath: string; result: Metadata; publishes: Publish[]; progress: Array<{ at: number; value: number }> };
+
+async function transcode(name: string, sourcePath: string): Promise<Run> {
+  const workDir = join(root, `${name}-out`);
+  const publishes: Publish[] = [];
+  const progress: Run["progress"] = [];
+  const result = await runPipeline({
+    sourcePath,
+    workDir,
+    onProgress: (value) => progress.push({ at: Date.now(), value }),
+    onPublish: async (step, metadata) => {
+      publishes.push({ step, metadata, master: await readFile(join(workDir, "master.m3u8"), "utf8") });
+    },
+  });
+  return { workDir, sourcePath, result, publishes, progress };
+}
+
+const dims = (renditions: RenditionMeta[]) => renditions.map((r) => `${r.name} ${r.width}x${r.height}`);
+
+async function filesOnDisk(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  return entries.filter((e) => e.isFile()).map((e) => relative(dir, join(e.parentPath, e.name)));
+}
+
+async function expectMasterDescribes(workDir: string, renditions: RenditionMeta[]): Promise<void> {
+  const { lines, entries } = await readMaster(join(workDir, "master.m3u8"));
+  expect(lines.slice(0, 3)).toEqual(["#EXTM3U", "#EXT-X-VERSION:7", "#EXT-X-INDEPENDENT-SEGMENTS"]);
+  expect(entries.map((e) => e.uri)).toEqual(renditions.map((r) => r.playlist));
+  entries.forEach(({ attributes }, i) => {
+    const r = renditions[i];
+    expect(Number(attributes.BANDWIDTH)).toBe(r.bandwidth);
+    expect(Number(attributes["AVERAGE-BANDWIDTH"])).toBe(r.averageBandwidth);
+    expect(r.bandwidth).toBeGreaterThanOrEqual(r.averageBandwidth);
+    expect(r.averageBandwidth).toBeGreaterThan(0);
+    expect(attributes.RESOLUTION).toBe(`${r.width}x${r.height}`);
+    expect(attributes.CODECS).toBe(r.codecs);
+    expect(attributes["FRAME-RATE"]).toBe(r.frameRate.toFixed(3));
+  });
+  const bandwidths = renditions.map((r) => r.bandwidth);
+  expect(bandwidths).toEqual([...bandwidths].sort((a, b) => b - a));
+}
+
+/** EXTINF limits; for encoded renditions every segment but the last is 4 s. */
+async function expectSegments(workDir: string, rendition: RenditionMeta, encoded: boolean): Promise<number[]> {
+  const playlist = parseMediaPlaylist(await readFile(join(workDir, rendition.playlist), "utf8"));
+  expect(playlist.init).toBe("init.mp4");
+  const durations = playlist.segments.map((s) => s.duration);
+  for (const d of durations) expect(d).toBeLessThanOrEqual(4.1);
+  if (encoded) for (const d of durations.slice(0, -1)) expect(d).toBeCloseTo(4, 1);
+  for (const s of playlist.segments) {
+    expect(s.uri).toMatch(/^seg_\d{5}\.m4s$/);
+    expect((await stat(join(workDir, rendition.name, s.uri))).size).toBeGreaterThan(0);
+  }
+  return durations;
+}
+
+/** Same keyframe instants in every rendition, and one at every segment boundary. */
+async function expectAlignedKeyframes(workDir: string, renditions: RenditionMeta[]): Promise<void> {
+  const times = await Promise.all(renditions.map((r) => keyframeTimes(join(workDir, r.playlist))));
+  for (const t of times.slice(1)) {
+    expect(t.length).toBe(times[0].length);
+    t.forEach((time, i) => expect(time).toBeCloseTo(times[0][i], 2));
+  }
+  for (const [i, r] of renditions.entries()) {
+    const durations = await expectSegments(workDir, r, true);
+    let boundary = times[i][0];
+    for (const d of durations.slice(0, -1)) {
+      boundary += d;
+      expect(times[i].some((k) => Math.abs(k - boundary) < 0.02), `${r.name} keyframe at ${boundary}`).toBe(true);
+    }
+  }
+}
+
+async function expectPoster(workDir: string, width: number, height: number): Promise<void> {
+  const path = join(workDir, "poster.jpg");
+  expect((await readFile(path)).subarray(0, 2)).toEqual(Buffer.from([0xff, 0xd8]));
+  const { streams } = await probeJson(path, ["-show_entries", "stream=codec_name,width,height"]);
+  expect(streams[0]).toMatchObject({ codec_name: "mjpeg", width, height });
+  expect(await decodesCleanly(path)).toBe(true);
+}
+
+async function videoPacketBytes(path: string): Promise<number> {
+  const { packets } = await probeJson(path, ["-select_streams", "v:0", "-show_entries", "packet=size"]);
+  return (packets as Array<{ size: string }>).reduce((n, p) => n + Number(p.size), 0);
+}
+
+async function expectPublishedFiles(run: Run): Promise<void> {
+  for (const p of run.publishes) expect(p.metadata.files.at(-1)).toBe("master.m3u8");
+  const published = run.publishes.flatMap((p) => p.metadata.files.filter((f) => f !== "master.m3u8"));
+  expect(new Set(published).size).toBe(published.length);
+  expect((await filesOnDisk(run.workDir)).sort()).toEqual([...published, "master.m3u8"].sort());
+}
+
+describe("an H.264 + AAC 1080p source", () => {
+  let run: Run;
+  beforeAll(async () => {
+    run = await transcode("landscape", await clip("landscape.mp4", { width: 1920, height: 1080, fps: 24, seconds: 7 }));
+  });
+
+  it("is remuxed into a playable rendition first, without re-encoding", async () => {
+    const [first] = run.publishes;
+    expect(first.step).toBe("playable");
+    expect(dims(first.metadata.renditions)).toEqual(["source 1920x1080"]);
+    expect(first.metadata.renditions[0].codecs).toMatch(/^avc1\.42[0-9a-f]{4},mp4a\.40\.2$/);
+    expect(first.master).toContain("source/index.m3u8");
+    expect(first.master.match(/EXT-X-STREAM-INF/g)).toHaveLength(1);
+    expect(first.metadata.files).toEqual(expect.arrayContaining(["source/init.mp4", "source/seg_00001.m4s", "poster.jpg"]));
+    expect(await videoPacketBytes(join(run.workDir, "source/index.m3u8"))).toBe(await videoPacketBytes(run.sourcePath));
+    await expectSegments(run.workDir, first.metadata.renditions[0], false);
+  });
+
+  it("then encodes the full five-rung ladder", () => {
+    expect(run.publishes.map((p) => p.step)).toEqual(["playable", "final"]);
+    expect(dims(run.result.renditions)).toEqual(["1080p 1920x1080", "720p 1280x720", "480p 854x480", "360p 640x360", "240p 426x240"]);
+    expect(run.result.renditions.map((r) => r.codecs.split(",")[0].slice(0, 7))).toEqual(["avc1.64", "avc1.64", "avc1.64", "avc1.4d", "avc1.4d"]);
+    expect(run.result.renditions[0].codecs).toBe("avc1.640028,mp4a.40.2");
+  });
+
+  it("writes a master playlist with measured bandwidth, resolution, codecs and frame rate", async () => {
+    await expectMasterDescribes(run.workDir, run.result.renditions);
+    expect(run.result.renditions.every((r) => r.frameRate === 24)).toBe(true);
+  });
+
+  it("cuts 4-second segments with keyframes aligned across renditions", async () => {
+    await expectAlignedKeyframes(run.workDir, run.result.renditions);
+  });
+
+  it("keeps the remuxed rendition on disk but out of the final master", async () => {
+    const master = await readFile(join(run.workDir, "master.m3u8"), "utf8");
+    expect(master).not.toContain("source/");
+    expect((await stat(join(run.workDir, "source/index.m3u8"))).isFile()).toBe(true);
+  });
+
+  it("makes a poster the size of the top rung", async () => {
+    await expectPoster(run.workDir, 1920, 1080);
+  });
+
+  it("returns the metadata it published last", () => {
+    expect(run.result).toEqual(run.publishes[1].metadata);
+    expect(run.result).toMatchObject({ width: 1920, height: 1080, frameRate: 24, videoCodec: "h264", audioCodec: "aac", poster: "poster.jpg", master: "master.m3u8" });
+    expect(run.result.durationSec).toBeCloseTo(7, 0);
+    for (const r of run.result.renditions) expect(r.bytes).toBeGreaterThan(0);
+  });
+
+  it("lists every produced file once across the publish steps, master last", async () => {
+    await expectPublishedFiles(run);
+  });
+
+  it("reports progress from 0 to 1 at least every 2 seconds", () => {
+    const values = run.progress.map((p) => p.value);
+    expect(values).toEqual([...values].sort((a, b) => a - b));
+    expect(values.at(-1)).toBe(1);
+    for (let i = 1; i < run.progress.length; i++) expect(run.progress[i].at - run.progress[i - 1].at).toBeLessThanOrEqual(2000);
+  });
+});
+
+describe("a 720x1280 portrait source", () => {
+  let run: Run;
+  beforeAll(async () => {
+    run = await transcode("portrait", await clip("portrait.mp4", { width: 720, height: 1280, seconds: 6 }));
+  });
+
+  it("gets four portrait rungs sized by the short side", async () => {
+    expect(run.publishes[0].metadata.renditions[0].name).toBe("source");
+    expect(dims(run.result.renditions)).toEqual(["720p 720x1280", "480p 480x854", "360p 360x640", "240p 240x426"]);
+    await expectMasterDescribes(run.workDir, run.result.renditions);
+    await expectAlignedKeyframes(run.workDir, run.result.renditions);
+    await expectPoster(run.workDir, 720, 1280);
+  });
+});
+
+describe("an odd-sized 641x361 4:4:4 source", () => {
+  let run: Run;
+  beforeAll(async () => {
+    run = await transcode("odd", await clip("odd.mp4", { width: 641, height: 361, seconds: 6, video: "h264-444" }));
+  });
+
+  it("is encoded, not remuxed: 360p first, then 240p", async () => {
+    const [playable, final] = run.publishes;
+    expect(dims(playable.metadata.renditions)).toEqual(["360p 640x360"]);
+    expect(playable.metadata.files.some((f) => f.startsWith("source/"))).toBe(false);
+    expect(dims(final.metadata.renditions)).toEqual(["360p 640x360", "240p 426x240"]);
+    // The quick rendition was already uploaded; the final step only adds the rest.
+    expect(final.metadata.files.some((f) => f.startsWith("360p/"))).toBe(false);
+    await expectPublishedFiles(run);
+  });
+
+  it("keeps the ladder aligned and describes it in the master", async () => {
+    await expectMasterDescribes(run.workDir, run.result.renditions);
+    await expectAlignedKeyframes(run.workDir, run.result.renditions);
+    await expectPoster(run.workDir, 640, 360);
+  });
+});
+
+describe("a source without audio", () => {
+  let run: Run;
+  beforeAll(async () => {
+    run = await transcode("silent", await clip("silent.mp4", { width: 640, height: 360, seconds: 6, audio: false }));
+  });
+
+  it("produces renditions and CODECS without audio", async () => {
+    expect(run.result.audioCodec).toBeNull();
+    const all = [...run.publishes[0].metadata.renditions, ...run.result.renditions];
+    expect(all.map((r) => r.name)).toEqual(["source", "360p", "240p"]);
+    for (const r of all) {
+      expect(r.codecs).not.toContain("mp4a");
+      const { streams } = await probeJson(join(run.workDir, r.playlist), ["-show_entries", "stream=codec_type"]);
+      expect(streams.map((s: { codec_type: string }) => s.codec_type)).toEqual(["video"]);
+    }
+    await expectMasterDescribes(run.workDir, run.result.renditions);
+    await expectAlignedKeyframes(run.workDir, run.result.renditions);
+  });
+});
+
+describe("an HEVC source", () => {
+  let run: Run;
+  beforeAll(async () => {
+    run = await transcode("hevc", await clip("hevc.mp4", { width: 640, height: 360, seconds: 6, video: "hevc" }));
+  });
+
+  it("is encoded to H.264 first instead of remuxed", async () => {
+    expect(run.result.videoCodec).toBe("hevc");
+    expect(dims(run.publishes[0].metadata.renditions)).toEqual(["360p 640x360"]);
+    expect(dims(run.result.renditions)).toEqual(["360p 640x360", "240p 426x240"]);
+    for (const r of run.result.renditions) expect(r.codecs).toMatch(/^avc1\.4d40[0-9a-f]{2},mp4a\.40\.2$/);
+    await expectAlignedKeyframes(run.workDir, run.result.renditions);
+  });
+});
+
+describe("a one-second clip", () => {
+  let run: Run;
+  beforeAll(async () => {
+    run = await transcode("short", await clip("short.mp4", { width: 320, height: 240, seconds: 1 }));
+  });
+
+  it("still yields one short segment per rendition and a poster", async () => {
+    expect(run.result.durationSec).toBeCloseTo(1, 0);
+    const source = run.publishes[0].metadata.renditions[0];
+    expect(source.name).toBe("source");
+    expect(await expectSegments(run.workDir, source, false)).toHaveLength(1);
+    expect(dims(run.result.renditions)).toEqual(["240p 320x240"]);
+    expect(await expectSegments(run.workDir, run.result.renditions[0], true)).toHaveLength(1);
+    await expectMasterDescribes(run.workDir, run.result.renditions);
+    await expectPoster(run.workDir, 320, 240);
+  });
+});
+
+describe("a phone video with 90° rotation metadata", () => {
+  it("is probed upright and encoded upright rather than copied", async () => {
+    const path = await clip("rotated.mp4", { width: 640, height: 360, seconds: 3, rotate: 90 });
+    const run = await transcode("rotated", path);
+    expect(dims(run.publishes[0].metadata.renditions)).toEqual(["360p 360x640"]);
+    expect(dims(run.result.renditions)).toEqual(["360p 360x640", "240p 240x426"]);
+    const { streams } = await probeJson(join(run.workDir, "240p/index.m3u8"), ["-select_streams", "v", "-show_entries", "stream=width,height"]);
+    expect(streams[0]).toMatchObject({ width: 240, height: 426 });
+    await expectPoster(run.workDir, 360, 640);
+  });
+});
+
+describe("aborting", () => {
+  it("kills the running ffmpeg and rejects at once", async () => {
+    const source = await clip("abort.mp4", { width: 1920, height: 1080, fps: 24, seconds: 7 });
+    const workDir = join(root, "abort-out");
+    const controller = new AbortController();
+    let abortedAt = 0;
+    const running = runPipeline({
+      sourcePath: source,
+      workDir,
+      signal: controller.signal,
+      onPublish: (step) => {
+        if (step !== "playable") return;
+        // Let the ladder's ffmpeg start, then pull the plug.
+        setTimeout(() => {
+          abortedAt = Date.now();
+          controller.abort();
+        }, 300);
+      },
+    });
+    const error = await running.catch((e: unknown) => e);
+    expect((error as Error).name).toBe("AbortError");
+    expect(Date.now() - abortedAt).toBeLessThan(1500);
+    const ffmpegs = readdirSync("/proc")
+      .filter((pid) => /^\d+$/.test(pid))
+      .map((pid) => {
+        try {
+          return readFileSync(`/proc/${pid}/cmdline`, "utf8");
+        } catch {
+          return "";
+        }
+      })
+      .filter((cmd) => cmd.includes(workDir));
+    expect(ffmpegs).toEqual([]);
+  });
+});

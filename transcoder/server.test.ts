@@ -1,0 +1,218 @@
+import { spawn } from "node:child_process";
+import { createReadStream } from "node:fs";
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { JobCallback } from "./job.ts";
+import { startServer, type TranscoderServer } from "./server.ts";
+import { makeClip } from "./testing/media.ts";
+
+const TOKEN = "secret-token-abc123";
+
+type Received = { at: number; method: string; path: string; headers: Record<string, string | string[] | undefined>; body: Buffer };
+
+/** Stands in for the Reelay worker: serves the source, stores uploads, records callbacks. */
+async function startStandIn(root: string, clipPath: string) {
+  const requests: Received[] = [];
+  const callbacks = (jobId: string) =>
+    requests.filter((r) => r.path === `/callback/${jobId}`).map((r) => ({ at: r.at, body: JSON.parse(r.body.toString()) as JobCallback }));
+  const uploads = (jobId: string) => requests.filter((r) => r.method === "PUT" && r.path.startsWith(`/upload/${jobId}/`));
+  let goneAt = 0;
+  const server: Server = createServer(async (req, res) => {
+    const path = req.url ?? "/";
+    if (path === "/source/clip") {
+      const { size } = await stat(clipPath);
+      res.writeHead(200, { "content-type": "video/mp4", "content-length": size });
+      createReadStream(clipPath).pipe(res);
+      return;
+    }
+    if (path === "/source/stall") {
+      // A download that never finishes: the job is still running when the transcoder is stopped.
+      requests.push({ at: Date.now(), method: req.method ?? "", path, headers: req.headers, body: Buffer.alloc(0) });
+      res.writeHead(200, { "content-length": 10_000_000 });
+      res.write(Buffer.alloc(1024));
+      return;
+    }
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const received = { at: Date.now(), method: req.method ?? "", path, headers: req.headers, body: Buffer.concat(chunks) };
+    requests.push(received);
+    if (req.method === "PUT" && path.startsWith("/upload/")) {
+      const file = join(root, "uploads", path.slice("/upload/".length));
+      await mkdir(dirname(file), { recursive: true });
+      await writeFile(file, received.body);
+      res.end();
+      return;
+    }
+    if (req.method === "POST" && path === "/callback/gone" && JSON.parse(received.body.toString()).type === "playable") {
+      await new Promise((r) => setTimeout(r, 200));
+      goneAt = Date.now();
+      res.writeHead(410).end();
+      return;
+    }
+    res.writeHead(path.startsWith("/callback/") ? 200 : 404).end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    url,
+    requests,
+    callbacks,
+    uploads,
+    goneAt: () => goneAt,
+    job: (jobId: string, source = "clip") => ({
+      jobId,
+      videoId: `video-${jobId}`,
+      attempt: 1,
+      sourceUrl: `${url}/source/${source}`,
+      uploadBaseUrl: `${url}/upload/${jobId}`,
+      callbackUrl: `${url}/callback/${jobId}`,
+      token: TOKEN,
+    }),
+    close: () => {
+      server.closeAllConnections();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+describe("the transcoder service", () => {
+  let root: string;
+  let tmp: string;
+  let standIn: Awaited<ReturnType<typeof startStandIn>>;
+  let service: TranscoderServer;
+  const logs: string[] = [];
+  const post = (body: unknown) =>
+    fetch(`${service.url}/jobs`, { method: "POST", headers: { "content-type": "application/json" }, body: typeof body === "string" ? body : JSON.stringify(body) });
+
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), "reelay-service-test-"));
+    tmp = join(root, "tmp");
+    await mkdir(tmp);
+    const clipPath = await makeClip(join(root, "clip.mp4"), { width: 640, height: 360, seconds: 2 });
+    standIn = await startStandIn(root, clipPath);
+    service = await startServer({ port: 0, concurrency: 1, tmpDir: tmp, logLine: (line) => logs.push(line) });
+  });
+
+  afterAll(async () => {
+    await service?.close();
+    await standIn?.close();
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it("answers health checks", async () => {
+    const res = await fetch(`${service.url}/health`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ ok: true });
+  });
+
+  it("rejects a bad body with 400", async () => {
+    for (const body of ["not json", { ...standIn.job("x"), attempt: "one" }, { ...standIn.job("x"), sourceUrl: "file:///etc/passwd" }]) {
+      const res = await post(body);
+      expect(res.status).toBe(400);
+      const json = (await res.json()) as { error: { code: string; message: string } };
+      expect(json.error.code).toMatch(/^invalid_/);
+      expect(json.error.message).toBeTruthy();
+    }
+  });
+
+  it("accepts a job with 202 and answers 503 busy beyond its concurrency", async () => {
+    const accepted = await post(standIn.job("a"));
+    expect(accepted.status).toBe(202);
+    expect(await accepted.json()).toEqual({ accepted: true, jobId: "a" });
+    const busy = await post(standIn.job("b"));
+    expect(busy.status).toBe(503);
+    expect(((await busy.json()) as { error: { code: string } }).error.code).toBe("busy");
+    await service.idle();
+  });
+
+  it("uploads each step with master.m3u8 last, then calls back playable and completed", async () => {
+    const callbacks = standIn.callbacks("a");
+    const types = callbacks.map((c) => c.body.type);
+    expect(types[0]).toBe("progress");
+    expect(types.filter((t) => t !== "progress")).toEqual(["playable", "completed"]);
+    expect(types.at(-1)).toBe("completed");
+    const progress = callbacks.filter((c) => c.body.type === "progress");
+    for (const c of progress) expect(c.body).toMatchObject({ jobId: "a", progress: expect.any(Number) });
+    for (let i = 1; i < progress.length; i++) expect(progress[i].at - progress[i - 1].at).toBeGreaterThanOrEqual(1900);
+
+    const uploads = standIn.uploads("a");
+    const names = uploads.map((u) => u.path.slice("/upload/a/".length));
+    const masters = names.flatMap((n, i) => (n === "master.m3u8" ? [i] : []));
+    expect(masters).toHaveLength(2);
+    const playableFiles = names.slice(0, masters[0]);
+    expect(playableFiles.every((n) => n.startsWith("source/") || n === "poster.jpg")).toBe(true);
+    expect(playableFiles).toEqual(expect.arrayContaining(["source/init.mp4", "source/seg_00001.m4s", "source/index.m3u8", "poster.jpg"]));
+    expect(names.slice(masters[0] + 1, masters[1]).sort()).toEqual(
+      ["360p", "240p"].flatMap((r) => [`${r}/index.m3u8`, `${r}/init.mp4`, `${r}/seg_00001.m4s`]).sort(),
+    );
+    const playable = callbacks.find((c) => c.body.type === "playable")!;
+    const completed = callbacks.find((c) => c.body.type === "completed")!;
+    expect(playable.at).toBeGreaterThanOrEqual(uploads[masters[0]].at);
+    expect(completed.at).toBeGreaterThanOrEqual(uploads[masters[1]].at);
+    if (completed.body.type !== "completed") throw new Error("unreachable");
+    expect(completed.body.metadata.renditions.map((r) => r.name)).toEqual(["360p", "240p"]);
+    expect(completed.body.metadata.files.at(-1)).toBe("master.m3u8");
+
+    for (const u of uploads) {
+      expect(u.headers.authorization).toBe(`Bearer ${TOKEN}`);
+      expect(Number(u.headers["content-length"])).toBe(u.body.length);
+    }
+    const typeOf = (name: string) => uploads.find((u) => u.path.endsWith(name))!.headers["content-type"];
+    expect(typeOf("master.m3u8")).toBe("application/vnd.apple.mpegurl");
+    expect(typeOf("init.mp4")).toBe("video/mp4");
+    expect(typeOf("seg_00001.m4s")).toBe("video/mp4");
+    expect(typeOf("poster.jpg")).toBe("image/jpeg");
+    const master = await readFile(join(root, "uploads/a/master.m3u8"), "utf8");
+    expect(master).toContain("360p/index.m3u8");
+    expect(standIn.callbacks("a").every((c) => c.body.jobId === "a")).toBe(true);
+    expect(await readdir(tmp)).toEqual([]);
+    expect(logs.some((l) => l.includes(TOKEN))).toBe(false);
+    expect(logs.map((l) => JSON.parse(l).event)).toEqual(expect.arrayContaining(["job.accepted", "job.playable", "job.completed"]));
+  });
+
+  it("stops a superseded job at once when a callback answers 410, and cleans up", async () => {
+    expect((await post(standIn.job("gone"))).status).toBe(202);
+    await service.idle();
+    expect(standIn.goneAt()).toBeGreaterThan(0);
+    const types = standIn.callbacks("gone").map((c) => c.body.type);
+    expect(types).toContain("playable");
+    expect(types).not.toContain("completed");
+    expect(types).not.toContain("failed");
+    expect(standIn.callbacks("gone").filter((c) => c.at > standIn.goneAt() + 100)).toEqual([]);
+    expect(standIn.uploads("gone").filter((u) => u.path.endsWith("/master.m3u8"))).toHaveLength(1);
+    expect(await readdir(tmp)).toEqual([]);
+    expect(logs.some((l) => l.includes('"job.superseded"'))).toBe(true);
+    // Capacity is free again.
+    expect((await post({})).status).toBe(400);
+  });
+
+  it("on SIGTERM stops accepting, hands its running job back and removes its temp dir", async () => {
+    const childTmp = await mkdtemp(join(root, "child-tmp-"));
+    const child = spawn(process.execPath, [fileURLToPath(new URL("./server.ts", import.meta.url))], {
+      env: { ...process.env, TRANSCODER_PORT: "0", TMPDIR: childTmp },
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    const port = await new Promise<number>((resolve) => {
+      let out = "";
+      child.stdout.on("data", (chunk: Buffer) => {
+        out += chunk.toString();
+        const match = /"event":"server.listening","port":(\d+)/.exec(out);
+        if (match) resolve(Number(match[1]));
+      });
+    });
+    const res = await fetch(`http://127.0.0.1:${port}/jobs`, { method: "POST", body: JSON.stringify(standIn.job("stalled", "stall")) });
+    expect(res.status).toBe(202);
+    while (!standIn.requests.some((r) => r.path === "/source/stall")) await new Promise((r) => setTimeout(r, 50));
+    expect((await readdir(childTmp)).length).toBe(1);
+    child.kill("SIGTERM");
+    expect(await exited).toBe(0);
+    expect(await readdir(childTmp)).toEqual([]);
+    expect(standIn.callbacks("stalled").at(-1)?.body).toMatchObject({ type: "failed", retryable: true });
+  });
+});
