@@ -2,19 +2,22 @@
  * The HTTP application: CORS, the one error shape, and the resource routes.
  * Every failure leaves here as `{ error: { code, message } }`.
  */
-import { Hono } from "hono";
+import { Hono, type MiddlewareHandler } from "hono";
 import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
 import { readConfig } from "./config.ts";
 import { ApiError, apiError } from "./http/errors.ts";
 import { uploads } from "./uploads/routes.ts";
 import { videos } from "./videos/routes.ts";
+import { tags } from "./tags/routes.ts";
 import { internal } from "./processing/routes.ts";
 import { playback } from "./playback/routes.ts";
+import { pages } from "./pages/routes.ts";
 
 export const app = new Hono<{ Bindings: Env }>();
 
-app.use("*", async (c, next) => {
+// Browsers may call the API and play videos from the configured origins.
+const crossOrigin: MiddlewareHandler<{ Bindings: Env }> = async (c, next) => {
   const { corsOrigins } = readConfig(c.env);
   return cors({
     origin: corsOrigins.includes("*") ? "*" : corsOrigins,
@@ -23,13 +26,20 @@ app.use("*", async (c, next) => {
     exposeHeaders: ["Location", "Content-Range", "Content-Length", "ETag", "Retry-After"],
     maxAge: 86_400,
   })(c, next);
-});
+};
+app.use("/api/*", crossOrigin);
+app.use("/videos/*", crossOrigin);
 
 app.get("/api/health", (c) => c.json({ ok: true }));
 app.route("/api/uploads", uploads);
 app.route("/api/videos", videos);
+app.route("/api/tags", tags);
 app.route("/videos", playback);
 app.route("/internal", internal);
+
+// Anything under /api that matched no route is a JSON 404, never a page.
+app.all("/api/*", () => apiError(404, "not_found", "No such resource.").toResponse());
+app.route("/", pages);
 
 app.notFound(() => apiError(404, "not_found", "No such resource.").toResponse());
 

@@ -8,6 +8,8 @@ import { index, integer, real, sqliteTable, text } from "drizzle-orm/sqlite-core
 
 export const VIDEO_STATUSES = ["uploading", "processing", "ready", "failed", "aborted", "expired"] as const;
 export type VideoStatus = (typeof VIDEO_STATUSES)[number];
+export const VISIBILITIES = ["public", "unlisted"] as const;
+export type Visibility = (typeof VISIBILITIES)[number];
 
 export type RenditionInfo = {
   name: string;
@@ -32,6 +34,8 @@ export const videos = sqliteTable(
     size: integer("size").notNull(),
     contentType: text("content_type").notNull(),
     status: text("status", { enum: VIDEO_STATUSES }).notNull(),
+    /** `unlisted` videos play by link but are never listed or found. */
+    visibility: text("visibility", { enum: VISIBILITIES }).notNull().default("public"),
     // Filled in by processing.
     progress: real("progress"),
     error: text("error"),
@@ -50,7 +54,12 @@ export const videos = sqliteTable(
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),
   },
-  (t) => [index("videos_status_created").on(t.status, t.createdAt)],
+  (t) => [
+    index("videos_status_created").on(t.status, t.createdAt),
+    // Listings read only public, ready videos, newest/oldest or by duration, keyset by id.
+    index("videos_listing_created").on(t.visibility, t.status, t.createdAt, t.id),
+    index("videos_listing_duration").on(t.visibility, t.status, t.durationSec, t.id),
+  ],
 );
 
 export type VideoRow = typeof videos.$inferSelect;

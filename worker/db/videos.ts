@@ -22,3 +22,8 @@ export async function updateVideo(db: D1Database, id: string, fields: VideoUpdat
 export async function getVideo(db: D1Database, id: string): Promise<VideoRow | undefined> {
   return database(db).select().from(videos).where(eq(videos.id, id)).get();
 }
+
+/** Removes the row; triggers remove its search entry and tags. */
+export async function deleteVideoRow(db: D1Database, id: string): Promise<void> {
+  await database(db).delete(videos).where(eq(videos.id, id));
+}

@@ -1,6 +1,6 @@
 /**
  * `npm start`: the whole stack on one machine, no cloud account.
- * Applies D1 migrations to the local state, starts the transcoder as a plain
+ * Builds the web pages, applies D1 migrations to the local state, starts the transcoder as a plain
  * Node process (restarted if it dies, as a container would be), starts
  * `wrangler dev` (R2, D1, Durable Objects and Queues simulated under the
  * state directory) pointed at it, waits for `GET /api/health` and prints the
@@ -84,6 +84,8 @@ async function waitForHealth(url: string, timeoutMs: number): Promise<void> {
   throw new Error(`${url} did not answer within ${timeoutMs / 1000}s`);
 }
 
+// The pages are static assets: build them first so wrangler serves current ones.
+await runToEnd([`${root}node_modules/vite/bin/vite.js`, "build", "--config", `${root}web/vite.config.ts`, "--logLevel", "warn"]);
 await runToEnd([...wrangler, "d1", "migrations", "apply", "reelay", "--local", "--persist-to", stateDir]);
 start("transcoder", [`${root}transcoder/server.ts`], {
   env: { PORT: String(transcoderPort), TRANSCODER_PORT: String(transcoderPort) },

@@ -78,6 +78,11 @@ export class JobStore {
     this.sql.exec("UPDATE processing SET playback_job = ?, ladder_complete = ? WHERE id = 1", jobId, ladderComplete ? 1 : 0);
   }
 
+  clear(): void {
+    this.sql.exec("DELETE FROM jobs");
+    this.sql.exec("UPDATE processing SET current_job = NULL, playback_job = NULL, ladder_complete = 0, error = NULL WHERE id = 1");
+  }
+
   setError(error: string | null): void {
     this.sql.exec("UPDATE processing SET error = ? WHERE id = 1", error);
   }

@@ -155,6 +155,11 @@ export class ProcessingLedger {
     }
   }
 
+  /** Forgets every job: their callbacks, reads and writes are refused from now on. */
+  forget(): void {
+    this.jobs.clear();
+  }
+
   processing() {
     const p = this.jobs.processing();
     const active = this.jobs.activeJob();

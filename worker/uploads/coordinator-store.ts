@@ -57,6 +57,7 @@ CREATE TABLE IF NOT EXISTS leases (
   started_at INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS contended (n INTEGER PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS tombstone (id INTEGER PRIMARY KEY CHECK (id = 1), video_id TEXT NOT NULL, deleted_at INTEGER NOT NULL);
 `;
 
 type MetaRow = {
@@ -185,6 +186,22 @@ export class CoordinatorStore {
 
   markContended(n: number): void {
     this.sql.exec("INSERT OR IGNORE INTO contended (n) VALUES (?)", n);
+  }
+
+  /**
+   * Forgets the upload (every later request sees "no such upload") but for a
+   * tombstone naming the video, so the alarm can sweep R2 once more.
+   */
+  bury(videoId: string, now: number): void {
+    for (const table of ["upload", "chunks", "leases", "contended"]) this.sql.exec(`DELETE FROM ${table}`);
+    this.sql.exec("INSERT OR REPLACE INTO tombstone (id, video_id, deleted_at) VALUES (1, ?, ?)", videoId, now);
+  }
+
+  tombstone(): { videoId: string; deletedAt: number } | undefined {
+    return this.sql
+      .exec<{ video_id: string; deleted_at: number }>("SELECT video_id, deleted_at FROM tombstone WHERE id = 1")
+      .toArray()
+      .map((r) => ({ videoId: r.video_id, deletedAt: r.deleted_at }))[0];
   }
 
   /** Drops the records of contended chunks (their parts may have been overwritten) and returns them. */

@@ -13,16 +13,20 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { readConfig } from "../config.ts";
-import { insertVideo, setVideoStatus } from "../db/videos.ts";
-import type { VideoStatus } from "../db/schema.ts";
+import { deleteVideoRow, insertVideo, setVideoStatus } from "../db/videos.ts";
+import { deletePrefix } from "../storage/prefix.ts";
+import type { VideoStatus, Visibility } from "../db/schema.ts";
 import { newToken, safeEqual, sha256Hex } from "../http/auth.ts";
 import { refuse, type Outcome, type Refusal } from "../http/errors.ts";
-import { sourceKey } from "../storage/keys.ts";
+import { sourceKey, videoPrefix } from "../storage/keys.ts";
 import { expectedChunkBytes, type ChunkPlan } from "./chunk-plan.ts";
 import { ProcessingLedger, type JobStart } from "../processing/ledger.ts";
 import type { JobEvent } from "../processing/schema.ts";
 import { CoordinatorStore, type UploadMeta } from "./coordinator-store.ts";
 import type { TranscodeJob } from "./schema.ts";
+
+/** A deleted video's prefix is swept once more after this, for writes that were in flight. */
+const SWEEP_AFTER_MS = 60_000;
 
 /** How long a chunk request may hold a part number before another may take it over. */
 export const CHUNK_LEASE_MS = 120_000;
@@ -35,6 +39,7 @@ export type NewUpload = {
   title: string;
   description: string;
   tags: string[];
+  visibility: Visibility;
 };
 
 export type UploadSnapshot = {
@@ -54,15 +59,20 @@ export type ChunkGrant =
 export type ChunkArrival = { leaseId: string; bytes: number; claimedSha256: string; sha256: string; etag: string };
 
 export class VideoUpload extends DurableObject<Env> {
-  private readonly store: CoordinatorStore;
-  private readonly ledger: ProcessingLedger;
+  private store!: CoordinatorStore;
+  private ledger!: ProcessingLedger;
   /** The merge in progress, shared by concurrent `complete` calls. Lost on eviction, as it should be. */
   private merging: Promise<Outcome<{ status: VideoStatus }>> | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.store = new CoordinatorStore(ctx.storage.sql);
-    this.ledger = new ProcessingLedger(ctx.storage, env, this.store);
+    this.open();
+  }
+
+  /** Creates the tables (idempotent); again after `deleteAll` wipes them. */
+  private open(): void {
+    this.store = new CoordinatorStore(this.ctx.storage.sql);
+    this.ledger = new ProcessingLedger(this.ctx.storage, this.env, this.store);
   }
 
   async create(input: NewUpload): Promise<Outcome<{ uploadToken: string; snapshot: UploadSnapshot }>> {
@@ -80,6 +90,7 @@ export class VideoUpload extends DurableObject<Env> {
         title: input.title,
         description: input.description,
         tags: input.tags,
+        visibility: input.visibility,
         filename: input.filename,
         size: input.plan.size,
         contentType: input.contentType,
@@ -210,6 +221,35 @@ export class VideoUpload extends DurableObject<Env> {
     return { ok: true, status: "aborted" };
   }
 
+  /** 404 for an unknown (or deleted) video, 401 for a wrong token. */
+  async authorizeOwner(token: string): Promise<Outcome<{ videoId: string }>> {
+    const denied = await this.authorize(token);
+    if (denied) return denied;
+    return { ok: true, videoId: this.store.meta()!.videoId };
+  }
+
+  /**
+   * Deletes the video everywhere: R2 objects (source, every job's outputs),
+   * the D1 row (and with it the search entry) and this object's state. The
+   * state goes first, so a late chunk, completion or transcoder callback
+   * finds nothing to resurrect; an alarm sweeps R2 once more for any write
+   * that was already past its check.
+   */
+  async purge(): Promise<Outcome<{ videoId: string }>> {
+    const meta = this.store.meta();
+    if (!meta) return refuse(404, "not_found", "No such video.");
+    const now = Date.now();
+    this.store.bury(meta.videoId, now);
+    this.ledger.forget();
+    if (meta.status === "uploading") {
+      await this.env.VIDEOS.resumeMultipartUpload(meta.r2Key, meta.r2UploadId).abort().catch(() => {});
+    }
+    await deletePrefix(this.env.VIDEOS, videoPrefix(meta.videoId));
+    await deleteVideoRow(this.env.DB, meta.videoId);
+    await this.ctx.storage.setAlarm(now + SWEEP_AFTER_MS);
+    return { ok: true, videoId: meta.videoId };
+  }
+
   /** Where the original file is, for its owner. */
   async source(token: string): Promise<Outcome<{ r2Key: string; filename: string; contentType: string; size: number }>> {
     const denied = await this.authorize(token);
@@ -257,6 +297,13 @@ export class VideoUpload extends DurableObject<Env> {
 
   /** Expires an idle upload; while processing, watches the current job's heartbeat. */
   override async alarm(): Promise<void> {
+    const buried = this.store.tombstone();
+    if (buried) {
+      await deletePrefix(this.env.VIDEOS, videoPrefix(buried.videoId));
+      await this.ctx.storage.deleteAll();
+      this.open();
+      return;
+    }
     const meta = this.store.meta();
     if (meta?.status === "processing" || meta?.status === "ready") return this.ledger.watchdog();
     if (!meta || meta.status !== "uploading") return;

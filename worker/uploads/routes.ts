@@ -37,6 +37,7 @@ uploads.post("/", async (c) => {
       title: body.title || titleFromFilename(body.filename),
       description: body.description ?? "",
       tags: body.tags ?? [],
+      visibility: body.visibility,
     }),
   );
   const { snapshot } = created;

@@ -1,5 +1,6 @@
 /** Zod schemas for the upload API and the transcode queue message; types come from them. */
 import { z } from "zod";
+import { VISIBILITIES } from "../db/schema.ts";
 import { VideoIdSchema } from "../storage/keys.ts";
 
 // C0 control characters (and DEL) have no place in a name or a title.
@@ -15,6 +16,9 @@ export const TagsSchema = z
   // Duplicates (ignoring case) collapse to the first spelling.
   .transform((tags) => tags.filter((t, i) => tags.findIndex((u) => u.toLowerCase() === t.toLowerCase()) === i));
 
+export const TitleSchema = line(200);
+export const DescriptionSchema = z.string().max(5000).regex(NO_CONTROL_BUT_LINES, "must not contain control characters");
+
 export const createUploadSchema = (maxUploadBytes: number) =>
   z.object({
     filename: line(255).pipe(z.string().min(1, "filename must not be empty")),
@@ -27,9 +31,10 @@ export const createUploadSchema = (maxUploadBytes: number) =>
       .string()
       .regex(/^(video\/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}|application\/octet-stream)$/i, "contentType must be video/* or application/octet-stream")
       .transform((t) => t.toLowerCase()),
-    title: line(200).optional(),
-    description: z.string().max(5000).regex(NO_CONTROL_BUT_LINES, "must not contain control characters").optional(),
+    title: TitleSchema.optional(),
+    description: DescriptionSchema.optional(),
     tags: TagsSchema.optional(),
+    visibility: z.enum(VISIBILITIES).default("public"),
     chunkSize: z.number().int().positive().optional(),
   });
 

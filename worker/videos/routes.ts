@@ -1,15 +1,48 @@
 /**
- * `/api/videos`: a video's public description and status, and the owner's
- * download of the original file, byte for byte.
+ * `/api/videos`: search and listing, a video's public description and
+ * status, its owner's edits and deletion, and the owner's download of the
+ * original file, byte for byte.
  */
-import { Hono } from "hono";
-import { getVideo } from "../db/videos.ts";
+import { Hono, type Context } from "hono";
+import { readConfig } from "../config.ts";
+import { getVideo, updateVideo } from "../db/videos.ts";
 import type { VideoRow } from "../db/schema.ts";
+import { safeEqual } from "../http/auth.ts";
 import { apiError, unwrap } from "../http/errors.ts";
+import { jsonBody, parse } from "../http/validate.ts";
+import { listVideos } from "../search/list.ts";
 import { serveObject } from "../storage/serve.ts";
 import { coordinator, requireToken, videoIdParam } from "../uploads/routes.ts";
+import { ListQuerySchema, UpdateVideoSchema } from "./schema.ts";
 
 export const videos = new Hono<{ Bindings: Env }>();
+
+videos.get("/", async (c) => {
+  const query = parse(ListQuerySchema, c.req.query());
+  const { items, nextCursor } = await listVideos(c.env.DB, query);
+  const origin = new URL(c.req.url).origin;
+  return c.json(
+    { items: items.map(({ row, highlight }) => ({ ...describeVideo(row, origin), ...(highlight ? { highlight } : {}) })), nextCursor },
+    200,
+    { "Cache-Control": "public, max-age=5" },
+  );
+});
+
+videos.patch("/:id", async (c) => {
+  const id = videoIdParam(c, "id");
+  await requireOwner(c, id);
+  const changes = await jsonBody(c, UpdateVideoSchema);
+  if (!(await getVideo(c.env.DB, id))) throw apiError(404, "not_found", "No such video.");
+  await updateVideo(c.env.DB, id, changes);
+  return c.json(describeVideo((await getVideo(c.env.DB, id))!, new URL(c.req.url).origin));
+});
+
+videos.delete("/:id", async (c) => {
+  const id = videoIdParam(c, "id");
+  await requireOwner(c, id);
+  unwrap(await coordinator(c, id).purge());
+  return c.body(null, 204);
+});
 
 videos.get("/:id", async (c) => {
   const row = await getVideo(c.env.DB, videoIdParam(c, "id"));
@@ -36,6 +69,7 @@ export function describeVideo(row: VideoRow, origin: string) {
     description: row.description,
     tags: row.tags,
     status: row.status,
+    visibility: row.visibility,
     ...(inProgress ? { progress: row.progress ?? 0 } : {}),
     ...(row.error ? { error: row.error } : {}),
     durationSec: row.durationSec,
@@ -49,6 +83,14 @@ export function describeVideo(row: VideoRow, origin: string) {
       poster: row.playbackJob ? `${origin}/videos/${row.id}/${row.playbackJob}/poster.jpg` : null,
     },
   };
+}
+
+/** The video's owner (its upload token) or the operator (`API_TOKEN`); 401 otherwise. */
+async function requireOwner(c: Context<{ Bindings: Env }>, id: string): Promise<void> {
+  const token = requireToken(c);
+  const { apiToken } = readConfig(c.env);
+  if (apiToken !== undefined && (await safeEqual(token, apiToken))) return;
+  unwrap(await coordinator(c, id).authorizeOwner(token));
 }
 
 /** `attachment` with the user's filename, safely encoded (RFC 6266 / 8187). */

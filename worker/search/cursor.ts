@@ -1,0 +1,29 @@
+/**
+ * Keyset cursors: the sort key and id of the last item of a page, opaque to
+ * clients (base64url JSON). Keyset rather than offset so that videos arriving
+ * while someone pages never shift the pages they have not seen yet.
+ */
+import { z } from "zod";
+import { base64url } from "../http/auth.ts";
+import { apiError } from "../http/errors.ts";
+
+export type Sort = "relevance" | "newest" | "oldest" | "duration";
+
+const CursorSchema = z.tuple([z.enum(["relevance", "newest", "oldest", "duration"]), z.number(), z.string().max(40)]);
+export type Cursor = { sort: Sort; key: number; id: string };
+
+export function encodeCursor(c: Cursor): string {
+  return base64url(new TextEncoder().encode(JSON.stringify([c.sort, c.key, c.id])));
+}
+
+export function decodeCursor(raw: string, sort: Sort): Cursor {
+  let parsed: z.infer<typeof CursorSchema>;
+  try {
+    const json = atob(raw.replace(/-/g, "+").replace(/_/g, "/"));
+    parsed = CursorSchema.parse(JSON.parse(json));
+  } catch {
+    throw apiError(400, "invalid_cursor", "The cursor is not one this API gave out.");
+  }
+  if (parsed[0] !== sort) throw apiError(400, "invalid_cursor", "The cursor belongs to another sort order.");
+  return { sort: parsed[0], key: parsed[1], id: parsed[2] };
+}

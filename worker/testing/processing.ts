@@ -1,0 +1,61 @@
+/**
+ * Helpers for tests that need a processed video: they speak the transcoder's
+ * protocol to the real Worker (signed job token, PUT outputs, POST events).
+ */
+import { env } from "cloudflare:test";
+import { expect } from "vitest";
+import { signJobToken } from "../processing/job-token.ts";
+import type { Metadata } from "../processing/schema.ts";
+import { api, auth, bytes, chunkOf, createUpload, MiB, putChunk, type Created } from "./helpers.ts";
+
+export const SECRET = "test-secret-0123456789abcdef";
+
+export const metadata: Metadata = {
+  durationSec: 9.5,
+  width: 1280,
+  height: 720,
+  frameRate: 30,
+  videoCodec: "h264",
+  audioCodec: "aac",
+  renditions: [{ name: "source", width: 1280, height: 720, bandwidth: 2_000_000, averageBandwidth: 1_500_000, codecs: "avc1.64001f,mp4a.40.2", frameRate: 30, bytes: 1234 }],
+};
+
+const MASTER = "#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-STREAM-INF:BANDWIDTH=2000000,RESOLUTION=1280x720\nsource/index.m3u8\n";
+
+/** An uploaded, completed video, and a started job for it as the queue consumer would start it. */
+export async function processingVideo(fields: Record<string, unknown> = { title: "Sunrise" }): Promise<{ up: Created; file: Uint8Array; job: Job }> {
+  const file = bytes(6 * MiB, 77);
+  const up = await createUpload({ size: file.length, chunkSize: 5 * MiB, ...fields });
+  for (const n of [1, 2]) expect((await putChunk(up, n, chunkOf(file, up, n))).status).toBe(200);
+  expect((await api(`/api/uploads/${up.videoId}/complete`, { method: "POST", headers: auth(up) })).status).toBe(202);
+  return { up, file, job: await startJob(up.videoId, 1) };
+}
+
+export type Job = { jobId: string; token: string; videoId: string };
+
+export async function startJob(videoId: string, attempt: number): Promise<Job> {
+  const video = env.UPLOADS.getByName(videoId);
+  const start = await video.startJob(attempt);
+  if (!start.start) throw new Error(`job not started: ${start.reason}`);
+  await video.handedOff(start.jobId, true);
+  const token = await signJobToken(SECRET, { videoId, jobId: start.jobId, exp: Date.now() + 60_000 });
+  return { jobId: start.jobId, token, videoId };
+}
+
+export const jobApi = (job: Job, path: string, init: RequestInit = {}) =>
+  api(`/internal/jobs/${job.jobId}${path}`, { ...init, headers: { authorization: `Bearer ${job.token}`, ...init.headers } });
+
+export const put = (job: Job, file: string, body: string | Uint8Array) => jobApi(job, `/files/${file}`, { method: "PUT", body });
+
+export const event = (job: Job, e: Record<string, unknown>) =>
+  jobApi(job, "/events", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jobId: job.jobId, ...e }) });
+
+export async function publishPlayable(job: Job) {
+  expect((await put(job, "source/init.mp4", bytes(1000, 1))).status).toBe(204);
+  expect((await put(job, "source/seg_00001.m4s", bytes(5000, 2))).status).toBe(204);
+  expect((await put(job, "source/index.m3u8", "#EXTM3U\n#EXTINF:4.0,\nseg_00001.m4s\n#EXT-X-ENDLIST\n")).status).toBe(204);
+  expect((await put(job, "poster.jpg", bytes(300, 3))).status).toBe(204);
+  expect((await put(job, "master.m3u8", MASTER)).status).toBe(204);
+  expect((await event(job, { type: "playable", metadata })).status).toBe(200);
+}
+
