@@ -5,6 +5,8 @@
  *   simulators; D1 migrations from drizzle/ are applied in a setup file.
  * - `transcoder`: Node tests beside the transcoder code, running real ffmpeg
  *   on videos they generate with testsrc2/sine.
+ * - `browser`: Debian's Chromium driven by playwright-core against the real
+ *   stack (`npm run test:browser`, run by .ci/run after `npm test`).
  * - `e2e`: Node tests in test/e2e that start the real stack with `npm start`.
  */
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
@@ -51,6 +53,17 @@ export default defineConfig(async () => {
             environment: "node",
             testTimeout: 180_000,
             hookTimeout: 180_000,
+          },
+        },
+        {
+          test: {
+            name: "browser",
+            root,
+            include: ["test/browser/**/*.test.ts"],
+            environment: "node",
+            testTimeout: 300_000,
+            hookTimeout: 180_000,
+            fileParallelism: false,
           },
         },
         {
