@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { root } from "../test/stack.ts";
 import { table } from "./lib.ts";
+import { benchSearch, searchRows } from "./search.ts";
 import { benchTranscode, transcodeRows } from "./transcode.ts";
 import { benchUpload, uploadRows } from "./upload.ts";
 
@@ -37,6 +38,12 @@ for (const codec of ["h264", "hevc"] as const) {
   const r = await benchTranscode(codec, 60, Math.min(runs, 3));
   results[`transcode_${codec}`] = r;
   rows.push(...transcodeRows(r));
+}
+
+if (wanted("search")) {
+  const r = await benchSearch(100_000, 200);
+  results.search = { videos: r.videos, perKind: r.perKind, table: searchRows(r) };
+  rows.push(...searchRows(r));
 }
 
 const out = table(["measure", "Reelay", "baseline (same run)", "ratio", "spread / notes"], rows);

@@ -4,6 +4,8 @@
  * leak working tokens. Comparisons run in constant time.
  */
 
+import { base64url, toHex } from "./encoding.ts";
+
 const encoder = new TextEncoder();
 
 export function newToken(): string {
@@ -31,12 +33,3 @@ export function bearerToken(header: string | undefined | null): string | undefin
   return match?.[1];
 }
 
-export function toHex(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-export function base64url(bytes: Uint8Array): string {
-  let binary = "";
-  for (const b of bytes) binary += String.fromCharCode(b);
-  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}

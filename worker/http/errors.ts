@@ -10,13 +10,14 @@ export type ErrorBody = {
 
 /** An expected failure that maps to a 4xx (or a deliberate 5xx) response. */
 export class ApiError extends Error {
-  constructor(
-    readonly status: ContentfulStatusCode,
-    readonly code: string,
-    message: string,
-    readonly details: Record<string, unknown> = {},
-  ) {
+  readonly status: ContentfulStatusCode;
+  readonly code: string;
+  readonly details: Record<string, unknown>;
+  constructor(status: ContentfulStatusCode, code: string, message: string, details: Record<string, unknown> = {}) {
     super(message);
+    this.status = status;
+    this.code = code;
+    this.details = details;
   }
 
   body(): ErrorBody {

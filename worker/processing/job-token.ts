@@ -4,7 +4,7 @@
  * V's job-J prefix until T". The worker checks the signature and expiry here
  * and asks the video's Durable Object whether J is still the current job.
  */
-import { base64url } from "../http/auth.ts";
+import { base64url, fromBase64url } from "../http/encoding.ts";
 
 export type JobClaims = { videoId: string; jobId: string; exp: number };
 
@@ -36,9 +36,4 @@ export async function verifyJobToken(secret: string, token: string, now = Date.n
   }
   if (typeof claims.videoId !== "string" || typeof claims.jobId !== "string" || typeof claims.exp !== "number") return undefined;
   return claims.exp > now ? claims : undefined;
-}
-
-function fromBase64url(s: string): Uint8Array {
-  const binary = atob(s.replace(/-/g, "+").replace(/_/g, "/"));
-  return Uint8Array.from(binary, (c) => c.charCodeAt(0));
 }

@@ -4,7 +4,7 @@
  * while someone pages never shift the pages they have not seen yet.
  */
 import { z } from "zod";
-import { base64url } from "../http/auth.ts";
+import { base64url, fromBase64url } from "../http/encoding.ts";
 import { apiError } from "../http/errors.ts";
 
 export type Sort = "relevance" | "newest" | "oldest" | "duration";
@@ -19,7 +19,7 @@ export function encodeCursor(c: Cursor): string {
 export function decodeCursor(raw: string, sort: Sort): Cursor {
   let parsed: z.infer<typeof CursorSchema>;
   try {
-    const json = atob(raw.replace(/-/g, "+").replace(/_/g, "/"));
+    const json = new TextDecoder().decode(fromBase64url(raw));
     parsed = CursorSchema.parse(JSON.parse(json));
   } catch {
     throw apiError(400, "invalid_cursor", "The cursor is not one this API gave out.");

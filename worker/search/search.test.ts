@@ -4,7 +4,7 @@ import { insertVideo } from "../db/videos.ts";
 import { newVideoId } from "../storage/keys.ts";
 import { api, auth, bytes, chunkOf, createUpload, json, MiB, putChunk } from "../testing/helpers.ts";
 import { event, metadata, processingVideo, publishPlayable, put } from "../testing/processing.ts";
-import { listQuery, type ListParams } from "./list.ts";
+import { listQuery, type ListParams } from "./list-query.ts";
 
 let clock = Date.parse("2026-01-01T00:00:00Z");
 

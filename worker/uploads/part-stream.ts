@@ -5,7 +5,7 @@
  * JS TransformStream tap in workerd, and neither branch can hold more than
  * the one chunk in flight, so memory does not grow with the file.
  */
-import { toHex } from "../http/auth.ts";
+import { toHex } from "../http/encoding.ts";
 
 /** The body was longer or shorter than the chunk must be (or the client went away mid-body). */
 export class WrongLengthError extends Error {
