@@ -7,6 +7,7 @@
  *   on videos they generate with testsrc2/sine.
  * - `browser`: Debian's Chromium driven by playwright-core against the real
  *   stack (`npm run test:browser`, run by .ci/run after `npm test`).
+ * - `chaos`: fault injection against the real stack (`npm run test:chaos`).
  * - `e2e`: Node tests in test/e2e that start the real stack with `npm start`.
  */
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
@@ -62,6 +63,17 @@ export default defineConfig(async () => {
             include: ["test/browser/**/*.test.ts"],
             environment: "node",
             testTimeout: 300_000,
+            hookTimeout: 180_000,
+            fileParallelism: false,
+          },
+        },
+        {
+          test: {
+            name: "chaos",
+            root,
+            include: ["test/chaos/**/*.test.ts"],
+            environment: "node",
+            testTimeout: 900_000,
             hookTimeout: 180_000,
             fileParallelism: false,
           },

@@ -1,22 +1,18 @@
 // Upload → queue → transcoder → HLS, on the real stack from `npm start`,
 // with real ffmpeg. Then the transcoder is killed mid-job and the watchdog
 // must retry the job to `ready` with no orphaned outputs.
-import { execFile, execFileSync } from "node:child_process";
-import { readdirSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DatabaseSync } from "node:sqlite";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ffmpegPaths } from "../../transcoder/ffmpeg-path.ts";
 import { upload } from "../../web/src/upload-client.ts";
+import { isFinal as final, killTranscoder, makeVideo as makeClip, run, storedKeys as keysIn, waitForVideo } from "../helpers.ts";
 import { startStack, type Stack } from "../stack.ts";
 
-const run = promisify(execFile);
 let stack: Stack;
 let dir: string;
-const { ffmpeg, ffprobe } = ffmpegPaths();
+const { ffprobe } = ffmpegPaths();
 
 beforeAll(async () => {
   stack = await startStack({ env: { JOB_HEARTBEAT_TIMEOUT_SECONDS: "8" } });
@@ -28,50 +24,15 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-async function makeVideo(name: string, size: string, seconds: number): Promise<string> {
-  const path = join(dir, name);
-  await run(ffmpeg, [
-    "-v", "error", "-f", "lavfi", "-i", `testsrc2=size=${size}:rate=30:duration=${seconds}`,
-    "-f", "lavfi", "-i", `sine=frequency=440:duration=${seconds}`,
-    "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-g", "60", "-c:a", "aac", "-shortest", "-movflags", "+faststart", path,
-  ]);
-  return path;
-}
+const makeVideo = (name: string, size: string, seconds: number) => makeClip(join(dir, name), { size, seconds });
 
 async function uploadFile(path: string, title: string) {
   const file = new Blob([await readFile(path)]);
   return upload({ endpoint: stack.url, file, filename: path.split("/").pop()!, contentType: "video/mp4", title });
 }
 
-type Video = { status: string; progress?: number; error?: string; playback: { hls: string | null; poster: string | null }; renditions: { name: string }[] };
-
-async function waitFor(id: string, done: (v: Video) => boolean, timeoutMs: number): Promise<Video> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = (await (await fetch(`${stack.url}/api/videos/${id}`)).json()) as Video;
-    if (done(v)) return v;
-    if (v.status === "failed") throw new Error(`processing failed: ${v.error}`);
-    if (Date.now() > deadline) throw new Error(`timed out; last: ${JSON.stringify(v)}\n${stack.output().slice(-3000)}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
-const final = (v: Video) => v.status === "ready" && v.progress === undefined;
-
-/** Every R2 key stored under a prefix, read from the local simulator's own database. */
-function storedKeys(prefix: string): string[] {
-  const r2 = join(stack.stateDir, "v3/r2/miniflare-R2BucketObject");
-  const keys: string[] = [];
-  for (const f of readdirSync(r2).filter((f) => f.endsWith(".sqlite") && f !== "metadata.sqlite")) {
-    const db = new DatabaseSync(join(r2, f), { readOnly: true });
-    try {
-      for (const row of db.prepare("SELECT key FROM _mf_objects WHERE substr(key, 1, ?) = ?").all(prefix.length, prefix)) keys.push(String(row.key));
-    } finally {
-      db.close();
-    }
-  }
-  return keys.sort();
-}
+const waitFor = (id: string, done: Parameters<typeof waitForVideo>[2], timeoutMs: number) => waitForVideo(stack.url, id, done, timeoutMs);
+const storedKeys = (prefix: string) => keysIn(stack.stateDir, prefix);
 
 describe("processing on the real stack", () => {
   it("makes an uploaded video playable, then publishes the full ladder, decodable over HTTP", async () => {
@@ -104,7 +65,7 @@ describe("processing on the real stack", () => {
     const up = await uploadFile(path, "Killed twice");
     // Wait until the first job is well under way, then kill the transcoder process.
     await waitFor(up.videoId, (v) => (v.progress ?? 0) > 0.05 || v.status === "ready", 120_000);
-    const killed = killTranscoder();
+    const killed = killTranscoder(stack);
     expect(killed).toBeGreaterThan(0);
     const ready = await waitFor(up.videoId, final, 400_000);
     expect(ready.renditions.map((r) => r.name)).toEqual(["1080p", "720p", "480p", "360p", "240p"]);
@@ -120,16 +81,3 @@ describe("processing on the real stack", () => {
   });
 });
 
-/** SIGKILLs the transcoder process of this stack (found by its command line). */
-function killTranscoder(): number {
-  const out = execFileSync("ps", ["-e", "-o", "pid=,pgid=,args="], { encoding: "utf8" });
-  let killed = 0;
-  for (const line of out.split("\n")) {
-    const m = /^\s*(\d+)\s+(\d+)\s+(.*)$/.exec(line);
-    if (m && Number(m[2]) === stack.process.pid && m[3].includes("transcoder/server.ts")) {
-      process.kill(Number(m[1]), "SIGKILL");
-      killed++;
-    }
-  }
-  return killed;
-}

@@ -88,7 +88,8 @@ async function waitForHealth(url: string, timeoutMs: number): Promise<void> {
 await runToEnd([`${root}node_modules/vite/bin/vite.js`, "build", "--config", `${root}web/vite.config.ts`, "--logLevel", "warn"]);
 await runToEnd([...wrangler, "d1", "migrations", "apply", "reelay", "--local", "--persist-to", stateDir]);
 start("transcoder", [`${root}transcoder/server.ts`], {
-  env: { PORT: String(transcoderPort), TRANSCODER_PORT: String(transcoderPort) },
+  // Two jobs at once on this 2-core machine; more just thrash.
+  env: { PORT: String(transcoderPort), TRANSCODER_PORT: String(transcoderPort), TRANSCODER_CONCURRENCY: process.env.TRANSCODER_CONCURRENCY ?? "2" },
   restart: true,
 });
 start("wrangler dev", [

@@ -149,7 +149,8 @@ export class VideoUpload extends DurableObject<Env> {
     const now = Date.now();
     const lease = this.store.lease(n);
     if (lease && now - lease.startedAt < CHUNK_LEASE_MS) {
-      const retryAfter = Math.ceil((lease.startedAt + CHUNK_LEASE_MS - now) / 1000);
+      // The other request usually finishes in seconds; ask again soon rather than at lease expiry.
+      const retryAfter = Math.min(3, Math.ceil((lease.startedAt + CHUNK_LEASE_MS - now) / 1000));
       return refuse(409, "chunk_in_progress", `Chunk ${n} is being received by another request.`, { retryAfter });
     }
     // A stale lease's writer may still be alive and may still overwrite the

@@ -1,0 +1,198 @@
+// Fault injection against the real stack (`npm run test:chaos`). Every run
+// checks that the stored source is byte-identical to the original (SHA-256)
+// and that the video ends ready. The counts are printed for the record.
+import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { upload, type UploadSession } from "../../web/src/upload-client.ts";
+import { isFinal, killTranscoder, makeVideo, run, sha256File, sourceSha256, stackProcesses, storedKeys, waitForVideo } from "../helpers.ts";
+import { startStack, type Stack } from "../stack.ts";
+import { startChaosProxy } from "./proxy.ts";
+import { ffmpegPaths } from "../../transcoder/ffmpeg-path.ts";
+
+const MiB = 1024 * 1024;
+let dir: string;
+const report: Record<string, unknown> = {};
+const kept: { videoId: string; uploadToken: string; title: string; sha: string }[] = [];
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "reelay-chaos-"));
+});
+
+afterAll(async () => {
+  console.log(`chaos report: ${JSON.stringify(report, null, 2)}`);
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+async function blob(path: string) {
+  return new Blob([await readFile(path)]);
+}
+
+describe("a stack under faults", () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack({ env: { JOB_HEARTBEAT_TIMEOUT_SECONDS: "8" } });
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  it("uploads 200 MiB through a proxy that drops 20%, duplicates 10% and reorders the rest", async () => {
+    const path = await makeVideo(join(dir, "big.mp4"), { size: "1280x720", seconds: 4, noise: true });
+    const bytes = (await stat(path)).size;
+    expect(bytes).toBeGreaterThan(180 * MiB);
+    const proxy = await startChaosProxy(stack.url, { drop: 0.2, duplicate: 0.1 });
+    try {
+      const up = await upload({ endpoint: proxy.url, file: await blob(path), filename: "big.mp4", contentType: "video/mp4", title: "Chaos proxy upload", chunkSize: 8 * MiB, concurrency: 4, maxAttempts: 12 });
+      const sha = await sha256File(path);
+      expect(await sourceSha256(stack.url, up.videoId, up.uploadToken)).toBe(sha);
+      await waitForVideo(stack.url, up.videoId, isFinal, 300_000);
+      kept.push({ ...up, title: "Chaos proxy upload", sha });
+      report.proxy = { bytes, ...proxy.faults };
+      expect(proxy.faults.dropped).toBeGreaterThan(0);
+      expect(proxy.faults.duplicated).toBeGreaterThan(0);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it("retries a job whose transcoder is killed twice to ready, leaving no orphaned outputs", async () => {
+    const path = await makeVideo(join(dir, "long.mp4"), { size: "1920x1080", seconds: 16 });
+    const up = await upload({ endpoint: stack.url, file: await blob(path), filename: "long.mp4", contentType: "video/mp4", title: "Killed twice" });
+    let kills = 0;
+    for (let i = 0; i < 2; i++) {
+      // Kill while ffmpeg is working for this job.
+      const deadline = Date.now() + 120_000;
+      while (stackProcesses(stack, (a) => /ffmpeg/.test(a) && !/ffprobe/.test(a)).length === 0) {
+        if (Date.now() > deadline) throw new Error("no ffmpeg started");
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      kills += killTranscoder(stack);
+      await new Promise((r) => setTimeout(r, 1500));
+    }
+    expect(kills).toBe(2);
+    const ready = await waitForVideo(stack.url, up.videoId, isFinal, 400_000);
+    expect(ready.renditions.length).toBe(5);
+    const keys = storedKeys(stack.stateDir, `videos/${up.videoId}/`);
+    expect(new Set(keys.filter((k) => k.includes("/jobs/")).map((k) => k.split("/")[3])).size).toBe(1);
+    const sha = await sha256File(path);
+    expect(await sourceSha256(stack.url, up.videoId, up.uploadToken)).toBe(sha);
+    kept.push({ ...up, title: "Killed twice", sha });
+    report.transcoderKills = kills;
+  });
+
+  it("takes 50 concurrent uploads of small videos from one process", async () => {
+    const path = await makeVideo(join(dir, "small.mp4"), { size: "320x240", seconds: 2 });
+    const file = await blob(path);
+    const sha = await sha256File(path);
+    const ups = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => upload({ endpoint: stack.url, file, filename: `small-${i}.mp4`, contentType: "video/mp4", title: `Swarm clip ${i}`, concurrency: 1 })),
+    );
+    for (const up of ups) expect(await sourceSha256(stack.url, up.videoId, up.uploadToken)).toBe(sha);
+    await Promise.all(ups.map((up) => waitForVideo(stack.url, up.videoId, isFinal, 600_000)));
+    kept.push(...ups.slice(0, 3).map((up, i) => ({ ...up, title: `Swarm clip ${i}`, sha })));
+    report.concurrentUploads = { uploads: ups.length, ready: ups.length, bytesVerified: ups.length * file.size };
+  });
+
+  it("answers 200 hostile requests with 4xx JSON errors, and everything stored still plays and is found", async () => {
+    const target = kept[0];
+    const fresh = await (await fetch(`${stack.url}/api/uploads`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ filename: "h.mp4", size: 6 * MiB, contentType: "video/mp4", chunkSize: 5 * MiB }) })).json();
+    const chunk = new Uint8Array(5 * MiB);
+    const digest = `sha-256=:${Buffer.from(await crypto.subtle.digest("SHA-256", chunk)).toString("base64")}:`;
+    const badDigest = `sha-256=:${Buffer.alloc(32, 1).toString("base64")}:`;
+    const auth = (t: string) => ({ authorization: `Bearer ${t}` });
+    const hostileNames = ["../../etc/passwd", "<script>alert(1)</script>", "a\u0000b", "x".repeat(300), "", "😀".repeat(200), "\u202e\u202d", "CON", "a/b\\c"];
+    const hostileQueries = ['"', "NEAR(", "*", "a:b", "OR", "' OR 1=1 --", "\u0000", "x".repeat(10_000), '"unclosed', "title:*"];
+    const requests: { name: string; go: () => Promise<Response> }[] = [];
+    const add = (name: string, go: () => Promise<Response>) => requests.push({ name, go });
+    for (let i = 0; requests.length < 200; i++) {
+      const k = i % 20;
+      if (k === 0) add("bad token on chunk", () => fetch(`${stack.url}/api/uploads/${fresh.videoId}/chunks/1`, { method: "PUT", headers: { ...auth("nope"), "content-digest": digest }, body: chunk }));
+      if (k === 1) add("bad token on status", () => fetch(`${stack.url}/api/uploads/${target.videoId}`, { headers: auth(`x${i}`) }));
+      if (k === 2) add("bad token on delete", () => fetch(`${stack.url}/api/videos/${target.videoId}`, { method: "DELETE", headers: auth("stolen") }));
+      if (k === 3) add("bad token on patch", () => fetch(`${stack.url}/api/videos/${target.videoId}`, { method: "PATCH", headers: { ...auth("stolen"), "content-type": "application/json" }, body: '{"title":"pwned"}' }));
+      if (k === 4) add("wrong digest", () => fetch(`${stack.url}/api/uploads/${fresh.videoId}/chunks/1`, { method: "PUT", headers: { ...auth(fresh.uploadToken), "content-digest": badDigest }, body: chunk }));
+      if (k === 5) add("wrong length", () => fetch(`${stack.url}/api/uploads/${fresh.videoId}/chunks/1`, { method: "PUT", headers: { ...auth(fresh.uploadToken), "content-digest": digest }, body: chunk.subarray(0, 1000) }));
+      if (k === 6) add("index out of range", () => fetch(`${stack.url}/api/uploads/${fresh.videoId}/chunks/${[0, 3, 99999, -1][i % 4]}`, { method: "PUT", headers: { ...auth(fresh.uploadToken), "content-digest": digest }, body: chunk }));
+      if (k === 7 && i < 40) add("oversized body", () => fetch(`${stack.url}/api/uploads/${fresh.videoId}/chunks/1`, { method: "PUT", headers: { ...auth(fresh.uploadToken), "content-digest": digest }, body: new Uint8Array(96 * MiB) }));
+      if (k === 8) add("malformed JSON", () => fetch(`${stack.url}/api/uploads`, { method: "POST", headers: { "content-type": "application/json" }, body: ['{', '{"size":', "null", "[]", '{"filename":1}'][i % 5] }));
+      if (k === 9 || k === 10) add("hostile filename or title", () => fetch(`${stack.url}/api/uploads`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ filename: hostileNames[i % hostileNames.length], size: 10, contentType: "video/mp4", title: "t".repeat(201) }) }));
+      if (k === 11 || k === 12 || k === 13) add("hostile search", () => fetch(`${stack.url}/api/videos?q=${encodeURIComponent(hostileQueries[i % hostileQueries.length])}&limit=${["x", "0", "1000", "5"][i % 4]}`));
+      if (k === 14) add("missing digest", () => fetch(`${stack.url}/api/uploads/${fresh.videoId}/chunks/1`, { method: "PUT", headers: auth(fresh.uploadToken), body: chunk }));
+      if (k === 15) add("bad cursor", () => fetch(`${stack.url}/api/videos?cursor=${encodeURIComponent(["nope", "eyJ4IjoxfQ", "%%%", "W10"][i % 4])}`));
+      if (k === 16) add("unknown video", () => fetch(`${stack.url}/api/videos/${["0000000000000000000a", "../../etc", "%00", "x".repeat(500)][i % 4]}`));
+      if (k === 17) add("forged job token", () => fetch(`${stack.url}/internal/jobs/j1abcdefghij/files/master.m3u8`, { method: "PUT", headers: auth("eyJ2aWRlb0lkIjoieCJ9.c2ln"), body: "#EXTM3U" }));
+      if (k === 18) add("complete with missing chunks", () => fetch(`${stack.url}/api/uploads/${fresh.videoId}/complete`, { method: "POST", headers: auth(fresh.uploadToken) }));
+      if (k === 19) add("bad content type", () => fetch(`${stack.url}/api/uploads`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ filename: "a.exe", size: 10, contentType: "application/x-msdownload" }) }));
+    }
+    const statuses: Record<string, number> = {};
+    for (const { name, go } of requests) {
+      const res = await go();
+      const body = (await res.json().catch(() => null)) as { error?: { code?: string; message?: string } } | null;
+      expect({ name, status: res.status, json: typeof body?.error?.code === "string" && typeof body?.error?.message === "string" }).toMatchObject({ name, json: true });
+      expect(res.status, name).toBeGreaterThanOrEqual(400);
+      expect(res.status, name).toBeLessThan(500);
+      statuses[res.status] = (statuses[res.status] ?? 0) + 1;
+    }
+    report.hostile = { sent: requests.length, statuses, fiveHundreds: 0 };
+
+    // Nothing earlier was damaged: every kept video still plays, is found, and its source is intact.
+    const { ffprobe } = ffmpegPaths();
+    for (const v of kept) {
+      const view = await waitForVideo(stack.url, v.videoId, isFinal, 10_000);
+      expect(view.title).toBe(v.title);
+      const probe = JSON.parse((await run(ffprobe, ["-v", "error", "-show_entries", "stream=codec_name", "-of", "json", view.playback.hls!])).stdout);
+      expect(probe.streams.length).toBeGreaterThan(0);
+      const found = (await (await fetch(`${stack.url}/api/videos?q=${encodeURIComponent(v.title)}&limit=100`)).json()) as { items: { id: string }[] };
+      expect(found.items.map((i) => i.id)).toContain(v.videoId);
+      expect(await sourceSha256(stack.url, v.videoId, v.uploadToken)).toBe(v.sha);
+    }
+    report.verifiedAfterHostile = kept.length;
+  });
+});
+
+describe("wrangler dev killed mid-upload", () => {
+  it("resumes after a restart with its state kept, sending only the missing chunks", async () => {
+    const stateDir = await mkdtemp(join(tmpdir(), "reelay-chaos-state-"));
+    const path = await makeVideo(join(dir, "restart.mp4"), { size: "1280x720", seconds: 1.2, noise: true });
+    const file = await blob(path);
+    let stack = await startStack({ stateDir, env: { JOB_HEARTBEAT_TIMEOUT_SECONDS: "8" } });
+    const port = stack.port;
+    try {
+      let session: UploadSession | undefined;
+      let done = 0;
+      const stop = new AbortController();
+      const first = upload({
+        endpoint: stack.url, file, filename: "restart.mp4", contentType: "video/mp4", title: "Survived a restart", chunkSize: 5 * MiB, concurrency: 2, signal: stop.signal,
+        onSession: (s) => (session = s), onProgress: (p) => (done = p.chunksDone),
+      }).catch((err: Error) => err);
+      while (done < 3) await new Promise((r) => setTimeout(r, 20));
+      // A crash, not a shutdown: every process of the stack at once.
+      process.kill(-stack.process.pid!, "SIGKILL");
+      stop.abort(new Error("the stack died"));
+      expect(await first).toBeInstanceOf(Error);
+      const before = (await stat(path)).size;
+
+      stack = await startStack({ stateDir, port, env: { JOB_HEARTBEAT_TIMEOUT_SECONDS: "8" } });
+      const status = (await (await fetch(`${stack.url}/api/uploads/${session!.videoId}`, { headers: { authorization: `Bearer ${session!.uploadToken}` } })).json()) as { received: number[]; totalChunks: number };
+      expect(status.received.length).toBeGreaterThanOrEqual(3);
+      expect(status.received.length).toBeLessThan(status.totalChunks);
+      const sent: number[] = [];
+      const counting: typeof fetch = (input, init) => {
+        const m = /chunks\/(\d+)$/.exec(String(input));
+        if (m) sent.push(Number(m[1]));
+        return fetch(input, init);
+      };
+      const up = await upload({ endpoint: stack.url, fetch: counting, file, filename: "restart.mp4", resume: session });
+      expect(new Set(sent).size).toBe(status.totalChunks - status.received.length);
+      expect(sent.some((n) => status.received.includes(n))).toBe(false);
+      expect(await sourceSha256(stack.url, up.videoId, up.uploadToken)).toBe(await sha256File(path));
+      await waitForVideo(stack.url, up.videoId, isFinal, 300_000);
+      report.restart = { bytes: before, chunks: status.totalChunks, keptAcrossRestart: status.received.length, resent: new Set(sent).size };
+    } finally {
+      await stack.stop();
+      await rm(stateDir, { recursive: true, force: true });
+    }
+  });
+});
