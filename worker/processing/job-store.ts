@@ -4,7 +4,11 @@
  * the upload store, so transitions are check-then-act without interleaving.
  */
 
-export type JobState = "submitted" | "running" | "completed" | "failed" | "superseded";
+/**
+ * `refused`: the hand-off failed (transcoder unreachable or erroring);
+ * `deferred`: every transcoder was busy, which is not a failure.
+ */
+export type JobState = "submitted" | "running" | "completed" | "failed" | "superseded" | "refused" | "deferred";
 export type Job = { jobId: string; attempt: number; state: JobState; createdAt: number; heartbeatAt: number; progress: number };
 export type Processing = { currentJob: string | null; playbackJob: string | null; ladderComplete: boolean; error: string | null };
 
@@ -54,6 +58,16 @@ export class JobStore {
     const { currentJob } = this.processing();
     const job = currentJob ? this.job(currentJob) : undefined;
     return job && (job.state === "submitted" || job.state === "running") ? job : undefined;
+  }
+
+  /** The most recently started job, whatever its state. */
+  lastJob(): Job | undefined {
+    const r = this.sql.exec<JobRow>("SELECT * FROM jobs ORDER BY created_at DESC, rowid DESC LIMIT 1").toArray()[0];
+    return r && { jobId: r.job_id, attempt: r.attempt, state: r.state, createdAt: r.created_at, heartbeatAt: r.heartbeat_at, progress: r.progress };
+  }
+
+  countInState(state: JobState): number {
+    return this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM jobs WHERE state = ?", state).one().n;
   }
 
   jobIds(): string[] {

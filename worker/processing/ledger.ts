@@ -7,6 +7,11 @@
  * count (a late, repeated or superseded callback gets 410 and cannot move a
  * `ready` video back); a job silent past the heartbeat timeout is superseded
  * and started again by the alarm; losers' outputs are deleted.
+ *
+ * The alarm is also the durable backstop of the hand-off: a job refused
+ * because every transcoder is busy is offered again a few seconds later, and
+ * if a queue retry never arrives (the local queue simulator keeps delayed
+ * messages in memory only) the job is queued again, up to a bound.
  */
 import { readConfig, type Config } from "../config.ts";
 import { updateVideo, type VideoUpdate } from "../db/videos.ts";
@@ -19,6 +24,12 @@ import { JobStore, type Job } from "./job-store.ts";
 import type { JobEvent, Metadata } from "./schema.ts";
 
 export type JobStart = { start: true; jobId: string; attempt: number } | { start: false; reason: string };
+export type HandOffResult = "accepted" | "refused" | "busy";
+
+/** A busy transcoder is asked again after this long. */
+const BUSY_RETRY_MS = 3000;
+/** Hand-offs that may fail (not busy: failed) before the video is marked failed, as the dead-letter queue would. */
+const MAX_REFUSALS = 6;
 
 export class ProcessingLedger {
   private readonly jobs: JobStore;
@@ -61,16 +72,22 @@ export class ProcessingLedger {
     return { start: true, jobId, attempt };
   }
 
-  /** The consumer's hand-off result. A refused job is dropped; the queue retries with a new one. */
-  async handedOff(jobId: string, accepted: boolean): Promise<void> {
+  /**
+   * The consumer's hand-off result. A refused job is dropped (the queue
+   * retries it as a new job, and the alarm stands behind that retry); a job
+   * refused for lack of a free transcoder is offered again by the alarm.
+   */
+  async handedOff(jobId: string, result: HandOffResult): Promise<void> {
     const job = this.jobs.job(jobId);
     if (!job || job.state !== "submitted") return;
-    if (accepted) {
+    const now = Date.now();
+    if (result === "accepted") {
       this.jobs.setJobState(jobId, "running");
-      this.jobs.heartbeat(jobId, Date.now());
-    } else {
-      this.jobs.setJobState(jobId, "superseded");
+      this.jobs.heartbeat(jobId, now);
+      return;
     }
+    this.jobs.setJobState(jobId, result === "busy" ? "deferred" : "refused");
+    await this.storage.setAlarm(now + (result === "busy" ? BUSY_RETRY_MS : this.stallMs));
   }
 
   /** Whether `jobId` may still read the source and write outputs. */
@@ -121,11 +138,11 @@ export class ProcessingLedger {
     return { ok: true, status: this.uploads.meta()!.status };
   }
 
-  /** The alarm while processing: supersede a silent job and start the next attempt. */
+  /** The alarm while processing: supersede a silent job, or offer a job nobody took again. */
   async watchdog(): Promise<void> {
     const active = this.jobs.activeJob();
-    if (!active) return;
     const now = Date.now();
+    if (!active) return this.handOffAgain(now);
     if (!this.isSilent(active, now)) {
       await this.armWatchdog(active.heartbeatAt);
       return;
@@ -166,6 +183,30 @@ export class ProcessingLedger {
     return { ...p, progress: active?.progress ?? (p.ladderComplete ? 1 : 0), jobs: this.jobs.jobIds() };
   }
 
+  /** No job is running: offer the last one again if it was deferred, or if its queue retry is overdue. */
+  private async handOffAgain(now: number): Promise<void> {
+    const meta = this.uploads.meta();
+    const last = this.jobs.lastJob();
+    if (!meta || (meta.status !== "processing" && meta.status !== "ready") || this.jobs.processing().ladderComplete || !last) return;
+    if (last.state !== "deferred" && last.state !== "refused") return;
+    if (last.state === "refused" && this.jobs.countInState("refused") >= MAX_REFUSALS) {
+      await this.fail("No transcoder could take the job after repeated tries; processing failed. The source is kept.");
+      return;
+    }
+    const due = last.createdAt + (last.state === "deferred" ? BUSY_RETRY_MS : this.stallMs);
+    if (now < due) {
+      await this.storage.setAlarm(due);
+      return;
+    }
+    await this.env.TRANSCODE_QUEUE.send({ videoId: meta.videoId, attempt: last.attempt } satisfies TranscodeJob);
+    await this.storage.setAlarm(now + this.stallMs);
+  }
+
+  /** How long a refused hand-off waits for the queue's own retry before the alarm queues it again. */
+  private get stallMs(): number {
+    return 2 * this.config.jobHeartbeatTimeoutMs + 5000;
+  }
+
   private isSilent(job: Job, now: number): boolean {
     return now - job.heartbeatAt > this.config.jobHeartbeatTimeoutMs;
   }
@@ -174,10 +215,10 @@ export class ProcessingLedger {
     await this.storage.setAlarm(from + this.config.jobHeartbeatTimeoutMs + 1000);
   }
 
+  /** Queues the next attempt at once: the alarm that decided on it already waited. */
   private async requeue(attempt: number): Promise<void> {
     const videoId = this.uploads.meta()!.videoId;
-    const delaySeconds = Math.min(60, 2 ** (attempt - 1));
-    await this.env.TRANSCODE_QUEUE.send({ videoId, attempt } satisfies TranscodeJob, { delaySeconds });
+    await this.env.TRANSCODE_QUEUE.send({ videoId, attempt } satisfies TranscodeJob);
   }
 
   private async mirror(fields: VideoUpdate): Promise<void> {

@@ -130,4 +130,25 @@ describe("processing", () => {
     expect((await getQueueResult(dead, dctx)).explicitAcks).toEqual(["d1"]);
     expect(await video(up.videoId)).toMatchObject({ status: "failed", error: expect.stringContaining("No transcoder") });
   });
+
+  it("offers a job again when every transcoder was busy, and fails after repeated refused hand-offs", async () => {
+    const { up, job } = await processingVideo();
+    const stub = env.UPLOADS.getByName(up.videoId);
+    // The started job was refused as busy: the alarm offers it again once its wait is over.
+    await runInDurableObject(stub, (_o: VideoUpload, state) => {
+      state.storage.sql.exec("UPDATE jobs SET state = 'deferred', created_at = ?", Date.now() - 10_000);
+    });
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    const deadline = Date.now() + 10_000;
+    while ((await stub.processing()).jobs.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect((await stub.processing()).jobs.length).toBeGreaterThan(1);
+    expect((await event(job, { type: "progress", progress: 0.1 })).status).toBe(409);
+
+    await runInDurableObject(stub, (_o: VideoUpload, state) => {
+      state.storage.sql.exec("UPDATE jobs SET state = 'refused', created_at = ?", Date.now() - 120_000);
+      for (let i = 0; i < 6; i++) state.storage.sql.exec("INSERT INTO jobs (job_id, attempt, state, created_at, heartbeat_at) VALUES (?, 1, 'refused', ?, ?)", `jx${i}refused`, Date.now() - 100_000, 0);
+    });
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect(await video(up.videoId)).toMatchObject({ status: "failed", error: expect.stringContaining("No transcoder") });
+  });
 });

@@ -6,17 +6,15 @@
  * `reelay-transcode-dlq`, whose consumer marks the video failed.
  *
  * A transcoder that answers 503 (every slot or container busy) has not
- * failed: the job is put back on the queue as a new message, so that a burst
- * of uploads waits its turn instead of exhausting its retries.
+ * failed: the message is acked and the video's Durable Object offers the job
+ * again a few seconds later, so a burst of uploads waits its turn instead of
+ * exhausting its retries.
  */
 import { readConfig, type Config } from "../config.ts";
 import { TranscodeJobSchema } from "../uploads/schema.ts";
 import { signJobToken } from "./job-token.ts";
 import type { JobSpec } from "./schema.ts";
 import { transcoderFor } from "./transcoder.ts";
-
-/** About six hours of waiting for a free transcoder before a job counts as failing. */
-const MAX_DEFERRALS = 720;
 
 /** Job tokens outlive any sane transcode of a 50 GiB source. */
 const JOB_TOKEN_TTL_MS = 12 * 3600 * 1000;
@@ -32,7 +30,7 @@ export async function consumeTranscodeJobs(batch: MessageBatch<unknown>, env: En
       msg.ack();
       continue;
     }
-    const { videoId, attempt, deferrals = 0 } = parsed.data;
+    const { videoId, attempt } = parsed.data;
     const video = env.UPLOADS.getByName(videoId);
     try {
       const start = await video.startJob(attempt);
@@ -41,11 +39,9 @@ export async function consumeTranscodeJobs(batch: MessageBatch<unknown>, env: En
         continue;
       }
       const handOff = await transcoderFor(env, config, start.jobId).submit(await jobSpec(config, videoId, start.jobId, attempt));
-      await video.handedOff(start.jobId, handOff.accepted);
-      if (handOff.accepted) {
-        msg.ack();
-      } else if (handOff.status === 503 && deferrals < MAX_DEFERRALS) {
-        await env.TRANSCODE_QUEUE.send({ videoId, attempt, deferrals: deferrals + 1 }, { delaySeconds: Math.min(30, 2 + deferrals) });
+      const busy = handOff.status === 503;
+      await video.handedOff(start.jobId, handOff.accepted ? "accepted" : busy ? "busy" : "refused");
+      if (handOff.accepted || busy) {
         msg.ack();
       } else {
         console.warn(`transcoder refused ${videoId}/${start.jobId}: ${handOff.status} ${handOff.reason}`);

@@ -37,7 +37,7 @@ export async function startJob(videoId: string, attempt: number): Promise<Job> {
   const video = env.UPLOADS.getByName(videoId);
   const start = await video.startJob(attempt);
   if (!start.start) throw new Error(`job not started: ${start.reason}`);
-  await video.handedOff(start.jobId, true);
+  await video.handedOff(start.jobId, "accepted");
   const token = await signJobToken(SECRET, { videoId, jobId: start.jobId, exp: Date.now() + 60_000 });
   return { jobId: start.jobId, token, videoId };
 }

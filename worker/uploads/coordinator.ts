@@ -20,7 +20,7 @@ import { newToken, safeEqual, sha256Hex } from "../http/auth.ts";
 import { refuse, type Outcome, type Refusal } from "../http/errors.ts";
 import { sourceKey, videoPrefix } from "../storage/keys.ts";
 import { expectedChunkBytes, type ChunkPlan } from "./chunk-plan.ts";
-import { ProcessingLedger, type JobStart } from "../processing/ledger.ts";
+import { ProcessingLedger, type HandOffResult, type JobStart } from "../processing/ledger.ts";
 import type { JobEvent } from "../processing/schema.ts";
 import { CoordinatorStore, type UploadMeta } from "./coordinator-store.ts";
 import type { TranscodeJob } from "./schema.ts";
@@ -268,8 +268,8 @@ export class VideoUpload extends DurableObject<Env> {
     return this.ledger.startJob(attempt);
   }
 
-  handedOff(jobId: string, accepted: boolean): Promise<void> {
-    return this.ledger.handedOff(jobId, accepted);
+  handedOff(jobId: string, result: HandOffResult): Promise<void> {
+    return this.ledger.handedOff(jobId, result);
   }
 
   /** Where job `jobId` reads its source, if it is still the current job. */

@@ -47,7 +47,5 @@ export const ChunkIndexSchema = z.coerce.number().int().min(1).max(10_000);
 export const TranscodeJobSchema = z.object({
   videoId: VideoIdSchema,
   attempt: z.number().int().min(1),
-  /** Times the job was put back because every transcoder was busy (not a failure). */
-  deferrals: z.number().int().min(0).optional(),
 });
 export type TranscodeJob = z.infer<typeof TranscodeJobSchema>;
