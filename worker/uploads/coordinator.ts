@@ -28,8 +28,14 @@ import type { TranscodeJob } from "./schema.ts";
 /** A deleted video's prefix is swept once more after this, for writes that were in flight. */
 const SWEEP_AFTER_MS = 60_000;
 
-/** How long a chunk request may hold a part number before another may take it over. */
-export const CHUNK_LEASE_MS = 120_000;
+/**
+ * How long a chunk request holds its part number without renewing it. The
+ * request renews every `CHUNK_LEASE_RENEW_MS` while bytes flow, so a slow
+ * upload keeps its lease, and a request that died with its Worker (a crash,
+ * a restart) frees the chunk within seconds.
+ */
+export const CHUNK_LEASE_MS = 15_000;
+export const CHUNK_LEASE_RENEW_MS = 5_000;
 
 export type NewUpload = {
   videoId: string;
@@ -180,6 +186,11 @@ export class VideoUpload extends DurableObject<Env> {
     this.store.recordChunk({ n, size: arrival.bytes, sha256: arrival.sha256, etag: arrival.etag, recordedAt: now });
     this.touch(now);
     return { ok: true, received: this.store.receivedCount(), totalChunks: meta.totalChunks };
+  }
+
+  /** Keeps a live request's lease from expiring while its body is still streaming. */
+  async renewLease(n: number, leaseId: string): Promise<void> {
+    if (this.store.lease(n)?.leaseId === leaseId) this.store.putLease(n, leaseId, Date.now());
   }
 
   /** Gives a lease back when the body failed (dropped connection, wrong length). */

@@ -14,6 +14,7 @@ import { newVideoId, VideoIdSchema } from "../storage/keys.ts";
 import { planChunks } from "./chunk-plan.ts";
 import { parseContentDigest } from "./content-digest.ts";
 import { hashOnly, hashWhileStreaming, WrongLengthError } from "./part-stream.ts";
+import { CHUNK_LEASE_RENEW_MS } from "./coordinator.ts";
 import { ChunkIndexSchema, createUploadSchema } from "./schema.ts";
 
 export const uploads = new Hono<{ Bindings: Env }>();
@@ -85,11 +86,14 @@ uploads.put("/:videoId/chunks/:n", async (c) => {
 
   const part = c.env.VIDEOS.resumeMultipartUpload(grant.r2Key, grant.r2UploadId);
   let stored;
+  const renewing = setInterval(() => void upload.renewLease(n.data, grant.leaseId).catch(() => {}), CHUNK_LEASE_RENEW_MS);
   try {
     stored = await readOrRefuse(() => hashWhileStreaming(body, grant.expectedBytes, (s) => part.uploadPart(n.data, s)));
   } catch (err) {
     await upload.releaseChunk(n.data, grant.leaseId);
     throw err;
+  } finally {
+    clearInterval(renewing);
   }
   const recorded = unwrap(
     await upload.finishChunk(n.data, {
