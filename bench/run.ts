@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { root } from "../test/stack.ts";
 import { table } from "./lib.ts";
+import { benchFirstFrame, firstFrameRows } from "./first-frame.ts";
 import { benchSearch, searchRows } from "./search.ts";
 import { benchTranscode, transcodeRows } from "./transcode.ts";
 import { benchUpload, uploadRows } from "./upload.ts";
@@ -44,6 +45,12 @@ if (wanted("search")) {
   const r = await benchSearch(100_000, 200);
   results.search = { videos: r.videos, perKind: r.perKind, table: searchRows(r) };
   rows.push(...searchRows(r));
+}
+
+if (wanted("first-frame")) {
+  const r = await benchFirstFrame(runs);
+  results.firstFrame = r;
+  rows.push(...firstFrameRows(r));
 }
 
 const out = table(["measure", "Reelay", "baseline (same run)", "ratio", "spread / notes"], rows);
