@@ -26,6 +26,8 @@ export type UploadOptions = {
   title?: string;
   description?: string;
   tags?: string[];
+  /** `unlisted` videos play by link but are never listed or found. */
+  visibility?: "public" | "unlisted";
   /** Preferred chunk size; the server clamps it. */
   chunkSize?: number;
   /** Chunks in flight at once. */
@@ -97,6 +99,7 @@ async function createSession(http: Http, o: UploadOptions): Promise<UploadSessio
       title: o.title,
       description: o.description,
       tags: o.tags,
+      visibility: o.visibility,
       chunkSize: o.chunkSize,
     },
   });

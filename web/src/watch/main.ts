@@ -1,0 +1,144 @@
+/**
+ * The watch page (/watch/:id): the player once the video is playable; until
+ * then a processing bar that follows the transcoder and turns into the player
+ * by itself; the error when processing failed. The owner gets Edit and Delete.
+ */
+import "../styles/watch.css";
+import { ApiError, getVideo, showError, type Video } from "../api.ts";
+import { byId, h } from "../dom.ts";
+import { formatPercent } from "../format.ts";
+import { ownerToken } from "../owner-tokens.ts";
+import { isSettled, pollVideo } from "../video-poll.ts";
+import { renderDetails } from "./details.ts";
+import { mountOwnerTools } from "./owner-tools.ts";
+import type { Player } from "./player.ts";
+import { installShortcuts } from "./shortcuts.ts";
+
+// The player (with hls.js, most of this page's weight) downloads while the
+// video's details are fetched, not after; pages that never play skip running it.
+const playerModule = import("./player.ts");
+const stage = byId("stage");
+let player: Player | null = null;
+let mounting = false;
+/** While ready but the ladder is still encoding, the master playlist will grow. */
+let ladderPending = false;
+
+function videoIdFromPath(): string {
+  const match = location.pathname.match(/^\/watch\/([^/]+)\/?$/);
+  return match ? decodeURIComponent(match[1]) : "";
+}
+
+function message(text: string, opts: { error?: boolean; link?: boolean } = {}): void {
+  player?.destroy();
+  player = null;
+  stage.replaceChildren(
+    h(
+      "div",
+      { class: "stage-message" },
+      h("p", { class: opts.error ? "error" : undefined, role: opts.error ? "alert" : "status" }, text),
+      opts.link ? h("p", {}, h("a", { href: "/" }, "Find other videos")) : null,
+    ),
+  );
+}
+
+function showProcessing(v: Video): void {
+  let box = stage.querySelector<HTMLElement>(".processing");
+  if (!box) {
+    box = h(
+      "div",
+      { class: "stage-message processing" },
+      h("p", { class: "processing-title" }, h("strong", {}, "Processing…"), " The video starts here by itself once it is ready."),
+      h("progress", { max: 1, value: 0, "aria-label": "Processing progress" }),
+      h("p", { class: "processing-status", role: "status" }),
+    );
+    stage.replaceChildren(box);
+  }
+  const progress = v.progress ?? 0;
+  const bar = box.querySelector("progress")!;
+  // Nothing measured yet (waiting for a transcoder): an indeterminate bar says so honestly.
+  if (progress > 0) bar.value = progress;
+  else bar.removeAttribute("value");
+  const status = box.querySelector<HTMLElement>(".processing-status")!;
+  // Announce in 10 % steps, not on every poll.
+  const text = progress > 0 ? `${formatPercent(Math.floor(progress * 10) / 10)} done` : "Starting…";
+  if (status.textContent !== text) status.textContent = text;
+}
+
+function show(v: Video): void {
+  switch (v.status) {
+    case "ready":
+      if (!player && !mounting && v.playback.hls) void mount(v.playback.hls, v);
+      else if (player && ladderPending && v.progress === undefined) {
+        // The rest of the ladder is out: pick it up now if nobody is watching yet.
+        const current = player;
+        if (current.video.paused && current.video.played.length === 0) current.reload();
+        else void playerModule.then(({ offerReload }) => offerReload(stage, current));
+      }
+      ladderPending = v.progress !== undefined;
+      break;
+    case "processing":
+      showProcessing(v);
+      break;
+    case "uploading":
+      message("This video is still being uploaded. It can be watched here once it has been processed.");
+      break;
+    case "failed":
+      message(`This video could not be processed: ${v.error ?? "unknown error."}`, { error: true, link: true });
+      break;
+    case "aborted":
+      message("This upload was cancelled, so there is nothing to watch.", { link: true });
+      break;
+    case "expired":
+      message("This upload was never finished, so there is nothing to watch.", { link: true });
+      break;
+  }
+}
+
+async function mount(src: string, v: Video): Promise<void> {
+  mounting = true;
+  try {
+    const { mountPlayer } = await playerModule;
+    player = mountPlayer(stage, src, v.playback.poster, v.title);
+    byId("shortcuts").hidden = false;
+  } catch {
+    message("The player could not be loaded. Check your connection and reload the page.", { error: true });
+  } finally {
+    mounting = false;
+  }
+}
+
+function gone(): void {
+  byId("details").hidden = true;
+  document.title = "Video not found – Reelay";
+  message("This video does not exist, or it was deleted.", { link: true });
+}
+
+async function start(): Promise<void> {
+  const id = videoIdFromPath();
+  if (!id) return gone();
+  let video: Video;
+  try {
+    video = await getVideo(id);
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 404) return gone();
+    const retry = h("button", { type: "button" }, "Try again");
+    retry.addEventListener("click", () => void start());
+    showError(stage, err, "Could not load the video.").after(retry);
+    return;
+  }
+  renderDetails(video);
+  show(video);
+  const token = ownerToken(id);
+  if (token) mountOwnerTools(video, token, renderDetails);
+  if (!isSettled(video)) {
+    pollVideo(id, {
+      onUpdate: show,
+      onError: (err) => {
+        if (err instanceof ApiError && err.status === 404) gone();
+      },
+    });
+  }
+}
+
+installShortcuts(() => player);
+void start();
