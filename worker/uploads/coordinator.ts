@@ -344,7 +344,9 @@ export class VideoUpload extends DurableObject<Env> {
       }
     }
     this.store.setStatus("processing", Date.now());
-    const merged = this.store.meta()!;
+    const merged = this.store.meta();
+    // Deleted while R2 was merging: the alarm's sweep removes the merged object.
+    if (!merged) return refuse(404, "not_found", "The video was deleted while it was being completed.");
     await this.publish(merged);
     return { ok: true, status: merged.status };
   }
