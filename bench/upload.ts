@@ -1,11 +1,15 @@
 /**
  * Upload throughput and the Worker's memory while a large file goes up:
- * Reelay (real local stack, the upload client, 4 chunks in flight) beside the
- * machine's practical limit, `curl -T` of the same file to a minimal Node
- * HTTP server that writes to disk, measured in the same run.
+ * Reelay (real local stack, the upload client, 4 chunks in flight) beside
+ * (a) the machine's practical limit, `curl -T` of the same file to a minimal
+ * Node HTTP server that writes to disk, and (b) the standard resumable-upload
+ * peer, `@tus/server` (FileStore) with `tus-js-client`, in the same run.
  */
 import { spawn } from "node:child_process";
-import { createWriteStream, openAsBlob } from "node:fs";
+import { createReadStream, createWriteStream, openAsBlob } from "node:fs";
+import { FileStore } from "@tus/file-store";
+import { Server as TusServer } from "@tus/server";
+import * as tus from "tus-js-client";
 import { mkdir, open, rm, stat } from "node:fs/promises";
 import { createServer } from "node:http";
 import { randomFillSync } from "node:crypto";
@@ -19,6 +23,7 @@ export type UploadBench = {
   bytes: number;
   runs: number;
   curlMBps: number[];
+  tusMBps: number[];
   reelayMBps: number[];
   workerdIdleRss: number;
   workerdPeakRss: number;
@@ -61,9 +66,33 @@ async function curlBaseline(path: string, bytes: number): Promise<number> {
   return bytes / MB / seconds;
 }
 
+/** tus: the same file with tus-js-client (16 MiB PATCHes) to @tus/server storing it with FileStore. */
+async function tusPeer(path: string, bytes: number): Promise<number> {
+  const directory = join(tmp, "tus-store");
+  await rm(directory, { recursive: true, force: true });
+  const tusServer = new TusServer({ path: "/files", datastore: new FileStore({ directory }) });
+  const server = createServer((req, res) => void tusServer.handle(req, res));
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const { port } = server.address() as { port: number };
+  const started = performance.now();
+  await new Promise<void>((resolve, reject) => {
+    new tus.Upload(createReadStream(path), {
+      endpoint: `http://127.0.0.1:${port}/files`,
+      uploadSize: bytes,
+      chunkSize: 16 * MiB,
+      onError: reject,
+      onSuccess: () => resolve(),
+    }).start();
+  });
+  const seconds = (performance.now() - started) / 1000;
+  server.close();
+  await rm(directory, { recursive: true, force: true });
+  return bytes / MB / seconds;
+}
+
 export async function benchUpload(bytes = 2 * 1024 * MiB, runs = 3): Promise<UploadBench> {
   const path = await makeFile(bytes);
-  const result: UploadBench = { bytes, runs, curlMBps: [], reelayMBps: [], workerdIdleRss: 0, workerdPeakRss: 0, rssSamples: [] };
+  const result: UploadBench = { bytes, runs, curlMBps: [], tusMBps: [], reelayMBps: [], workerdIdleRss: 0, workerdPeakRss: 0, rssSamples: [] };
   const stack = await startStack();
   try {
     const workerd = descendants(stack.process.pid!, "workerd");
@@ -71,6 +100,7 @@ export async function benchUpload(bytes = 2 * 1024 * MiB, runs = 3): Promise<Upl
     result.workerdIdleRss = rss();
     for (let run = 0; run < runs; run++) {
       result.curlMBps.push(await curlBaseline(path, bytes));
+      result.tusMBps.push(await tusPeer(path, bytes));
       let fraction = 0;
       const sampler = setInterval(() => {
         const now = rss();
@@ -100,9 +130,11 @@ export function uploadRows(r: UploadBench): (string | number)[][] {
   const spread = (xs: number[]) => `${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)}`;
   const reelay = median(r.reelayMBps);
   const curl = median(r.curlMBps);
+  const tusPeerMBps = median(r.tusMBps);
   const quarter = (q: number) => Math.max(0, ...r.rssSamples.filter((s) => s.fraction >= q - 0.25 && s.fraction < q).map((s) => s.rss));
   return [
     [`upload ${gib} GiB, Reelay (4 in flight)`, `${reelay.toFixed(0)} MB/s`, `curl -T to disk: ${curl.toFixed(0)} MB/s`, (reelay / curl).toFixed(2), `${spread(r.reelayMBps)} / ${spread(r.curlMBps)} MB/s, n=${r.runs}`],
+    [`upload ${gib} GiB, Reelay (4 in flight)`, `${reelay.toFixed(0)} MB/s`, `@tus/server + tus-js-client: ${tusPeerMBps.toFixed(0)} MB/s`, (reelay / tusPeerMBps).toFixed(2), `${spread(r.reelayMBps)} / ${spread(r.tusMBps)} MB/s, n=${r.runs}`],
     [`workerd RSS during upload`, `${(r.workerdPeakRss / MiB).toFixed(0)} MiB peak`, `idle: ${(r.workerdIdleRss / MiB).toFixed(0)} MiB`, (r.workerdPeakRss / r.workerdIdleRss).toFixed(2),
       `peak per quarter of the file: ${[0.25, 0.5, 0.75, 1.01].map((q) => (quarter(q) / MiB).toFixed(0)).join(" / ")} MiB`],
   ];
