@@ -46,7 +46,18 @@ export type Config = {
   jobMaxAttempts: number;
 };
 
-export function readConfig(env: Partial<Record<keyof z.input<typeof ConfigSchema>, unknown>>): Config {
+type ConfigEnv = Partial<Record<keyof z.input<typeof ConfigSchema>, unknown>>;
+
+// The bindings object lives as long as the isolate: parse it once, not on every request.
+const parsed = new WeakMap<object, Config>();
+
+export function readConfig(env: ConfigEnv): Config {
+  let config = parsed.get(env);
+  if (!config) parsed.set(env, (config = parseConfig(env)));
+  return config;
+}
+
+function parseConfig(env: ConfigEnv): Config {
   const c = ConfigSchema.parse(env);
   return {
     maxUploadBytes: c.MAX_UPLOAD_BYTES,

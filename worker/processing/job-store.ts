@@ -50,7 +50,7 @@ export class JobStore {
 
   job(jobId: string): Job | undefined {
     const r = this.sql.exec<JobRow>("SELECT * FROM jobs WHERE job_id = ?", jobId).toArray()[0];
-    return r && { jobId: r.job_id, attempt: r.attempt, state: r.state, createdAt: r.created_at, heartbeatAt: r.heartbeat_at, progress: r.progress };
+    return r && toJob(r);
   }
 
   /** The current job, if it is still submitted or running. */
@@ -63,7 +63,7 @@ export class JobStore {
   /** The most recently started job, whatever its state. */
   lastJob(): Job | undefined {
     const r = this.sql.exec<JobRow>("SELECT * FROM jobs ORDER BY created_at DESC, rowid DESC LIMIT 1").toArray()[0];
-    return r && { jobId: r.job_id, attempt: r.attempt, state: r.state, createdAt: r.created_at, heartbeatAt: r.heartbeat_at, progress: r.progress };
+    return r && toJob(r);
   }
 
   countInState(state: JobState): number {
@@ -100,4 +100,8 @@ export class JobStore {
   setError(error: string | null): void {
     this.sql.exec("UPDATE processing SET error = ? WHERE id = 1", error);
   }
+}
+
+function toJob(r: JobRow): Job {
+  return { jobId: r.job_id, attempt: r.attempt, state: r.state, createdAt: r.created_at, heartbeatAt: r.heartbeat_at, progress: r.progress };
 }

@@ -60,7 +60,7 @@ export type UploadSnapshot = {
 
 export type ChunkGrant =
   | { mode: "upload"; leaseId: string; expectedBytes: number; r2Key: string; r2UploadId: string }
-  | { mode: "verify"; expectedBytes: number; sha256: string };
+  | { mode: "verify"; expectedBytes: number; sha256: string; received: number; totalChunks: number };
 
 export type ChunkArrival = { leaseId: string; bytes: number; claimedSha256: string; sha256: string; etag: string };
 
@@ -150,7 +150,9 @@ export class VideoUpload extends DurableObject<Env> {
       return refuse(400, "wrong_length", `Chunk ${n} must be exactly ${expectedBytes} bytes, not ${declaredBytes}.`, { expectedBytes });
     }
     const recorded = this.store.chunk(n);
-    if (recorded) return { ok: true, mode: "verify", expectedBytes, sha256: recorded.sha256 };
+    if (recorded) {
+      return { ok: true, mode: "verify", expectedBytes, sha256: recorded.sha256, received: this.store.receivedCount(), totalChunks: meta.totalChunks };
+    }
 
     const now = Date.now();
     const lease = this.store.lease(n);

@@ -80,8 +80,7 @@ uploads.put("/:videoId/chunks/:n", async (c) => {
     if (sha256 !== grant.sha256) {
       throw apiError(409, "chunk_conflict", `Chunk ${n.data} is already stored with different content.`, { stored: grant.sha256 });
     }
-    const snapshot = unwrap(await upload.describe(token)).snapshot;
-    return c.json({ chunk: n.data, size: grant.expectedBytes, sha256, received: snapshot.received.length, totalChunks: snapshot.totalChunks });
+    return c.json({ chunk: n.data, size: grant.expectedBytes, sha256, received: grant.received, totalChunks: grant.totalChunks });
   }
 
   const part = c.env.VIDEOS.resumeMultipartUpload(grant.r2Key, grant.r2UploadId);

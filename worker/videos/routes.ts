@@ -32,9 +32,9 @@ videos.patch("/:id", async (c) => {
   const id = videoIdParam(c, "id");
   await requireOwner(c, id);
   const changes = await jsonBody(c, UpdateVideoSchema);
-  if (!(await getVideo(c.env.DB, id))) throw apiError(404, "not_found", "No such video.");
-  await updateVideo(c.env.DB, id, changes);
-  return c.json(describeVideo((await getVideo(c.env.DB, id))!, new URL(c.req.url).origin));
+  const row = await updateVideo(c.env.DB, id, changes);
+  if (!row) throw apiError(404, "not_found", "No such video.");
+  return c.json(describeVideo(row, new URL(c.req.url).origin));
 });
 
 videos.delete("/:id", async (c) => {
