@@ -112,7 +112,7 @@ export async function probeSource(path: string, signal?: AbortSignal): Promise<S
   }
   if (TEXT_CODECS.has(video.codec_name ?? "")) throw unusableSource("The file is not a video: ffmpeg can only read it as text or random data.");
   if (IMAGE_FORMAT.test(format?.format_name ?? "")) throw unusableSource("The file is a still image, not a video.");
-  if (!video.width || !video.height) throw unusableSource("The file's video stream has no picture size.");
+  if (!video.width || !video.height) throw unusableSource("The file is not a video ffmpeg can read: its video stream has no picture size.");
 
   const durationSec = Number(format?.duration ?? video.duration);
   if (!(durationSec > 0)) throw unusableSource("The file's duration is unknown; it may be truncated or a still image.");
