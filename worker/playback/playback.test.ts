@@ -131,7 +131,8 @@ describe("playback routes", () => {
         expect({ label, status: notModified.status, etag: notModified.headers.get("etag"), cache: notModified.headers.get("cache-control"), body: (await notModified.arrayBuffer()).byteLength })
           .toEqual({ label, status: 304, etag, cache: route.cacheControl[stage], body: 0 });
         const otherVersion = await get({ "if-none-match": '"some-other-version"' });
-        expect({ label, status: otherVersion.status, length: (await otherVersion.arrayBuffer()).byteLength }).toEqual({ label, status: 200, length: body.length });
+        expect({ label, status: otherVersion.status, length: otherVersion.headers.get("content-length") }).toEqual({ label, status: 200, length: String(body.length) });
+        await otherVersion.body?.cancel();
 
         const partial = await get({ range: "bytes=3-9" });
         expect({
