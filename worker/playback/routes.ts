@@ -8,7 +8,7 @@ import { Hono } from "hono";
 import { getVideo } from "../db/videos.ts";
 import { apiError } from "../http/errors.ts";
 import { JobFileSchema, JobIdSchema, jobFileKey } from "../storage/keys.ts";
-import { serveObject } from "../storage/serve.ts";
+import { serveBytes, serveObject } from "../storage/serve.ts";
 import { videoIdParam } from "../uploads/routes.ts";
 
 export const playback = new Hono<{ Bindings: Env }>();
@@ -22,11 +22,12 @@ playback.get("/:id/master.m3u8", async (c) => {
   if (!row.playbackJob) throw apiError(409, "not_ready", `The video is ${row.status}; it is not playable yet.`, { status: row.status });
   const object = await c.env.VIDEOS.get(jobFileKey(id, row.playbackJob, "master.m3u8"));
   if (!object) throw apiError(404, "not_found", "The playlist is missing.");
-  const master = withJobPrefix(await object.text(), row.playbackJob);
-  return c.body(master, 200, {
-    "Content-Type": "application/vnd.apple.mpegurl",
-    "Cache-Control": row.ladderComplete ? "public, max-age=86400" : "public, max-age=2",
-    ETag: `"${row.playbackJob}-${row.ladderComplete ? "final" : object.etag}"`,
+  const master = new TextEncoder().encode(withJobPrefix(await object.text(), row.playbackJob));
+  // Once final, the job's master never changes again; until then it follows the R2 object.
+  return serveBytes(c.req.raw, master, {
+    contentType: "application/vnd.apple.mpegurl",
+    cacheControl: row.ladderComplete ? "public, max-age=86400" : "public, max-age=2",
+    etag: `"${row.playbackJob}-${row.ladderComplete ? "final" : object.etag}"`,
   });
 });
 

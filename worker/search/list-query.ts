@@ -53,10 +53,20 @@ export function listQuery(params: ListParams): { sql: string; binds: unknown[]; 
   if (params.cursor) {
     const c = decodeCursor(params.cursor, sort);
     const cmp = order.dir === "ASC" ? ">" : "<";
-    outer.push(`(${keyCol} ${cmp} ? OR (${keyCol} = ? AND id ${cmp} ?))`);
-    binds.push(c.key, c.key, c.id);
+    if (keyCol === "rank") {
+      // bm25 depends on the whole catalogue, so the rank the cursor remembers
+      // goes stale as soon as a video is added: anchor on the last seen
+      // video's rank now, and fall back to the remembered one if it no
+      // longer matches.
+      const key = "coalesce((SELECT rank FROM matches WHERE id = ?), ?)";
+      outer.push(`(rank ${cmp} ${key} OR (rank = ${key} AND id ${cmp} ?))`);
+      binds.push(c.id, c.key, c.id, c.key, c.id);
+    } else {
+      outer.push(`(${keyCol} ${cmp} ? OR (${keyCol} = ? AND id ${cmp} ?))`);
+      binds.push(c.key, c.key, c.id);
+    }
   }
-  const sql = `SELECT * FROM (${inner})${outer.length ? ` WHERE ${outer.join(" AND ")}` : ""} ` +
+  const sql = `WITH matches AS (${inner}) SELECT * FROM matches${outer.length ? ` WHERE ${outer.join(" AND ")}` : ""} ` +
     `ORDER BY ${keyCol} ${order.dir}, id ${order.dir} LIMIT ?`;
   binds.push(params.limit + 1);
   return { sql, binds, sort, order };

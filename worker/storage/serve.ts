@@ -1,10 +1,12 @@
 /**
- * Serves an R2 object over HTTP the way players and CDNs expect: content
- * type, `ETag` / `If-None-Match` (304), single `Range` requests (206/416),
- * `Cache-Control` chosen by the caller, `HEAD`.
+ * Serves bytes over HTTP the way players and CDNs expect: content type,
+ * `ETag` / `If-None-Match` (304), single `Range` requests (206/416),
+ * `Cache-Control` chosen by the caller, `HEAD`. R2 objects stream from the
+ * bucket (`serveObject`); small generated bodies such as the master playlist
+ * are served from memory (`serveBytes`) by the same rules.
  */
 import { apiError } from "../http/errors.ts";
-import { contentRange, parseRange } from "../http/range.ts";
+import { contentRange, parseRange, type ByteRange } from "../http/range.ts";
 
 export type ServeOptions = { contentType?: string; cacheControl: string; headers?: Record<string, string> };
 
@@ -22,27 +24,46 @@ export const contentTypeFor = (key: string) => TYPES[key.slice(key.lastIndexOf("
 export async function serveObject(req: Request, bucket: R2Bucket, key: string, opts: ServeOptions): Promise<Response> {
   const head = await bucket.head(key);
   if (!head) throw apiError(404, "not_found", "No such file.");
+  const contentType = opts.contentType ?? head.httpMetadata?.contentType ?? contentTypeFor(key);
+  const answer = plan(req, { size: head.size, etag: head.httpEtag, contentType }, opts);
+  if ("response" in answer) return answer.response;
+  const onlyIf = { etagMatches: head.etag };
+  const object = await bucket.get(key, answer.range ? { range: answer.range, onlyIf } : { onlyIf });
+  // Replaced between head and get (a re-published playlist): ask the client to retry.
+  if (!object || !("body" in object)) throw apiError(409, "changed", "The file changed while it was being read; retry.");
+  return new Response(object.body, { status: answer.status, headers: answer.headers });
+}
+
+/** A body held in memory, answered by the same rules as an R2 object. `etag` is a quoted entity tag. */
+export function serveBytes(req: Request, body: Uint8Array, opts: ServeOptions & { contentType: string; etag: string }): Response {
+  const answer = plan(req, { size: body.length, etag: opts.etag, contentType: opts.contentType }, opts);
+  if ("response" in answer) return answer.response;
+  const bytes = answer.range ? body.subarray(answer.range.offset, answer.range.offset + answer.range.length) : body;
+  return new Response(bytes, { status: answer.status, headers: answer.headers });
+}
+
+type Entity = { size: number; etag: string; contentType: string };
+type Plan = { response: Response } | { status: 200 | 206; headers: Headers; range: ByteRange | undefined };
+
+/** Everything but the body: 304, 416 and HEAD are answered here; otherwise the status, headers and range to send. */
+function plan(req: Request, entity: Entity, opts: ServeOptions): Plan {
   const headers = new Headers({
-    "Content-Type": opts.contentType ?? head.httpMetadata?.contentType ?? contentTypeFor(key),
+    "Content-Type": entity.contentType,
     "Accept-Ranges": "bytes",
-    ETag: head.httpEtag,
+    ETag: entity.etag,
     "Cache-Control": opts.cacheControl,
     ...opts.headers,
   });
-  if (ifNoneMatch(req.headers.get("if-none-match"), head.httpEtag)) return new Response(null, { status: 304, headers });
-  const range = parseRange(req.headers.get("range"), head.size);
+  if (ifNoneMatch(req.headers.get("if-none-match"), entity.etag)) return { response: new Response(null, { status: 304, headers }) };
+  const range = parseRange(req.headers.get("range"), entity.size);
   if (range.kind === "unsatisfiable") {
-    throw apiError(416, "range_not_satisfiable", "The requested range is outside the file.", { size: head.size });
+    throw apiError(416, "range_not_satisfiable", "The requested range is outside the file.", { size: entity.size });
   }
   const status = range.kind === "range" ? 206 : 200;
-  const length = range.kind === "range" ? range.range.length : head.size;
-  if (range.kind === "range") headers.set("Content-Range", contentRange(range.range, head.size));
-  headers.set("Content-Length", String(length));
-  if (req.method === "HEAD") return new Response(null, { status, headers });
-  const object = await bucket.get(key, range.kind === "range" ? { range: range.range, onlyIf: { etagMatches: head.etag } } : { onlyIf: { etagMatches: head.etag } });
-  // Replaced between head and get (a re-published playlist): ask the client to retry.
-  if (!object || !("body" in object)) throw apiError(409, "changed", "The file changed while it was being read; retry.");
-  return new Response(object.body, { status, headers });
+  if (range.kind === "range") headers.set("Content-Range", contentRange(range.range, entity.size));
+  headers.set("Content-Length", String(range.kind === "range" ? range.range.length : entity.size));
+  if (req.method === "HEAD") return { response: new Response(null, { status, headers }) };
+  return { status, headers, range: range.kind === "range" ? range.range : undefined };
 }
 
 function ifNoneMatch(header: string | null, etag: string): boolean {
