@@ -4,7 +4,7 @@
 // the transcoder tests and the end-to-end tests.
 import { createMessageBatch, createExecutionContext, env, getQueueResult, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { api, auth, bytes, json, sha256 } from "../testing/helpers.ts";
+import { api, auth, bytes, json, MiB, sha256 } from "../testing/helpers.ts";
 import {
   complete, event, jobApi, jobsReceived, metadata, processingVideo, publishPlayable, put, scriptTranscoder, SECRET, startJob, until, uploadedVideo,
 } from "../testing/processing.ts";
@@ -58,6 +58,12 @@ async function handedOffVideo() {
   return { up, file };
 }
 
+/** A refusal a client can branch on: its status and its code. */
+async function expectError(res: Response | Promise<Response>, status: number, code: string) {
+  const r = await res;
+  expect({ status: r.status, body: await r.json() }).toMatchObject({ status, body: { error: { code, message: expect.any(String) } } });
+}
+
 async function bucketKeys(prefix: string): Promise<string[]> {
   return (await env.VIDEOS.list({ prefix })).objects.map((o) => o.key).sort();
 }
@@ -99,8 +105,8 @@ describe("processing", () => {
     expect((await video(up.videoId)).progress).toBeUndefined();
     expect((await api(`/videos/${up.videoId}/master.m3u8`)).headers.get("cache-control")).toBe("public, max-age=86400");
     // Finished: the job can no longer write or report.
-    expect((await put(job, "extra.m4s", "x")).status).toBe(409);
-    expect((await event(job, { type: "failed", reason: "late", retryable: false })).status).toBe(409);
+    await expectError(put(job, "extra.m4s", "x"), 409, "job_superseded");
+    await expectError(event(job, { type: "failed", reason: "late", retryable: false }), 409, "job_superseded");
     expect(await video(up.videoId)).toMatchObject({ status: "ready" });
   });
 
@@ -116,9 +122,9 @@ describe("processing", () => {
     });
     expect(await runDurableObjectAlarm(env.UPLOADS.getByName(up.videoId))).toBe(true);
     expect(await bucketKeys(`videos/${up.videoId}/jobs/${first.jobId}/`)).toEqual([]);
-    expect((await put(first, "source/seg_00002.m4s", "late write")).status).toBe(409);
-    expect((await event(first, { type: "progress", progress: 0.9 })).status).toBe(409);
-    expect((await jobApi(first, "/source")).status).toBe(409);
+    await expectError(put(first, "source/seg_00002.m4s", "late write"), 409, "job_superseded");
+    await expectError(event(first, { type: "progress", progress: 0.9 }), 409, "job_superseded");
+    await expectError(jobApi(first, "/source"), 409, "job_superseded");
 
     const second = await startJob(up.videoId, 2);
     await publishPlayable(second);
@@ -134,10 +140,11 @@ describe("processing", () => {
     const { up, file, job } = await processingVideo();
     expect((await event(job, { type: "failed", reason: "The file has no video stream (audio only).", retryable: false })).status).toBe(200);
     expect(await video(up.videoId)).toMatchObject({ status: "failed", error: "The file has no video stream (audio only)." });
-    expect((await event(job, { type: "progress", progress: 0.5 })).status).toBe(409);
+    await expectError(event(job, { type: "progress", progress: 0.5 }), 409, "job_superseded");
+    await expectError(jobApi(job, "/source"), 409, "job_superseded");
     const source = await api(`/api/videos/${up.videoId}/source`, { headers: auth(up) });
     expect(await sha256(await source.arrayBuffer())).toBe(await sha256(file));
-    expect((await api(`/videos/${up.videoId}/master.m3u8`)).status).toBe(409);
+    await expectError(api(`/videos/${up.videoId}/master.m3u8`), 409, "not_ready");
   });
 
   it("refuses unsigned, forged, expired and cross-job tokens", async () => {
@@ -146,13 +153,51 @@ describe("processing", () => {
     const expired = { ...job, token: await signJobToken(SECRET, { videoId: up.videoId, jobId: job.jobId, exp: Date.now() - 1 }) };
     const crossJob = { ...job, jobId: "j9zzzzzzzzzz" };
     for (const bad of [other, expired, crossJob, { ...job, token: "nope" }]) {
-      const res = await put(bad, "master.m3u8", "x");
-      expect(res.status).toBe(401);
-      expect(await json(res)).toMatchObject({ error: { code: "invalid_token" } });
+      await expectError(put(bad, "master.m3u8", "x"), 401, "invalid_token");
+      await expectError(event(bad, { type: "progress", progress: 0.1 }), 401, "invalid_token");
+      await expectError(jobApi(bad, "/source"), 401, "invalid_token");
     }
-    for (const path of ["..%2F..%2Fsource", "a/b/c.m4s", "UPPER.m4s"]) expect((await put(job, path, "x")).status).toBe(400);
-    expect((await event(job, { type: "progress", progress: 7 })).status).toBe(400);
-    expect((await jobApi(job, "/events", { method: "POST", body: "{" })).status).toBe(400);
+    await expectError(api(`/internal/jobs/${job.jobId}/source`), 401, "invalid_token");
+    expect(await bucketKeys(`videos/${up.videoId}/jobs/`)).toEqual([]);
+  });
+
+  it("refuses malformed outputs and events, each with its own code, and stores nothing", async () => {
+    const { up, job } = await processingVideo();
+    for (const path of ["..%2F..%2Fsource", "a/b/c.m4s", "UPPER.m4s"]) await expectError(put(job, path, "x"), 400, "invalid_path");
+    // A body of unknown length cannot be checked against the limit before it is stored.
+    const unsized = new ReadableStream({ start: (c) => (c.enqueue(new TextEncoder().encode("x")), c.close()) });
+    await expectError(jobApi(job, "/files/poster.jpg", { method: "PUT", body: unsized }), 400, "length_required");
+    await expectError(event(job, { type: "progress", progress: 7 }), 400, "invalid_request");
+    await expectError(event(job, { type: "finished" }), 400, "invalid_request");
+    await expectError(jobApi(job, "/events", { method: "POST", body: "{" }), 400, "invalid_json");
+    await expectError(event(job, { jobId: "j9zzzzzzzzzz", type: "progress", progress: 0.5 }), 400, "job_mismatch");
+    await expectError(event(job, { type: "failed", reason: "x".repeat(70_000), retryable: false }), 413, "payload_too_large");
+    expect(await bucketKeys(`videos/${up.videoId}/jobs/`)).toEqual([]);
+    expect(await video(up.videoId)).toMatchObject({ status: "processing", progress: 0 });
+  });
+
+  it("refuses an output declared larger than 512 MiB before reading it, and stores nothing", async () => {
+    const { up, job } = await processingVideo();
+    // Declares 512 MiB + 1 but holds 1 MiB: an upload that went ahead would fail short, not answer 413.
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(c) {
+        if (sent >= MiB) return c.close();
+        sent += 64 * 1024;
+        c.enqueue(bytes(64 * 1024, sent));
+      },
+    }, { highWaterMark: 0 });
+    const res = jobApi(job, "/files/source/seg_00001.m4s", { method: "PUT", headers: { "content-length": String(512 * MiB + 1) }, body });
+    await expectError(res, 413, "payload_too_large");
+    expect(sent).toBeLessThan(MiB);
+    expect(await bucketKeys(`videos/${up.videoId}/`)).toEqual([`videos/${up.videoId}/source`]);
+  });
+
+  it("answers the transcoder's routes with 404 where no job secret is configured", async () => {
+    const { job } = await processingVideo();
+    const unconfigured = { ...env, TRANSCODER_SECRET: undefined };
+    const res = await worker.fetch(new Request(`http://reelay.test/internal/jobs/${job.jobId}/source`, { headers: { authorization: `Bearer ${job.token}` } }), unconfigured, createExecutionContext());
+    await expectError(res, 404, "not_found");
   });
 
   it("acks a job the transcoder accepts, records it as the video's current job, and drops a malformed message", async () => {
@@ -196,9 +241,7 @@ describe("processing", () => {
     expect(again.jobId).not.toBe(busy!.jobId);
     await until("the new job runs", async () => (await jobState(up.videoId, again.jobId)) === "running");
     expect((await stub.processing()).currentJob).toBe(again.jobId);
-    const late = await event(busy!, { type: "progress", progress: 0.1 });
-    expect(late.status).toBe(409);
-    expect(await json(late)).toMatchObject({ error: { code: "job_superseded" } });
+    await expectError(event(busy!, { type: "progress", progress: 0.1 }), 409, "job_superseded");
   });
 
   it("retries a hand-off the transcoder fails or cannot take, 5, 10, 20, 40 s apart, and fails the video from the dead-letter queue", async () => {
