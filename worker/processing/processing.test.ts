@@ -1,7 +1,9 @@
 // The processing state machine and the transcoder's storage protocol, inside
 // workerd: the test speaks the protocol exactly as the transcoder does
-// (signed job token, PUT outputs, POST events). The real transcoder runs in
-// the transcoder tests and the end-to-end tests.
+// (signed job token, PUT outputs, POST events), and the queue consumer hands
+// jobs to a stand-in that answers POST /jobs as each test scripts it
+// (test/transcoder-stand-in.ts). The real transcoder runs in the transcoder
+// tests and the end-to-end tests.
 import { createMessageBatch, createExecutionContext, env, getQueueResult, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { api, auth, bytes, json, MiB, sha256 } from "../testing/helpers.ts";
