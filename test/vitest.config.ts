@@ -2,7 +2,8 @@
  * Two test projects:
  * - `worker`: tests beside the code in worker/, run inside workerd by the
  *   Workers vitest integration with real R2, D1, Durable Object and Queue
- *   simulators; D1 migrations from drizzle/ are applied in a setup file.
+ *   simulators; D1 migrations from drizzle/ are applied in a setup file, and
+ *   hand-offs reach a transcoder stand-in started by test/transcoder-stand-in.ts.
  * - `transcoder`: Node tests beside the transcoder code, running real ffmpeg
  *   on videos they generate with testsrc2/sine.
  * - `browser`: Debian's Chromium driven by playwright-core against the real
@@ -24,24 +25,26 @@ export default defineConfig(async () => {
       projects: [
         {
           plugins: [
-            cloudflareTest({
+            cloudflareTest(({ inject }) => ({
               wrangler: { configPath: `${root}/wrangler.toml` },
               miniflare: {
                 bindings: {
                   TEST_MIGRATIONS: migrations,
-                  // Nothing listens on port 9: hand-offs fail fast, as with a transcoder down.
-                  TRANSCODER_URL: "http://127.0.0.1:9",
+                  // A stand-in speaking the transcoder's POST /jobs; each test scripts its videos' answers, and
+                  // an unscripted hand-off finds the transcoder down (test/transcoder-stand-in.ts).
+                  TRANSCODER_URL: inject("transcoderUrl"),
                   TRANSCODER_SECRET: "test-secret-0123456789abcdef",
                   PUBLIC_URL: "http://reelay.test",
                   JOB_HEARTBEAT_TIMEOUT_SECONDS: "30",
                 },
               },
-            }),
+            })),
           ],
           test: {
             name: "worker",
             root,
             include: ["worker/**/*.test.ts", "web/src/**/*.test.ts"],
+            globalSetup: ["test/transcoder-stand-in.ts"],
             setupFiles: ["worker/testing/setup.ts"],
             testTimeout: 60_000,
           },

@@ -4,9 +4,10 @@
  *
  * Delivery is at least once and transcoders die, so: every hand-off gets a
  * fresh job id and its own output prefix; only the current job's callbacks
- * count (a late, repeated or superseded callback gets 410 and cannot move a
- * `ready` video back); a job silent past the heartbeat timeout is superseded
- * and started again by the alarm; losers' outputs are deleted.
+ * count (a late, repeated or superseded callback gets 409 `job_superseded`
+ * and cannot move a `ready` video back); a job silent past the heartbeat
+ * timeout is superseded and started again by the alarm; losers' outputs are
+ * deleted.
  *
  * The alarm is also the durable backstop of the hand-off: a job refused
  * because every transcoder is busy is offered again a few seconds later, and

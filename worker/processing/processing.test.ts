@@ -1,17 +1,70 @@
 // The processing state machine and the transcoder's storage protocol, inside
 // workerd: the test speaks the protocol exactly as the transcoder does
-// (signed job token, PUT outputs, POST events). The real transcoder runs in
-// the transcoder tests and the end-to-end tests.
+// (signed job token, PUT outputs, POST events), and the queue consumer hands
+// jobs to a stand-in that answers POST /jobs as each test scripts it
+// (test/transcoder-stand-in.ts). The real transcoder runs in the transcoder
+// tests and the end-to-end tests.
 import { createMessageBatch, createExecutionContext, env, getQueueResult, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { api, auth, bytes, json, sha256 } from "../testing/helpers.ts";
-import { event, jobApi, metadata, processingVideo, publishPlayable, put, SECRET, startJob } from "../testing/processing.ts";
+import { api, auth, bytes, json, MiB, sha256 } from "../testing/helpers.ts";
+import {
+  complete, event, jobApi, jobsReceived, metadata, processingVideo, publishPlayable, put, scriptTranscoder, SECRET, startJob, until, uploadedVideo,
+} from "../testing/processing.ts";
 import worker from "../index.ts";
 import type { VideoUpload } from "../uploads/coordinator.ts";
 import { signJobToken } from "./job-token.ts";
 import { backoffSeconds } from "./queue.ts";
 
 const video = async (id: string) => json(await api(`/api/videos/${id}`));
+
+const message = (id: string, attempts: number, body: unknown) => ({ id, timestamp: new Date(), attempts, body });
+
+/**
+ * Runs the Worker's queue consumer on a batch, as the queue would, and says
+ * which messages it acked, and which it retried after how long.
+ * `getQueueResult` drops the delay passed to `retry` (@cloudflare/vitest-plugin
+ * 1.5.0 records only the message id), so each message notes it on the way through.
+ */
+async function consume(messages: ReturnType<typeof message>[], queue = "reelay-transcode") {
+  const batch = createMessageBatch(queue, messages);
+  const delays = new Map<string, number | undefined>();
+  const noting = batch.messages.map((m) => new Proxy(m, {
+    get(target, key) {
+      if (key === "retry") return (options?: QueueRetryOptions) => (delays.set(target.id, options?.delaySeconds), target.retry(options));
+      const value = Reflect.get(target, key, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  }));
+  const ctx = createExecutionContext();
+  await worker.queue(new Proxy(batch, { get: (target, key) => (key === "messages" ? noting : Reflect.get(target, key, target)) }) as MessageBatch<unknown>, env);
+  const result = await getQueueResult(batch, ctx);
+  return { ...result, retryMessages: result.retryMessages.map((r) => ({ msgId: r.msgId, delaySeconds: delays.get(r.msgId) })) };
+}
+
+async function jobState(videoId: string, jobId: string): Promise<string | undefined> {
+  return runInDurableObject(env.UPLOADS.getByName(videoId), (_o: VideoUpload, state) =>
+    state.storage.sql.exec<{ state: string }>("SELECT state FROM jobs WHERE job_id = ?", jobId).toArray()[0]?.state);
+}
+
+/**
+ * A completed video whose own queue message the transcoder stand-in has
+ * accepted, so that the messages a test sends next are the only ones in play.
+ */
+async function handedOffVideo() {
+  const { up, file } = await uploadedVideo();
+  await scriptTranscoder(up.videoId, [202]);
+  await complete(up);
+  await until("the upload's own job is handed off", async () => (await jobsReceived(up.videoId)).length === 1);
+  const [first] = await jobsReceived(up.videoId);
+  await until("the upload's own job runs", async () => (await jobState(up.videoId, first!.jobId)) === "running");
+  return { up, file };
+}
+
+/** A refusal a client can branch on: its status and its code. */
+async function expectError(res: Response | Promise<Response>, status: number, code: string) {
+  const r = await res;
+  expect({ status: r.status, body: await r.json() }).toMatchObject({ status, body: { error: { code, message: expect.any(String) } } });
+}
 
 async function bucketKeys(prefix: string): Promise<string[]> {
   return (await env.VIDEOS.list({ prefix })).objects.map((o) => o.key).sort();
@@ -54,8 +107,8 @@ describe("processing", () => {
     expect((await video(up.videoId)).progress).toBeUndefined();
     expect((await api(`/videos/${up.videoId}/master.m3u8`)).headers.get("cache-control")).toBe("public, max-age=86400");
     // Finished: the job can no longer write or report.
-    expect((await put(job, "extra.m4s", "x")).status).toBe(409);
-    expect((await event(job, { type: "failed", reason: "late", retryable: false })).status).toBe(409);
+    await expectError(put(job, "extra.m4s", "x"), 409, "job_superseded");
+    await expectError(event(job, { type: "failed", reason: "late", retryable: false }), 409, "job_superseded");
     expect(await video(up.videoId)).toMatchObject({ status: "ready" });
   });
 
@@ -71,9 +124,9 @@ describe("processing", () => {
     });
     expect(await runDurableObjectAlarm(env.UPLOADS.getByName(up.videoId))).toBe(true);
     expect(await bucketKeys(`videos/${up.videoId}/jobs/${first.jobId}/`)).toEqual([]);
-    expect((await put(first, "source/seg_00002.m4s", "late write")).status).toBe(409);
-    expect((await event(first, { type: "progress", progress: 0.9 })).status).toBe(409);
-    expect((await jobApi(first, "/source")).status).toBe(409);
+    await expectError(put(first, "source/seg_00002.m4s", "late write"), 409, "job_superseded");
+    await expectError(event(first, { type: "progress", progress: 0.9 }), 409, "job_superseded");
+    await expectError(jobApi(first, "/source"), 409, "job_superseded");
 
     const second = await startJob(up.videoId, 2);
     await publishPlayable(second);
@@ -89,10 +142,11 @@ describe("processing", () => {
     const { up, file, job } = await processingVideo();
     expect((await event(job, { type: "failed", reason: "The file has no video stream (audio only).", retryable: false })).status).toBe(200);
     expect(await video(up.videoId)).toMatchObject({ status: "failed", error: "The file has no video stream (audio only)." });
-    expect((await event(job, { type: "progress", progress: 0.5 })).status).toBe(409);
+    await expectError(event(job, { type: "progress", progress: 0.5 }), 409, "job_superseded");
+    await expectError(jobApi(job, "/source"), 409, "job_superseded");
     const source = await api(`/api/videos/${up.videoId}/source`, { headers: auth(up) });
     expect(await sha256(await source.arrayBuffer())).toBe(await sha256(file));
-    expect((await api(`/videos/${up.videoId}/master.m3u8`)).status).toBe(409);
+    await expectError(api(`/videos/${up.videoId}/master.m3u8`), 409, "not_ready");
   });
 
   it("refuses unsigned, forged, expired and cross-job tokens", async () => {
@@ -101,49 +155,127 @@ describe("processing", () => {
     const expired = { ...job, token: await signJobToken(SECRET, { videoId: up.videoId, jobId: job.jobId, exp: Date.now() - 1 }) };
     const crossJob = { ...job, jobId: "j9zzzzzzzzzz" };
     for (const bad of [other, expired, crossJob, { ...job, token: "nope" }]) {
-      const res = await put(bad, "master.m3u8", "x");
-      expect(res.status).toBe(401);
-      expect(await json(res)).toMatchObject({ error: { code: "invalid_token" } });
+      await expectError(put(bad, "master.m3u8", "x"), 401, "invalid_token");
+      await expectError(event(bad, { type: "progress", progress: 0.1 }), 401, "invalid_token");
+      await expectError(jobApi(bad, "/source"), 401, "invalid_token");
     }
-    for (const path of ["..%2F..%2Fsource", "a/b/c.m4s", "UPPER.m4s"]) expect((await put(job, path, "x")).status).toBe(400);
-    expect((await event(job, { type: "progress", progress: 7 })).status).toBe(400);
-    expect((await jobApi(job, "/events", { method: "POST", body: "{" })).status).toBe(400);
+    await expectError(api(`/internal/jobs/${job.jobId}/source`), 401, "invalid_token");
+    expect(await bucketKeys(`videos/${up.videoId}/jobs/`)).toEqual([]);
   });
 
-  it("acks a job the transcoder accepts, retries with backoff when it cannot, fails via the dead-letter queue", async () => {
-    const { up } = await processingVideo();
-    // Nothing listens at TRANSCODER_URL in these tests: the hand-off fails.
-    const batch = createMessageBatch("reelay-transcode", [
-      { id: "m1", timestamp: new Date(), attempts: 3, body: { videoId: up.videoId, attempt: 2 } },
-      { id: "m2", timestamp: new Date(), attempts: 1, body: { nonsense: true } },
-    ]);
-    const ctx = createExecutionContext();
-    await worker.queue(batch as MessageBatch<unknown>, env);
-    const result = await getQueueResult(batch, ctx);
-    expect(result.explicitAcks).toEqual(["m2"]);
-    expect(result.retryMessages).toMatchObject([{ msgId: "m1" }]);
-    expect([1, 2, 3, 10].map(backoffSeconds)).toEqual([5, 10, 20, 300]);
+  it("refuses malformed outputs and events, each with its own code, and stores nothing", async () => {
+    const { up, job } = await processingVideo();
+    for (const path of ["..%2F..%2Fsource", "a/b/c.m4s", "UPPER.m4s"]) await expectError(put(job, path, "x"), 400, "invalid_path");
+    // A body of unknown length cannot be checked against the limit before it is stored.
+    const unsized = new ReadableStream({ start: (c) => (c.enqueue(new TextEncoder().encode("x")), c.close()) });
+    await expectError(jobApi(job, "/files/poster.jpg", { method: "PUT", body: unsized }), 400, "length_required");
+    await expectError(event(job, { type: "progress", progress: 7 }), 400, "invalid_request");
+    await expectError(event(job, { type: "finished" }), 400, "invalid_request");
+    await expectError(jobApi(job, "/events", { method: "POST", body: "{" }), 400, "invalid_json");
+    await expectError(event(job, { jobId: "j9zzzzzzzzzz", type: "progress", progress: 0.5 }), 400, "job_mismatch");
+    await expectError(event(job, { type: "failed", reason: "x".repeat(70_000), retryable: false }), 413, "payload_too_large");
+    expect(await bucketKeys(`videos/${up.videoId}/jobs/`)).toEqual([]);
+    expect(await video(up.videoId)).toMatchObject({ status: "processing", progress: 0 });
+  });
 
-    const dead = createMessageBatch("reelay-transcode-dlq", [{ id: "d1", timestamp: new Date(), attempts: 1, body: { videoId: up.videoId, attempt: 2 } }]);
-    const dctx = createExecutionContext();
-    await worker.queue(dead as MessageBatch<unknown>, env);
-    expect((await getQueueResult(dead, dctx)).explicitAcks).toEqual(["d1"]);
+  it("refuses an output declared larger than 512 MiB before reading it, and stores nothing", async () => {
+    const { up, job } = await processingVideo();
+    // Declares 512 MiB + 1 but holds 1 MiB: an upload that went ahead would fail short, not answer 413.
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(c) {
+        if (sent >= MiB) return c.close();
+        sent += 64 * 1024;
+        c.enqueue(bytes(64 * 1024, sent));
+      },
+    }, { highWaterMark: 0 });
+    const res = jobApi(job, "/files/source/seg_00001.m4s", { method: "PUT", headers: { "content-length": String(512 * MiB + 1) }, body });
+    await expectError(res, 413, "payload_too_large");
+    expect(sent).toBeLessThan(MiB);
+    expect(await bucketKeys(`videos/${up.videoId}/`)).toEqual([`videos/${up.videoId}/source`]);
+  });
+
+  it("answers the transcoder's routes with 404 where no job secret is configured", async () => {
+    const { job } = await processingVideo();
+    const unconfigured = { ...env, TRANSCODER_SECRET: undefined };
+    const res = await worker.fetch(new Request(`http://reelay.test/internal/jobs/${job.jobId}/source`, { headers: { authorization: `Bearer ${job.token}` } }), unconfigured, createExecutionContext());
+    await expectError(res, 404, "not_found");
+  });
+
+  it("acks a job the transcoder accepts, records it as the video's current job, and drops a malformed message", async () => {
+    const { up, file } = await handedOffVideo();
+    await scriptTranscoder(up.videoId, [202]);
+    const result = await consume([message("m1", 1, { videoId: up.videoId, attempt: 2 }), message("m2", 1, { nonsense: true })]);
+    expect(result).toMatchObject({ explicitAcks: ["m1", "m2"], retryMessages: [] });
+
+    const [, job] = await jobsReceived(up.videoId);
+    const base = `http://reelay.test/internal/jobs/${job!.jobId}`;
+    expect(job).toEqual({
+      jobId: expect.any(String), videoId: up.videoId, attempt: 2, token: expect.any(String),
+      sourceUrl: `${base}/source`, uploadBaseUrl: `${base}/files`, callbackUrl: `${base}/events`,
+    });
+    expect((await env.UPLOADS.getByName(up.videoId).processing()).currentJob).toBe(job!.jobId);
+    expect(await jobState(up.videoId, job!.jobId)).toBe("running");
+    // What the transcoder was handed works: its token reads the source and reports progress.
+    const source = await api(new URL(job!.sourceUrl).pathname, { headers: { authorization: `Bearer ${job!.token}` } });
+    expect(await sha256(await source.arrayBuffer())).toBe(await sha256(file));
+    expect((await event(job!, { type: "progress", progress: 0.3 })).status).toBe(200);
+    expect(await video(up.videoId)).toMatchObject({ status: "processing", progress: 0.3 });
+  });
+
+  it("acks a job every transcoder is busy with, and the video's alarm offers it again", async () => {
+    const { up } = await handedOffVideo();
+    await scriptTranscoder(up.videoId, [503, 202]);
+    expect(await consume([message("m1", 1, { videoId: up.videoId, attempt: 2 })])).toMatchObject({ explicitAcks: ["m1"], retryMessages: [] });
+    const [, busy] = await jobsReceived(up.videoId);
+    expect(await jobState(up.videoId, busy!.jobId)).toBe("deferred");
+
+    // The alarm is due a few seconds after the refusal; move the refusal back rather than wait.
+    const stub = env.UPLOADS.getByName(up.videoId);
+    await runInDurableObject(stub, (_o: VideoUpload, state) => {
+      state.storage.sql.exec("UPDATE jobs SET created_at = created_at - 10000");
+    });
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    // The offer travels through the real queue to the consumer, and the transcoder takes it this time.
+    await until("the job is offered again", async () => (await jobsReceived(up.videoId)).length === 3);
+    const again = (await jobsReceived(up.videoId))[2]!;
+    expect(again).toMatchObject({ videoId: up.videoId, attempt: 2 });
+    expect(again.jobId).not.toBe(busy!.jobId);
+    await until("the new job runs", async () => (await jobState(up.videoId, again.jobId)) === "running");
+    expect((await stub.processing()).currentJob).toBe(again.jobId);
+    await expectError(event(busy!, { type: "progress", progress: 0.1 }), 409, "job_superseded");
+  });
+
+  it("retries a hand-off the transcoder fails or cannot take, 5, 10, 20, 40 s apart, and fails the video from the dead-letter queue", async () => {
+    const { up } = await handedOffVideo();
+    // Three refusals, then the stand-in is down (nothing scripted).
+    await scriptTranscoder(up.videoId, [500, 500, 500]);
+    const body = { videoId: up.videoId, attempt: 2 };
+    const result = await consume([message("r1", 1, body), message("r2", 2, body), message("r3", 3, body), message("r4", 4, body)]);
+    expect(result.explicitAcks).toEqual([]);
+    expect(result.retryMessages).toEqual([
+      { msgId: "r1", delaySeconds: 5 },
+      { msgId: "r2", delaySeconds: 10 },
+      { msgId: "r3", delaySeconds: 20 },
+      { msgId: "r4", delaySeconds: 40 },
+    ]);
+    expect(backoffSeconds(10)).toBe(300);
+    expect(await video(up.videoId)).toMatchObject({ status: "processing" });
+
+    // After its last retry the queue moves the message to the dead-letter queue, whose consumer fails the video.
+    expect(await consume([message("d1", 1, body)], "reelay-transcode-dlq")).toMatchObject({ explicitAcks: ["d1"], retryMessages: [] });
     expect(await video(up.videoId)).toMatchObject({ status: "failed", error: expect.stringContaining("No transcoder") });
   });
 
-  it("offers a job again when every transcoder was busy, and fails after repeated refused hand-offs", async () => {
-    const { up, job } = await processingVideo();
-    const stub = env.UPLOADS.getByName(up.videoId);
-    // The started job was refused as busy: the alarm offers it again once its wait is over.
-    await runInDurableObject(stub, (_o: VideoUpload, state) => {
-      state.storage.sql.exec("UPDATE jobs SET state = 'deferred', created_at = ?", Date.now() - 10_000);
-    });
-    expect(await runDurableObjectAlarm(stub)).toBe(true);
-    const deadline = Date.now() + 10_000;
-    while ((await stub.processing()).jobs.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    expect((await stub.processing()).jobs.length).toBeGreaterThan(1);
-    expect((await event(job, { type: "progress", progress: 0.1 })).status).toBe(409);
+  it("fails a video whose job comes back past the last attempt, acking the message", async () => {
+    const { up } = await processingVideo();
+    expect(await consume([message("m1", 1, { videoId: up.videoId, attempt: 5 })])).toMatchObject({ explicitAcks: ["m1"], retryMessages: [] });
+    expect(await video(up.videoId)).toMatchObject({ status: "failed", error: "Processing did not finish after 4 attempts." });
+  });
 
+  it("fails after repeated refused hand-offs", async () => {
+    const { up } = await processingVideo();
+    const stub = env.UPLOADS.getByName(up.videoId);
     await runInDurableObject(stub, (_o: VideoUpload, state) => {
       state.storage.sql.exec("UPDATE jobs SET state = 'refused', created_at = ?", Date.now() - 120_000);
       for (let i = 0; i < 6; i++) state.storage.sql.exec("INSERT INTO jobs (job_id, attempt, state, created_at, heartbeat_at) VALUES (?, 1, 'refused', ?, ?)", `jx${i}refused`, Date.now() - 100_000, 0);

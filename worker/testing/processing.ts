@@ -1,12 +1,20 @@
 /**
  * Helpers for tests that need a processed video: they speak the transcoder's
- * protocol to the real Worker (signed job token, PUT outputs, POST events).
+ * protocol to the real Worker (signed job token, PUT outputs, POST events),
+ * and script the transcoder stand-in the queue consumer hands jobs to
+ * (test/transcoder-stand-in.ts).
  */
 import { env } from "cloudflare:test";
-import { expect } from "vitest";
+import { expect, inject } from "vitest";
 import { signJobToken } from "../processing/job-token.ts";
-import type { Metadata } from "../processing/schema.ts";
+import type { JobSpec, Metadata } from "../processing/schema.ts";
 import { api, auth, bytes, chunkOf, createUpload, MiB, putChunk, type Created } from "./helpers.ts";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    transcoderUrl: string;
+  }
+}
 
 export const SECRET = "test-secret-0123456789abcdef";
 
@@ -24,11 +32,44 @@ const MASTER = "#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-STREAM-INF:BANDWIDTH=2000000,R
 
 /** An uploaded, completed video, and a started job for it as the queue consumer would start it. */
 export async function processingVideo(fields: Record<string, unknown> = { title: "Sunrise" }): Promise<{ up: Created; file: Uint8Array; job: Job }> {
+  const { up, file } = await uploadedVideo(fields);
+  await complete(up);
+  return { up, file, job: await startJob(up.videoId, 1) };
+}
+
+/** A video whose every chunk is uploaded, not yet completed. */
+export async function uploadedVideo(fields: Record<string, unknown> = { title: "Sunrise" }): Promise<{ up: Created; file: Uint8Array }> {
   const file = bytes(6 * MiB, 77);
   const up = await createUpload({ size: file.length, chunkSize: 5 * MiB, ...fields });
   for (const n of [1, 2]) expect((await putChunk(up, n, chunkOf(file, up, n))).status).toBe(200);
+  return { up, file };
+}
+
+/** Completes the upload, which queues its first transcode job. */
+export async function complete(up: Created): Promise<void> {
   expect((await api(`/api/uploads/${up.videoId}/complete`, { method: "POST", headers: auth(up) })).status).toBe(202);
-  return { up, file, job: await startJob(up.videoId, 1) };
+}
+
+/** The answers the transcoder stand-in gives this video's next hand-offs, in order; then it is down. */
+export async function scriptTranscoder(videoId: string, answers: (202 | 503 | 500)[]): Promise<void> {
+  const res = await fetch(`${inject("transcoderUrl")}/stand-in/videos/${videoId}/answers`, { method: "PUT", body: JSON.stringify(answers) });
+  expect(res.status).toBe(204);
+}
+
+/** Every job request the transcoder stand-in answered for this video, oldest first. */
+export async function jobsReceived(videoId: string): Promise<JobSpec[]> {
+  const res = await fetch(`${inject("transcoderUrl")}/stand-in/videos/${videoId}/jobs`);
+  expect(res.status).toBe(200);
+  return (await res.json()) as JobSpec[];
+}
+
+/** Polls until `check` holds: for work the real queue delivers in the background. */
+export async function until(what: string, check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 export type Job = { jobId: string; token: string; videoId: string };

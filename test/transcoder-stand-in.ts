@@ -1,0 +1,101 @@
+/**
+ * The transcoder as the worker tests' queue consumer sees it: a Node HTTP
+ * server speaking the real transcoder's `POST /jobs` contract
+ * (transcoder/server.ts): the body is checked with the transcoder's own
+ * `JobRequestSchema` (400 `invalid_request` otherwise), then the job is
+ * accepted with 202 or refused with 503 `busy` or 500 `internal`.
+ *
+ * Which answer a video's hand-offs get is scripted by the test that owns the
+ * video, so test files running side by side do not steer each other:
+ *   PUT /stand-in/videos/:videoId/answers  [202, 503, …]  the next answers, in order
+ *   GET /stand-in/videos/:videoId/jobs                    the job requests received
+ * A video with no answer left finds the transcoder down (the connection is
+ * dropped), which is what every other worker test expects of a hand-off.
+ *
+ * Started once per run as the worker project's globalSetup; its address
+ * reaches the worker as TRANSCODER_URL and the tests through `inject`.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { TestProject } from "vitest/node";
+import { JobRequestSchema, type JobRequest } from "../transcoder/job.ts";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    transcoderUrl: string;
+  }
+}
+
+export type Answer = 202 | 500 | 503;
+
+const MAX_BODY_BYTES = 64 * 1024;
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
+  res.end(text);
+}
+
+async function readBody(req: IncomingMessage): Promise<string | null> {
+  let size = 0;
+  const chunks: Buffer[] = [];
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) return null;
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const answers = new Map<string, Answer[]>();
+  const received = new Map<string, JobRequest[]>();
+
+  async function submit(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const text = await readBody(req);
+    if (text === null) return send(res, 413, { error: { code: "too_large", message: "Body too large." } });
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      return send(res, 400, { error: { code: "invalid_json", message: "The body must be JSON." } });
+    }
+    const parsed = JobRequestSchema.safeParse(body);
+    if (!parsed.success) return send(res, 400, { error: { code: "invalid_request", message: parsed.error.message } });
+    const job = parsed.data;
+    const answer = answers.get(job.videoId)?.shift();
+    if (answer === undefined) return void res.destroy();
+    received.set(job.videoId, [...(received.get(job.videoId) ?? []), job]);
+    if (answer === 202) return send(res, 202, { accepted: true, jobId: job.jobId });
+    if (answer === 503) return send(res, 503, { error: { code: "busy", message: "Already running 1 of 1 jobs." } });
+    send(res, 500, { error: { code: "internal", message: "Internal error." } });
+  }
+
+  const server = createServer((req, res) => {
+    const path = new URL(req.url ?? "/", "http://stand-in").pathname;
+    const video = /^\/stand-in\/videos\/([^/]+)\/(answers|jobs)$/.exec(path);
+    const handle = async () => {
+      if (path === "/jobs" && req.method === "POST") return submit(req, res);
+      if (video?.[2] === "answers" && req.method === "PUT") {
+        answers.set(video[1]!, JSON.parse((await readBody(req)) ?? "[]") as Answer[]);
+        return void res.writeHead(204).end();
+      }
+      if (video?.[2] === "jobs" && req.method === "GET") return send(res, 200, received.get(video[1]!) ?? []);
+      send(res, 404, { error: { code: "not_found", message: "No such endpoint." } });
+    };
+    handle().catch((e: unknown) => {
+      if (!res.headersSent) send(res, 500, { error: { code: "internal", message: String(e) } });
+      else res.destroy();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => resolve());
+  });
+  project.provide("transcoderUrl", `http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+
+  return async () => {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  };
+}
