@@ -1,4 +1,4 @@
-import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { createExecutionContext, env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { app } from "../app.ts";
 import {
@@ -18,21 +18,25 @@ async function sendAll(file: Uint8Array, up: Created, order?: number[]) {
 
 /** Sends `body` as a stream of uneven pieces with no Content-Length, as a proxy re-chunking it might. */
 async function putStreamed(up: Created, n: number, body: Uint8Array, digestOf = body) {
+  return api(`/api/uploads/${up.videoId}/chunks/${n}`, {
+    method: "PUT",
+    headers: { ...auth(up), "content-digest": formatContentDigest(await sha256(digestOf)) },
+    body: streamOf(body),
+  });
+}
+
+/** `body` in uneven pieces from JavaScript, so nothing can know its length in advance. */
+function streamOf(body: Uint8Array): ReadableStream<Uint8Array> {
   const pieces = [1, 65_536, 333_333, 1_048_576];
   let at = 0;
   let i = 0;
-  const stream = new ReadableStream<Uint8Array>({
+  return new ReadableStream<Uint8Array>({
     pull(controller) {
       if (at >= body.length) return controller.close();
       const next = Math.min(body.length, at + pieces[i++ % pieces.length]!);
       controller.enqueue(body.slice(at, next));
       at = next;
     },
-  });
-  return api(`/api/uploads/${up.videoId}/chunks/${n}`, {
-    method: "PUT",
-    headers: { ...auth(up), "content-digest": formatContentDigest(await sha256(digestOf)) },
-    body: stream,
   });
 }
 
@@ -297,8 +301,8 @@ describe("chunks and reassembly", () => {
     ];
     for (const [name, pending, status, error] of cases) {
       const res = await pending;
-      expect({ name, status: res.status }).toEqual({ name, status });
-      expect({ name, body: await json(res) }).toMatchObject({ name, body: { error: { ...error, message: expect.any(String) } } });
+      expect(res.status, name).toBe(status);
+      expect(await json(res), name).toMatchObject({ error: { ...error, message: expect.any(String) } });
     }
     const status = await json(await api(`/api/uploads/${up.videoId}`, { headers: auth(up) }));
     expect(status).toMatchObject({ videoId: up.videoId, status: "uploading", size: file.length, chunkSize: 5 * MiB, totalChunks: 2, received: [] });
@@ -404,5 +408,72 @@ describe("the API surface", () => {
     expect(res.status).toBe(204);
     expect(res.headers.get("access-control-allow-origin")).toBe("*");
     expect(res.headers.get("access-control-allow-headers")?.toLowerCase()).toContain("content-digest");
+  });
+
+  it("reads a JSON body of exactly 64 KiB and refuses one byte more with 413, whether or not its length is declared", async () => {
+    // A valid upload padded with an ignored field to exactly `bytes` UTF-8 bytes.
+    const jsonOfBytes = (bytes: number, filler: string) => {
+      const size = (text: string) => new TextEncoder().encode(text).length;
+      const head = '{"filename":"clip.mp4","size":1000,"contentType":"video/mp4","pad":"';
+      const room = bytes - size(head) - size('"}');
+      const text = `${head}${filler.repeat(Math.floor(room / size(filler)))}"}`;
+      return text + " ".repeat(bytes - size(text));
+    };
+    const post = (body: string, streamed: boolean) =>
+      api("/api/uploads", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: streamed ? streamOf(new TextEncoder().encode(body)) : body,
+      });
+    for (const streamed of [false, true]) {
+      for (const filler of ["x", "é"]) {
+        const body = `${streamed ? "streamed" : "declared"} body of "${filler}"`;
+        const atLimit = jsonOfBytes(64 * 1024, filler);
+        expect(new TextEncoder().encode(atLimit).length).toBe(64 * 1024);
+        expect((await post(atLimit, streamed)).status, `64 KiB ${body}`).toBe(201);
+        const over = await post(jsonOfBytes(64 * 1024 + 1, filler), streamed);
+        expect(over.status, `64 KiB + 1 ${body}`).toBe(413);
+        expect(await json(over)).toMatchObject({ error: { code: "payload_too_large", message: expect.any(String) } });
+      }
+    }
+  });
+});
+
+describe("configuration", () => {
+  const withVars = (vars: Partial<Record<keyof Env, string>>) => (path: string, init?: RequestInit) =>
+    app.fetch(new Request(`http://reelay.test${path}`, init), { ...env, ...vars }, createExecutionContext());
+
+  it("refuses an upload larger than an overridden MAX_UPLOAD_BYTES", async () => {
+    const small = withVars({ MAX_UPLOAD_BYTES: "1000" });
+    const create = (size: number) =>
+      small("/api/uploads", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ filename: "a.mp4", size, contentType: "video/mp4" }),
+      });
+    expect((await create(1000)).status).toBe(201);
+    const over = await create(1001);
+    expect(over.status).toBe(400);
+    expect(await json(over)).toMatchObject({ error: { code: "invalid_request", issues: [{ path: "size", message: expect.any(String) }] } });
+  });
+
+  it("answers cross-origin requests only from the origins in CORS_ORIGINS", async () => {
+    const restricted = withVars({ CORS_ORIGINS: "https://app.example, https://admin.example" });
+    const preflight = (origin: string) =>
+      restricted("/api/uploads", {
+        method: "OPTIONS",
+        headers: { origin, "access-control-request-method": "POST", "access-control-request-headers": "content-type" },
+      });
+    for (const origin of ["https://app.example", "https://admin.example"]) {
+      expect((await preflight(origin)).headers.get("access-control-allow-origin")).toBe(origin);
+      const res = await restricted("/api/health", { headers: { origin } });
+      expect(res.headers.get("access-control-allow-origin")).toBe(origin);
+    }
+    for (const origin of ["https://evil.example", "https://app.example.evil.example", "null"]) {
+      expect((await preflight(origin)).headers.get("access-control-allow-origin")).toBeNull();
+      expect((await restricted("/api/health", { headers: { origin } })).headers.get("access-control-allow-origin")).toBeNull();
+    }
+    // Unset, any origin may call the API.
+    expect((await withVars({})("/api/health", { headers: { origin: "https://evil.example" } })).headers.get("access-control-allow-origin")).toBe("*");
   });
 });
