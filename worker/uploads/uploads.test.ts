@@ -77,25 +77,25 @@ describe("POST /api/uploads", () => {
   });
 
   it.each([
-    ["a size of zero", { size: 0 }],
-    ["a size over the cap", { size: 50 * 1024 * MiB + 1 }],
-    ["a fractional size", { size: 1.5 }],
-    ["a non-video content type", { contentType: "text/html" }],
-    ["an empty filename", { filename: "" }],
-    ["a filename over 255 characters", { filename: "x".repeat(256) }],
-    ["a filename with control characters", { filename: "a\u0000b.mp4" }],
-    ["a title over 200 characters", { title: "t".repeat(201) }],
-    ["a description over 5000 characters", { description: "d".repeat(5001) }],
-    ["more than 20 tags", { tags: Array.from({ length: 21 }, (_, i) => `t${i}`) }],
-    ["a tag over 40 characters", { tags: ["x".repeat(41)] }],
-  ])("refuses %s with a 400 JSON error", async (_name, patch) => {
+    ["a size of zero", { size: 0 }, "size"],
+    ["a size over the cap", { size: 50 * 1024 * MiB + 1 }, "size"],
+    ["a fractional size", { size: 1.5 }, "size"],
+    ["a non-video content type", { contentType: "text/html" }, "contentType"],
+    ["an empty filename", { filename: "" }, "filename"],
+    ["a filename over 255 characters", { filename: "x".repeat(256) }, "filename"],
+    ["a filename with control characters", { filename: "a\u0000b.mp4" }, "filename"],
+    ["a title over 200 characters", { title: "t".repeat(201) }, "title"],
+    ["a description over 5000 characters", { description: "d".repeat(5001) }, "description"],
+    ["more than 20 tags", { tags: Array.from({ length: 21 }, (_, i) => `t${i}`) }, "tags"],
+    ["a tag over 40 characters", { tags: ["x".repeat(41)] }, "tags.0"],
+  ])("refuses %s with a 400 JSON error naming the field", async (_name, patch, path) => {
     const res = await api("/api/uploads", {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ filename: "clip.mp4", size: 1000, contentType: "video/mp4", ...patch }),
     });
     expect(res.status).toBe(400);
-    expect(await json(res)).toMatchObject({ error: { code: "invalid_request", message: expect.any(String) } });
+    expect(await json(res)).toMatchObject({ error: { code: "invalid_request", message: expect.any(String), issues: [{ path, message: expect.any(String) }] } });
   });
 
   it("refuses malformed JSON", async () => {
