@@ -37,6 +37,7 @@ export async function hashWhileStreaming<T>(
   const [hashed, stored] = await Promise.allSettled([hashing, storing]);
   if (hashed.status === "rejected") throw hashed.reason;
   if (stored.status === "rejected") {
+    // Counted short, the body was at fault, whichever pipe noticed first.
     if (hashed.value.bytes !== expectedBytes) throw new WrongLengthError(expectedBytes);
     throw stored.reason;
   }
