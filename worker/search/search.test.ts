@@ -4,6 +4,7 @@ import { insertVideo } from "../db/videos.ts";
 import { newVideoId } from "../storage/keys.ts";
 import { api, auth, bytes, chunkOf, createUpload, json, MiB, putChunk } from "../testing/helpers.ts";
 import { event, metadata, processingVideo, publishPlayable, put } from "../testing/processing.ts";
+import { expectMultipartGone, recordedMultipart } from "../testing/multipart.ts";
 import { listQuery, type ListParams } from "./list-query.ts";
 
 let clock = Date.parse("2026-01-01T00:00:00Z");
@@ -192,7 +193,10 @@ describe("management", () => {
     const file = bytes(11 * MiB, 5);
     const up = await createUpload({ size: file.length, chunkSize: 5 * MiB, title: "Half uploaded" });
     expect((await putChunk(up, 1, chunkOf(file, up, 1))).status).toBe(200);
+    const multipart = await recordedMultipart(up.videoId);
     expect((await api(`/api/videos/${up.videoId}`, { method: "DELETE", headers: auth(up) })).status).toBe(204);
+    // Parts of an unfinished upload are not objects: only R2 refusing the upload id shows they were dropped.
+    await expectMultipartGone(multipart);
     expect((await putChunk(up, 2, chunkOf(file, up, 2))).status).toBe(404);
     expect((await api(`/api/uploads/${up.videoId}/complete`, { method: "POST", headers: auth(up) })).status).toBe(404);
     expect((await env.VIDEOS.list({ prefix: `videos/${up.videoId}/` })).objects).toEqual([]);

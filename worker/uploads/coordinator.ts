@@ -180,9 +180,10 @@ export class VideoUpload extends DurableObject<Env> {
     if (meta.status !== "uploading") return closed(meta.status);
     if (!ours) return refuse(409, "chunk_superseded", `Another request took over chunk ${n}; its result stands.`);
     if (arrival.sha256 !== arrival.claimedSha256) return digestMismatch(n, arrival);
-    if (arrival.bytes !== expectedChunkBytes(meta, n)) {
+    const expectedBytes = expectedChunkBytes(meta, n);
+    if (arrival.bytes !== expectedBytes) {
       this.store.deleteLease(n);
-      return refuse(400, "wrong_length", `Chunk ${n} must be exactly ${expectedChunkBytes(meta, n)} bytes.`);
+      return refuse(400, "wrong_length", `Chunk ${n} must be exactly ${expectedBytes} bytes, not ${arrival.bytes}.`, { expectedBytes });
     }
     const now = Date.now();
     this.store.recordChunk({ n, size: arrival.bytes, sha256: arrival.sha256, etag: arrival.etag, recordedAt: now });

@@ -73,14 +73,14 @@ uploads.put("/:videoId/chunks/:n", async (c) => {
 
   if (grant.mode === "verify") {
     // Already stored: re-hash what came, keep nothing, never touch the part.
-    const { sha256 } = await readOrRefuse(() => hashOnly(body, grant.expectedBytes));
+    const { sha256, bytes } = await readOrRefuse(() => hashOnly(body, grant.expectedBytes));
     if (sha256 !== digest.sha256) {
       throw apiError(422, "digest_mismatch", `Chunk ${n.data} does not match its Content-Digest; nothing was kept.`, { expected: digest.sha256, actual: sha256 });
     }
     if (sha256 !== grant.sha256) {
       throw apiError(409, "chunk_conflict", `Chunk ${n.data} is already stored with different content.`, { stored: grant.sha256 });
     }
-    return c.json({ chunk: n.data, size: grant.expectedBytes, sha256, received: grant.received, totalChunks: grant.totalChunks });
+    return c.json({ chunk: n.data, size: bytes, sha256, received: grant.received, totalChunks: grant.totalChunks });
   }
 
   const part = c.env.VIDEOS.resumeMultipartUpload(grant.r2Key, grant.r2UploadId);

@@ -1,16 +1,43 @@
-import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { createExecutionContext, env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { app } from "../app.ts";
 import {
   api, auth, bytes, chunkOf, createUpload, json, MiB, putChunk, sha256, type Created,
 } from "../testing/helpers.ts";
-import type { VideoUpload } from "./coordinator.ts";
+import { ageLease, holdChunk, leaseOf } from "../testing/held-chunk.ts";
+import { expectMultipartGone, recordedMultipart } from "../testing/multipart.ts";
+import { formatContentDigest } from "./content-digest.ts";
+import { CHUNK_LEASE_MS, type VideoUpload } from "./coordinator.ts";
 
 const stub = (videoId: string) => env.UPLOADS.getByName(videoId);
 
 async function sendAll(file: Uint8Array, up: Created, order?: number[]) {
   const ns = order ?? Array.from({ length: up.totalChunks }, (_, i) => i + 1);
   for (const n of ns) expect((await putChunk(up, n, chunkOf(file, up, n))).status).toBe(200);
+}
+
+/** Sends `body` as a stream of uneven pieces with no Content-Length, as a proxy re-chunking it might. */
+async function putStreamed(up: Created, n: number, body: Uint8Array, digestOf = body) {
+  return api(`/api/uploads/${up.videoId}/chunks/${n}`, {
+    method: "PUT",
+    headers: { ...auth(up), "content-digest": formatContentDigest(await sha256(digestOf)) },
+    body: streamOf(body),
+  });
+}
+
+/** `body` in uneven pieces from JavaScript, so nothing can know its length in advance. */
+function streamOf(body: Uint8Array): ReadableStream<Uint8Array> {
+  const pieces = [1, 65_536, 333_333, 1_048_576];
+  let at = 0;
+  let i = 0;
+  return new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (at >= body.length) return controller.close();
+      const next = Math.min(body.length, at + pieces[i++ % pieces.length]!);
+      controller.enqueue(body.slice(at, next));
+      at = next;
+    },
+  });
 }
 
 async function download(up: Created, headers: Record<string, string> = {}) {
@@ -50,25 +77,25 @@ describe("POST /api/uploads", () => {
   });
 
   it.each([
-    ["a size of zero", { size: 0 }],
-    ["a size over the cap", { size: 50 * 1024 * MiB + 1 }],
-    ["a fractional size", { size: 1.5 }],
-    ["a non-video content type", { contentType: "text/html" }],
-    ["an empty filename", { filename: "" }],
-    ["a filename over 255 characters", { filename: "x".repeat(256) }],
-    ["a filename with control characters", { filename: "a\u0000b.mp4" }],
-    ["a title over 200 characters", { title: "t".repeat(201) }],
-    ["a description over 5000 characters", { description: "d".repeat(5001) }],
-    ["more than 20 tags", { tags: Array.from({ length: 21 }, (_, i) => `t${i}`) }],
-    ["a tag over 40 characters", { tags: ["x".repeat(41)] }],
-  ])("refuses %s with a 400 JSON error", async (_name, patch) => {
+    ["a size of zero", { size: 0 }, "size"],
+    ["a size over the cap", { size: 50 * 1024 * MiB + 1 }, "size"],
+    ["a fractional size", { size: 1.5 }, "size"],
+    ["a non-video content type", { contentType: "text/html" }, "contentType"],
+    ["an empty filename", { filename: "" }, "filename"],
+    ["a filename over 255 characters", { filename: "x".repeat(256) }, "filename"],
+    ["a filename with control characters", { filename: "a\u0000b.mp4" }, "filename"],
+    ["a title over 200 characters", { title: "t".repeat(201) }, "title"],
+    ["a description over 5000 characters", { description: "d".repeat(5001) }, "description"],
+    ["more than 20 tags", { tags: Array.from({ length: 21 }, (_, i) => `t${i}`) }, "tags"],
+    ["a tag over 40 characters", { tags: ["x".repeat(41)] }, "tags.0"],
+  ])("refuses %s with a 400 JSON error naming the field", async (_name, patch, path) => {
     const res = await api("/api/uploads", {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ filename: "clip.mp4", size: 1000, contentType: "video/mp4", ...patch }),
     });
     expect(res.status).toBe(400);
-    expect(await json(res)).toMatchObject({ error: { code: "invalid_request", message: expect.any(String) } });
+    expect(await json(res)).toMatchObject({ error: { code: "invalid_request", message: expect.any(String), issues: [{ path, message: expect.any(String) }] } });
   });
 
   it("refuses malformed JSON", async () => {
@@ -151,49 +178,138 @@ describe("chunks and reassembly", () => {
     expect(await sha256(await (await download(up)).arrayBuffer())).toBe(await sha256(file));
   });
 
-  it("never lets two requests write the same part at once", async () => {
+  it("tells a second request for a chunk being stored to retry after Retry-After seconds", async () => {
     const file = bytes(6 * MiB, 11);
     const up = await createUpload({ size: file.length, chunkSize: 5 * MiB });
-    const both = await Promise.all([putChunk(up, 1, chunkOf(file, up, 1)), putChunk(up, 1, chunkOf(file, up, 1))]);
-    const statuses = both.map((r) => r.status).sort();
-    // Either the second waited for nothing (re-verified a stored chunk) or was told to retry.
-    expect([[200, 200], [200, 409]]).toContainEqual(statuses);
-    const refused = both.find((r) => r.status === 409);
-    if (refused) {
-      expect(refused.headers.get("retry-after")).toMatch(/^\d+$/);
-      expect(await json(refused)).toMatchObject({ error: { code: "chunk_in_progress" } });
-    }
+    const first = await holdChunk(up, 1, chunkOf(file, up, 1));
+
+    const second = await putChunk(up, 1, chunkOf(file, up, 1));
+    expect(second.status).toBe(409);
+    const retryAfter = second.headers.get("retry-after");
+    expect(Number(retryAfter)).toBeGreaterThanOrEqual(1);
+    expect(Number(retryAfter)).toBeLessThanOrEqual(3);
+    expect(await json(second)).toMatchObject({ error: { code: "chunk_in_progress", retryAfter: Number(retryAfter) } });
+
+    first.finish();
+    const stored = await first.response;
+    expect(stored.status).toBe(200);
+    expect(await json(stored)).toMatchObject({ chunk: 1, size: 5 * MiB, received: 1 });
+    // The retry finds the chunk stored: it is re-verified, not written again.
+    expect(await json(await putChunk(up, 1, chunkOf(file, up, 1)))).toMatchObject({ chunk: 1, size: 5 * MiB, received: 1 });
     await sendAll(file, up, [2]);
     expect((await api(`/api/uploads/${up.videoId}/complete`, { method: "POST", headers: auth(up) })).status).toBe(202);
     expect(await sha256(await (await download(up)).arrayBuffer())).toBe(await sha256(file));
   });
 
-  it("answers every refusal with the documented status and code", async () => {
+  it("lets a request take over a stale lease, refuses the superseded request, and asks for the chunk again when the merge fails", async () => {
+    const file = bytes(6 * MiB, 12);
+    const up = await createUpload({ size: file.length, chunkSize: 5 * MiB });
+    const silent = await holdChunk(up, 1, chunkOf(file, up, 1));
+    // Its holder stopped renewing (a crashed Worker, say): another request may take the chunk.
+    await ageLease(up.videoId, 1, CHUNK_LEASE_MS + 1);
+    const takeover = await putChunk(up, 1, chunkOf(file, up, 1));
+    expect(takeover.status).toBe(200);
+    expect(await json(takeover)).toMatchObject({ chunk: 1, received: 1 });
+
+    // The old request was alive after all: its bytes overwrite R2 part 1, but it may not record them.
+    silent.finish();
+    const superseded = await silent.response;
+    expect(superseded.status).toBe(409);
+    expect(await json(superseded)).toMatchObject({ error: { code: "chunk_superseded", message: expect.any(String) } });
+
+    await sendAll(file, up, [2]);
+    // The recorded etag of part 1 no longer names what R2 holds: the merge fails, and chunk 1 is asked for again.
+    const failed = await api(`/api/uploads/${up.videoId}/complete`, { method: "POST", headers: auth(up) });
+    expect(failed.status).toBe(409);
+    expect(await json(failed)).toMatchObject({ error: { code: "missing_chunks", missing: [1] } });
+    expect(await json(await api(`/api/uploads/${up.videoId}`, { headers: auth(up) }))).toMatchObject({ status: "uploading", received: [2] });
+
+    await sendAll(file, up, [1]);
+    expect((await api(`/api/uploads/${up.videoId}/complete`, { method: "POST", headers: auth(up) })).status).toBe(202);
+    expect(await sha256(await (await download(up)).arrayBuffer())).toBe(await sha256(file));
+  });
+
+  it("reports the bytes that arrived and refuses a streamed body of the wrong length, keeping nothing", async () => {
+    const file = bytes(7 * MiB + 333, 13);
+    const up = await createUpload({ size: file.length, chunkSize: 5 * MiB });
+    const short = await putStreamed(up, 1, chunkOf(file, up, 1).subarray(0, 5 * MiB - 1), chunkOf(file, up, 1));
+    expect(short.status).toBe(400);
+    expect(await json(short)).toMatchObject({ error: { code: "wrong_length", expectedBytes: 5 * MiB } });
+    const last = await putStreamed(up, 2, chunkOf(file, up, 2));
+    expect(last.status).toBe(200);
+    const tooLong = await putStreamed(up, 1, file.subarray(0, 5 * MiB + 1), chunkOf(file, up, 1));
+    expect(tooLong.status).toBe(400);
+    expect(await json(tooLong)).toMatchObject({ error: { code: "wrong_length", expectedBytes: 5 * MiB } });
+    expect(await json(await api(`/api/uploads/${up.videoId}`, { headers: auth(up) }))).toMatchObject({ received: [2] });
+
+    // The refused requests gave their lease back: the right bytes are taken at once.
+    const good = await putStreamed(up, 1, chunkOf(file, up, 1));
+    expect(good.status).toBe(200);
+    expect(await json(good)).toMatchObject({ chunk: 1, size: 5 * MiB, received: 2 });
+    expect(await json(last)).toMatchObject({ chunk: 2, size: 2 * MiB + 333 });
+    expect((await api(`/api/uploads/${up.videoId}/complete`, { method: "POST", headers: auth(up) })).status).toBe(202);
+    expect(await sha256(await (await download(up)).arrayBuffer())).toBe(await sha256(file));
+  });
+
+  it("records a chunk only when the bytes counted on arrival are its size", async () => {
+    const up = await createUpload({ size: 6 * MiB, chunkSize: 5 * MiB });
+    const upload = stub(up.videoId);
+    const grant = await upload.beginChunk(up.uploadToken, 2, null);
+    if (!grant.ok || grant.mode !== "upload") throw new Error(`no lease: ${JSON.stringify(grant)}`);
+    const sha = "ab".repeat(32);
+    const refusal = await upload.finishChunk(2, { leaseId: grant.leaseId, bytes: MiB - 1, claimedSha256: sha, sha256: sha, etag: "e" });
+    expect(refusal).toMatchObject({ ok: false, status: 400, code: "wrong_length", details: { expectedBytes: MiB } });
+    expect(await leaseOf(up.videoId, 2)).toBeUndefined();
+    expect(await json(await api(`/api/uploads/${up.videoId}`, { headers: auth(up) }))).toMatchObject({ received: [] });
+  });
+
+  it("answers every refusal with the documented status, code and details", async () => {
     const file = bytes(6 * MiB, 5);
     const up = await createUpload({ size: file.length, chunkSize: 5 * MiB });
     const c1 = chunkOf(file, up, 1);
-    const cases: [string, Promise<Response>, number, string][] = [
-      ["index 0", putChunk(up, 0, c1), 400, "invalid_chunk_index"],
-      ["index past the end", putChunk(up, 3, c1), 400, "invalid_chunk_index"],
-      ["a non-numeric index", api(`/api/uploads/${up.videoId}/chunks/x`, { method: "PUT", headers: auth(up), body: c1 }), 400, "invalid_chunk_index"],
-      ["no digest", api(`/api/uploads/${up.videoId}/chunks/1`, { method: "PUT", headers: auth(up), body: c1 }), 400, "missing_digest"],
-      ["a malformed digest", putChunk(up, 1, c1, { headers: { "content-digest": "sha-256=:bm90IGEgaGFzaA==:" } }), 400, "invalid_digest"],
-      ["a short body", putChunk(up, 1, c1.subarray(0, 100)), 400, "wrong_length"],
-      ["a long last chunk", putChunk(up, 2, c1), 400, "wrong_length"],
-      ["no token", api(`/api/uploads/${up.videoId}/chunks/1`, { method: "PUT", body: c1 }), 401, "missing_token"],
-      ["a wrong token", putChunk({ ...up, uploadToken: "wrong" }, 1, c1), 401, "invalid_token"],
-      ["an unknown upload", putChunk({ ...up, videoId: "0000000000000000000a" }, 1, c1), 404, "not_found"],
-      ["a malformed id", putChunk({ ...up, videoId: "../etc" }, 1, c1), 404, "not_found"],
-      ["a wrong token on status", api(`/api/uploads/${up.videoId}`, { headers: { authorization: "Bearer x" } }), 401, "invalid_token"],
-      ["the source before completion", download(up), 409, "source_unavailable"],
+    const corrupt = c1.slice();
+    corrupt[0]! ^= 0xff;
+    const post = (path: string, headers: Record<string, string> = auth(up)) => api(path, { method: "POST", headers });
+    type Case = [name: string, pending: Promise<Response>, status: number, error: Record<string, unknown>];
+    const cases: Case[] = [
+      ["index 0", putChunk(up, 0, c1), 400, { code: "invalid_chunk_index" }],
+      ["index past the end", putChunk(up, 3, c1), 400, { code: "invalid_chunk_index", totalChunks: 2 }],
+      ["a non-numeric index", api(`/api/uploads/${up.videoId}/chunks/x`, { method: "PUT", headers: auth(up), body: c1 }), 400, { code: "invalid_chunk_index" }],
+      ["no digest", api(`/api/uploads/${up.videoId}/chunks/1`, { method: "PUT", headers: auth(up), body: c1 }), 400, { code: "missing_digest" }],
+      ["a malformed digest", putChunk(up, 1, c1, { headers: { "content-digest": "sha-256=:bm90IGEgaGFzaA==:" } }), 400, { code: "invalid_digest" }],
+      ["a short body", putChunk(up, 1, c1.subarray(0, 100)), 400, { code: "wrong_length", expectedBytes: 5 * MiB }],
+      ["a long last chunk", putChunk(up, 2, c1), 400, { code: "wrong_length", expectedBytes: MiB }],
+      ["bytes that do not match their digest", putChunk(up, 2, corrupt.subarray(0, MiB), { digestOf: c1.subarray(0, MiB) }), 422, {
+        code: "digest_mismatch", expected: await sha256(c1.subarray(0, MiB)), actual: await sha256(corrupt.subarray(0, MiB)),
+      }],
+      ["no token", api(`/api/uploads/${up.videoId}/chunks/1`, { method: "PUT", body: c1 }), 401, { code: "missing_token" }],
+      ["a wrong token", putChunk({ ...up, uploadToken: "wrong" }, 1, c1), 401, { code: "invalid_token" }],
+      ["an unknown upload", putChunk({ ...up, videoId: "0000000000000000000a" }, 1, c1), 404, { code: "not_found" }],
+      ["a malformed id", putChunk({ ...up, videoId: "../etc" }, 1, c1), 404, { code: "not_found" }],
+      ["no token on status", api(`/api/uploads/${up.videoId}`), 401, { code: "missing_token" }],
+      ["a wrong token on status", api(`/api/uploads/${up.videoId}`, { headers: { authorization: "Bearer x" } }), 401, { code: "invalid_token" }],
+      ["no token on complete", post(`/api/uploads/${up.videoId}/complete`, {}), 401, { code: "missing_token" }],
+      ["a wrong token on abort", api(`/api/uploads/${up.videoId}`, { method: "DELETE", headers: { authorization: "Bearer x" } }), 401, { code: "invalid_token" }],
+      ["completion before every chunk", post(`/api/uploads/${up.videoId}/complete`), 409, { code: "missing_chunks", missing: [1, 2] }],
+      ["the source before completion", download(up), 409, { code: "source_unavailable", status: "uploading" }],
+      ["a body that is not JSON", api("/api/uploads", { method: "POST", headers: { "content-type": "application/json" }, body: "{nope" }), 400, { code: "invalid_json" }],
+      ["a field that breaks its rule", api("/api/uploads", {
+        method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ filename: "a.mp4", size: -1, contentType: "text/html" }),
+      }), 400, { code: "invalid_request", issues: expect.arrayContaining([
+        { path: "size", message: expect.any(String) }, { path: "contentType", message: expect.any(String) },
+      ]) }],
     ];
-    for (const [name, pending, status, code] of cases) {
+    for (const [name, pending, status, error] of cases) {
       const res = await pending;
-      expect({ name, status: res.status }).toEqual({ name, status });
-      expect(await json(res)).toMatchObject({ error: { code, message: expect.any(String) } });
+      expect(res.status, name).toBe(status);
+      expect(await json(res), name).toMatchObject({ error: { ...error, message: expect.any(String) } });
     }
     const status = await json(await api(`/api/uploads/${up.videoId}`, { headers: auth(up) }));
     expect(status).toMatchObject({ videoId: up.videoId, status: "uploading", size: file.length, chunkSize: 5 * MiB, totalChunks: 2, received: [] });
+    await sendAll(file, up, [1, 2]);
+    const conflict = await putChunk(up, 1, corrupt);
+    expect(conflict.status).toBe(409);
+    expect(await json(conflict)).toMatchObject({ error: { code: "chunk_conflict", stored: await sha256(c1) } });
   });
 
   it("refuses a body larger than any chunk may be with 413", async () => {
@@ -221,28 +337,36 @@ describe("completion, abort and expiry", () => {
       [1, 2, 3].map(() => api(`/api/uploads/${up.videoId}/complete`, { method: "POST", headers: auth(up) })),
     );
     expect(calls.map((r) => r.status)).toEqual([202, 202, 202]);
-    expect((await putChunk(up, 1, chunkOf(file, up, 1))).status).toBe(409);
+    const late = await putChunk(up, 1, chunkOf(file, up, 1));
+    expect(late.status).toBe(409);
+    expect(await json(late)).toMatchObject({ error: { code: "upload_closed", status: "processing" } });
     expect(await d1Status(up.videoId)).toBe("processing");
     const jobSent = await runInDurableObject(stub(up.videoId), (_o: VideoUpload, state) =>
       state.storage.sql.exec<{ job_sent: number }>("SELECT job_sent FROM upload").one().job_sent);
     expect(jobSent).toBe(1);
-    expect((await api(`/api/uploads/${up.videoId}`, { method: "DELETE", headers: auth(up) })).status).toBe(409);
+    const abort = await api(`/api/uploads/${up.videoId}`, { method: "DELETE", headers: auth(up) });
+    expect(abort.status).toBe(409);
+    expect(await json(abort)).toMatchObject({ error: { code: "upload_completed", status: "processing" } });
     expect(await sha256(await (await download(up)).arrayBuffer())).toBe(await sha256(file));
   });
 
-  it("aborts: 204, then chunks and completion are refused", async () => {
+  it("aborts: 204, R2 drops every part, then chunks and completion are refused", async () => {
     const file = bytes(6 * MiB, 2);
     const up = await createUpload({ size: file.length, chunkSize: 5 * MiB });
     await sendAll(file, up, [1]);
+    const multipart = await recordedMultipart(up.videoId);
+    expect(multipart.parts).toHaveLength(1);
     const res = await api(`/api/uploads/${up.videoId}`, { method: "DELETE", headers: auth(up) });
     expect(res.status).toBe(204);
+    await expectMultipartGone(multipart);
     expect((await api(`/api/uploads/${up.videoId}`, { method: "DELETE", headers: auth(up) })).status).toBe(204);
     const late = await putChunk(up, 2, chunkOf(file, up, 2));
     expect(late.status).toBe(409);
     expect(await json(late)).toMatchObject({ error: { code: "upload_closed", status: "aborted" } });
-    expect((await api(`/api/uploads/${up.videoId}/complete`, { method: "POST", headers: auth(up) })).status).toBe(409);
+    const complete = await api(`/api/uploads/${up.videoId}/complete`, { method: "POST", headers: auth(up) });
+    expect(complete.status).toBe(409);
+    expect(await json(complete)).toMatchObject({ error: { code: "upload_closed", status: "aborted" } });
     expect(await d1Status(up.videoId)).toBe("aborted");
-    expect(await env.VIDEOS.head(`videos/${up.videoId}/source`)).toBeNull();
   });
 
   it("expires an upload left idle past its TTL", async () => {
@@ -252,12 +376,14 @@ describe("completion, abort and expiry", () => {
     // An alarm that fires while the upload is still fresh only re-arms itself.
     expect(await runDurableObjectAlarm(stub(up.videoId))).toBe(true);
     expect(await d1Status(up.videoId)).toBe("uploading");
+    const multipart = await recordedMultipart(up.videoId);
     await runInDurableObject(stub(up.videoId), async (_o: VideoUpload, state) => {
       state.storage.sql.exec("UPDATE upload SET expires_at = ?", Date.now() - 1);
       await state.storage.setAlarm(Date.now() + 60_000);
     });
     expect(await runDurableObjectAlarm(stub(up.videoId))).toBe(true);
     expect(await d1Status(up.videoId)).toBe("expired");
+    await expectMultipartGone(multipart);
     const status = await json(await api(`/api/uploads/${up.videoId}`, { headers: auth(up) }));
     expect(status.status).toBe("expired");
     const late = await putChunk(up, 2, chunkOf(file, up, 2));
@@ -282,5 +408,72 @@ describe("the API surface", () => {
     expect(res.status).toBe(204);
     expect(res.headers.get("access-control-allow-origin")).toBe("*");
     expect(res.headers.get("access-control-allow-headers")?.toLowerCase()).toContain("content-digest");
+  });
+
+  it("reads a JSON body of exactly 64 KiB and refuses one byte more with 413, whether or not its length is declared", async () => {
+    // A valid upload padded with an ignored field to exactly `bytes` UTF-8 bytes.
+    const jsonOfBytes = (bytes: number, filler: string) => {
+      const size = (text: string) => new TextEncoder().encode(text).length;
+      const head = '{"filename":"clip.mp4","size":1000,"contentType":"video/mp4","pad":"';
+      const room = bytes - size(head) - size('"}');
+      const text = `${head}${filler.repeat(Math.floor(room / size(filler)))}"}`;
+      return text + " ".repeat(bytes - size(text));
+    };
+    const post = (body: string, streamed: boolean) =>
+      api("/api/uploads", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: streamed ? streamOf(new TextEncoder().encode(body)) : body,
+      });
+    for (const streamed of [false, true]) {
+      for (const filler of ["x", "é"]) {
+        const body = `${streamed ? "streamed" : "declared"} body of "${filler}"`;
+        const atLimit = jsonOfBytes(64 * 1024, filler);
+        expect(new TextEncoder().encode(atLimit).length).toBe(64 * 1024);
+        expect((await post(atLimit, streamed)).status, `64 KiB ${body}`).toBe(201);
+        const over = await post(jsonOfBytes(64 * 1024 + 1, filler), streamed);
+        expect(over.status, `64 KiB + 1 ${body}`).toBe(413);
+        expect(await json(over)).toMatchObject({ error: { code: "payload_too_large", message: expect.any(String) } });
+      }
+    }
+  });
+});
+
+describe("configuration", () => {
+  const withVars = (vars: Partial<Record<keyof Env, string>>) => (path: string, init?: RequestInit) =>
+    app.fetch(new Request(`http://reelay.test${path}`, init), { ...env, ...vars }, createExecutionContext());
+
+  it("refuses an upload larger than an overridden MAX_UPLOAD_BYTES", async () => {
+    const small = withVars({ MAX_UPLOAD_BYTES: "1000" });
+    const create = (size: number) =>
+      small("/api/uploads", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ filename: "a.mp4", size, contentType: "video/mp4" }),
+      });
+    expect((await create(1000)).status).toBe(201);
+    const over = await create(1001);
+    expect(over.status).toBe(400);
+    expect(await json(over)).toMatchObject({ error: { code: "invalid_request", issues: [{ path: "size", message: expect.any(String) }] } });
+  });
+
+  it("answers cross-origin requests only from the origins in CORS_ORIGINS", async () => {
+    const restricted = withVars({ CORS_ORIGINS: "https://app.example, https://admin.example" });
+    const preflight = (origin: string) =>
+      restricted("/api/uploads", {
+        method: "OPTIONS",
+        headers: { origin, "access-control-request-method": "POST", "access-control-request-headers": "content-type" },
+      });
+    for (const origin of ["https://app.example", "https://admin.example"]) {
+      expect((await preflight(origin)).headers.get("access-control-allow-origin")).toBe(origin);
+      const res = await restricted("/api/health", { headers: { origin } });
+      expect(res.headers.get("access-control-allow-origin")).toBe(origin);
+    }
+    for (const origin of ["https://evil.example", "https://app.example.evil.example", "null"]) {
+      expect((await preflight(origin)).headers.get("access-control-allow-origin")).toBeNull();
+      expect((await restricted("/api/health", { headers: { origin } })).headers.get("access-control-allow-origin")).toBeNull();
+    }
+    // Unset, any origin may call the API.
+    expect((await withVars({})("/api/health", { headers: { origin: "https://evil.example" } })).headers.get("access-control-allow-origin")).toBe("*");
   });
 });
