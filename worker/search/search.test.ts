@@ -29,18 +29,6 @@ const search = async (query: string) => {
 };
 const ids = (p: Page) => p.items.map((i) => i.id);
 
-async function allPages(query: string, between?: () => Promise<void>): Promise<string[]> {
-  const seen: string[] = [];
-  let cursor: string | null = null;
-  do {
-    const page: Page = await search(`${query}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
-    seen.push(...ids(page));
-    cursor = page.nextCursor;
-    await between?.();
-  } while (cursor);
-  return seen;
-}
-
 describe("search", () => {
   it("ranks a title match above a tag match above a description match", async () => {
     const inDescription = await seed({ title: "Harbour timelapse", description: "Shot at sunrise from the pier." });
@@ -75,24 +63,6 @@ describe("search", () => {
     expect(await json(await api("/api/tags?prefix=str"))).toEqual({ tags: [{ tag: "stripes", count: 1 }] });
   });
 
-  it("pages without duplicates or gaps while new videos arrive", async () => {
-    const original: string[] = [];
-    for (let i = 0; i < 23; i++) original.push(await seed({ title: `Kayak trip ${i}`, durationSec: (i * 7) % 11 }));
-    const arrive = async () => {
-      await seed({ title: "Kayak newcomer" });
-    };
-    for (const sort of ["newest", "oldest", "duration"]) {
-      const seen = await allPages(`q=kayak%20trip&sort=${sort}&limit=5`, arrive);
-      expect(new Set(seen).size).toBe(seen.length);
-      expect(seen.filter((id) => original.includes(id)).sort()).toEqual([...original].sort());
-    }
-    const listed = await allPages("limit=4", arrive);
-    expect(new Set(listed).size).toBe(listed.length);
-    expect(original.every((id) => listed.includes(id))).toBe(true);
-    const ranked = await allPages("q=kayak%20trip&limit=4");
-    expect(ranked.sort()).toEqual([...original].sort());
-  });
-
   it.each([
     '"', '""', '"unclosed', "NEAR(", "NEAR(a b", "*", "sun*", "a:b", "title:x", "OR", "AND", "NOT", "a OR b", "(a", ")",
     "' OR 1=1 --", "'; DROP TABLE videos; --", "\u0000\u0001\u0002", "^a", "-a", "+", "😀 🎬", "a".repeat(1000),
@@ -103,13 +73,6 @@ describe("search", () => {
     const body = await json(res);
     if (res.status === 400) expect(body).toMatchObject({ error: { code: expect.any(String), message: expect.any(String) } });
     else expect(body).toMatchObject({ items: expect.any(Array) });
-  });
-
-  it("refuses bad listing parameters with 400", async () => {
-    for (const query of ["limit=0", "limit=101", "limit=x", "sort=random", "cursor=nope", `cursor=${btoa('["oldest",1,"a"]')}&sort=newest`]) {
-      const res = await api(`/api/videos?${query}`);
-      expect({ query, status: res.status }).toEqual({ query, status: 400 });
-    }
   });
 
   it("keeps every listing and search query on an index", async () => {
