@@ -51,9 +51,10 @@ function failure(error: unknown): { reason: string; retryable: boolean } {
 }
 
 /**
- * Runs a job to its end. `stop` (server shutdown) aborts it; a 409/410 from
- * the worker aborts it too, and then nothing more is sent. The job's temp
- * dir is always removed.
+ * Runs a job to its end. `stop` (server shutdown) aborts it; a `409
+ * job_superseded` from the worker, to a download, an upload or a callback,
+ * aborts it too, and then nothing more is sent. The job's temp dir is always
+ * removed.
  */
 export async function runJob(job: JobRequest, options: { tmpRoot: string; stop: AbortSignal; log: JobLog }): Promise<JobOutcome> {
   const { log } = options;
@@ -62,9 +63,10 @@ export async function runJob(job: JobRequest, options: { tmpRoot: string; stop: 
   const onStop = () => controller.abort(abortError(options.stop));
   options.stop.addEventListener("abort", onStop, { once: true });
   let superseded = false;
-  const callback = async (body: JobCallback, callbackSignal = signal, retries?: number) => {
+  // Every request to the worker goes through here: whichever is refused first stops the rest.
+  const watch = async <T>(work: Promise<T>): Promise<T> => {
     try {
-      await postJson(job.callbackUrl, job.token, body, callbackSignal, retries);
+      return await work;
     } catch (error) {
       if (error instanceof SupersededError) {
         superseded = true;
@@ -73,6 +75,8 @@ export async function runJob(job: JobRequest, options: { tmpRoot: string; stop: 
       throw error;
     }
   };
+  const callback = (body: JobCallback, callbackSignal = signal, retries?: number) =>
+    watch(postJson(job.callbackUrl, job.token, body, callbackSignal, retries));
   const destination: Destination = { uploadBaseUrl: job.uploadBaseUrl, token: job.token, signal };
 
   // Heartbeat: one progress callback at a time, every HEARTBEAT_MS.
@@ -101,9 +105,11 @@ export async function runJob(job: JobRequest, options: { tmpRoot: string; stop: 
     beat();
     dir = await mkdtemp(join(options.tmpRoot, "reelay-job-"));
     const sourcePath = join(dir, "source");
-    const bytes = await downloadSource(job.sourceUrl, job.token, sourcePath, signal, (received, total) => {
-      if (total) progress = DOWNLOAD_SHARE * (received / total);
-    });
+    const bytes = await watch(
+      downloadSource(job.sourceUrl, job.token, sourcePath, signal, (received, total) => {
+        if (total) progress = DOWNLOAD_SHARE * (received / total);
+      }),
+    );
     log("job.downloaded", { jobId: job.jobId, bytes });
     const workDir = join(dir, "out");
     await mkdir(workDir);
@@ -113,7 +119,7 @@ export async function runJob(job: JobRequest, options: { tmpRoot: string; stop: 
       signal,
       onProgress: (fraction) => (progress = DOWNLOAD_SHARE + (1 - DOWNLOAD_SHARE) * fraction * 0.99),
       onPublish: async (step, meta) => {
-        await uploadFiles(destination, workDir, meta.files);
+        await watch(uploadFiles(destination, workDir, meta.files));
         log(`job.${step}`, { jobId: job.jobId, files: meta.files.length, renditions: meta.renditions.map((r) => r.name) });
         if (step === "final") {
           // Nothing may follow "completed": stop the heartbeat and let its last beat land first.

@@ -169,6 +169,7 @@ describe("an H.264 + AAC 1080p source", () => {
   it("reports progress from 0 to 1 at least every 2 seconds", () => {
     const values = run.progress.map((p) => p.value);
     expect(values).toEqual([...values].sort((a, b) => a - b));
+    expect(values[0]).toBe(0);
     expect(values.at(-1)).toBe(1);
     for (let i = 1; i < run.progress.length; i++) expect(run.progress[i].at - run.progress[i - 1].at).toBeLessThanOrEqual(2000);
   });

@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -7,7 +6,7 @@ import { TranscodeError } from "./errors.ts";
 import { runPipeline } from "./pipeline.ts";
 import { canRemux } from "./plan.ts";
 import { probeSource } from "./probe.ts";
-import { makeAudioOnly, makeClip } from "./testing/media.ts";
+import { ffmpeg, makeClip } from "./testing/media.ts";
 
 let root: string;
 beforeAll(async () => {
@@ -43,33 +42,74 @@ describe("probing a good source", () => {
 });
 
 describe("unusable inputs", () => {
-  const cases: Array<[string, () => Promise<string>, RegExp]> = [
-    ["random bytes", async () => write("random.mp4", randomBytes(256 * 1024)), /not a video ffmpeg can read/],
-    ["random bytes named .bin", async () => write("random.bin", randomBytes(256 * 1024)), /not a video/],
-    ["a text file", async () => write("notes.txt", "These are my holiday notes, not a video.\n"), /not a video/],
-    ["a truncated MP4", truncatedMp4, /not a video ffmpeg can read: moov atom not found/],
-    ["an audio-only file", () => makeAudioOnly(join(root, "audio.m4a"), 3), /^The file has no video stream \(audio only\)\.$/],
+  // One fixture for each way probe.ts refuses a file, made the same way on every run (fixed bytes or
+  // ffmpeg's lavfi sources), so each case reaches its branch and the uploader's sentence can be asserted whole.
+  const cases: Array<[string, string, string]> = [
+    ["a text file", "notes.txt", "The file is not a video ffmpeg can read: Invalid data found when processing input"],
+    ["an MP4 cut off before its index", "truncated.mp4", "The file is not a video ffmpeg can read: moov atom not found"],
+    ["an audio-only file", "audio.m4a", "The file has no video stream (audio only)."],
+    ["a song whose only picture is its cover art", "song.m4a", "The file has no video stream (audio only)."],
+    ["a subtitle file", "captions.srt", "The file has no video stream."],
+    ["text that ffmpeg renders as ANSI art (.nfo)", "readme.nfo", "The file is not a video: ffmpeg can only read it as text or random data."],
+    ["a PNG picture", "still.png", "The file is a still image, not a video."],
+    ["a transport stream that declares H.264 but carries no picture", "tables-only.ts", "The file is not a video ffmpeg can read: its video stream has no picture size."],
+    ["a raw H.264 stream, which records no duration", "raw.h264", "The file's duration is unknown; it may be truncated or a still image."],
+    ["a motion-JPEG MP4 whose picture data is blank", "blank.mp4", "The first video frame cannot be decoded: No JPEG data found in image"],
   ];
 
-  async function write(name: string, data: string | Buffer): Promise<string> {
-    await writeFile(join(root, name), data);
-    return join(root, name);
-  }
+  const at = (name: string) => join(root, name);
 
-  async function truncatedMp4(): Promise<string> {
-    const whole = await makeClip(join(root, "whole.mp4"), { width: 320, height: 240, seconds: 2 });
-    const bytes = await readFile(whole);
-    return write("truncated.mp4", bytes.subarray(0, bytes.length >> 1));
-  }
+  beforeAll(async () => {
+    const notes = "These are my holiday notes, not a video.\n";
+    await writeFile(at("notes.txt"), notes);
+    await writeFile(at("readme.nfo"), notes);
+    await writeFile(at("captions.srt"), "1\n00:00:00,000 --> 00:00:01,000\nHello\n\n");
+    // One ffmpeg run makes the rest: starting ffmpeg costs more than encoding these tiny files.
+    const sine = ["-f", "lavfi", "-i", "sine=frequency=440:duration=1"];
+    // Both inputs end: with an endless one, ffmpeg 5.1 keeps reading after every output is done.
+    const picture = ["-f", "lavfi", "-i", "testsrc2=size=64x48:rate=10:duration=1"];
+    const h264 = ["-c:v", "libx264", "-preset", "ultrafast"];
+    await ffmpeg([
+      ...sine,
+      ...picture,
+      ...["-map", "0", "-c:a", "aac", at("audio.m4a")],
+      ...["-map", "0", "-map", "1", "-frames:v", "1", "-c:a", "aac", "-c:v", "mjpeg", "-disposition:v", "attached_pic", at("song.m4a")],
+      ...["-map", "1", "-frames:v", "1", at("still.png")],
+      ...["-map", "1", "-frames:v", "1", ...h264, "-mpegts_pmt_start_pid", "0x1000", "-f", "mpegts", at("whole.ts")],
+      ...["-map", "1", "-frames:v", "5", ...h264, "-f", "h264", at("raw.h264")],
+      ...["-map", "1", "-frames:v", "10", "-c:v", "mjpeg", at("mjpeg.mp4")],
+    ]);
 
-  it.each(cases)("rejects %s with a clear reason, not retryable", async (name, make, reason) => {
-    const source = await make();
+    // ffmpeg writes an MP4's index (moov) after the media, so the first half has none.
+    const mp4 = await readFile(at("mjpeg.mp4"));
+    await writeFile(at("truncated.mp4"), mp4.subarray(0, mp4.length >> 1));
+
+    // Headers intact, media data zeroed: ffprobe is satisfied, decoding is not.
+    const blank = Buffer.from(mp4);
+    for (let offset = 0; offset + 8 <= blank.length; ) {
+      const size = blank.readUInt32BE(offset);
+      if (size < 8) throw new Error(`unexpected MP4 box size ${size}`);
+      if (blank.toString("latin1", offset + 4, offset + 8) === "mdat") blank.fill(0, offset + 8, offset + size);
+      offset += size;
+    }
+    await writeFile(at("blank.mp4"), blank);
+
+    // Keep only the tables (PAT on PID 0, PMT on 0x1000): the stream is declared, none of its packets arrive.
+    const ts = await readFile(at("whole.ts"));
+    const tables: Buffer[] = [];
+    for (let offset = 0; offset + 188 <= ts.length; offset += 188) {
+      const pid = ((ts[offset + 1] & 0x1f) << 8) | ts[offset + 2];
+      if (pid === 0 || pid === 0x1000) tables.push(ts.subarray(offset, offset + 188));
+    }
+    await writeFile(at("tables-only.ts"), Buffer.concat(tables));
+  });
+
+  // Concurrent: each case mostly waits for ffprobe and ffmpeg to start.
+  it.concurrent.for(cases)("rejects %s with the reason the uploader reads, not retryable", async ([name, file, reason], { expect }) => {
     const workDir = join(root, `bad-${name.replace(/\W+/g, "-")}`);
-    const error = await runPipeline({ sourcePath: source, workDir }).catch((e: unknown) => e);
+    const error = await runPipeline({ sourcePath: at(file), workDir }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TranscodeError);
-    expect((error as TranscodeError).message).toMatch(reason);
-    expect((error as TranscodeError).message).not.toContain(root);
+    expect((error as TranscodeError).message).toBe(reason);
     expect((error as TranscodeError).retryable).toBe(false);
   });
 });
-

@@ -1,9 +1,9 @@
 /**
  * Moving bytes to and from the Reelay worker: stream the source down, PUT the
  * outputs up, POST callbacks. Files are streamed from disk, never held in
- * memory (sources can be tens of gigabytes). A 409 or 410 from the worker means
- * another attempt owns the video now; that is not an error to retry but a
- * reason to stop.
+ * memory (sources can be tens of gigabytes). A `409 job_superseded` from the
+ * worker means another attempt owns the video now; that is not an error to
+ * retry but a reason to stop. Any other refusal, 409s included, is a failure.
  */
 import { createReadStream, createWriteStream } from "node:fs";
 import { stat } from "node:fs/promises";
@@ -12,20 +12,36 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { abortError } from "./errors.ts";
 
+/** The worker's code (README "Error codes") for a job that is no longer the video's current one. */
+export const JOB_SUPERSEDED = "job_superseded";
+
 export class SupersededError extends Error {
-  constructor(what: string, status: number) {
-    super(`${what} answered ${status}: the job was superseded`);
+  constructor(what: string) {
+    super(`${what} answered 409 ${JOB_SUPERSEDED}: the job was superseded`);
     this.name = "SupersededError";
   }
 }
 
 export class HttpError extends Error {
   readonly status: number;
-  constructor(what: string, status: number) {
-    super(`${what} answered HTTP ${status}`);
+  /** The worker's error code, when the answer carried one. */
+  readonly code: string | null;
+  constructor(what: string, status: number, code: string | null = null) {
+    super(`${what} answered HTTP ${status}${code ? ` (${code})` : ""}`);
     this.name = "HttpError";
     this.status = status;
+    this.code = code;
   }
+}
+
+/** The `error.code` of a refusal; only 4xx answers carry the worker's small JSON error body. */
+async function errorCode(response: Response): Promise<string | null> {
+  if (response.status < 400 || response.status >= 500) {
+    await response.body?.cancel();
+    return null;
+  }
+  const body = (await response.json().catch(() => null)) as { error?: { code?: unknown } } | null;
+  return typeof body?.error?.code === "string" ? body.error.code : null;
 }
 
 const RETRIES = 5;
@@ -48,8 +64,8 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 
 /**
  * Sends a request, retrying network errors and 5xx (up to 5 more times, with
- * exponential backoff and jitter). 409/410 throw SupersededError at once;
- * other non-2xx throw HttpError.
+ * exponential backoff and jitter). `409 job_superseded` throws
+ * SupersededError at once; other non-2xx throw HttpError.
  */
 export async function request(what: string, send: () => Promise<Response>, signal: AbortSignal, retries = RETRIES): Promise<Response> {
   for (let attempt = 0; ; attempt++) {
@@ -57,9 +73,9 @@ export async function request(what: string, send: () => Promise<Response>, signa
     try {
       const response = await send();
       if (response.ok) return response;
-      await response.body?.cancel();
-      if (response.status === 409 || response.status === 410) throw new SupersededError(what, response.status);
-      failure = new HttpError(what, response.status);
+      const code = await errorCode(response);
+      if (response.status === 409 && code === JOB_SUPERSEDED) throw new SupersededError(what);
+      failure = new HttpError(what, response.status, code);
       if (response.status < 500) throw failure;
     } catch (error) {
       if (signal.aborted) throw abortError(signal);

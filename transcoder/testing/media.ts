@@ -42,9 +42,9 @@ export async function makeClip(path: string, o: ClipOptions): Promise<string> {
   return path;
 }
 
-export async function makeAudioOnly(path: string, seconds: number): Promise<string> {
-  await exec(ffmpegPaths().ffmpeg, ["-v", "error", "-y", "-f", "lavfi", "-i", "sine=frequency=440", "-t", String(seconds), "-c:a", "aac", path]);
-  return path;
+/** Runs ffmpeg quietly, overwriting outputs; rejects with its stderr if it fails. */
+export async function ffmpeg(args: string[]): Promise<void> {
+  await exec(ffmpegPaths().ffmpeg, ["-v", "error", "-y", "-nostdin", ...args]);
 }
 
 export async function probeJson(path: string, entries: string[]): Promise<any> {
