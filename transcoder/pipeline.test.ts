@@ -79,7 +79,7 @@ async function expectAlignedKeyframes(workDir: string, renditions: RenditionMeta
   const times = await Promise.all(renditions.map((r) => keyframeTimes(join(workDir, r.playlist))));
   for (const t of times.slice(1)) {
     expect(t.length).toBe(times[0].length);
-    t.forEach((time, i) => expect(time).toBeCloseTo(times[0][i], 2));
+    for (const [i, time] of t.entries()) expect(time).toBeCloseTo(times[0][i], 2);
   }
   for (const [i, r] of renditions.entries()) {
     const durations = await expectSegments(workDir, r, true);

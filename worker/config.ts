@@ -53,7 +53,10 @@ const parsed = new WeakMap<object, Config>();
 
 export function readConfig(env: ConfigEnv): Config {
   let config = parsed.get(env);
-  if (!config) parsed.set(env, (config = parseConfig(env)));
+  if (!config) {
+    config = parseConfig(env);
+    parsed.set(env, config);
+  }
   return config;
 }
 

@@ -47,6 +47,7 @@ export async function ffmpeg(args: string[]): Promise<void> {
   await exec(ffmpegPaths().ffmpeg, ["-v", "error", "-y", "-nostdin", ...args]);
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: ffprobe JSON whose shape each test asserts itself
 export async function probeJson(path: string, entries: string[]): Promise<any> {
   const { stdout } = await exec(ffmpegPaths().ffprobe, ["-v", "error", "-of", "json", ...entries, path], { maxBuffer: 64 << 20 });
   return JSON.parse(stdout);

@@ -198,7 +198,7 @@ class Http {
 
 async function errorCode(res: Response): Promise<string | undefined> {
   try {
-    return ((await res.clone().json()) as any).error?.code;
+    return ((await res.clone().json()) as { error?: { code?: string } }).error?.code;
   } catch {
     return undefined;
   }
@@ -242,6 +242,7 @@ class ProgressTracker {
 }
 
 /** The JSON body, or {} when a proxy or crash answered with something else. */
+// biome-ignore lint/suspicious/noExplicitAny: callers read the fields of the contract they asked for
 async function readJson(res: Response): Promise<any> {
   try {
     return await res.json();
@@ -250,7 +251,7 @@ async function readJson(res: Response): Promise<any> {
   }
 }
 
-function errorFrom(status: number, body: any): UploadError {
+function errorFrom(status: number, body: { error?: { code?: string; message?: string } }): UploadError {
   const e = body?.error ?? {};
   const { code, message, ...details } = e;
   return new UploadError(status, code ?? "http_error", message ?? `HTTP ${status}`, details);

@@ -80,7 +80,7 @@ export class ProcessingLedger {
    */
   async handedOff(jobId: string, result: HandOffResult): Promise<void> {
     const job = this.jobs.job(jobId);
-    if (!job || job.state !== "submitted") return;
+    if (job?.state !== "submitted") return;
     const now = Date.now();
     if (result === "accepted") {
       this.jobs.setJobState(jobId, "running");

@@ -30,7 +30,10 @@ async function consume(messages: ReturnType<typeof message>[], queue = "reelay-t
   const delays = new Map<string, number | undefined>();
   const noting = batch.messages.map((m) => new Proxy(m, {
     get(target, key) {
-      if (key === "retry") return (options?: QueueRetryOptions) => (delays.set(target.id, options?.delaySeconds), target.retry(options));
+      if (key === "retry") return (options?: QueueRetryOptions) => {
+          delays.set(target.id, options?.delaySeconds);
+          target.retry(options);
+        };
       const value = Reflect.get(target, key, target);
       return typeof value === "function" ? value.bind(target) : value;
     },
@@ -167,7 +170,12 @@ describe("processing", () => {
     const { up, job } = await processingVideo();
     for (const path of ["..%2F..%2Fsource", "a/b/c.m4s", "UPPER.m4s"]) await expectError(put(job, path, "x"), 400, "invalid_path");
     // A body of unknown length cannot be checked against the limit before it is stored.
-    const unsized = new ReadableStream({ start: (c) => (c.enqueue(new TextEncoder().encode("x")), c.close()) });
+    const unsized = new ReadableStream({
+      start: (c) => {
+        c.enqueue(new TextEncoder().encode("x"));
+        c.close();
+      },
+    });
     await expectError(jobApi(job, "/files/poster.jpg", { method: "PUT", body: unsized }), 400, "length_required");
     await expectError(event(job, { type: "progress", progress: 7 }), 400, "invalid_request");
     await expectError(event(job, { type: "finished" }), 400, "invalid_request");

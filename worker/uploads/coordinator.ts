@@ -321,7 +321,7 @@ export class VideoUpload extends DurableObject<Env> {
     }
     const meta = this.store.meta();
     if (meta?.status === "processing" || meta?.status === "ready") return this.ledger.watchdog();
-    if (!meta || meta.status !== "uploading") return;
+    if (meta?.status !== "uploading") return;
     const now = Date.now();
     if (now < meta.expiresAt || this.merging) {
       await this.ctx.storage.setAlarm(Math.max(meta.expiresAt, now + 60_000));

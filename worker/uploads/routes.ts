@@ -13,7 +13,7 @@ import { jsonBody, parse } from "../http/validate.ts";
 import { newVideoId, VideoIdSchema } from "../storage/keys.ts";
 import { planChunks } from "./chunk-plan.ts";
 import { parseContentDigest } from "./content-digest.ts";
-import { hashOnly, hashWhileStreaming, WrongLengthError } from "./part-stream.ts";
+import { type Hashed, hashOnly, hashWhileStreaming, WrongLengthError } from "./part-stream.ts";
 import { CHUNK_LEASE_RENEW_MS } from "./coordinator.ts";
 import { ChunkIndexSchema, createUploadSchema } from "./schema.ts";
 
@@ -84,7 +84,7 @@ uploads.put("/:videoId/chunks/:n", async (c) => {
   }
 
   const part = c.env.VIDEOS.resumeMultipartUpload(grant.r2Key, grant.r2UploadId);
-  let stored;
+  let stored: Hashed<R2UploadedPart>;
   const renewing = setInterval(() => void upload.renewLease(n.data, grant.leaseId).catch(() => {}), CHUNK_LEASE_RENEW_MS);
   try {
     stored = await readOrRefuse(() => hashWhileStreaming(body, grant.expectedBytes, (s) => part.uploadPart(n.data, s)));

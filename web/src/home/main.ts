@@ -46,7 +46,10 @@ function syncControls(): void {
 
 function renderActiveFilter(): void {
   activeFilter.hidden = !state.tag;
-  if (!state.tag) return activeFilter.replaceChildren();
+  if (!state.tag) {
+    activeFilter.replaceChildren();
+    return;
+  }
   activeFilter.replaceChildren(
     h("span", {}, "Tagged ", h("strong", {}, `#${state.tag}`)),
     h("a", { class: "button", href: stateUrl({ ...state, tag: "" }) }, "Show all videos"),
@@ -55,7 +58,8 @@ function renderActiveFilter(): void {
 
 async function load(append = false): Promise<void> {
   inflight?.abort();
-  const controller = (inflight = new AbortController());
+  const controller = new AbortController();
+  inflight = controller;
   results.setAttribute("aria-busy", "true");
   more.disabled = true;
   try {

@@ -132,7 +132,9 @@ dropzone.addEventListener("drop", (e) => {
 });
 
 // The upload client retries through short outages; after a long one, carry on once back online.
-window.addEventListener("online", () => cards.forEach((c) => c.retryIfFailed()));
+window.addEventListener("online", () => {
+  for (const c of cards) c.retryIfFailed();
+});
 
 async function restoreUnfinished(): Promise<void> {
   for (const rec of await listUploads()) {

@@ -103,7 +103,8 @@ export class UploadCard {
       { label: "Pause", onClick: () => this.pause() },
       { label: "Cancel", onClick: () => void this.cancel(), danger: true },
     ]);
-    const controller = (this.controller = new AbortController());
+    const controller = new AbortController();
+    this.controller = controller;
     const options: UploadOptions = {
       endpoint: location.origin,
       file: this.file,

@@ -47,7 +47,8 @@ export function mountPlayer(stage: HTMLElement, src: string, poster: string | nu
 
   const attach = (startPosition: number) => {
     hls?.destroy();
-    const instance = (hls = new Hls({ startPosition, capLevelToPlayerSize: true, abrEwmaDefaultEstimate: 1_500_000 }));
+    const instance = new Hls({ startPosition, capLevelToPlayerSize: true, abrEwmaDefaultEstimate: 1_500_000 });
+    hls = instance;
     exposed.hls = instance;
     instance.on(Hls.Events.MANIFEST_PARSED, () => fillQualityMenu(quality, instance.levels));
     instance.on(Hls.Events.LEVEL_SWITCHED, () => labelAuto(quality, instance));
