@@ -31,6 +31,8 @@ const { values, positionals } = parseArgs({
     "upload-mib": { type: "string", default: "2048" },
     "search-videos": { type: "string", default: "100000" },
     "search-per-kind": { type: "string", default: "200" },
+    // A partial run can be kept beside the full one instead of replacing it.
+    out: { type: "string", default: "bench/results.json" },
   },
 });
 for (const p of positionals) if (!SECTIONS.includes(p)) throw new Error(`unknown section ${p}; known: ${SECTIONS.join(", ")}`);
@@ -97,4 +99,4 @@ console.log(`\n${out}\n`);
 results.finished = new Date().toISOString();
 results.minutes = Math.round((Date.now() - started.getTime()) / 6000) / 10;
 (results.machine as Record<string, unknown>).loadAverageAtEnd = loadavg();
-await writeFile(join(root, "bench/results.json"), JSON.stringify({ ...results, table: out }, null, 2) + "\n");
+await writeFile(join(root, values.out), JSON.stringify({ ...results, table: out }, null, 2) + "\n");
