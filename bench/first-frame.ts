@@ -157,7 +157,7 @@ export function firstFrameRows(r: FirstFrameBench): (string | number)[][] {
   /** "480p", or "480p/720p" when runs started on different rungs. */
   const rungs = (xs: FirstFrameSample[]) => [...new Set(xs.map((s) => `${s.height}p`))].join("/");
   const p = median(ms(r.samples.plain));
-  const base = `plain <video src> of the source MP4 (${rungs(r.samples.plain)}, node:http): ${p.toFixed(0)} ms`;
+  const base = `plain \`<video src>\` of the source MP4 (${rungs(r.samples.plain)}, node:http): ${p.toFixed(0)} ms`;
   const row = (what: string, xs: FirstFrameSample[]) => {
     const m = median(ms(xs));
     return [what.replace("RUNG", rungs(xs)), `${m.toFixed(0)} ms`, base, (m / p).toFixed(2), `${spread(xs)} / ${spread(r.samples.plain)}, n=${r.runs}, fresh context each`];
