@@ -3,10 +3,12 @@
  * bench/results.json. Every figure stands beside a baseline measured in the
  * same run, as a ratio. Not part of `npm test`.
  */
+import { execFileSync } from "node:child_process";
 import { writeFile } from "node:fs/promises";
-import { arch, cpus, totalmem } from "node:os";
+import { arch, cpus, loadavg, release, totalmem } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { ffmpegPaths } from "../transcoder/ffmpeg-path.ts";
 import { root } from "../test/stack.ts";
 import { table } from "./lib.ts";
 import { benchFirstFrame, firstFrameRows } from "./first-frame.ts";
@@ -14,57 +16,87 @@ import { benchSearch, searchRows } from "./search.ts";
 import { benchTranscode, transcodeRows } from "./transcode.ts";
 import { benchUpload, uploadRows } from "./upload.ts";
 
+const SECTIONS = ["upload", "transcode", "transcode-h264", "transcode-hevc", "search", "first-frame"];
+const argv = process.argv.slice(2);
 const { values, positionals } = parseArgs({
+  args: argv,
   allowPositionals: true,
-  // Defaults keep the whole run near 15 minutes on 2 cores; a 60 s 1080p ladder
+  // Defaults keep the whole run near 15-20 minutes on 2 cores; a 60 s 1080p ladder
   // takes minutes per run, so the transcode sections default to one run each.
   options: {
     runs: { type: "string", default: "5" },
     "upload-runs": { type: "string", default: "3" },
     "transcode-runs": { type: "string", default: "1" },
+    "transcode-seconds": { type: "string", default: "60" },
     "upload-mib": { type: "string", default: "2048" },
+    "search-videos": { type: "string", default: "100000" },
+    "search-per-kind": { type: "string", default: "200" },
+    // A partial run can be kept beside the full one instead of replacing it.
+    out: { type: "string", default: "bench/results.json" },
   },
 });
+for (const p of positionals) if (!SECTIONS.includes(p)) throw new Error(`unknown section ${p}; known: ${SECTIONS.join(", ")}`);
 const only = new Set(positionals);
 const wanted = (name: string) => only.size === 0 || only.has(name);
 const runs = Number(values.runs);
 
-const rows: (string | number)[][] = [];
-/** Sections print as they finish, so a long run shows its progress. */
-const section = (name: string, added: (string | number)[][]) => {
-  rows.push(...added);
-  console.error(`[bench] ${name}: ${added.map((r) => r.slice(0, 4).join(" | ")).join("; ")}`);
+const firstLine = (file: string, args: string[]) => {
+  try {
+    return execFileSync(file, args, { encoding: "utf8", cwd: root, stdio: ["ignore", "pipe", "ignore"] }).split("\n")[0].trim();
+  } catch {
+    return null;
+  }
 };
+
+/** Everything needed to trace a row back to this run: when, where, with what, and the raw samples. */
+const started = new Date();
 const results: Record<string, unknown> = {
-  date: new Date().toISOString(),
-  machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), arch: arch(), node: process.version },
+  date: started.toISOString(),
+  command: `npm run bench${argv.length ? ` -- ${argv.join(" ")}` : ""}`,
+  options: { ...values, sections: only.size ? [...only] : "all" },
+  commit: firstLine("git", ["rev-parse", "HEAD"]),
+  uncommittedChanges: (firstLine("git", ["status", "--porcelain"]) ?? "") !== "",
+  machine: {
+    cpus: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), arch: arch(), kernel: release(), node: process.version,
+    ffmpeg: firstLine(ffmpegPaths().ffmpeg, ["-version"]), chromium: firstLine("/usr/bin/chromium", ["--version"]),
+    loadAverageAtStart: loadavg(),
+  },
+  sections: {} as Record<string, unknown>,
+};
+const sections = results.sections as Record<string, unknown>;
+
+const rows: (string | number)[][] = [];
+/** Sections print as they finish, so a long run shows its progress; each keeps its rows beside its raw samples. */
+const section = async <T>(name: string, measure: () => Promise<T>, toRows: (r: T) => (string | number)[][]) => {
+  const t0 = new Date();
+  const load = loadavg();
+  const r = await measure();
+  const added = toRows(r);
+  rows.push(...added);
+  sections[name] = { started: t0.toISOString(), seconds: Math.round((Date.now() - t0.getTime()) / 1000), loadAverageAtStart: load, rows: added, raw: r };
+  console.error(`[bench] ${name}: ${added.map((row) => row.slice(0, 4).join(" | ")).join("; ")}`);
 };
 
 if (wanted("upload")) {
-  const r = await benchUpload(Number(values["upload-mib"]) * 1024 * 1024, Number(values["upload-runs"]));
-  results.upload = r;
-  section("upload", uploadRows(r));
+  await section("upload", () => benchUpload(Number(values["upload-mib"]) * 1024 * 1024, Number(values["upload-runs"])), uploadRows);
 }
 
 for (const codec of ["h264", "hevc"] as const) {
   if (!wanted("transcode") && !wanted(`transcode-${codec}`)) continue;
-  const r = await benchTranscode(codec, 60, Number(values["transcode-runs"]));
-  results[`transcode_${codec}`] = r;
-  section(`transcode ${codec}`, transcodeRows(r));
+  await section(`transcode-${codec}`, () => benchTranscode(codec, Number(values["transcode-seconds"]), Number(values["transcode-runs"])), transcodeRows);
 }
 
 if (wanted("search")) {
-  const r = await benchSearch(100_000, 200);
-  results.search = { videos: r.videos, perKind: r.perKind, table: searchRows(r) };
-  section("search", searchRows(r));
+  await section("search", () => benchSearch(Number(values["search-videos"]), Number(values["search-per-kind"])), searchRows);
 }
 
 if (wanted("first-frame")) {
-  const r = await benchFirstFrame(runs);
-  results.firstFrame = r;
-  section("first frame", firstFrameRows(r));
+  await section("first-frame", () => benchFirstFrame(runs), firstFrameRows);
 }
 
 const out = table(["measure", "Reelay", "baseline (same run)", "ratio", "spread / notes"], rows);
 console.log(`\n${out}\n`);
-await writeFile(join(root, "bench/results.json"), JSON.stringify({ ...results, table: out }, null, 2));
+results.finished = new Date().toISOString();
+results.minutes = Math.round((Date.now() - started.getTime()) / 6000) / 10;
+(results.machine as Record<string, unknown>).loadAverageAtEnd = loadavg();
+await writeFile(join(root, values.out), JSON.stringify({ ...results, table: out }, null, 2) + "\n");
