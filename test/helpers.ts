@@ -114,9 +114,9 @@ const alive = (pid: number) => {
 };
 
 /**
- * SIGKILLs the stack's transcoder, as a crash would; `npm start` restarts it
- * and, as a container's death would, ends the ffmpeg it had started. Throws
- * if any of those outlives it by more than a few seconds.
+ * SIGKILLs the stack's transcoder, as a crash would; `npm start` restarts it.
+ * Its ffmpeg must end with it, or they would burn CPU for nobody: throws if
+ * any outlives it by more than a few seconds.
  */
 export async function killTranscoder(stack: Stack): Promise<{ transcoders: number; encoders: number }> {
   const trees = transcoderTrees(stack);
@@ -153,8 +153,9 @@ export async function killTranscoderMidJob(stack: Stack, videoId: string, notJob
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const job = acceptedJobs(stack, videoId).filter((j) => !notJobs.includes(j.jobId)).at(-1);
-    // Only this video is processing, so a fresh transcoder's ffmpeg works for this job.
-    if (job && transcoderTrees(stack).some((t) => t.descendants.some((p) => isEncoder(p.args)))) {
+    // Only this video is processing, so a fresh transcoder's ffmpeg works for this job. An x264
+    // encode runs long enough to be killed mid-way; a remux or poster may end before the kill.
+    if (job && transcoderTrees(stack).some((t) => t.descendants.some((p) => isEncoder(p.args) && p.args.includes("libx264")))) {
       const killed = await killTranscoder(stack);
       if (killed.transcoders !== 1 || killed.encoders < 1) throw new Error(`killed ${JSON.stringify(killed)}`);
       return job;

@@ -5,8 +5,7 @@
  * already does that, and a container should not hold work it cannot start.
  *
  * Environment: TRANSCODER_PORT or PORT (default 8788), TRANSCODER_CONCURRENCY
- * (default 1), TMPDIR (job temp dirs), TRANSCODER_EXIT_WITH_STDIN=1 (stop when
- * stdin closes, i.e. when the supervisor that started it is gone). `node transcoder/server.ts` starts it.
+ * (default 1), TMPDIR (job temp dirs). `node transcoder/server.ts` starts it.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -147,15 +146,12 @@ if (import.meta.main) {
     port: Number(env.TRANSCODER_PORT ?? env.PORT ?? 8788),
     concurrency: Number(env.TRANSCODER_CONCURRENCY ?? 1),
   });
-  let closing: Promise<void> | undefined;
   const shutdown = () => {
-    closing ??= server.close().then(
+    server.close().then(
       () => process.exit(0),
       () => process.exit(1),
     );
   };
   process.once("SIGTERM", shutdown);
   process.once("SIGINT", shutdown);
-  // A supervisor (`npm start`) holds our stdin: when it dies, even by SIGKILL, stop and take our ffmpeg along.
-  if (env.TRANSCODER_EXIT_WITH_STDIN === "1") process.stdin.on("close", shutdown).resume();
 }

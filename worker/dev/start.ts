@@ -30,26 +30,11 @@ const env = {
 
 const children: ChildProcess[] = [];
 
-function start(name: string, args: string[], opts: { env?: Record<string, string>; restart?: boolean; ownGroup?: boolean } = {}): ChildProcess {
-  const child = spawn(process.execPath, args, {
-    cwd: root,
-    env: { ...env, ...opts.env },
-    // In its own process group, the child and whatever it started can be ended together; it
-    // holds our end of its stdin, which closes when this process dies, however it dies.
-    detached: opts.ownGroup,
-    stdio: [opts.ownGroup ? "pipe" : "ignore", "inherit", "inherit"],
-  });
+function start(name: string, args: string[], opts: { env?: Record<string, string>; restart?: boolean } = {}): ChildProcess {
+  const child = spawn(process.execPath, args, { cwd: root, env: { ...env, ...opts.env }, stdio: ["ignore", "inherit", "inherit"] });
   children.push(child);
   child.on("exit", (code, signal) => {
     children.splice(children.indexOf(child), 1);
-    // A dead transcoder's ffmpeg would encode on as an orphan; a container's death ends it too.
-    if (opts.ownGroup) {
-      try {
-        process.kill(-child.pid!, "SIGKILL");
-      } catch {
-        // Nothing was left.
-      }
-    }
     if (stopping) return;
     if (opts.restart) {
       console.error(`[reelay] ${name} exited (${signal ?? code}); restarting it.`);
@@ -104,9 +89,8 @@ await runToEnd([`${root}node_modules/vite/bin/vite.js`, "build", "--config", `${
 await runToEnd([...wrangler, "d1", "migrations", "apply", "reelay", "--local", "--persist-to", stateDir]);
 start("transcoder", [`${root}transcoder/server.ts`], {
   // Two jobs at once on this 2-core machine; more just thrash.
-  env: { PORT: String(transcoderPort), TRANSCODER_PORT: String(transcoderPort), TRANSCODER_CONCURRENCY: process.env.TRANSCODER_CONCURRENCY ?? "2", TRANSCODER_EXIT_WITH_STDIN: "1" },
+  env: { PORT: String(transcoderPort), TRANSCODER_PORT: String(transcoderPort), TRANSCODER_CONCURRENCY: process.env.TRANSCODER_CONCURRENCY ?? "2" },
   restart: true,
-  ownGroup: true,
 });
 start("wrangler dev", [
   ...wrangler, "dev",
