@@ -67,20 +67,121 @@ export function storedKeys(stateDir: string, prefix: string): string[] {
   return keys.sort();
 }
 
-/** Processes of a stack (its own process group) whose command line matches. */
-export function stackProcesses(stack: Stack, match: (args: string) => boolean): number[] {
-  const out = execFileSync("ps", ["-e", "-o", "pid=,pgid=,args="], { encoding: "utf8" });
-  const pids: number[] = [];
+type Proc = { pid: number; ppid: number; pgid: number; args: string };
+
+function processes(): Proc[] {
+  const out = execFileSync("ps", ["-e", "-o", "pid=,ppid=,pgid=,args="], { encoding: "utf8" });
+  const list: Proc[] = [];
   for (const line of out.split("\n")) {
-    const m = /^\s*(\d+)\s+(\d+)\s+(.*)$/.exec(line);
-    if (m && Number(m[2]) === stack.process.pid && match(m[3])) pids.push(Number(m[1]));
+    const m = /^\s*(\d+)\s+(\d+)\s+(\d+)\s+(.*)$/.exec(line);
+    if (m) list.push({ pid: Number(m[1]), ppid: Number(m[2]), pgid: Number(m[3]), args: m[4] });
   }
-  return pids;
+  return list;
 }
 
-/** SIGKILLs the stack's transcoder process; `npm start` restarts it. Returns how many were killed. */
-export function killTranscoder(stack: Stack): number {
-  const pids = stackProcesses(stack, (a) => a.includes("transcoder/server.ts"));
-  for (const pid of pids) process.kill(pid, "SIGKILL");
-  return pids.length;
+/** Every process under `root`, its children's children included. */
+function descendants(all: Proc[], root: number): Proc[] {
+  const found: Proc[] = [];
+  for (let frontier = [root]; frontier.length > 0;) {
+    const next = all.filter((p) => frontier.includes(p.ppid));
+    found.push(...next);
+    frontier = next.map((p) => p.pid);
+  }
+  return found;
+}
+
+/** Processes the stack started (`npm start` and everything under it) whose command line matches. */
+export function stackProcesses(stack: Stack, match: (args: string) => boolean): number[] {
+  return descendants(processes(), stack.process.pid!).filter((p) => match(p.args)).map((p) => p.pid);
+}
+
+const isTranscoder = (args: string) => args.includes("transcoder/server.ts");
+const isEncoder = (args: string) => /ffmpeg/.test(args) && !/ffprobe/.test(args);
+
+/** The stack's transcoder processes, each with every process under it (its ffmpeg runs). */
+function transcoderTrees(stack: Stack): { root: number; descendants: Proc[] }[] {
+  const all = processes();
+  return descendants(all, stack.process.pid!).filter((p) => isTranscoder(p.args)).map((t) => ({ root: t.pid, descendants: descendants(all, t.pid) }));
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * SIGKILLs the stack's transcoder, as a crash would; `npm start` restarts it.
+ * Its ffmpeg must end with it, or they would burn CPU for nobody: throws if
+ * any outlives it by more than a few seconds.
+ */
+export async function killTranscoder(stack: Stack): Promise<{ transcoders: number; encoders: number }> {
+  const trees = transcoderTrees(stack);
+  for (const t of trees) process.kill(t.root, "SIGKILL");
+  const orphans = trees.flatMap((t) => t.descendants);
+  for (const deadline = Date.now() + 5000; orphans.some((p) => alive(p.pid));) {
+    if (Date.now() > deadline) throw new Error(`outlived their transcoder: ${orphans.filter((p) => alive(p.pid)).map((p) => p.args.slice(0, 60)).join("; ")}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { transcoders: trees.length, encoders: orphans.filter((p) => isEncoder(p.args)).length };
+}
+
+export type AcceptedJob = { jobId: string; videoId: string; attempt: number };
+
+/** Every job the stack's transcoder accepted for a video, in order, from its `job.accepted` log lines. */
+export function acceptedJobs(stack: Stack, videoId: string): AcceptedJob[] {
+  const jobs: AcceptedJob[] = [];
+  for (const line of stack.output().split("\n")) {
+    if (!line.includes('"job.accepted"')) continue;
+    try {
+      const e = JSON.parse(line.slice(line.indexOf("{"))) as AcceptedJob;
+      if (e.videoId === videoId) jobs.push({ jobId: e.jobId, videoId: e.videoId, attempt: e.attempt });
+    } catch {}
+  }
+  return jobs;
+}
+
+/**
+ * Waits until the transcoder runs a job for `videoId` other than `notJobs`
+ * and is encoding it with ffmpeg, then kills the transcoder (and sees its ffmpeg end).
+ * Returns the killed job.
+ */
+export async function killTranscoderMidJob(stack: Stack, videoId: string, notJobs: string[], timeoutMs: number): Promise<AcceptedJob> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const job = acceptedJobs(stack, videoId).filter((j) => !notJobs.includes(j.jobId)).at(-1);
+    // Only this video is processing, so a fresh transcoder's ffmpeg works for this job. An x264
+    // encode runs long enough to be killed mid-way; a remux or poster may end before the kill.
+    if (job && transcoderTrees(stack).some((t) => t.descendants.some((p) => isEncoder(p.args) && p.args.includes("libx264")))) {
+      const killed = await killTranscoder(stack);
+      if (killed.transcoders !== 1 || killed.encoders < 1) throw new Error(`killed ${JSON.stringify(killed)}`);
+      return job;
+    }
+    if (Date.now() > deadline) throw new Error(`no new job encoding for ${videoId}; accepted: ${JSON.stringify(acceptedJobs(stack, videoId))}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** The attempt number of the job whose outputs a ready video plays (its job id is in the poster URL). */
+export function playedAttempt(stack: Stack, videoId: string, poster: string): number | undefined {
+  const jobId = new URL(poster).pathname.split("/")[3];
+  return acceptedJobs(stack, videoId).find((j) => j.jobId === jobId)?.attempt;
+}
+
+/**
+ * A fetch for the upload client that remembers every 5xx answer. The client
+ * retries those, so an upload can succeed over server errors that only this
+ * record shows.
+ */
+export function recordingFetch(): { fetch: typeof fetch; serverErrors: string[] } {
+  const serverErrors: string[] = [];
+  const recording: typeof fetch = async (input, init) => {
+    const res = await fetch(input, init);
+    if (res.status >= 500) serverErrors.push(`${init?.method ?? "GET"} ${new URL(String(input)).pathname} → ${res.status}`);
+    return res;
+  };
+  return { fetch: recording, serverErrors };
 }

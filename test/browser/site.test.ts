@@ -8,8 +8,9 @@ import { createHash } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Browser, BrowserContext, Page } from "playwright-core";
+import type { Browser, BrowserContext, Page, Request } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { stackProcesses } from "../helpers.ts";
 import { startStack, type Stack } from "../stack.ts";
 import { fullyReady, launchBrowser, makeVideo, screenshotDir, sha256File, shot, sleep, waitForVideo } from "./helpers.ts";
 import { gateChunks, measureFirstFrame, observe as observePage, recordedProgress, recordProgress, storedUploads, waitForProgress, type Observed } from "./page-probes.ts";
@@ -29,6 +30,9 @@ let videoId = "";
 let xssId = "";
 let unlistedId = "";
 let watcher: Page;
+/** Transcoder processes paused with SIGSTOP, so processing cannot finish before the test has seen it. */
+let pausedTranscoder: number[] = [];
+const resumeTranscoder = () => pausedTranscoder.splice(0).forEach((pid) => process.kill(pid, "SIGCONT"));
 const seen: Observed = { dialogs: [], problems: [] };
 const observe = (p: Page) => observePage(p, seen);
 
@@ -47,6 +51,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  resumeTranscoder();
   await browser?.close();
   await stack?.stop();
   if (dir) await rm(dir, { recursive: true, force: true });
@@ -75,10 +80,18 @@ describe("Reelay in the browser", () => {
     await shot(page, "upload-in-progress");
 
     // Offline: chunks 4 and 5 fail and are retried by the client once back online.
+    const failedOffline: string[] = [];
+    const onFailed = (r: Request) => {
+      if (r.method() === "PUT" && /\/chunks\/[45]$/.test(r.url())) failedOffline.push(`${r.url().split("/").pop()}: ${r.failure()?.errorText}`);
+    };
+    page.on("requestfailed", onFailed);
     await context.setOffline(true);
     gate.release(4, 5);
     await sleep(1500);
+    page.off("requestfailed", onFailed);
     await context.setOffline(false);
+    expect(failedOffline.length, "chunk PUTs that failed while offline").toBeGreaterThan(0);
+    expect(failedOffline.every((f) => /INTERNET_DISCONNECTED/.test(f)), failedOffline.join(", ")).toBe(true);
     await waitForProgress(page, 5 / 8 - 0.01);
     expect(await page.locator(".upload-card").first().getAttribute("data-state")).toBe("uploading");
 
@@ -105,7 +118,11 @@ describe("Reelay in the browser", () => {
     await watcher.goto(`${stack.url}/watch/${videoId}`);
     await watcher.getByText("still being uploaded").waitFor();
 
-    // Same file again: only the missing chunks are sent.
+    // Same file again: only the missing chunks are sent. The transcoder is paused meanwhile, so
+    // the video stays processing until the watch page has been seen showing it.
+    pausedTranscoder = stackProcesses(stack, (a) => a.includes("transcoder/server.ts"));
+    expect(pausedTranscoder.length).toBe(1);
+    pausedTranscoder.forEach((pid) => process.kill(pid, "SIGSTOP"));
     gate.clearSent();
     gate.release(6, 7, 8);
     await resumeInput.setInputFiles(bigPath);
@@ -124,10 +141,13 @@ describe("Reelay in the browser", () => {
   it("shows processing on the watch page and turns into the player when ready", async () => {
     const processing = watcher.locator(".processing");
     const player = watcher.locator("video");
-    await Promise.race([processing.waitFor({ timeout: 90_000 }), player.waitFor({ timeout: 90_000 })]);
-    if (await processing.isVisible()) await shot(watcher, "watch-processing");
-    else console.log("watch page: the video was already playable; no processing screenshot");
+    await processing.waitFor({ timeout: 30_000 });
+    expect(await player.count()).toBe(0);
+    expect(((await (await fetch(`${stack.url}/api/videos/${videoId}`)).json()) as { status: string }).status).toBe("processing");
+    await shot(watcher, "watch-processing");
+    resumeTranscoder();
     await player.waitFor({ timeout: 90_000 });
+    expect(await processing.count()).toBe(0);
     await watcher.close();
   });
 

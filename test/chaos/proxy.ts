@@ -2,11 +2,13 @@
  * A misbehaving network in front of the worker: chunk PUTs are dropped in the
  * middle of their body, duplicated, or delayed so they complete out of order.
  * Deterministic (seeded), bounded to loopback, and it counts what it did.
+ * Its faults are broken connections, never HTTP errors, so every 5xx it sees
+ * came from the worker: those are recorded, duplicates' answers included.
  */
 import { createServer, request, type IncomingMessage, type Server } from "node:http";
 
 export type Faults = { chunkRequests: number; dropped: number; duplicated: number; delayed: number };
-export type ChaosProxy = { url: string; faults: Faults; close: () => Promise<void> };
+export type ChaosProxy = { url: string; faults: Faults; upstreamServerErrors: string[]; close: () => Promise<void> };
 
 export async function startChaosProxy(target: string, opts: { drop: number; duplicate: number; seed?: number }): Promise<ChaosProxy> {
   let seed = opts.seed ?? 7;
@@ -15,14 +17,22 @@ export async function startChaosProxy(target: string, opts: { drop: number; dupl
     return seed / 2 ** 31;
   };
   const faults: Faults = { chunkRequests: 0, dropped: 0, duplicated: 0, delayed: 0 };
+  const upstreamServerErrors: string[] = [];
   const upstream = new URL(target);
 
-  const forward = (req: IncomingMessage, body: Buffer | IncomingMessage) =>
+  const forward = (req: IncomingMessage, body: Buffer | IncomingMessage, copy = "") =>
     new Promise<{ status: number; headers: IncomingMessage["headers"]; data: Buffer }>((resolve, reject) => {
       const up = request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (res) => {
         const parts: Buffer[] = [];
         res.on("data", (d) => parts.push(d));
-        res.on("end", () => resolve({ status: res.statusCode!, headers: res.headers, data: Buffer.concat(parts) }));
+        res.on("end", () => {
+          if (res.statusCode! >= 500) {
+            const data = Buffer.concat(parts);
+            const text = /json|text/.test(String(res.headers["content-type"])) ? data.toString("utf8").slice(0, 200) : `${data.length} bytes of ${res.headers["content-type"] ?? "no type"}`;
+            upstreamServerErrors.push(`${req.method} ${req.url}${copy} → ${res.statusCode} ${text}`);
+          }
+          resolve({ status: res.statusCode!, headers: res.headers, data: Buffer.concat(parts) });
+        });
         res.on("error", reject);
       });
       up.on("error", reject);
@@ -66,7 +76,7 @@ export async function startChaosProxy(target: string, opts: { drop: number; dupl
       const body = Buffer.concat(parts);
       if (roll < opts.drop + opts.duplicate) {
         faults.duplicated++;
-        const [first] = await Promise.all([forward(req, body), forward(req, body).catch(() => undefined)]);
+        const [first] = await Promise.all([forward(req, body, " (duplicated: first copy)"), forward(req, body, " (duplicated: second copy)").catch(() => undefined)]);
         res.writeHead(first.status, first.headers).end(first.data);
         return;
       }
@@ -83,6 +93,7 @@ export async function startChaosProxy(target: string, opts: { drop: number; dupl
   return {
     url: `http://127.0.0.1:${port}`,
     faults,
+    upstreamServerErrors,
     close: () => new Promise<void>((r) => {
       server.closeAllConnections();
       server.close(() => r());

@@ -1,5 +1,7 @@
 // The real stack from `npm start`, driven as a user would: the CLI, curl-like
-// HTTP clients, and connections dropped in the middle of a chunk.
+// HTTP clients, and connections dropped in the middle of a chunk. The CLI
+// talks through a recording proxy: it retries 5xx answers, so only the
+// proxy's record shows whether the worker gave any.
 import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -8,33 +10,41 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { root, startStack, type Stack } from "../stack.ts";
+import { serverErrors, startRecordingProxy, type RecordingProxy } from "./recording-proxy.ts";
 
 const MiB = 1024 * 1024;
 let stack: Stack;
 let dir: string;
+let proxy: RecordingProxy;
 
 beforeAll(async () => {
   stack = await startStack();
   dir = await mkdtemp(join(tmpdir(), "reelay-e2e-"));
+  proxy = await startRecordingProxy(stack.url);
 });
 
 afterAll(async () => {
+  await proxy?.close();
   await stack?.stop();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 const sha256 = (data: Uint8Array) => createHash("sha256").update(data).digest("hex");
 
-function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn("npm", ["run", "--silent", "upload", "--", ...args], { cwd: root });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("exit", (code) => resolve({ code: code ?? 1, stdout, stderr }));
-  });
+type CliRun = { done: Promise<{ code: number; stdout: string; stderr: string }>; stderr: () => string; kill: () => void };
+
+function startCli(args: string[]): CliRun {
+  // Its own process group, so a kill reaches the CLI under npm too.
+  const child = spawn("npm", ["run", "--silent", "upload", "--", ...args], { cwd: root, detached: true });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (d) => (stdout += d));
+  child.stderr.on("data", (d) => (stderr += d));
+  const done = new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => child.on("exit", (code) => resolve({ code: code ?? 1, stdout, stderr })));
+  return { done, stderr: () => stderr, kill: () => process.kill(-child.pid!, "SIGKILL") };
 }
+
+const runCli = (args: string[]) => startCli(args).done;
 
 async function createUpload(size: number) {
   const res = await fetch(`${stack.url}/api/uploads`, {
@@ -51,8 +61,10 @@ describe("npm start + the upload CLI", () => {
     const file = randomBytes(23 * MiB + 321);
     const path = join(dir, "holiday clip.mp4");
     await writeFile(path, file);
-    const run = await runCli([path, "--title", "Holiday clip", "--tag", "e2e", "--chunk-size", String(5 * MiB), "--endpoint", stack.url]);
+    const from = proxy.exchanges.length;
+    const run = await runCli([path, "--title", "Holiday clip", "--tag", "e2e", "--chunk-size", String(5 * MiB), "--endpoint", proxy.url]);
     expect(run.code, run.stderr).toBe(0);
+    expect(serverErrors(proxy.exchanges.slice(from))).toEqual([]);
     const result = JSON.parse(run.stdout.trim().split("\n").at(-1)!);
     expect(result).toMatchObject({ videoId: expect.any(String), uploadToken: expect.any(String), status: "processing" });
     expect(run.stderr).toContain("5/5 chunks");
@@ -63,6 +75,41 @@ describe("npm start + the upload CLI", () => {
     const source = await fetch(`${stack.url}/api/videos/${result.videoId}/source`, { headers: auth });
     expect(source.status).toBe(200);
     expect(source.headers.get("content-disposition")).toContain("holiday clip.mp4");
+    expect(sha256(new Uint8Array(await source.arrayBuffer()))).toBe(sha256(file));
+  });
+
+  it("resumes an interrupted CLI upload with --resume --token, sending only the chunks the server lacks", async () => {
+    const file = randomBytes(4 * 5 * MiB + 4321);
+    const path = join(dir, "interrupted.mp4");
+    await writeFile(path, file);
+    // The network lets two chunks through, then the CLI is killed mid-upload.
+    const from = proxy.exchanges.length;
+    proxy.forwardChunks(proxy.exchanges.filter((e) => e.chunk !== undefined).length + 2);
+    const first = startCli([path, "--chunk-size", String(5 * MiB), "--endpoint", proxy.url]);
+    const stored = () => proxy.exchanges.slice(from).filter((e) => e.chunk !== undefined && e.status === 200);
+    const session = () => /--resume (\S+) --token (\S+)/.exec(first.stderr());
+    for (const deadline = Date.now() + 60_000; stored().length < 2 || !session();) {
+      if (Date.now() > deadline) throw new Error(`the CLI did not get two chunks through: ${first.stderr()}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    first.kill();
+    expect((await first.done).code).not.toBe(0);
+    const [, videoId, token] = session()!;
+    const auth = { authorization: `Bearer ${token}` };
+    const before = (await (await fetch(`${stack.url}/api/uploads/${videoId}`, { headers: auth })).json()) as { received: number[]; totalChunks: number };
+    expect(before.totalChunks).toBe(5);
+    expect(before.received.toSorted()).toEqual(stored().map((e) => e.chunk).toSorted());
+    const missing = [1, 2, 3, 4, 5].filter((n) => !before.received.includes(n));
+
+    proxy.forwardChunks(Infinity);
+    const resumedFrom = proxy.exchanges.length;
+    const second = await runCli([path, "--resume", videoId, "--token", token, "--endpoint", proxy.url]);
+    expect(second.code, second.stderr).toBe(0);
+    expect(JSON.parse(second.stdout.trim().split("\n").at(-1)!)).toEqual({ videoId, uploadToken: token, status: "processing" });
+    const resent = proxy.exchanges.slice(resumedFrom).filter((e) => e.chunk !== undefined);
+    expect(resent.map((e) => e.chunk).toSorted()).toEqual(missing);
+    expect(serverErrors(proxy.exchanges.slice(from))).toEqual([]);
+    const source = await fetch(`${stack.url}/api/videos/${videoId}/source`, { headers: auth });
     expect(sha256(new Uint8Array(await source.arrayBuffer()))).toBe(sha256(file));
   });
 
