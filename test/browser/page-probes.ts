@@ -4,7 +4,8 @@
  * page itself so the test's own latency cannot hide a step; and a gate on
  * chunk uploads, so the test decides when each chunk may reach the server.
  */
-import type { BrowserContext, Dialog, Page, Route } from "playwright-core";
+import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from "node:http";
+import type { BrowserContext, Dialog, Page } from "playwright-core";
 import { sleep } from "./helpers.ts";
 
 export type Observed = {
@@ -75,43 +76,85 @@ export async function waitForProgress(page: Page, atLeast: number, timeoutMs = 3
 }
 
 export type ChunkGate = {
+  /** The gate's origin: pages and API calls go through it to reach the stack. */
+  url: string;
   /** Chunk numbers that reached the server since the last `clearSent`. */
   sent: number[];
   clearSent(): void;
   /** Let these chunks through (held requests for them go now). */
   release(...chunks: number[]): void;
-  /** Drop held requests (their page went away). */
+  /** Let these chunks through from now on, without sending what is held. */
+  allow(...chunks: number[]): void;
+  /** Cut the held requests' connections (their page went away, or the network did). */
   dropHeld(): void;
+  /** Resolves once requests for all these chunks are being held. */
+  whenHeld(...chunks: number[]): Promise<void>;
+  /** Let every request through at once, from now on. */
+  openAll(): void;
+  close(): Promise<void>;
 };
 
-const chunkOf = (url: string) => Number(url.split("/").pop());
+const chunkOf = (url: string) => {
+  const m = /\/api\/uploads\/[^/]+\/chunks\/(\d+)$/.exec(url);
+  return m ? Number(m[1]) : undefined;
+};
 
-/** Chunk PUTs pass only once allowed, chunk n after n × `stepMs`, so progress visibly moves step by step. */
-export async function gateChunks(context: BrowserContext, allowed: number[], stepMs: number): Promise<ChunkGate> {
+/**
+ * A plain HTTP hop in front of the stack that decides when each chunk PUT may
+ * reach the server: only allowed chunks pass, the first allowed ones chunk n
+ * after n × `stepMs`, so progress visibly moves step by step; the rest wait
+ * until released or cut.
+ * It is a real server rather than Playwright's request interception, which in
+ * Chromium 156 delivered a continued chunk's response only when the next
+ * intercepted request arrived.
+ */
+export async function gateChunks(target: string, allowed: number[], stepMs: number): Promise<ChunkGate> {
+  const upstream = new URL(target);
   const open = new Set(allowed);
-  const held: Route[] = [];
+  const stepped = new Set(allowed);
+  let everything = false;
+  const held: { n: number; req: IncomingMessage; res: ServerResponse }[] = [];
   const sent: number[] = [];
-  await context.route("**/api/uploads/*/chunks/*", async (route) => {
-    const n = chunkOf(route.request().url());
-    if (!open.has(n)) return void held.push(route);
-    await sleep(stepMs * n);
-    sent.push(n);
-    await route.continue().catch(() => {});
+  const forward = (req: IncomingMessage, res: ServerResponse, n?: number) => {
+    if (n !== undefined) sent.push(n);
+    const up = request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
+      res.writeHead(answer.statusCode!, answer.headers);
+      answer.pipe(res);
+    });
+    up.on("error", () => res.destroy());
+    req.pipe(up);
+  };
+  const server: Server = createServer((req, res) => {
+    const n = req.method === "PUT" ? chunkOf(req.url ?? "") : undefined;
+    if (n === undefined || everything) return forward(req, res, n);
+    if (!open.has(n)) return void held.push({ n, req, res });
+    void sleep(stepped.has(n) ? stepMs * n : 0).then(() => forward(req, res, n));
   });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const { port } = server.address() as { port: number };
   return {
+    url: `http://127.0.0.1:${port}`,
     sent,
     clearSent: () => void sent.splice(0),
+    allow: (...chunks) => chunks.forEach((n) => open.add(n)),
     release(...chunks) {
       chunks.forEach((n) => open.add(n));
-      for (const route of held.splice(0)) {
-        const n = chunkOf(route.request().url());
-        if (!open.has(n)) held.push(route);
-        else void sleep(100).then(() => {
-          sent.push(n);
-          return route.continue().catch(() => {});
-        });
+      for (const h of held.splice(0)) {
+        if (!open.has(h.n)) held.push(h);
+        else void sleep(100).then(() => forward(h.req, h.res, h.n));
       }
     },
-    dropHeld: () => held.splice(0).forEach((route) => void route.abort().catch(() => {})),
+    dropHeld: () => held.splice(0).forEach((h) => h.res.destroy()),
+    async whenHeld(...chunks) {
+      while (!chunks.every((n) => held.some((h) => h.n === n))) await sleep(50);
+    },
+    openAll: () => {
+      everything = true;
+    },
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }
