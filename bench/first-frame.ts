@@ -41,7 +41,16 @@ export type FirstFrameBench = {
   warmup: Record<Variant, FirstFrameSample[]>;
 };
 
-const CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--autoplay-policy=no-user-gesture-required"];
+const CHROMIUM_FLAGS = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--autoplay-policy=no-user-gesture-required",
+];
 
 /** Milliseconds from navigation start until the first frame with currentTime > 0, and what was shown. */
 async function firstFrame(page: Page): Promise<FirstFrameSample> {
@@ -58,14 +67,23 @@ async function firstFrame(page: Page): Promise<FirstFrameSample> {
     v.muted = true;
     void v.play().catch(() => {});
     await new Promise<void>((resolve, reject) => {
-      const check = () => (v.currentTime > 0 ? resolve() : performance.now() > deadline ? reject(new Error("no frame in 60 s")) : setTimeout(check, 5));
+      const check = () =>
+        v.currentTime > 0
+          ? resolve()
+          : performance.now() > deadline
+            ? reject(new Error("no frame in 60 s"))
+            : setTimeout(check, 5);
       check();
     });
     const ms = performance.now();
     const hls = (window as unknown as { __reelay?: Exposed }).__reelay?.hls;
     const l = hls?.levels[hls.currentLevel];
     const url = l ? (Array.isArray(l.url) ? l.url[0] : l.url) : "";
-    return { ms, height: v.videoHeight, level: l ? { height: l.height, bitrate: l.bitrate, url: url.split("/").slice(-2).join("/") } : null };
+    return {
+      ms,
+      height: v.videoHeight,
+      level: l ? { height: l.height, bitrate: l.bitrate, url: url.split("/").slice(-2).join("/") } : null,
+    };
   });
 }
 
@@ -90,7 +108,14 @@ hls.attachMedia(video);
   const { size } = await stat(source);
   const server = createServer((req, res) => {
     const path = new URL(req.url ?? "/", "http://localhost").pathname;
-    const send = (type: string, body: string | Buffer) => res.writeHead(200, { "Content-Type": type, "Content-Length": Buffer.byteLength(body), "Cache-Control": "no-store" }).end(body);
+    const send = (type: string, body: string | Buffer) =>
+      res
+        .writeHead(200, {
+          "Content-Type": type,
+          "Content-Length": Buffer.byteLength(body),
+          "Cache-Control": "no-store",
+        })
+        .end(body);
     if (path === "/plain") return send("text/html", plainPage);
     if (path === "/hls-top") return send("text/html", hlsPage);
     if (path === "/hls.light.min.js") return send("text/javascript", hlsJs);
@@ -108,7 +133,10 @@ hls.attachMedia(video);
       if (start > end) return res.writeHead(416, { "Content-Range": `bytes */${size}` }).end();
     }
     res.writeHead(range ? 206 : 200, {
-      "Content-Type": "video/mp4", "Accept-Ranges": "bytes", "Content-Length": end - start + 1, "Cache-Control": "no-store",
+      "Content-Type": "video/mp4",
+      "Accept-Ranges": "bytes",
+      "Content-Length": end - start + 1,
+      "Cache-Control": "no-store",
       ...(range ? { "Content-Range": `bytes ${start}-${end}/${size}` } : {}),
     });
     if (req.method === "HEAD") return res.end();
@@ -126,12 +154,28 @@ export async function benchFirstFrame(runs = 5): Promise<FirstFrameBench> {
   const stack = await startStack();
   let browser: Browser | undefined;
   let plain: { server: Server; url: string } | undefined;
-  const result: FirstFrameBench = { runs, sourceSec, sourceBytes: (await stat(source)).size, samples: { watch: [], hlsTop: [], plain: [] }, warmup: { watch: [], hlsTop: [], plain: [] } };
+  const result: FirstFrameBench = {
+    runs,
+    sourceSec,
+    sourceBytes: (await stat(source)).size,
+    samples: { watch: [], hlsTop: [], plain: [] },
+    warmup: { watch: [], hlsTop: [], plain: [] },
+  };
   try {
-    const up = await upload({ endpoint: stack.url, file: new Blob([await readFile(source)]), filename: "ttff.mp4", contentType: "video/mp4", title: "First frame" });
+    const up = await upload({
+      endpoint: stack.url,
+      file: new Blob([await readFile(source)]),
+      filename: "ttff.mp4",
+      contentType: "video/mp4",
+      title: "First frame",
+    });
     await waitForVideo(stack.url, up.videoId, isFinal, 900_000);
     plain = await plainServer(source, `${stack.url}/videos/${up.videoId}/master.m3u8`);
-    const urls: Record<Variant, string> = { watch: `${stack.url}/watch/${up.videoId}`, hlsTop: `${plain.url}/hls-top`, plain: `${plain.url}/plain` };
+    const urls: Record<Variant, string> = {
+      watch: `${stack.url}/watch/${up.videoId}`,
+      hlsTop: `${plain.url}/hls-top`,
+      plain: `${plain.url}/plain`,
+    };
     browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_FLAGS });
     for (let i = -1; i < runs; i++) {
       // Rotate the order, so no variant always goes first (or last) after a quiet moment.
@@ -160,7 +204,13 @@ export function firstFrameRows(r: FirstFrameBench): (string | number)[][] {
   const base = `plain \`<video src>\` of the source MP4 (${rungs(r.samples.plain)}, node:http): ${p.toFixed(0)} ms`;
   const row = (what: string, xs: FirstFrameSample[]) => {
     const m = median(ms(xs));
-    return [what.replace("RUNG", rungs(xs)), `${m.toFixed(0)} ms`, base, (m / p).toFixed(2), `${spread(xs)} / ${spread(r.samples.plain)}, n=${r.runs}, fresh context each`];
+    return [
+      what.replace("RUNG", rungs(xs)),
+      `${m.toFixed(0)} ms`,
+      base,
+      (m / p).toFixed(2),
+      `${spread(xs)} / ${spread(r.samples.plain)}, n=${r.runs}, fresh context each`,
+    ];
   };
   return [
     row(`time to first frame, /watch/:id (hls.js Auto, first frame RUNG; ${r.sourceSec} s 1080p)`, r.samples.watch),

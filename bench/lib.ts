@@ -5,13 +5,18 @@ import { readFileSync } from "node:fs";
 /** PIDs of the workerd processes under a process tree. */
 export function descendants(pid: number, name?: string): number[] {
   const out = execFileSync("ps", ["-e", "-o", "pid=,ppid=,comm="], { encoding: "utf8" });
-  const rows = out.trim().split("\n").map((l) => l.trim().split(/\s+/)).map(([p, pp, c]) => ({ pid: Number(p), ppid: Number(pp), comm: c }));
+  const rows = out
+    .trim()
+    .split("\n")
+    .map((l) => l.trim().split(/\s+/))
+    .map(([p, pp, c]) => ({ pid: Number(p), ppid: Number(pp), comm: c }));
   const found: number[] = [];
   const walk = (parent: number) => {
-    for (const r of rows) if (r.ppid === parent) {
-      if (!name || r.comm === name) found.push(r.pid);
-      walk(r.pid);
-    }
+    for (const r of rows)
+      if (r.ppid === parent) {
+        if (!name || r.comm === name) found.push(r.pid);
+        walk(r.pid);
+      }
   };
   walk(pid);
   return found;

@@ -35,14 +35,17 @@ const { values, positionals } = parseArgs({
     out: { type: "string", default: "bench/results.json" },
   },
 });
-for (const p of positionals) if (!SECTIONS.includes(p)) throw new Error(`unknown section ${p}; known: ${SECTIONS.join(", ")}`);
+for (const p of positionals)
+  if (!SECTIONS.includes(p)) throw new Error(`unknown section ${p}; known: ${SECTIONS.join(", ")}`);
 const only = new Set(positionals);
 const wanted = (name: string) => only.size === 0 || only.has(name);
 const runs = Number(values.runs);
 
 const firstLine = (file: string, args: string[]) => {
   try {
-    return execFileSync(file, args, { encoding: "utf8", cwd: root, stdio: ["ignore", "pipe", "ignore"] }).split("\n")[0].trim();
+    return execFileSync(file, args, { encoding: "utf8", cwd: root, stdio: ["ignore", "pipe", "ignore"] })
+      .split("\n")[0]
+      .trim();
   } catch {
     return null;
   }
@@ -57,8 +60,14 @@ const results: Record<string, unknown> = {
   commit: firstLine("git", ["rev-parse", "HEAD"]),
   uncommittedChanges: (firstLine("git", ["status", "--porcelain"]) ?? "") !== "",
   machine: {
-    cpus: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), arch: arch(), kernel: release(), node: process.version,
-    ffmpeg: firstLine(ffmpegPaths().ffmpeg, ["-version"]), chromium: firstLine("/usr/bin/chromium", ["--version"]),
+    cpus: cpus().length,
+    cpu: cpus()[0]?.model,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    arch: arch(),
+    kernel: release(),
+    node: process.version,
+    ffmpeg: firstLine(ffmpegPaths().ffmpeg, ["-version"]),
+    chromium: firstLine("/usr/bin/chromium", ["--version"]),
     loadAverageAtStart: loadavg(),
   },
   sections: {} as Record<string, unknown>,
@@ -73,21 +82,39 @@ const section = async <T>(name: string, measure: () => Promise<T>, toRows: (r: T
   const r = await measure();
   const added = toRows(r);
   rows.push(...added);
-  sections[name] = { started: t0.toISOString(), seconds: Math.round((Date.now() - t0.getTime()) / 1000), loadAverageAtStart: load, rows: added, raw: r };
+  sections[name] = {
+    started: t0.toISOString(),
+    seconds: Math.round((Date.now() - t0.getTime()) / 1000),
+    loadAverageAtStart: load,
+    rows: added,
+    raw: r,
+  };
   console.error(`[bench] ${name}: ${added.map((row) => row.slice(0, 4).join(" | ")).join("; ")}`);
 };
 
 if (wanted("upload")) {
-  await section("upload", () => benchUpload(Number(values["upload-mib"]) * 1024 * 1024, Number(values["upload-runs"])), uploadRows);
+  await section(
+    "upload",
+    () => benchUpload(Number(values["upload-mib"]) * 1024 * 1024, Number(values["upload-runs"])),
+    uploadRows,
+  );
 }
 
 for (const codec of ["h264", "hevc"] as const) {
   if (!wanted("transcode") && !wanted(`transcode-${codec}`)) continue;
-  await section(`transcode-${codec}`, () => benchTranscode(codec, Number(values["transcode-seconds"]), Number(values["transcode-runs"])), transcodeRows);
+  await section(
+    `transcode-${codec}`,
+    () => benchTranscode(codec, Number(values["transcode-seconds"]), Number(values["transcode-runs"])),
+    transcodeRows,
+  );
 }
 
 if (wanted("search")) {
-  await section("search", () => benchSearch(Number(values["search-videos"]), Number(values["search-per-kind"])), searchRows);
+  await section(
+    "search",
+    () => benchSearch(Number(values["search-videos"]), Number(values["search-per-kind"])),
+    searchRows,
+  );
 }
 
 if (wanted("first-frame")) {
@@ -99,4 +126,4 @@ console.log(`\n${out}\n`);
 results.finished = new Date().toISOString();
 results.minutes = Math.round((Date.now() - started.getTime()) / 6000) / 10;
 (results.machine as Record<string, unknown>).loadAverageAtEnd = loadavg();
-await writeFile(join(root, values.out), JSON.stringify({ ...results, table: out }, null, 2) + "\n");
+await writeFile(join(root, values.out), `${JSON.stringify({ ...results, table: out }, null, 2)}\n`);

@@ -20,13 +20,20 @@ const QUERIES: Record<string, string[]> = {
   "no match": ["zzqxv", "qwxyzzy", "xyzzyplugh", "jjjjqqq", "vvvbbbnnn"],
 };
 
-export type SearchBench = { videos: number; perKind: number; kinds: Record<string, { http: number[]; direct: number[] }> };
+export type SearchBench = {
+  videos: number;
+  perKind: number;
+  kinds: Record<string, { http: number[]; direct: number[] }>;
+};
 
 function baselineDb(path: string, count: number): DatabaseSync {
   const db = new DatabaseSync(path);
   const dir = join(root, "drizzle");
-  for (const file of readdirSync(dir).filter((f) => f.endsWith(".sql")).sort()) {
-    for (const stmt of readFileSync(join(dir, file), "utf8").split("--> statement-breakpoint")) if (stmt.trim()) db.exec(stmt);
+  for (const file of readdirSync(dir)
+    .filter((f) => f.endsWith(".sql"))
+    .sort()) {
+    for (const stmt of readFileSync(join(dir, file), "utf8").split("--> statement-breakpoint"))
+      if (stmt.trim()) db.exec(stmt);
   }
   db.exec("BEGIN");
   for (const stmt of seedSql(count)) db.exec(stmt);

@@ -11,10 +11,79 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { root } from "../test/stack.ts";
 
-const PLACES = ["Alps", "Norway", "Patagonia", "Kyoto", "Lisbon", "Iceland", "Yosemite", "the Dolomites", "Montréal", "São Paulo", "Marrakech", "the Highlands", "Bali", "Zürich", "Reykjavík", "Québec", "Cape Town", "the Pyrenees", "Hokkaido", "Tasmania"];
-const SUBJECTS = ["sunrise", "sunset", "thunderstorm", "northern lights", "glacier", "waterfall", "street food", "night market", "mountain bike", "kayak", "surf session", "trail run", "road trip", "bird migration", "city walk", "drone flight", "snowboard", "rock climbing", "sailing race", "hot air balloon"];
-const FORMATS = ["timelapse", "vlog", "4K tour", "documentary", "highlights", "tutorial", "behind the scenes", "slow motion", "day 1", "day 2", "day 3", "full ride", "travel guide", "cinematic edit", "review"];
-const HOWTO = ["How to fix a bike chain", "How to edit drone footage", "How to pack for a long hike", "Cooking ramen at home", "Learning to surf in a week", "Building a tiny cabin", "Restoring an old camera", "Making sourdough bread", "Tuning a road bike", "Shooting the milky way"];
+const PLACES = [
+  "Alps",
+  "Norway",
+  "Patagonia",
+  "Kyoto",
+  "Lisbon",
+  "Iceland",
+  "Yosemite",
+  "the Dolomites",
+  "Montréal",
+  "São Paulo",
+  "Marrakech",
+  "the Highlands",
+  "Bali",
+  "Zürich",
+  "Reykjavík",
+  "Québec",
+  "Cape Town",
+  "the Pyrenees",
+  "Hokkaido",
+  "Tasmania",
+];
+const SUBJECTS = [
+  "sunrise",
+  "sunset",
+  "thunderstorm",
+  "northern lights",
+  "glacier",
+  "waterfall",
+  "street food",
+  "night market",
+  "mountain bike",
+  "kayak",
+  "surf session",
+  "trail run",
+  "road trip",
+  "bird migration",
+  "city walk",
+  "drone flight",
+  "snowboard",
+  "rock climbing",
+  "sailing race",
+  "hot air balloon",
+];
+const FORMATS = [
+  "timelapse",
+  "vlog",
+  "4K tour",
+  "documentary",
+  "highlights",
+  "tutorial",
+  "behind the scenes",
+  "slow motion",
+  "day 1",
+  "day 2",
+  "day 3",
+  "full ride",
+  "travel guide",
+  "cinematic edit",
+  "review",
+];
+const HOWTO = [
+  "How to fix a bike chain",
+  "How to edit drone footage",
+  "How to pack for a long hike",
+  "Cooking ramen at home",
+  "Learning to surf in a week",
+  "Building a tiny cabin",
+  "Restoring an old camera",
+  "Making sourdough bread",
+  "Tuning a road bike",
+  "Shooting the milky way",
+];
 const SENTENCES = [
   "Filmed on a quiet morning with a handheld gimbal.",
   "We spent three days exploring the area and this is what we saw.",
@@ -27,7 +96,38 @@ const SENTENCES = [
   "Crème brûlée for breakfast, then a long climb to the café at the top.",
   "Best viewed on a big screen with the sound up.",
 ];
-const TAGS = ["travel", "nature", "timelapse", "drone", "4k", "vlog", "outdoors", "adventure", "hiking", "cycling", "surfing", "food", "city", "mountains", "ocean", "snow", "camping", "photography", "tutorial", "diy", "music", "slowmo", "wildlife", "weather", "roadtrip", "sunrise", "sunset", "night", "aerial", "sports"];
+const TAGS = [
+  "travel",
+  "nature",
+  "timelapse",
+  "drone",
+  "4k",
+  "vlog",
+  "outdoors",
+  "adventure",
+  "hiking",
+  "cycling",
+  "surfing",
+  "food",
+  "city",
+  "mountains",
+  "ocean",
+  "snow",
+  "camping",
+  "photography",
+  "tutorial",
+  "diy",
+  "music",
+  "slowmo",
+  "wildlife",
+  "weather",
+  "roadtrip",
+  "sunrise",
+  "sunset",
+  "night",
+  "aerial",
+  "sports",
+];
 
 function prng(seed: number) {
   let a = seed >>> 0;
@@ -40,7 +140,17 @@ function prng(seed: number) {
   };
 }
 
-export type SeedRow = { id: string; title: string; description: string; tags: string[]; visibility: "public" | "unlisted"; durationSec: number; createdAt: number; width: number; height: number };
+export type SeedRow = {
+  id: string;
+  title: string;
+  description: string;
+  tags: string[];
+  visibility: "public" | "unlisted";
+  durationSec: number;
+  createdAt: number;
+  width: number;
+  height: number;
+};
 
 export function* seedRows(count: number, seed = 42): Generator<SeedRow> {
   const r = prng(seed);
@@ -48,16 +158,23 @@ export function* seedRows(count: number, seed = 42): Generator<SeedRow> {
   const start = Date.parse("2024-11-25T00:00:00Z");
   const span = 2 * 365 * 24 * 3600 * 1000;
   for (let i = 0; i < count; i++) {
-    const title = r() < 0.2 ? `${pick(HOWTO)} (part ${1 + Math.floor(r() * 5)})` : `${cap(pick(SUBJECTS))} in ${pick(PLACES)} — ${pick(FORMATS)}`;
+    const title =
+      r() < 0.2
+        ? `${pick(HOWTO)} (part ${1 + Math.floor(r() * 5)})`
+        : `${cap(pick(SUBJECTS))} in ${pick(PLACES)} — ${pick(FORMATS)}`;
     const description = Array.from({ length: 1 + Math.floor(r() * 3) }, () => pick(SENTENCES)).join(" ");
     const tags = [...new Set(Array.from({ length: 2 + Math.floor(r() * 4) }, () => pick(TAGS)))];
     const id = `s${crockford(i).padStart(19, "0")}`;
     yield {
-      id, title, description, tags,
+      id,
+      title,
+      description,
+      tags,
       visibility: r() < 0.05 ? "unlisted" : "public",
       durationSec: Math.round((15 + r() * 1800) * 10) / 10,
       createdAt: start + Math.floor((i / count) * span + r() * 1000),
-      width: 1920, height: 1080,
+      width: 1920,
+      height: 1080,
     };
   }
 }
@@ -80,7 +197,9 @@ const q = (s: string) => `'${s.replace(/'/g, "''")}'`;
 export function* seedSql(count: number, batch = 100): Generator<string> {
   let values: string[] = [];
   for (const v of seedRows(count)) {
-    values.push(`(${q(v.id)}, ${q(v.title)}, ${q(v.description)}, ${q(JSON.stringify(v.tags))}, 'seed.mp4', 1000000, 'video/mp4', 'ready', ${q(v.visibility)}, ${v.durationSec}, ${v.width}, ${v.height}, 30, 1, ${v.createdAt}, ${v.createdAt})`);
+    values.push(
+      `(${q(v.id)}, ${q(v.title)}, ${q(v.description)}, ${q(JSON.stringify(v.tags))}, 'seed.mp4', 1000000, 'video/mp4', 'ready', ${q(v.visibility)}, ${v.durationSec}, ${v.width}, ${v.height}, 30, 1, ${v.createdAt}, ${v.createdAt})`,
+    );
     if (values.length === batch) {
       yield insert(values);
       values = [];
@@ -95,7 +214,9 @@ const insert = (values: string[]) =>
 function wrangler(args: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [join(root, "node_modules/wrangler/bin/wrangler.js"), ...args], {
-      cwd: root, stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false" },
+      cwd: root,
+      stdio: ["ignore", "ignore", "inherit"],
+      env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false" },
     });
     child.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`wrangler ${args[0]} exited with ${code}`))));
   });
@@ -115,9 +236,13 @@ export async function seedLocal(stateDir: string, count: number): Promise<void> 
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const { values } = parseArgs({ options: { count: { type: "string", default: "100000" }, state: { type: "string" } } });
+  const { values } = parseArgs({
+    options: { count: { type: "string", default: "100000" }, state: { type: "string" } },
+  });
   const stateDir = values.state ?? process.env.REELAY_STATE_DIR ?? join(root, ".wrangler/state");
   const started = performance.now();
   await seedLocal(stateDir, Number(values.count));
-  console.log(`seeded ${values.count} videos into ${stateDir} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  console.log(
+    `seeded ${values.count} videos into ${stateDir} in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+  );
 }

@@ -41,11 +41,38 @@ export type TranscodeBench = {
 export async function makeSource(codec: "h264" | "hevc", seconds: number): Promise<string> {
   await mkdir(tmp, { recursive: true });
   const path = join(tmp, `source-${codec}-${seconds}s.mp4`);
-  const video = codec === "h264" ? ["-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p"] : ["-c:v", "libx265", "-preset", "ultrafast", "-crf", "24", "-pix_fmt", "yuv420p", "-tag:v", "hvc1"];
-  await run(ffmpegPaths().ffmpeg, [
-    "-y", "-v", "error", "-f", "lavfi", "-i", `testsrc2=size=1920x1080:rate=30:duration=${seconds}`,
-    "-f", "lavfi", "-i", `sine=frequency=440:duration=${seconds}`, ...video, "-g", "60", "-c:a", "aac", "-b:a", "128k", "-shortest", "-movflags", "+faststart", path,
-  ], { maxBuffer: 1 << 24 });
+  const video =
+    codec === "h264"
+      ? ["-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p"]
+      : ["-c:v", "libx265", "-preset", "ultrafast", "-crf", "24", "-pix_fmt", "yuv420p", "-tag:v", "hvc1"];
+  await run(
+    ffmpegPaths().ffmpeg,
+    [
+      "-y",
+      "-v",
+      "error",
+      "-f",
+      "lavfi",
+      "-i",
+      `testsrc2=size=1920x1080:rate=30:duration=${seconds}`,
+      "-f",
+      "lavfi",
+      "-i",
+      `sine=frequency=440:duration=${seconds}`,
+      ...video,
+      "-g",
+      "60",
+      "-c:a",
+      "aac",
+      "-b:a",
+      "128k",
+      "-shortest",
+      "-movflags",
+      "+faststart",
+      path,
+    ],
+    { maxBuffer: 1 << 24 },
+  );
   return path;
 }
 
@@ -53,18 +80,59 @@ export async function makeSource(codec: "h264" | "hevc", seconds: number): Promi
 const PRESET = "veryfast";
 
 const hls = (dir: string) => [
-  "-f", "hls", "-hls_time", String(SEGMENT_SECONDS), "-hls_playlist_type", "vod", "-hls_segment_type", "fmp4",
-  "-hls_segment_filename", join(dir, "seg_%05d.m4s"), join(dir, "index.m3u8"),
+  "-f",
+  "hls",
+  "-hls_time",
+  String(SEGMENT_SECONDS),
+  "-hls_playlist_type",
+  "vod",
+  "-hls_segment_type",
+  "fmp4",
+  "-hls_segment_filename",
+  join(dir, "seg_%05d.m4s"),
+  join(dir, "index.m3u8"),
 ];
 
 /** libx264/AAC settings of one rung, as transcoder/plan.ts decides them. */
 function rungArgs(label: string, r: Rung, plan: Plan): string[] {
   const gop = String(plan.gopFrames);
   return [
-    "-map", label, "-c:v", "libx264", "-preset", PRESET, "-profile:v", r.profile,
-    "-b:v", `${r.videoKbps}k`, "-maxrate", `${r.maxrateKbps}k`, "-bufsize", `${r.bufsizeKbps}k`,
-    "-g", gop, "-keyint_min", gop, "-sc_threshold", "0", "-force_key_frames", `expr:gte(t,n_forced*${GOP_SECONDS})`,
-    ...(plan.audio ? ["-map", "0:a:0", "-c:a", "aac", "-b:a", `${r.audioKbps}k`, "-ac", String(plan.audio.channels), "-ar", String(plan.audio.sampleRate)] : []),
+    "-map",
+    label,
+    "-c:v",
+    "libx264",
+    "-preset",
+    PRESET,
+    "-profile:v",
+    r.profile,
+    "-b:v",
+    `${r.videoKbps}k`,
+    "-maxrate",
+    `${r.maxrateKbps}k`,
+    "-bufsize",
+    `${r.bufsizeKbps}k`,
+    "-g",
+    gop,
+    "-keyint_min",
+    gop,
+    "-sc_threshold",
+    "0",
+    "-force_key_frames",
+    `expr:gte(t,n_forced*${GOP_SECONDS})`,
+    ...(plan.audio
+      ? [
+          "-map",
+          "0:a:0",
+          "-c:a",
+          "aac",
+          "-b:a",
+          `${r.audioKbps}k`,
+          "-ac",
+          String(plan.audio.channels),
+          "-ar",
+          String(plan.audio.sampleRate),
+        ]
+      : []),
   ];
 }
 
@@ -87,7 +155,19 @@ function firstBaseline(source: string, plan: Plan, hasAudio: boolean): Baseline 
   if (plan.remux) {
     return {
       what: "ffmpeg -c copy -f hls",
-      args: ["-y", "-v", "error", "-i", source, "-map", "0:v:0", ...(hasAudio ? ["-map", "0:a:0"] : []), "-c", "copy", ...hls(join(out, "source"))],
+      args: [
+        "-y",
+        "-v",
+        "error",
+        "-i",
+        source,
+        "-map",
+        "0:v:0",
+        ...(hasAudio ? ["-map", "0:a:0"] : []),
+        "-c",
+        "copy",
+        ...hls(join(out, "source")),
+      ],
       dirs: [join(out, "source")],
     };
   }
@@ -101,7 +181,11 @@ function firstBaseline(source: string, plan: Plan, hasAudio: boolean): Baseline 
 
 function ladderBaseline(source: string, plan: Plan): Baseline {
   const out = join(tmp, "baseline-ladder");
-  return { what: "plain ffmpeg ladder", args: encodeArgs(source, out, plan.rungs, plan), dirs: plan.rungs.map((r) => join(out, r.name)) };
+  return {
+    what: "plain ffmpeg ladder",
+    args: encodeArgs(source, out, plan.rungs, plan),
+    dirs: plan.rungs.map((r) => join(out, r.name)),
+  };
 }
 
 async function timeFfmpeg(b: Baseline): Promise<number> {
@@ -123,24 +207,43 @@ export async function benchTranscode(codec: "h264" | "hevc", durationSec = 60, r
   const info = await probeSource(source);
   const plan = planTranscode(info);
   // The first-playable baseline must be what Reelay does first for this source.
-  if (plan.remux !== (codec === "h264")) throw new Error(`expected ${codec} ${codec === "h264" ? "to be remuxed" : "to be encoded"}, plan says remux=${plan.remux}`);
+  if (plan.remux !== (codec === "h264"))
+    throw new Error(
+      `expected ${codec} ${codec === "h264" ? "to be remuxed" : "to be encoded"}, plan says remux=${plan.remux}`,
+    );
   const first = firstBaseline(source, plan, info.audioCodec !== null);
   const ladder = ladderBaseline(source, plan);
   const result: TranscodeBench = {
-    codec, durationSec, runs, playableSec: [], fullSec: [],
-    firstBaseline: first.what, firstBaselineArgs: shortPaths(first.args), firstBaselineSec: [],
-    ladderBaselineArgs: shortPaths(ladder.args), baselineSec: [],
+    codec,
+    durationSec,
+    runs,
+    playableSec: [],
+    fullSec: [],
+    firstBaseline: first.what,
+    firstBaselineArgs: shortPaths(first.args),
+    firstBaselineSec: [],
+    ladderBaselineArgs: shortPaths(ladder.args),
+    baselineSec: [],
   };
   const stack = await startStack();
   try {
     for (let i = 0; i < runs; i++) {
       result.firstBaselineSec.push(await timeFfmpeg(first));
       result.baselineSec.push(await timeFfmpeg(ladder));
-      const up = await upload({ endpoint: stack.url, file: new Blob([await readFile(source)]), filename: "bench.mp4", contentType: "video/mp4" });
+      const up = await upload({
+        endpoint: stack.url,
+        file: new Blob([await readFile(source)]),
+        filename: "bench.mp4",
+        contentType: "video/mp4",
+      });
       const completed = performance.now();
       let playable: number | undefined;
       for (;;) {
-        const v = (await (await fetch(`${stack.url}/api/videos/${up.videoId}`)).json()) as { status: string; progress?: number; error?: string };
+        const v = (await (await fetch(`${stack.url}/api/videos/${up.videoId}`)).json()) as {
+          status: string;
+          progress?: number;
+          error?: string;
+        };
         if (v.status === "failed") throw new Error(`processing failed: ${v.error}`);
         if (v.status === "ready" && playable === undefined) playable = (performance.now() - completed) / 1000;
         if (v.status === "ready" && v.progress === undefined) break;
@@ -163,7 +266,19 @@ export function transcodeRows(r: TranscodeBench): (string | number)[][] {
   const spread = (xs: number[]) => `${Math.min(...xs).toFixed(1)}–${Math.max(...xs).toFixed(1)} s`;
   const label = `${r.durationSec} s 1080p ${r.codec === "h264" ? "H.264" : "HEVC"}`;
   return [
-    [`${label}: completion → first playable`, `${p.toFixed(1)} s (${(p / r.durationSec).toFixed(3)}× duration)`, `${r.firstBaseline}: ${fb.toFixed(1)} s`, (p / fb).toFixed(2), `${spread(r.playableSec)} / ${spread(r.firstBaselineSec)}, n=${r.runs}`],
-    [`${label}: completion → full ladder`, `${f.toFixed(1)} s (${(f / r.durationSec).toFixed(2)}× duration)`, `plain ffmpeg ladder: ${b.toFixed(1)} s (${(b / r.durationSec).toFixed(2)}× duration)`, (f / b).toFixed(2), `${spread(r.fullSec)} / ${spread(r.baselineSec)}, n=${r.runs}`],
+    [
+      `${label}: completion → first playable`,
+      `${p.toFixed(1)} s (${(p / r.durationSec).toFixed(3)}× duration)`,
+      `${r.firstBaseline}: ${fb.toFixed(1)} s`,
+      (p / fb).toFixed(2),
+      `${spread(r.playableSec)} / ${spread(r.firstBaselineSec)}, n=${r.runs}`,
+    ],
+    [
+      `${label}: completion → full ladder`,
+      `${f.toFixed(1)} s (${(f / r.durationSec).toFixed(2)}× duration)`,
+      `plain ffmpeg ladder: ${b.toFixed(1)} s (${(b / r.durationSec).toFixed(2)}× duration)`,
+      (f / b).toFixed(2),
+      `${spread(r.fullSec)} / ${spread(r.baselineSec)}, n=${r.runs}`,
+    ],
   ];
 }

@@ -58,7 +58,11 @@ async function curlBaseline(path: string, bytes: number): Promise<number> {
   const started = performance.now();
   // Asynchronous: the server runs in this very process.
   const code = await new Promise<number | null>((resolve) =>
-    spawn("curl", ["-s", "-o", "/dev/null", "-T", path, `http://127.0.0.1:${port}/`], { stdio: "ignore" }).on("exit", resolve));
+    spawn("curl", ["-s", "-o", "/dev/null", "-T", path, `http://127.0.0.1:${port}/`], { stdio: "ignore" }).on(
+      "exit",
+      resolve,
+    ),
+  );
   const seconds = (performance.now() - started) / 1000;
   server.close();
   await rm(out, { force: true });
@@ -92,7 +96,16 @@ async function tusPeer(path: string, bytes: number): Promise<number> {
 
 export async function benchUpload(bytes = 2 * 1024 * MiB, runs = 3): Promise<UploadBench> {
   const path = await makeFile(bytes);
-  const result: UploadBench = { bytes, runs, curlMBps: [], tusMBps: [], reelayMBps: [], workerdIdleRss: 0, workerdPeakRss: 0, rssSamples: [] };
+  const result: UploadBench = {
+    bytes,
+    runs,
+    curlMBps: [],
+    tusMBps: [],
+    reelayMBps: [],
+    workerdIdleRss: 0,
+    workerdPeakRss: 0,
+    rssSamples: [],
+  };
   const stack = await startStack();
   try {
     const workerd = descendants(stack.process.pid!, "workerd");
@@ -131,11 +144,29 @@ export function uploadRows(r: UploadBench): (string | number)[][] {
   const reelay = median(r.reelayMBps);
   const curl = median(r.curlMBps);
   const tusPeerMBps = median(r.tusMBps);
-  const quarter = (q: number) => Math.max(0, ...r.rssSamples.filter((s) => s.fraction >= q - 0.25 && s.fraction < q).map((s) => s.rss));
+  const quarter = (q: number) =>
+    Math.max(0, ...r.rssSamples.filter((s) => s.fraction >= q - 0.25 && s.fraction < q).map((s) => s.rss));
   return [
-    [`upload ${gib} GiB, Reelay (4 in flight)`, `${reelay.toFixed(0)} MB/s`, `curl -T to disk: ${curl.toFixed(0)} MB/s`, (reelay / curl).toFixed(2), `${spread(r.reelayMBps)} / ${spread(r.curlMBps)} MB/s, n=${r.runs}`],
-    [`upload ${gib} GiB, Reelay (4 in flight)`, `${reelay.toFixed(0)} MB/s`, `@tus/server + tus-js-client: ${tusPeerMBps.toFixed(0)} MB/s`, (reelay / tusPeerMBps).toFixed(2), `${spread(r.reelayMBps)} / ${spread(r.tusMBps)} MB/s, n=${r.runs}`],
-    [`workerd RSS during upload`, `${(r.workerdPeakRss / MiB).toFixed(0)} MiB peak`, `idle: ${(r.workerdIdleRss / MiB).toFixed(0)} MiB`, (r.workerdPeakRss / r.workerdIdleRss).toFixed(2),
-      `peak per quarter of the file: ${[0.25, 0.5, 0.75, 1.01].map((q) => (quarter(q) / MiB).toFixed(0)).join(" / ")} MiB`],
+    [
+      `upload ${gib} GiB, Reelay (4 in flight)`,
+      `${reelay.toFixed(0)} MB/s`,
+      `curl -T to disk: ${curl.toFixed(0)} MB/s`,
+      (reelay / curl).toFixed(2),
+      `${spread(r.reelayMBps)} / ${spread(r.curlMBps)} MB/s, n=${r.runs}`,
+    ],
+    [
+      `upload ${gib} GiB, Reelay (4 in flight)`,
+      `${reelay.toFixed(0)} MB/s`,
+      `@tus/server + tus-js-client: ${tusPeerMBps.toFixed(0)} MB/s`,
+      (reelay / tusPeerMBps).toFixed(2),
+      `${spread(r.reelayMBps)} / ${spread(r.tusMBps)} MB/s, n=${r.runs}`,
+    ],
+    [
+      `workerd RSS during upload`,
+      `${(r.workerdPeakRss / MiB).toFixed(0)} MiB peak`,
+      `idle: ${(r.workerdIdleRss / MiB).toFixed(0)} MiB`,
+      (r.workerdPeakRss / r.workerdIdleRss).toFixed(2),
+      `peak per quarter of the file: ${[0.25, 0.5, 0.75, 1.01].map((q) => (quarter(q) / MiB).toFixed(0)).join(" / ")} MiB`,
+    ],
   ];
 }

@@ -12,15 +12,36 @@ import type { Stack } from "./stack.ts";
 export const run = promisify(execFile);
 
 /** A test clip from ffmpeg's testsrc2/sine; `noise` makes it large and incompressible. */
-export async function makeVideo(path: string, opts: { size: string; seconds: number; noise?: boolean; audio?: boolean }): Promise<string> {
+export async function makeVideo(
+  path: string,
+  opts: { size: string; seconds: number; noise?: boolean; audio?: boolean },
+): Promise<string> {
   const audio = opts.audio ?? true;
-  await run(ffmpegPaths().ffmpeg, [
-    "-y", "-v", "error", "-f", "lavfi", "-i", `testsrc2=size=${opts.size}:rate=30:duration=${opts.seconds}`,
-    ...(audio ? ["-f", "lavfi", "-i", `sine=frequency=440:duration=${opts.seconds}`] : []),
-    ...(opts.noise ? ["-vf", "noise=alls=60:allf=t", "-qp", "0"] : ["-g", "60"]),
-    "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
-    ...(audio ? ["-c:a", "aac", "-shortest"] : []), "-movflags", "+faststart", path,
-  ], { maxBuffer: 1 << 24 });
+  await run(
+    ffmpegPaths().ffmpeg,
+    [
+      "-y",
+      "-v",
+      "error",
+      "-f",
+      "lavfi",
+      "-i",
+      `testsrc2=size=${opts.size}:rate=30:duration=${opts.seconds}`,
+      ...(audio ? ["-f", "lavfi", "-i", `sine=frequency=440:duration=${opts.seconds}`] : []),
+      ...(opts.noise ? ["-vf", "noise=alls=60:allf=t", "-qp", "0"] : ["-g", "60"]),
+      "-c:v",
+      "libx264",
+      "-preset",
+      "ultrafast",
+      "-pix_fmt",
+      "yuv420p",
+      ...(audio ? ["-c:a", "aac", "-shortest"] : []),
+      "-movflags",
+      "+faststart",
+      path,
+    ],
+    { maxBuffer: 1 << 24 },
+  );
   return path;
 }
 
@@ -28,13 +49,23 @@ export const sha256 = (data: Uint8Array) => createHash("sha256").update(data).di
 export const sha256File = async (path: string) => sha256(await readFile(path));
 
 export type VideoView = {
-  id: string; title: string; status: string; progress?: number; error?: string;
-  playback: { hls: string | null; poster: string | null }; renditions: { name: string }[];
+  id: string;
+  title: string;
+  status: string;
+  progress?: number;
+  error?: string;
+  playback: { hls: string | null; poster: string | null };
+  renditions: { name: string }[];
 };
 
 export const isFinal = (v: VideoView) => v.status === "ready" && v.progress === undefined;
 
-export async function waitForVideo(base: string, id: string, done: (v: VideoView) => boolean, timeoutMs: number): Promise<VideoView> {
+export async function waitForVideo(
+  base: string,
+  id: string,
+  done: (v: VideoView) => boolean,
+  timeoutMs: number,
+): Promise<VideoView> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = (await (await fetch(`${base}/api/videos/${id}`)).json()) as VideoView;
@@ -59,7 +90,10 @@ export function storedKeys(stateDir: string, prefix: string): string[] {
   for (const f of readdirSync(r2).filter((f) => f.endsWith(".sqlite") && f !== "metadata.sqlite")) {
     const db = new DatabaseSync(join(r2, f), { readOnly: true });
     try {
-      for (const row of db.prepare("SELECT key FROM _mf_objects WHERE substr(key, 1, ?) = ?").all(prefix.length, prefix)) keys.push(String(row.key));
+      for (const row of db
+        .prepare("SELECT key FROM _mf_objects WHERE substr(key, 1, ?) = ?")
+        .all(prefix.length, prefix))
+        keys.push(String(row.key));
     } finally {
       db.close();
     }
@@ -82,7 +116,7 @@ function processes(): Proc[] {
 /** Every process under `root`, its children's children included. */
 function descendants(all: Proc[], root: number): Proc[] {
   const found: Proc[] = [];
-  for (let frontier = [root]; frontier.length > 0;) {
+  for (let frontier = [root]; frontier.length > 0; ) {
     const next = all.filter((p) => frontier.includes(p.ppid));
     found.push(...next);
     frontier = next.map((p) => p.pid);
@@ -92,7 +126,9 @@ function descendants(all: Proc[], root: number): Proc[] {
 
 /** Processes the stack started (`npm start` and everything under it) whose command line matches. */
 export function stackProcesses(stack: Stack, match: (args: string) => boolean): number[] {
-  return descendants(processes(), stack.process.pid!).filter((p) => match(p.args)).map((p) => p.pid);
+  return descendants(processes(), stack.process.pid!)
+    .filter((p) => match(p.args))
+    .map((p) => p.pid);
 }
 
 const isTranscoder = (args: string) => args.includes("transcoder/server.ts");
@@ -101,7 +137,9 @@ const isEncoder = (args: string) => /ffmpeg/.test(args) && !/ffprobe/.test(args)
 /** The stack's transcoder processes, each with every process under it (its ffmpeg runs). */
 function transcoderTrees(stack: Stack): { root: number; descendants: Proc[] }[] {
   const all = processes();
-  return descendants(all, stack.process.pid!).filter((p) => isTranscoder(p.args)).map((t) => ({ root: t.pid, descendants: descendants(all, t.pid) }));
+  return descendants(all, stack.process.pid!)
+    .filter((p) => isTranscoder(p.args))
+    .map((t) => ({ root: t.pid, descendants: descendants(all, t.pid) }));
 }
 
 const alive = (pid: number) => {
@@ -122,8 +160,14 @@ export async function killTranscoder(stack: Stack): Promise<{ transcoders: numbe
   const trees = transcoderTrees(stack);
   for (const t of trees) process.kill(t.root, "SIGKILL");
   const orphans = trees.flatMap((t) => t.descendants);
-  for (const deadline = Date.now() + 5000; orphans.some((p) => alive(p.pid));) {
-    if (Date.now() > deadline) throw new Error(`outlived their transcoder: ${orphans.filter((p) => alive(p.pid)).map((p) => p.args.slice(0, 60)).join("; ")}`);
+  for (const deadline = Date.now() + 5000; orphans.some((p) => alive(p.pid)); ) {
+    if (Date.now() > deadline)
+      throw new Error(
+        `outlived their transcoder: ${orphans
+          .filter((p) => alive(p.pid))
+          .map((p) => p.args.slice(0, 60))
+          .join("; ")}`,
+      );
     await new Promise((r) => setTimeout(r, 50));
   }
   return { transcoders: trees.length, encoders: orphans.filter((p) => isEncoder(p.args)).length };
@@ -149,18 +193,29 @@ export function acceptedJobs(stack: Stack, videoId: string): AcceptedJob[] {
  * and is encoding it with ffmpeg, then kills the transcoder (and sees its ffmpeg end).
  * Returns the killed job.
  */
-export async function killTranscoderMidJob(stack: Stack, videoId: string, notJobs: string[], timeoutMs: number): Promise<AcceptedJob> {
+export async function killTranscoderMidJob(
+  stack: Stack,
+  videoId: string,
+  notJobs: string[],
+  timeoutMs: number,
+): Promise<AcceptedJob> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const job = acceptedJobs(stack, videoId).filter((j) => !notJobs.includes(j.jobId)).at(-1);
+    const job = acceptedJobs(stack, videoId)
+      .filter((j) => !notJobs.includes(j.jobId))
+      .at(-1);
     // Only this video is processing, so a fresh transcoder's ffmpeg works for this job. An x264
     // encode runs long enough to be killed mid-way; a remux or poster may end before the kill.
-    if (job && transcoderTrees(stack).some((t) => t.descendants.some((p) => isEncoder(p.args) && p.args.includes("libx264")))) {
+    if (
+      job &&
+      transcoderTrees(stack).some((t) => t.descendants.some((p) => isEncoder(p.args) && p.args.includes("libx264")))
+    ) {
       const killed = await killTranscoder(stack);
       if (killed.transcoders !== 1 || killed.encoders < 1) throw new Error(`killed ${JSON.stringify(killed)}`);
       return job;
     }
-    if (Date.now() > deadline) throw new Error(`no new job encoding for ${videoId}; accepted: ${JSON.stringify(acceptedJobs(stack, videoId))}`);
+    if (Date.now() > deadline)
+      throw new Error(`no new job encoding for ${videoId}; accepted: ${JSON.stringify(acceptedJobs(stack, videoId))}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -180,7 +235,8 @@ export function recordingFetch(): { fetch: typeof fetch; serverErrors: string[] 
   const serverErrors: string[] = [];
   const recording: typeof fetch = async (input, init) => {
     const res = await fetch(input, init);
-    if (res.status >= 500) serverErrors.push(`${init?.method ?? "GET"} ${new URL(String(input)).pathname} → ${res.status}`);
+    if (res.status >= 500)
+      serverErrors.push(`${init?.method ?? "GET"} ${new URL(String(input)).pathname} → ${res.status}`);
     return res;
   };
   return { fetch: recording, serverErrors };

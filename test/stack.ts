@@ -31,13 +31,21 @@ export function freePort(): Promise<number> {
   });
 }
 
-export async function startStack(opts: { stateDir?: string; port?: number; env?: Record<string, string> } = {}): Promise<Stack> {
+export async function startStack(
+  opts: { stateDir?: string; port?: number; env?: Record<string, string> } = {},
+): Promise<Stack> {
   const port = opts.port ?? (await freePort());
   const stateDir = opts.stateDir ?? (await mkdtemp(join(tmpdir(), "reelay-stack-")));
   // Own process group, so stop() ends npm, wrangler and workerd together.
   const child = spawn("npm", ["start", "--silent"], {
     cwd: root,
-    env: { ...process.env, ...opts.env, PORT: String(port), TRANSCODER_PORT: String(await freePort()), REELAY_STATE_DIR: stateDir },
+    env: {
+      ...process.env,
+      ...opts.env,
+      PORT: String(port),
+      TRANSCODER_PORT: String(await freePort()),
+      REELAY_STATE_DIR: stateDir,
+    },
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -60,7 +68,10 @@ export async function startStack(opts: { stateDir?: string; port?: number; env?:
       try {
         process.kill(-child.pid!, "SIGTERM");
       } catch {}
-      const killed = await Promise.race([exited.then(() => true), new Promise((r) => setTimeout(() => r(false), 10_000))]);
+      const killed = await Promise.race([
+        exited.then(() => true),
+        new Promise((r) => setTimeout(() => r(false), 10_000)),
+      ]);
       if (!killed) {
         try {
           process.kill(-child.pid!, "SIGKILL");

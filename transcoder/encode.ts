@@ -67,14 +67,22 @@ function run(command: FfmpegCommand, what: string, job: Job, options: RunOptions
  */
 function hlsOutput(dir: string): string[] {
   return [
-    "-f", "hls",
-    "-hls_time", String(SEGMENT_SECONDS),
-    "-hls_playlist_type", "vod",
-    "-hls_segment_type", "fmp4",
-    "-hls_flags", "independent_segments",
-    "-hls_fmp4_init_filename", "init.mp4",
-    "-start_number", "1",
-    "-hls_segment_filename", join(dir.replaceAll("%", "%%"), "seg_%05d.m4s"),
+    "-f",
+    "hls",
+    "-hls_time",
+    String(SEGMENT_SECONDS),
+    "-hls_playlist_type",
+    "vod",
+    "-hls_segment_type",
+    "fmp4",
+    "-hls_flags",
+    "independent_segments",
+    "-hls_fmp4_init_filename",
+    "init.mp4",
+    "-start_number",
+    "1",
+    "-hls_segment_filename",
+    join(dir.replaceAll("%", "%%"), "seg_%05d.m4s"),
   ];
 }
 
@@ -93,7 +101,13 @@ export async function remuxToHls(job: Job, name: string, hasAudio: boolean, opti
  * settings and forced keyframes every 2 s keep all renditions switchable at
  * every segment boundary.
  */
-export async function encodeRungs(job: Job, rungs: Rung[], plan: Plan, preset: string, options: RunOptions): Promise<void> {
+export async function encodeRungs(
+  job: Job,
+  rungs: Rung[],
+  plan: Plan,
+  preset: string,
+  options: RunOptions,
+): Promise<void> {
   const labels = rungs.map((_, i) => `s${i}`);
   const graph = [
     `[0:v:0]fps=${plan.frameRateExpr},split=${rungs.length}${labels.map((l) => `[${l}]`).join("")}`,
@@ -104,14 +118,42 @@ export async function encodeRungs(job: Job, rungs: Rung[], plan: Plan, preset: s
     const dir = join(job.workDir, r.name);
     const gop = String(plan.gopFrames);
     const video = [
-      "-map", `[v${i}]`,
-      "-c:v", "libx264", "-preset", preset, "-profile:v", r.profile,
-      "-b:v", `${r.videoKbps}k`, "-maxrate", `${r.maxrateKbps}k`, "-bufsize", `${r.bufsizeKbps}k`,
-      "-g", gop, "-keyint_min", gop, "-sc_threshold", "0",
-      "-force_key_frames", `expr:gte(t,n_forced*${GOP_SECONDS})`,
+      "-map",
+      `[v${i}]`,
+      "-c:v",
+      "libx264",
+      "-preset",
+      preset,
+      "-profile:v",
+      r.profile,
+      "-b:v",
+      `${r.videoKbps}k`,
+      "-maxrate",
+      `${r.maxrateKbps}k`,
+      "-bufsize",
+      `${r.bufsizeKbps}k`,
+      "-g",
+      gop,
+      "-keyint_min",
+      gop,
+      "-sc_threshold",
+      "0",
+      "-force_key_frames",
+      `expr:gte(t,n_forced*${GOP_SECONDS})`,
     ];
     const audio = plan.audio
-      ? ["-map", "0:a:0", "-c:a", "aac", "-b:a", `${r.audioKbps}k`, "-ac", String(plan.audio.channels), "-ar", String(plan.audio.sampleRate)]
+      ? [
+          "-map",
+          "0:a:0",
+          "-c:a",
+          "aac",
+          "-b:a",
+          `${r.audioKbps}k`,
+          "-ac",
+          String(plan.audio.channels),
+          "-ar",
+          String(plan.audio.sampleRate),
+        ]
       : [];
     command.output(join(dir, "index.m3u8")).outputOptions([...video, ...audio, ...hlsOutput(dir)]);
   });
@@ -125,7 +167,18 @@ export async function makePoster(job: Job, width: number, height: number, option
     const command = ffmpeg(job.sourcePath)
       .inputOptions(["-ss", at.toFixed(3)])
       .output(file)
-      .outputOptions(["-map", "0:v:0", "-frames:v", "1", "-vf", `scale=${width}:${height},setsar=1`, "-q:v", "3", "-update", "1"]);
+      .outputOptions([
+        "-map",
+        "0:v:0",
+        "-frames:v",
+        "1",
+        "-vf",
+        `scale=${width}:${height},setsar=1`,
+        "-q:v",
+        "3",
+        "-update",
+        "1",
+      ]);
     await run(command, "making the poster", job, { signal: options.signal });
     // Seeking past the last frame (durations can be off) writes nothing: retry from the start.
     if ((await stat(file).catch(() => null))?.size) return file;

@@ -56,7 +56,10 @@ function failure(error: unknown): { reason: string; retryable: boolean } {
  * aborts it too, and then nothing more is sent. The job's temp dir is always
  * removed.
  */
-export async function runJob(job: JobRequest, options: { tmpRoot: string; stop: AbortSignal; log: JobLog }): Promise<JobOutcome> {
+export async function runJob(
+  job: JobRequest,
+  options: { tmpRoot: string; stop: AbortSignal; log: JobLog },
+): Promise<JobOutcome> {
   const { log } = options;
   const controller = new AbortController();
   const { signal } = controller;
@@ -120,7 +123,11 @@ export async function runJob(job: JobRequest, options: { tmpRoot: string; stop: 
       onProgress: (fraction) => (progress = DOWNLOAD_SHARE + (1 - DOWNLOAD_SHARE) * fraction * 0.99),
       onPublish: async (step, meta) => {
         await watch(uploadFiles(destination, workDir, meta.files));
-        log(`job.${step}`, { jobId: job.jobId, files: meta.files.length, renditions: meta.renditions.map((r) => r.name) });
+        log(`job.${step}`, {
+          jobId: job.jobId,
+          files: meta.files.length,
+          renditions: meta.renditions.map((r) => r.name),
+        });
         if (step === "final") {
           // Nothing may follow "completed": stop the heartbeat and let its last beat land first.
           await stopHeartbeat();
@@ -141,7 +148,9 @@ export async function runJob(job: JobRequest, options: { tmpRoot: string; stop: 
     if (options.stop.aborted) {
       // Shutting down: one quick try to hand the job back, so it is retried without waiting for a missed heartbeat.
       const reason = "The transcoder shut down before the job finished.";
-      await callback({ type: "failed", jobId: job.jobId, reason, retryable: true }, AbortSignal.timeout(2000), 0).catch(() => {});
+      await callback({ type: "failed", jobId: job.jobId, reason, retryable: true }, AbortSignal.timeout(2000), 0).catch(
+        () => {},
+      );
       log("job.stopped", { jobId: job.jobId });
       return "stopped";
     }

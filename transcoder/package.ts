@@ -57,7 +57,8 @@ export function peakBitrate(segments: Array<{ bytes: number; duration: number }>
     for (let end = start; end < segments.length && duration <= 1.5 * targetDuration; end++) {
       bytes += segments[end].bytes;
       duration += segments[end].duration;
-      if (duration >= 0.5 * targetDuration && duration <= 1.5 * targetDuration) peak = Math.max(peak, (bytes * 8) / duration);
+      if (duration >= 0.5 * targetDuration && duration <= 1.5 * targetDuration)
+        peak = Math.max(peak, (bytes * 8) / duration);
     }
   }
   return Math.ceil(peak);

@@ -18,7 +18,13 @@ afterAll(async () => {
 const clip = (name: string, options: ClipOptions) => makeClip(join(root, name), options);
 
 type Publish = { step: PublishStep; metadata: Metadata; master: string };
-type Run = { workDir: string; sourcePath: string; result: Metadata; publishes: Publish[]; progress: Array<{ at: number; value: number }> };
+type Run = {
+  workDir: string;
+  sourcePath: string;
+  result: Metadata;
+  publishes: Publish[];
+  progress: Array<{ at: number; value: number }>;
+};
 
 async function transcode(name: string, sourcePath: string): Promise<Run> {
   const workDir = join(root, `${name}-out`);
@@ -86,7 +92,10 @@ async function expectAlignedKeyframes(workDir: string, renditions: RenditionMeta
     let boundary = times[i][0];
     for (const d of durations.slice(0, -1)) {
       boundary += d;
-      expect(times[i].some((k) => Math.abs(k - boundary) < 0.02), `${r.name} keyframe at ${boundary}`).toBe(true);
+      expect(
+        times[i].some((k) => Math.abs(k - boundary) < 0.02),
+        `${r.name} keyframe at ${boundary}`,
+      ).toBe(true);
     }
   }
 }
@@ -124,15 +133,29 @@ describe("an H.264 + AAC 1080p source", () => {
     expect(first.metadata.renditions[0].codecs).toMatch(/^avc1\.42[0-9a-f]{4},mp4a\.40\.2$/);
     expect(first.master).toContain("source/index.m3u8");
     expect(first.master.match(/EXT-X-STREAM-INF/g)).toHaveLength(1);
-    expect(first.metadata.files).toEqual(expect.arrayContaining(["source/init.mp4", "source/seg_00001.m4s", "poster.jpg"]));
+    expect(first.metadata.files).toEqual(
+      expect.arrayContaining(["source/init.mp4", "source/seg_00001.m4s", "poster.jpg"]),
+    );
     expect(await videoPacketBytes(join(run.workDir, "source/index.m3u8"))).toBe(await videoPacketBytes(run.sourcePath));
     await expectSegments(run.workDir, first.metadata.renditions[0], false);
   });
 
   it("then encodes the full five-rung ladder", () => {
     expect(run.publishes.map((p) => p.step)).toEqual(["playable", "final"]);
-    expect(dims(run.result.renditions)).toEqual(["1080p 1920x1080", "720p 1280x720", "480p 854x480", "360p 640x360", "240p 426x240"]);
-    expect(run.result.renditions.map((r) => r.codecs.split(",")[0].slice(0, 7))).toEqual(["avc1.64", "avc1.64", "avc1.64", "avc1.4d", "avc1.4d"]);
+    expect(dims(run.result.renditions)).toEqual([
+      "1080p 1920x1080",
+      "720p 1280x720",
+      "480p 854x480",
+      "360p 640x360",
+      "240p 426x240",
+    ]);
+    expect(run.result.renditions.map((r) => r.codecs.split(",")[0].slice(0, 7))).toEqual([
+      "avc1.64",
+      "avc1.64",
+      "avc1.64",
+      "avc1.4d",
+      "avc1.4d",
+    ]);
     expect(run.result.renditions[0].codecs).toBe("avc1.640028,mp4a.40.2");
   });
 
@@ -157,7 +180,15 @@ describe("an H.264 + AAC 1080p source", () => {
 
   it("returns the metadata it published last", () => {
     expect(run.result).toEqual(run.publishes[1].metadata);
-    expect(run.result).toMatchObject({ width: 1920, height: 1080, frameRate: 24, videoCodec: "h264", audioCodec: "aac", poster: "poster.jpg", master: "master.m3u8" });
+    expect(run.result).toMatchObject({
+      width: 1920,
+      height: 1080,
+      frameRate: 24,
+      videoCodec: "h264",
+      audioCodec: "aac",
+      poster: "poster.jpg",
+      master: "master.m3u8",
+    });
     expect(run.result.durationSec).toBeCloseTo(7, 0);
     for (const r of run.result.renditions) expect(r.bytes).toBeGreaterThan(0);
   });
@@ -171,7 +202,8 @@ describe("an H.264 + AAC 1080p source", () => {
     expect(values).toEqual([...values].sort((a, b) => a - b));
     expect(values[0]).toBe(0);
     expect(values.at(-1)).toBe(1);
-    for (let i = 1; i < run.progress.length; i++) expect(run.progress[i].at - run.progress[i - 1].at).toBeLessThanOrEqual(2000);
+    for (let i = 1; i < run.progress.length; i++)
+      expect(run.progress[i].at - run.progress[i - 1].at).toBeLessThanOrEqual(2000);
   });
 });
 
@@ -272,7 +304,12 @@ describe("a phone video with 90° rotation metadata", () => {
     const run = await transcode("rotated", path);
     expect(dims(run.publishes[0].metadata.renditions)).toEqual(["360p 360x640"]);
     expect(dims(run.result.renditions)).toEqual(["360p 360x640", "240p 240x426"]);
-    const { streams } = await probeJson(join(run.workDir, "240p/index.m3u8"), ["-select_streams", "v", "-show_entries", "stream=width,height"]);
+    const { streams } = await probeJson(join(run.workDir, "240p/index.m3u8"), [
+      "-select_streams",
+      "v",
+      "-show_entries",
+      "stream=width,height",
+    ]);
     expect(streams[0]).toMatchObject({ width: 240, height: 426 });
     await expectPoster(run.workDir, 360, 640);
   });

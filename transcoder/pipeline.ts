@@ -103,7 +103,10 @@ export async function runPipeline(options: PipelineOptions): Promise<Metadata> {
     let first: Awaited<ReturnType<typeof measure>>;
     if (plan.remux) {
       await mkdir(join(workDir, "source"), { recursive: true });
-      await remuxToHls(job, "source", source.audioCodec !== null, { signal, onProgress: progress.phase(weights.first) });
+      await remuxToHls(job, "source", source.audioCodec !== null, {
+        signal,
+        onProgress: progress.phase(weights.first),
+      });
       first = await measureRendition({
         workDir,
         name: "source",

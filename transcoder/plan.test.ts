@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { avc1FromInit, avc1FromProfile, masterPlaylist, mp4aFromProfile, parseMediaPlaylist, peakBitrate } from "./package.ts";
+import {
+  avc1FromInit,
+  avc1FromProfile,
+  masterPlaylist,
+  mp4aFromProfile,
+  parseMediaPlaylist,
+  peakBitrate,
+} from "./package.ts";
 import { canRemux, outputFrameRate, planLadder, planTranscode, quickRung } from "./plan.ts";
 import type { SourceInfo } from "./probe.ts";
 
@@ -22,11 +29,18 @@ const source = (overrides: Partial<SourceInfo> = {}): SourceInfo => ({
   ...overrides,
 });
 
-const sizes = (w: number, h: number) => planLadder({ width: w, height: h }).map((r) => `${r.name} ${r.width}x${r.height}`);
+const sizes = (w: number, h: number) =>
+  planLadder({ width: w, height: h }).map((r) => `${r.name} ${r.width}x${r.height}`);
 
 describe("the ladder", () => {
   it("has five rungs for a 1080p source", () => {
-    expect(sizes(1920, 1080)).toEqual(["1080p 1920x1080", "720p 1280x720", "480p 854x480", "360p 640x360", "240p 426x240"]);
+    expect(sizes(1920, 1080)).toEqual([
+      "1080p 1920x1080",
+      "720p 1280x720",
+      "480p 854x480",
+      "360p 640x360",
+      "240p 426x240",
+    ]);
   });
 
   it("never encodes above the source height", () => {
@@ -48,7 +62,13 @@ describe("the ladder", () => {
 
   it("uses the suggested bitrates with maxrate 1.07x and bufsize 2x", () => {
     const [top, , , r360] = planLadder({ width: 1920, height: 1080 });
-    expect(top).toMatchObject({ videoKbps: 5000, maxrateKbps: 5350, bufsizeKbps: 10000, audioKbps: 128, profile: "high" });
+    expect(top).toMatchObject({
+      videoKbps: 5000,
+      maxrateKbps: 5350,
+      bufsizeKbps: 10000,
+      audioKbps: 128,
+      profile: "high",
+    });
     expect(r360).toMatchObject({ videoKbps: 800, audioKbps: 96, profile: "main" });
   });
 
@@ -64,8 +84,14 @@ describe("the ladder", () => {
   });
 
   it("keeps stereo at most and 48 kHz at most", () => {
-    expect(planTranscode(source({ audioChannels: 6, audioSampleRate: 96000 })).audio).toEqual({ channels: 2, sampleRate: 48000 });
-    expect(planTranscode(source({ audioChannels: 1, audioSampleRate: 44100 })).audio).toEqual({ channels: 1, sampleRate: 44100 });
+    expect(planTranscode(source({ audioChannels: 6, audioSampleRate: 96000 })).audio).toEqual({
+      channels: 2,
+      sampleRate: 48000,
+    });
+    expect(planTranscode(source({ audioChannels: 1, audioSampleRate: 44100 })).audio).toEqual({
+      channels: 1,
+      sampleRate: 44100,
+    });
     expect(planTranscode(source({ audioCodec: null })).audio).toBeNull();
   });
 });
@@ -108,7 +134,8 @@ describe("codec strings", () => {
 
 describe("playlists", () => {
   it("reads segments, durations and the init segment from a media playlist", () => {
-    const text = '#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXT-X-MAP:URI="init.mp4"\n#EXTINF:4.000000,\nseg_00001.m4s\n#EXTINF:2.5,\nseg_00002.m4s\n#EXT-X-ENDLIST\n';
+    const text =
+      '#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXT-X-MAP:URI="init.mp4"\n#EXTINF:4.000000,\nseg_00001.m4s\n#EXTINF:2.5,\nseg_00002.m4s\n#EXT-X-ENDLIST\n';
     expect(parseMediaPlaylist(text)).toEqual({
       targetDuration: 4,
       init: "init.mp4",

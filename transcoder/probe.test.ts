@@ -46,15 +46,35 @@ describe("unusable inputs", () => {
   // ffmpeg's lavfi sources), so each case reaches its branch and the uploader's sentence can be asserted whole.
   const cases: Array<[string, string, string]> = [
     ["a text file", "notes.txt", "The file is not a video ffmpeg can read: Invalid data found when processing input"],
-    ["an MP4 cut off before its index", "truncated.mp4", "The file is not a video ffmpeg can read: moov atom not found"],
+    [
+      "an MP4 cut off before its index",
+      "truncated.mp4",
+      "The file is not a video ffmpeg can read: moov atom not found",
+    ],
     ["an audio-only file", "audio.m4a", "The file has no video stream (audio only)."],
     ["a song whose only picture is its cover art", "song.m4a", "The file has no video stream (audio only)."],
     ["a subtitle file", "captions.srt", "The file has no video stream."],
-    ["text that ffmpeg renders as ANSI art (.nfo)", "readme.nfo", "The file is not a video: ffmpeg can only read it as text or random data."],
+    [
+      "text that ffmpeg renders as ANSI art (.nfo)",
+      "readme.nfo",
+      "The file is not a video: ffmpeg can only read it as text or random data.",
+    ],
     ["a PNG picture", "still.png", "The file is a still image, not a video."],
-    ["a transport stream that declares H.264 but carries no picture", "tables-only.ts", "The file is not a video ffmpeg can read: its video stream has no picture size."],
-    ["a raw H.264 stream, which records no duration", "raw.h264", "The file's duration is unknown; it may be truncated or a still image."],
-    ["a motion-JPEG MP4 whose picture data is blank", "blank.mp4", "The first video frame cannot be decoded: No JPEG data found in image"],
+    [
+      "a transport stream that declares H.264 but carries no picture",
+      "tables-only.ts",
+      "The file is not a video ffmpeg can read: its video stream has no picture size.",
+    ],
+    [
+      "a raw H.264 stream, which records no duration",
+      "raw.h264",
+      "The file's duration is unknown; it may be truncated or a still image.",
+    ],
+    [
+      "a motion-JPEG MP4 whose picture data is blank",
+      "blank.mp4",
+      "The first video frame cannot be decoded: No JPEG data found in image",
+    ],
   ];
 
   const at = (name: string) => join(root, name);
@@ -73,7 +93,21 @@ describe("unusable inputs", () => {
       ...sine,
       ...picture,
       ...["-map", "0", "-c:a", "aac", at("audio.m4a")],
-      ...["-map", "0", "-map", "1", "-frames:v", "1", "-c:a", "aac", "-c:v", "mjpeg", "-disposition:v", "attached_pic", at("song.m4a")],
+      ...[
+        "-map",
+        "0",
+        "-map",
+        "1",
+        "-frames:v",
+        "1",
+        "-c:a",
+        "aac",
+        "-c:v",
+        "mjpeg",
+        "-disposition:v",
+        "attached_pic",
+        at("song.m4a"),
+      ],
       ...["-map", "1", "-frames:v", "1", at("still.png")],
       ...["-map", "1", "-frames:v", "1", ...h264, "-mpegts_pmt_start_pid", "0x1000", "-f", "mpegts", at("whole.ts")],
       ...["-map", "1", "-frames:v", "5", ...h264, "-f", "h264", at("raw.h264")],
@@ -105,11 +139,14 @@ describe("unusable inputs", () => {
   });
 
   // Concurrent: each case mostly waits for ffprobe and ffmpeg to start.
-  it.concurrent.for(cases)("rejects %s with the reason the uploader reads, not retryable", async ([name, file, reason], { expect }) => {
-    const workDir = join(root, `bad-${name.replace(/\W+/g, "-")}`);
-    const error = await runPipeline({ sourcePath: at(file), workDir }).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(TranscodeError);
-    expect((error as TranscodeError).message).toBe(reason);
-    expect((error as TranscodeError).retryable).toBe(false);
-  });
+  it.concurrent.for(cases)(
+    "rejects %s with the reason the uploader reads, not retryable",
+    async ([name, file, reason], { expect }) => {
+      const workDir = join(root, `bad-${name.replace(/\W+/g, "-")}`);
+      const error = await runPipeline({ sourcePath: at(file), workDir }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(TranscodeError);
+      expect((error as TranscodeError).message).toBe(reason);
+      expect((error as TranscodeError).retryable).toBe(false);
+    },
+  );
 });

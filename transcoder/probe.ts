@@ -77,7 +77,14 @@ export function run(file: string, args: string[], signal?: AbortSignal): Promise
 export function ffmpegComplaint(stderr: string, path: string): string {
   const lines = stderr
     .split("\n")
-    .map((l) => l.replace(/^\[[^\]]+ @ 0x[0-9a-f]+\]\s*/, "").split(path).join("the file").replace(/^the file:\s*/, "").trim())
+    .map((l) =>
+      l
+        .replace(/^\[[^\]]+ @ 0x[0-9a-f]+\]\s*/, "")
+        .split(path)
+        .join("the file")
+        .replace(/^the file:\s*/, "")
+        .trim(),
+    )
     .filter(Boolean);
   return lines[0] ?? "unknown error";
 }
@@ -110,9 +117,11 @@ export async function probeSource(path: string, signal?: AbortSignal): Promise<S
   if (!video) {
     throw unusableSource(audio ? "The file has no video stream (audio only)." : "The file has no video stream.");
   }
-  if (TEXT_CODECS.has(video.codec_name ?? "")) throw unusableSource("The file is not a video: ffmpeg can only read it as text or random data.");
+  if (TEXT_CODECS.has(video.codec_name ?? ""))
+    throw unusableSource("The file is not a video: ffmpeg can only read it as text or random data.");
   if (IMAGE_FORMAT.test(format?.format_name ?? "")) throw unusableSource("The file is a still image, not a video.");
-  if (!video.width || !video.height) throw unusableSource("The file is not a video ffmpeg can read: its video stream has no picture size.");
+  if (!video.width || !video.height)
+    throw unusableSource("The file is not a video ffmpeg can read: its video stream has no picture size.");
 
   const durationSec = Number(format?.duration ?? video.duration);
   if (!(durationSec > 0)) throw unusableSource("The file's duration is unknown; it may be truncated or a still image.");

@@ -13,7 +13,13 @@ import { makeClip } from "./testing/media.ts";
 
 const TOKEN = "secret-token-abc123";
 
-type Received = { at: number; method: string; path: string; headers: Record<string, string | string[] | undefined>; body: Buffer };
+type Received = {
+  at: number;
+  method: string;
+  path: string;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+};
 
 /**
  * Stands in for the Reelay worker: serves the source, stores uploads, records callbacks, and refuses
@@ -27,11 +33,15 @@ type Received = { at: number; method: string; path: string; headers: Record<stri
 async function startStandIn(root: string, clipPath: string) {
   const requests: Received[] = [];
   const callbacks = (jobId: string) =>
-    requests.filter((r) => r.path === `/callback/${jobId}`).map((r) => ({ at: r.at, body: JSON.parse(r.body.toString()) as JobCallback }));
-  const uploads = (jobId: string) => requests.filter((r) => r.method === "PUT" && r.path.startsWith(`/upload/${jobId}/`));
+    requests
+      .filter((r) => r.path === `/callback/${jobId}`)
+      .map((r) => ({ at: r.at, body: JSON.parse(r.body.toString()) as JobCallback }));
+  const uploads = (jobId: string) =>
+    requests.filter((r) => r.method === "PUT" && r.path.startsWith(`/upload/${jobId}/`));
   const refuse = (res: ServerResponse, status: number, code: string, message: string) =>
     res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify({ error: { code, message } }));
-  const supersede = (res: ServerResponse) => refuse(res, 409, "job_superseded", "This job is no longer current; stop it.");
+  const supersede = (res: ServerResponse) =>
+    refuse(res, 409, "job_superseded", "This job is no longer current; stop it.");
   const superseded = new Set<string>();
   let goneAt = 0;
   let releaseHandBack = () => {};
@@ -39,7 +49,8 @@ async function startStandIn(root: string, clipPath: string) {
   const server: Server = createServer(async (req, res) => {
     const path = req.url ?? "/";
     if (path === "/source/superseded") return supersede(res);
-    if (path === "/source/unavailable") return refuse(res, 409, "source_unavailable", "The source is not available while the upload is uploading.");
+    if (path === "/source/unavailable")
+      return refuse(res, 409, "source_unavailable", "The source is not available while the upload is uploading.");
     if (path === "/source/clip") {
       const { size } = await stat(clipPath);
       res.writeHead(200, { "content-type": "video/mp4", "content-length": size });
@@ -59,7 +70,13 @@ async function startStandIn(root: string, clipPath: string) {
     } catch {
       return; // the transcoder gave up on this request (it stops a superseded job's uploads mid-body)
     }
-    const received = { at: Date.now(), method: req.method ?? "", path, headers: req.headers, body: Buffer.concat(chunks) };
+    const received = {
+      at: Date.now(),
+      method: req.method ?? "",
+      path,
+      headers: req.headers,
+      body: Buffer.concat(chunks),
+    };
     requests.push(received);
     const jobId = /^\/(?:upload|callback)\/([^/]+)/.exec(path)?.[1] ?? "";
     if (superseded.has(jobId)) return supersede(res);
@@ -71,7 +88,11 @@ async function startStandIn(root: string, clipPath: string) {
       res.end();
       return;
     }
-    if (req.method === "POST" && path === "/callback/gone" && JSON.parse(received.body.toString()).type === "playable") {
+    if (
+      req.method === "POST" &&
+      path === "/callback/gone" &&
+      JSON.parse(received.body.toString()).type === "playable"
+    ) {
       await new Promise((r) => setTimeout(r, 200));
       goneAt = Date.now();
       superseded.add("gone");
@@ -79,7 +100,8 @@ async function startStandIn(root: string, clipPath: string) {
     }
     // Held until the test has seen that a transcoder shutting down takes no new job.
     if (path === "/callback/stalled" && JSON.parse(received.body.toString()).type === "failed") await handBackHeld;
-    if (path.startsWith("/callback/")) return res.writeHead(200, { "content-type": "application/json" }).end('{"ok":true}');
+    if (path.startsWith("/callback/"))
+      return res.writeHead(200, { "content-type": "application/json" }).end('{"ok":true}');
     refuse(res, 404, "not_found", "No such resource.");
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -114,7 +136,11 @@ describe("the transcoder service", () => {
   let service: TranscoderServer;
   const logs: string[] = [];
   const post = (body: unknown) =>
-    fetch(`${service.url}/jobs`, { method: "POST", headers: { "content-type": "application/json" }, body: typeof body === "string" ? body : JSON.stringify(body) });
+    fetch(`${service.url}/jobs`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: typeof body === "string" ? body : JSON.stringify(body),
+    });
 
   beforeAll(async () => {
     root = await mkdtemp(join(tmpdir(), "reelay-service-test-"));
@@ -138,7 +164,11 @@ describe("the transcoder service", () => {
   });
 
   it("rejects a bad body with 400", async () => {
-    for (const body of ["not json", { ...standIn.job("x"), attempt: "one" }, { ...standIn.job("x"), sourceUrl: "file:///etc/passwd" }]) {
+    for (const body of [
+      "not json",
+      { ...standIn.job("x"), attempt: "one" },
+      { ...standIn.job("x"), sourceUrl: "file:///etc/passwd" },
+    ]) {
       const res = await post(body);
       expect(res.status).toBe(400);
       const json = (await res.json()) as { error: { code: string; message: string } };
@@ -175,7 +205,9 @@ describe("the transcoder service", () => {
     expect(masters).toHaveLength(2);
     const playableFiles = names.slice(0, masters[0]);
     expect(playableFiles.every((n) => n.startsWith("source/") || n === "poster.jpg")).toBe(true);
-    expect(playableFiles).toEqual(expect.arrayContaining(["source/init.mp4", "source/seg_00001.m4s", "source/index.m3u8", "poster.jpg"]));
+    expect(playableFiles).toEqual(
+      expect.arrayContaining(["source/init.mp4", "source/seg_00001.m4s", "source/index.m3u8", "poster.jpg"]),
+    );
     expect(names.slice(masters[0] + 1, masters[1]).sort()).toEqual(
       ["360p", "240p"].flatMap((r) => [`${r}/index.m3u8`, `${r}/init.mp4`, `${r}/seg_00001.m4s`]).sort(),
     );
@@ -201,10 +233,16 @@ describe("the transcoder service", () => {
     expect(standIn.callbacks("a").every((c) => c.body.jobId === "a")).toBe(true);
     expect(await readdir(tmp)).toEqual([]);
     expect(logs.some((l) => l.includes(TOKEN))).toBe(false);
-    expect(logs.map((l) => JSON.parse(l).event)).toEqual(expect.arrayContaining(["job.accepted", "job.playable", "job.completed"]));
+    expect(logs.map((l) => JSON.parse(l).event)).toEqual(
+      expect.arrayContaining(["job.accepted", "job.playable", "job.completed"]),
+    );
   });
 
-  const eventsOf = (jobId: string) => logs.map((l) => JSON.parse(l) as { event: string; jobId?: string }).filter((e) => e.jobId === jobId).map((e) => e.event);
+  const eventsOf = (jobId: string) =>
+    logs
+      .map((l) => JSON.parse(l) as { event: string; jobId?: string })
+      .filter((e) => e.jobId === jobId)
+      .map((e) => e.event);
 
   it("stops a superseded job at once when a callback answers 409 job_superseded, cleans up and frees its slot", async () => {
     expect((await post(standIn.job("gone"))).status).toBe(202);
@@ -285,14 +323,21 @@ describe("the transcoder service", () => {
         if (match) resolve(Number(match[1]));
       });
     });
-    const res = await fetch(`http://127.0.0.1:${port}/jobs`, { method: "POST", body: JSON.stringify(standIn.job("stalled", "stall")) });
+    const res = await fetch(`http://127.0.0.1:${port}/jobs`, {
+      method: "POST",
+      body: JSON.stringify(standIn.job("stalled", "stall")),
+    });
     expect(res.status).toBe(202);
     while (!standIn.requests.some((r) => r.path === "/source/stall")) await new Promise((r) => setTimeout(r, 50));
     expect((await readdir(childTmp)).length).toBe(1);
     child.kill("SIGTERM");
-    while (!standIn.callbacks("stalled").some((c) => c.body.type === "failed")) await new Promise((r) => setTimeout(r, 20));
+    while (!standIn.callbacks("stalled").some((c) => c.body.type === "failed"))
+      await new Promise((r) => setTimeout(r, 20));
     // Still alive, handing its job back: a new job now is refused, by 503 or by a closed port.
-    const late = await fetch(`http://127.0.0.1:${port}/jobs`, { method: "POST", body: JSON.stringify(standIn.job("late")) }).then(
+    const late = await fetch(`http://127.0.0.1:${port}/jobs`, {
+      method: "POST",
+      body: JSON.stringify(standIn.job("late")),
+    }).then(
       async (r) => `${r.status} ${((await r.json()) as { error?: { code: string } }).error?.code}`,
       () => "connection refused",
     );

@@ -40,7 +40,8 @@ function send(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
-const error = (res: ServerResponse, status: number, code: string, message: string) => send(res, status, { error: { code, message } });
+const error = (res: ServerResponse, status: number, code: string, message: string) =>
+  send(res, status, { error: { code, message } });
 
 async function readBody(req: IncomingMessage): Promise<string | null> {
   let size = 0;
@@ -58,7 +59,8 @@ export async function startServer(options: ServerOptions = {}): Promise<Transcod
   const tmpRoot = options.tmpDir ?? tmpdir();
   const logLine = options.logLine ?? ((line: string) => console.log(line));
   // Never pass the token or URLs here: URLs may carry signatures.
-  const log: JobLog = (event, fields = {}) => logLine(JSON.stringify({ time: new Date().toISOString(), event, ...fields }));
+  const log: JobLog = (event, fields = {}) =>
+    logLine(JSON.stringify({ time: new Date().toISOString(), event, ...fields }));
   const stop = new AbortController();
   const jobs = new Map<string, Promise<unknown>>();
   let closing = false;
@@ -81,7 +83,8 @@ export async function startServer(options: ServerOptions = {}): Promise<Transcod
     if (closing) return error(res, 503, "shutting_down", "The transcoder is shutting down.");
     // A redelivered request for a job already running is accepted, not run twice.
     if (jobs.has(job.jobId)) return send(res, 202, { accepted: true, jobId: job.jobId });
-    if (jobs.size >= concurrency) return error(res, 503, "busy", `Already running ${jobs.size} of ${concurrency} jobs.`);
+    if (jobs.size >= concurrency)
+      return error(res, 503, "busy", `Already running ${jobs.size} of ${concurrency} jobs.`);
 
     log("job.accepted", { jobId: job.jobId, videoId: job.videoId, attempt: job.attempt });
     const running = runJob(job, { tmpRoot, stop: stop.signal, log })

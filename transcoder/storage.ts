@@ -67,7 +67,12 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
  * exponential backoff and jitter). `409 job_superseded` throws
  * SupersededError at once; other non-2xx throw HttpError.
  */
-export async function request(what: string, send: () => Promise<Response>, signal: AbortSignal, retries = RETRIES): Promise<Response> {
+export async function request(
+  what: string,
+  send: () => Promise<Response>,
+  signal: AbortSignal,
+  retries = RETRIES,
+): Promise<Response> {
   for (let attempt = 0; ; attempt++) {
     let failure: unknown;
     try {
@@ -170,7 +175,13 @@ export async function uploadFiles(dest: Destination, workDir: string, files: str
   for (const playlist of playlists) await uploadFile(dest, workDir, playlist);
 }
 
-export async function postJson(url: string, token: string, body: unknown, signal: AbortSignal, retries = RETRIES): Promise<void> {
+export async function postJson(
+  url: string,
+  token: string,
+  body: unknown,
+  signal: AbortSignal,
+  retries = RETRIES,
+): Promise<void> {
   const send = () =>
     fetch(url, {
       method: "POST",

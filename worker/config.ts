@@ -13,8 +13,7 @@ export const R2_MAX_PARTS = 10_000;
 /** Workers refuse request bodies over 100 MB; 95 MiB leaves room for headers. */
 export const MAX_CHUNK_BYTES = 95 * MiB;
 
-const intString = (min: number, max: number) =>
-  z.coerce.number().int().min(min).max(max);
+const intString = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
 const ConfigSchema = z.object({
   MAX_UPLOAD_BYTES: intString(1, MAX_CHUNK_BYTES * R2_MAX_PARTS).default(50 * 1024 * MiB),
@@ -66,7 +65,9 @@ function parseConfig(env: ConfigEnv): Config {
     maxUploadBytes: c.MAX_UPLOAD_BYTES,
     defaultChunkSize: c.DEFAULT_CHUNK_SIZE,
     uploadTtlMs: c.UPLOAD_TTL_SECONDS * 1000,
-    corsOrigins: c.CORS_ORIGINS.split(",").map((o) => o.trim()).filter(Boolean),
+    corsOrigins: c.CORS_ORIGINS.split(",")
+      .map((o) => o.trim())
+      .filter(Boolean),
     apiToken: c.API_TOKEN,
     transcoderUrl: c.TRANSCODER_URL,
     transcoderSecret: c.TRANSCODER_SECRET,

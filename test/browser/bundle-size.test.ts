@@ -14,7 +14,10 @@ const budgets: Record<string, number> = { index: 20 * KB, upload: 20 * KB, watch
 
 async function pageScripts(page: string): Promise<string[]> {
   const html = await readFile(join(dist, `${page}.html`), "utf8");
-  const todo = [...html.matchAll(/<script[^>]+src="([^"]+)"/g), ...html.matchAll(/<link[^>]+rel="modulepreload"[^>]+href="([^"]+)"/g)].map((m) => m[1]);
+  const todo = [
+    ...html.matchAll(/<script[^>]+src="([^"]+)"/g),
+    ...html.matchAll(/<link[^>]+rel="modulepreload"[^>]+href="([^"]+)"/g),
+  ].map((m) => m[1]);
   const found = new Set<string>();
   for (let src = todo.pop(); src !== undefined; src = todo.pop()) {
     if (found.has(src)) continue;
@@ -40,7 +43,9 @@ describe("page weight", () => {
         raw += bytes.length;
         gzip += gzipSync(bytes, { level: 9 }).length;
       }
-      lines.push(`${page.padEnd(7)} ${(gzip / KB).toFixed(1).padStart(6)} KB gzip (${(raw / KB).toFixed(1)} KB raw, ${scripts.length} files; budget ${budget / KB} KB)`);
+      lines.push(
+        `${page.padEnd(7)} ${(gzip / KB).toFixed(1).padStart(6)} KB gzip (${(raw / KB).toFixed(1)} KB raw, ${scripts.length} files; budget ${budget / KB} KB)`,
+      );
       expect(gzip, `${page} JS gzip bytes`).toBeLessThanOrEqual(budget);
     }
     console.log(`JavaScript per page:\n${lines.join("\n")}`);

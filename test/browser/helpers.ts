@@ -35,15 +35,52 @@ export function launchBrowser(): Promise<Browser> {
 }
 
 /** A test pattern with a tone; `bitrate` pads it out to a file big enough for several chunks. */
-export async function makeVideo(path: string, opts: { size: string; seconds: number; bitrate?: string }): Promise<string> {
+export async function makeVideo(
+  path: string,
+  opts: { size: string; seconds: number; bitrate?: string },
+): Promise<string> {
   const { ffmpeg } = ffmpegPaths();
-  const rate = opts.bitrate ? ["-b:v", opts.bitrate, "-minrate", opts.bitrate, "-maxrate", opts.bitrate, "-bufsize", opts.bitrate, "-x264-params", "nal-hrd=cbr"] : [];
+  const rate = opts.bitrate
+    ? [
+        "-b:v",
+        opts.bitrate,
+        "-minrate",
+        opts.bitrate,
+        "-maxrate",
+        opts.bitrate,
+        "-bufsize",
+        opts.bitrate,
+        "-x264-params",
+        "nal-hrd=cbr",
+      ]
+    : [];
   await run(ffmpeg, [
-    "-y", "-v", "error",
-    "-f", "lavfi", "-i", `testsrc2=size=${opts.size}:rate=30:duration=${opts.seconds}`,
-    "-f", "lavfi", "-i", `sine=frequency=440:duration=${opts.seconds}`,
-    "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-g", "60", ...rate,
-    "-c:a", "aac", "-shortest", "-movflags", "+faststart", path,
+    "-y",
+    "-v",
+    "error",
+    "-f",
+    "lavfi",
+    "-i",
+    `testsrc2=size=${opts.size}:rate=30:duration=${opts.seconds}`,
+    "-f",
+    "lavfi",
+    "-i",
+    `sine=frequency=440:duration=${opts.seconds}`,
+    "-c:v",
+    "libx264",
+    "-preset",
+    "ultrafast",
+    "-pix_fmt",
+    "yuv420p",
+    "-g",
+    "60",
+    ...rate,
+    "-c:a",
+    "aac",
+    "-shortest",
+    "-movflags",
+    "+faststart",
+    path,
   ]);
   return path;
 }
@@ -65,7 +102,12 @@ export type ApiVideo = {
 };
 
 /** Polls GET /api/videos/:id until `done`; fails fast if processing fails. */
-export async function waitForVideo(base: string, id: string, done: (v: ApiVideo) => boolean, timeoutMs = 120_000): Promise<ApiVideo> {
+export async function waitForVideo(
+  base: string,
+  id: string,
+  done: (v: ApiVideo) => boolean,
+  timeoutMs = 120_000,
+): Promise<ApiVideo> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = (await (await fetch(`${base}/api/videos/${id}`)).json()) as ApiVideo;

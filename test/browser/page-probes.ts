@@ -34,22 +34,29 @@ export async function measureFirstFrame(context: BrowserContext): Promise<void> 
     const w = window as unknown as { __ttff: Record<string, number> };
     w.__ttff = {};
     document.addEventListener("playing", () => (w.__ttff.playing ??= performance.now()), true);
-    document.addEventListener("timeupdate", (e) => {
-      if ((e.target as HTMLVideoElement).currentTime > 0) w.__ttff.timeupdate ??= performance.now();
-    }, true);
+    document.addEventListener(
+      "timeupdate",
+      (e) => {
+        if ((e.target as HTMLVideoElement).currentTime > 0) w.__ttff.timeupdate ??= performance.now();
+      },
+      true,
+    );
   });
 }
 
 /** Unfinished uploads the upload page remembers in IndexedDB. */
 export function storedUploads(page: Page): Promise<number> {
-  return page.evaluate(() => new Promise<number>((resolve, reject) => {
-    const open = indexedDB.open("reelay");
-    open.onerror = () => reject(open.error);
-    open.onsuccess = () => {
-      const count = open.result.transaction("uploads").objectStore("uploads").count();
-      count.onsuccess = () => resolve(count.result);
-    };
-  }));
+  return page.evaluate(
+    () =>
+      new Promise<number>((resolve, reject) => {
+        const open = indexedDB.open("reelay");
+        open.onerror = () => reject(open.error);
+        open.onsuccess = () => {
+          const count = open.result.transaction("uploads").objectStore("uploads").count();
+          count.onsuccess = () => resolve(count.result);
+        };
+      }),
+  );
 }
 
 const BAR = ".upload-card progress";
@@ -57,7 +64,8 @@ const BAR = ".upload-card progress";
 /** Starts recording every value the first upload bar takes (read back with `recordedProgress`). */
 export async function recordProgress(page: Page): Promise<void> {
   await page.evaluate((selector) => {
-    const seen: number[] = ((window as any).__progressSeen = []);
+    const seen: number[] = [];
+    (window as any).__progressSeen = seen;
     setInterval(() => {
       const bar = document.querySelector<HTMLProgressElement>(selector);
       if (bar && seen.at(-1) !== bar.value) seen.push(bar.value);
@@ -69,7 +77,8 @@ export const recordedProgress = (page: Page) => page.evaluate(() => (window as a
 
 export async function waitForProgress(page: Page, atLeast: number, timeoutMs = 30_000): Promise<void> {
   await page.waitForFunction(
-    ([selector, min]) => ((document.querySelector(selector as string) as HTMLProgressElement | null)?.value ?? 0) >= (min as number),
+    ([selector, min]) =>
+      ((document.querySelector(selector as string) as HTMLProgressElement | null)?.value ?? 0) >= (min as number),
     [BAR, atLeast] as const,
     { timeout: timeoutMs, polling: 50 },
   );
@@ -117,10 +126,13 @@ export async function gateChunks(target: string, allowed: number[], stepMs: numb
   const sent: number[] = [];
   const forward = (req: IncomingMessage, res: ServerResponse, n?: number) => {
     if (n !== undefined) sent.push(n);
-    const up = request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
-      res.writeHead(answer.statusCode!, answer.headers);
-      answer.pipe(res);
-    });
+    const up = request(
+      { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
+      (answer) => {
+        res.writeHead(answer.statusCode!, answer.headers);
+        answer.pipe(res);
+      },
+    );
     up.on("error", () => res.destroy());
     req.pipe(up);
   };
@@ -136,15 +148,19 @@ export async function gateChunks(target: string, allowed: number[], stepMs: numb
     url: `http://127.0.0.1:${port}`,
     sent,
     clearSent: () => void sent.splice(0),
-    allow: (...chunks) => chunks.forEach((n) => open.add(n)),
+    allow: (...chunks) => {
+      for (const n of chunks) open.add(n);
+    },
     release(...chunks) {
-      chunks.forEach((n) => open.add(n));
+      for (const n of chunks) open.add(n);
       for (const h of held.splice(0)) {
         if (!open.has(h.n)) held.push(h);
         else void sleep(100).then(() => forward(h.req, h.res, h.n));
       }
     },
-    dropHeld: () => held.splice(0).forEach((h) => h.res.destroy()),
+    dropHeld: () => {
+      for (const h of held.splice(0)) h.res.destroy();
+    },
     async whenHeld(...chunks) {
       while (!chunks.every((n) => held.some((h) => h.n === n))) await sleep(50);
     },

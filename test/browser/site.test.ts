@@ -12,8 +12,27 @@ import type { Browser, BrowserContext, Page, Request } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stackProcesses } from "../helpers.ts";
 import { startStack, type Stack } from "../stack.ts";
-import { fullyReady, launchBrowser, makeVideo, screenshotDir, sha256File, shot, sleep, waitForVideo } from "./helpers.ts";
-import { type ChunkGate, gateChunks, measureFirstFrame, observe as observePage, recordedProgress, recordProgress, storedUploads, waitForProgress, type Observed } from "./page-probes.ts";
+import {
+  fullyReady,
+  launchBrowser,
+  makeVideo,
+  screenshotDir,
+  sha256File,
+  shot,
+  sleep,
+  waitForVideo,
+} from "./helpers.ts";
+import {
+  type ChunkGate,
+  gateChunks,
+  measureFirstFrame,
+  observe as observePage,
+  recordedProgress,
+  recordProgress,
+  storedUploads,
+  waitForProgress,
+  type Observed,
+} from "./page-probes.ts";
 
 const XSS_TITLE = "<img src=x onerror=alert(1)>";
 const TITLE = "Lighthouse zebrafinch sunrise";
@@ -35,7 +54,9 @@ let unlistedId = "";
 let watcher: Page;
 /** Transcoder processes paused with SIGSTOP, so processing cannot finish before the test has seen it. */
 let pausedTranscoder: number[] = [];
-const resumeTranscoder = () => pausedTranscoder.splice(0).forEach((pid) => process.kill(pid, "SIGCONT"));
+const resumeTranscoder = () => {
+  for (const pid of pausedTranscoder.splice(0)) process.kill(pid, "SIGCONT");
+};
 const seen: Observed = { dialogs: [], problems: [] };
 const observe = (p: Page) => observePage(p, seen);
 
@@ -92,7 +113,8 @@ describe("Reelay in the browser", () => {
     // browser is offline, and are retried by the client once back online.
     const failedOffline: string[] = [];
     const onFailed = (r: Request) => {
-      if (r.method() === "PUT" && /\/chunks\/[45]$/.test(r.url())) failedOffline.push(`${r.url().split("/").pop()}: ${r.failure()?.errorText}`);
+      if (r.method() === "PUT" && /\/chunks\/[45]$/.test(r.url()))
+        failedOffline.push(`${r.url().split("/").pop()}: ${r.failure()?.errorText}`);
     };
     page.on("requestfailed", onFailed);
     await gate.whenHeld(4, 5);
@@ -120,7 +142,9 @@ describe("Reelay in the browser", () => {
     await shot(page, "upload-unfinished-after-reload");
     const token = await page.evaluate((id) => localStorage.getItem(`reelay:owner:${id}`), videoId);
     expect(token).toBeTruthy();
-    const status = (await (await fetch(`${site}/api/uploads/${videoId}`, { headers: { authorization: `Bearer ${token}` } })).json()) as { received: number[]; totalChunks: number };
+    const status = (await (
+      await fetch(`${site}/api/uploads/${videoId}`, { headers: { authorization: `Bearer ${token}` } })
+    ).json()) as { received: number[]; totalChunks: number };
     expect(status.totalChunks).toBe(8);
     expect(status.received.sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5]);
 
@@ -133,17 +157,25 @@ describe("Reelay in the browser", () => {
     // the video stays processing until the watch page has been seen showing it.
     pausedTranscoder = stackProcesses(stack, (a) => a.includes("transcoder/server.ts"));
     expect(pausedTranscoder.length).toBe(1);
-    pausedTranscoder.forEach((pid) => process.kill(pid, "SIGSTOP"));
+    for (const pid of pausedTranscoder) process.kill(pid, "SIGSTOP");
     gate.clearSent();
     gate.release(6, 7, 8);
     await resumeInput.setInputFiles(bigPath);
-    await page.locator(`.upload-card[data-video-id="${videoId}"][data-state="processing"], .upload-card[data-video-id="${videoId}"][data-state="ready"]`).waitFor({ timeout: 60_000 });
+    await page
+      .locator(
+        `.upload-card[data-video-id="${videoId}"][data-state="processing"], .upload-card[data-video-id="${videoId}"][data-state="ready"]`,
+      )
+      .waitFor({ timeout: 60_000 });
     expect([...new Set(gate.sent)].sort()).toEqual([6, 7, 8]);
     gate.openAll();
 
-    const source = await fetch(`${site}/api/videos/${videoId}/source`, { headers: { authorization: `Bearer ${token}` } });
+    const source = await fetch(`${site}/api/videos/${videoId}/source`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
     expect(source.status).toBe(200);
-    const got = createHash("sha256").update(Buffer.from(await source.arrayBuffer())).digest("hex");
+    const got = createHash("sha256")
+      .update(Buffer.from(await source.arrayBuffer()))
+      .digest("hex");
     expect(got).toBe(await sha256File(bigPath));
     // Nothing left to resume.
     expect(await storedUploads(page)).toBe(0);
@@ -154,7 +186,9 @@ describe("Reelay in the browser", () => {
     const player = watcher.locator("video");
     await processing.waitFor({ timeout: 30_000 });
     expect(await player.count()).toBe(0);
-    expect(((await (await fetch(`${site}/api/videos/${videoId}`)).json()) as { status: string }).status).toBe("processing");
+    expect(((await (await fetch(`${site}/api/videos/${videoId}`)).json()) as { status: string }).status).toBe(
+      "processing",
+    );
     await shot(watcher, "watch-processing");
     resumeTranscoder();
     await player.waitFor({ timeout: 90_000 });
@@ -179,10 +213,12 @@ describe("Reelay in the browser", () => {
     await page.getByLabel("Visibility").selectOption("unlisted");
     await page.getByRole("button", { name: "Upload", exact: true }).click();
     const unlisted = page.locator("#upload-list .upload-card").first();
-    await expect.poll(async () => {
-      const id = await unlisted.getAttribute("data-video-id");
-      return id !== null && id !== xssId;
-    }).toBe(true);
+    await expect
+      .poll(async () => {
+        const id = await unlisted.getAttribute("data-video-id");
+        return id !== null && id !== xssId;
+      })
+      .toBe(true);
     unlistedId = (await unlisted.getAttribute("data-video-id"))!;
 
     await card.locator(".watch-link").waitFor({ timeout: 120_000 });
@@ -194,7 +230,9 @@ describe("Reelay in the browser", () => {
     await waitForVideo(site, videoId, fullyReady);
     await waitForVideo(site, xssId, fullyReady);
     await waitForVideo(site, unlistedId, fullyReady);
-    expect(((await (await fetch(`${site}/api/videos/${unlistedId}`)).json()) as { visibility: string }).visibility).toBe("unlisted");
+    expect(
+      ((await (await fetch(`${site}/api/videos/${unlistedId}`)).json()) as { visibility: string }).visibility,
+    ).toBe("unlisted");
 
     // Unlisted: not found by its own title; the empty state says what to do.
     await page.goto(`${site}/?q=wombat`);
@@ -230,7 +268,13 @@ describe("Reelay in the browser", () => {
     );
     const state = await page.evaluate(() => {
       const { video, hls, fatalErrors } = (window as any).__reelay;
-      return { error: video.error, fatalErrors, levels: hls.levels.map((l: any) => l.height), current: hls.currentLevel, poster: video.poster };
+      return {
+        error: video.error,
+        fatalErrors,
+        levels: hls.levels.map((l: any) => l.height),
+        current: hls.currentLevel,
+        poster: video.poster,
+      };
     });
     expect(state.error).toBeNull();
     expect(state.fatalErrors).toEqual([]);
@@ -241,7 +285,11 @@ describe("Reelay in the browser", () => {
     const label = `${state.levels[target]}p`;
     await page.getByLabel("Quality").selectOption({ label });
     await page.waitForFunction((t) => (window as any).__reelay.hls.currentLevel === t, target, { timeout: 15_000 });
-    const after = await page.evaluate(() => ({ t: (window as any).__reelay.video.currentTime, err: (window as any).__reelay.video.error, fatal: (window as any).__reelay.fatalErrors }));
+    const after = await page.evaluate(() => ({
+      t: (window as any).__reelay.video.currentTime,
+      err: (window as any).__reelay.video.error,
+      fatal: (window as any).__reelay.fatalErrors,
+    }));
     expect(after.err).toBeNull();
     expect(after.fatal).toEqual([]);
     await shot(page, "watch-playing");
@@ -260,7 +308,14 @@ describe("Reelay in the browser", () => {
   it("pages through results with More", async () => {
     const p = observe(await context.newPage());
     // One video per page, so the two public videos take two pages.
-    await p.route("**/api/videos?*", (route) => route.continue({ url: route.request().url().replace(/limit=\d+/, "limit=1") }));
+    await p.route("**/api/videos?*", (route) =>
+      route.continue({
+        url: route
+          .request()
+          .url()
+          .replace(/limit=\d+/, "limit=1"),
+      }),
+    );
     await p.goto(site);
     await expect.poll(() => p.locator(".card").count()).toBe(1);
     const more = p.getByRole("button", { name: "More videos" });
@@ -268,12 +323,19 @@ describe("Reelay in the browser", () => {
     await expect.poll(() => p.locator(".card").count()).toBe(2);
     await expect.poll(() => more.isHidden()).toBe(true);
     // Keyboard users continue from the first new video.
-    expect(await p.evaluate(() => document.activeElement?.closest(".card") === document.querySelectorAll(".card")[1])).toBe(true);
+    expect(
+      await p.evaluate(() => document.activeElement?.closest(".card") === document.querySelectorAll(".card")[1]),
+    ).toBe(true);
     await p.close();
   });
 
   it("fits a 360 px phone", async () => {
-    const phone = await browser.newContext({ viewport: { width: 360, height: 780 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+    const phone = await browser.newContext({
+      viewport: { width: 360, height: 780 },
+      deviceScaleFactor: 2,
+      isMobile: true,
+      hasTouch: true,
+    });
     const p = observe(await phone.newPage());
     await p.goto(`${site}/?q=lighthouse`);
     await p.locator(".card").first().waitFor();

@@ -8,7 +8,20 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { upload, type UploadSession } from "../../web/src/upload-client.ts";
-import { acceptedJobs, isFinal, killTranscoderMidJob, makeVideo, playedAttempt, recordingFetch, run, sha256File, sourceSha256, storedKeys, waitForVideo, type AcceptedJob } from "../helpers.ts";
+import {
+  acceptedJobs,
+  isFinal,
+  killTranscoderMidJob,
+  makeVideo,
+  playedAttempt,
+  recordingFetch,
+  run,
+  sha256File,
+  sourceSha256,
+  storedKeys,
+  waitForVideo,
+  type AcceptedJob,
+} from "../helpers.ts";
 import { startStack, type Stack } from "../stack.ts";
 import { startChaosProxy } from "./proxy.ts";
 import { ffmpegPaths } from "../../transcoder/ffmpeg-path.ts";
@@ -47,7 +60,17 @@ describe("a stack under faults", () => {
     const proxy = await startChaosProxy(stack.url, { drop: 0.2, duplicate: 0.1 });
     try {
       const recording = recordingFetch();
-      const up = await upload({ endpoint: proxy.url, fetch: recording.fetch, file: await blob(path), filename: "big.mp4", contentType: "video/mp4", title: "Chaos proxy upload", chunkSize: 8 * MiB, concurrency: 4, maxAttempts: 12 });
+      const up = await upload({
+        endpoint: proxy.url,
+        fetch: recording.fetch,
+        file: await blob(path),
+        filename: "big.mp4",
+        contentType: "video/mp4",
+        title: "Chaos proxy upload",
+        chunkSize: 8 * MiB,
+        concurrency: 4,
+        maxAttempts: 12,
+      });
       expect(proxy.upstreamServerErrors, "5xx from the worker behind the proxy").toEqual([]);
       expect(recording.serverErrors, "5xx the client retried over").toEqual([]);
       const sha = await sha256File(path);
@@ -65,12 +88,27 @@ describe("a stack under faults", () => {
   it("retries a job whose transcoder is killed twice to ready, leaving no orphaned outputs", async () => {
     const path = await makeVideo(join(dir, "long.mp4"), { size: "1920x1080", seconds: 16 });
     const recording = recordingFetch();
-    const up = await upload({ endpoint: stack.url, fetch: recording.fetch, file: await blob(path), filename: "long.mp4", contentType: "video/mp4", title: "Killed twice" });
+    const up = await upload({
+      endpoint: stack.url,
+      fetch: recording.fetch,
+      file: await blob(path),
+      filename: "long.mp4",
+      contentType: "video/mp4",
+      title: "Killed twice",
+    });
     expect(recording.serverErrors).toEqual([]);
     // Each kill waits for a job the transcoder has not been killed in yet, so the second kill
     // hits the retry, not a transcoder that is idle or an orphaned ffmpeg of the first job.
     const killed: AcceptedJob[] = [];
-    for (let i = 0; i < 2; i++) killed.push(await killTranscoderMidJob(stack, up.videoId, killed.map((j) => j.jobId), 120_000));
+    for (let i = 0; i < 2; i++)
+      killed.push(
+        await killTranscoderMidJob(
+          stack,
+          up.videoId,
+          killed.map((j) => j.jobId),
+          120_000,
+        ),
+      );
     expect(killed.map((j) => j.attempt)).toEqual([1, 2]);
     const ready = await waitForVideo(stack.url, up.videoId, isFinal, 400_000);
     expect(ready.renditions.length).toBe(5);
@@ -78,7 +116,9 @@ describe("a stack under faults", () => {
     // watchdog may also presume a slow job dead, which costs one more; that is not a failure.
     const accepted = acceptedJobs(stack, up.videoId);
     report.transcoderKills = { killed, accepted };
-    expect(playedAttempt(stack, up.videoId, ready.playback.poster!), JSON.stringify(accepted)).toBeGreaterThanOrEqual(3);
+    expect(playedAttempt(stack, up.videoId, ready.playback.poster!), JSON.stringify(accepted)).toBeGreaterThanOrEqual(
+      3,
+    );
     const keys = storedKeys(stack.stateDir, `videos/${up.videoId}/`);
     expect(new Set(keys.filter((k) => k.includes("/jobs/")).map((k) => k.split("/")[3])).size).toBe(1);
     const sha = await sha256File(path);
@@ -92,7 +132,17 @@ describe("a stack under faults", () => {
     const sha = await sha256File(path);
     const recording = recordingFetch();
     const ups = await Promise.all(
-      Array.from({ length: 50 }, (_, i) => upload({ endpoint: stack.url, fetch: recording.fetch, file, filename: `small-${i}.mp4`, contentType: "video/mp4", title: `Swarm clip ${i}`, concurrency: 1 })),
+      Array.from({ length: 50 }, (_, i) =>
+        upload({
+          endpoint: stack.url,
+          fetch: recording.fetch,
+          file,
+          filename: `small-${i}.mp4`,
+          contentType: "video/mp4",
+          title: `Swarm clip ${i}`,
+          concurrency: 1,
+        }),
+      ),
     );
     expect(recording.serverErrors).toEqual([]);
     for (const up of ups) expect(await sourceSha256(stack.url, up.videoId, up.uploadToken)).toBe(sha);
@@ -103,46 +153,185 @@ describe("a stack under faults", () => {
 
   it("answers 200 hostile requests with 4xx JSON errors, and everything stored still plays and is found", async () => {
     const target = kept[0];
-    const fresh = await (await fetch(`${stack.url}/api/uploads`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ filename: "h.mp4", size: 6 * MiB, contentType: "video/mp4", chunkSize: 5 * MiB }) })).json();
+    const fresh = await (
+      await fetch(`${stack.url}/api/uploads`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ filename: "h.mp4", size: 6 * MiB, contentType: "video/mp4", chunkSize: 5 * MiB }),
+      })
+    ).json();
     const chunk = new Uint8Array(5 * MiB);
     const digest = `sha-256=:${Buffer.from(await crypto.subtle.digest("SHA-256", chunk)).toString("base64")}:`;
     const badDigest = `sha-256=:${Buffer.alloc(32, 1).toString("base64")}:`;
     const auth = (t: string) => ({ authorization: `Bearer ${t}` });
-    const hostileNames = ["../../etc/passwd", "<script>alert(1)</script>", "a\u0000b", "x".repeat(300), "", "😀".repeat(200), "\u202e\u202d", "CON", "a/b\\c"];
-    const hostileQueries = ['"', "NEAR(", "*", "a:b", "OR", "' OR 1=1 --", "\u0000", "x".repeat(10_000), '"unclosed', "title:*"];
+    const hostileNames = [
+      "../../etc/passwd",
+      "<script>alert(1)</script>",
+      "a\u0000b",
+      "x".repeat(300),
+      "",
+      "😀".repeat(200),
+      "\u202e\u202d",
+      "CON",
+      "a/b\\c",
+    ];
+    const hostileQueries = [
+      '"',
+      "NEAR(",
+      "*",
+      "a:b",
+      "OR",
+      "' OR 1=1 --",
+      "\u0000",
+      "x".repeat(10_000),
+      '"unclosed',
+      "title:*",
+    ];
     const requests: { name: string; go: () => Promise<Response> }[] = [];
     const add = (name: string, go: () => Promise<Response>) => requests.push({ name, go });
     for (let i = 0; requests.length < 200; i++) {
       const k = i % 20;
-      if (k === 0) add("bad token on chunk", () => fetch(`${stack.url}/api/uploads/${fresh.videoId}/chunks/1`, { method: "PUT", headers: { ...auth("nope"), "content-digest": digest }, body: chunk }));
-      if (k === 1) add("bad token on status", () => fetch(`${stack.url}/api/uploads/${target.videoId}`, { headers: auth(`x${i}`) }));
-      if (k === 2) add("bad token on delete", () => fetch(`${stack.url}/api/videos/${target.videoId}`, { method: "DELETE", headers: auth("stolen") }));
-      if (k === 3) add("bad token on patch", () => fetch(`${stack.url}/api/videos/${target.videoId}`, { method: "PATCH", headers: { ...auth("stolen"), "content-type": "application/json" }, body: '{"title":"pwned"}' }));
-      if (k === 4) add("wrong digest", () => fetch(`${stack.url}/api/uploads/${fresh.videoId}/chunks/1`, { method: "PUT", headers: { ...auth(fresh.uploadToken), "content-digest": badDigest }, body: chunk }));
-      if (k === 5) add("wrong length", () => fetch(`${stack.url}/api/uploads/${fresh.videoId}/chunks/1`, { method: "PUT", headers: { ...auth(fresh.uploadToken), "content-digest": digest }, body: chunk.subarray(0, 1000) }));
-      if (k === 6) add("index out of range", () => fetch(`${stack.url}/api/uploads/${fresh.videoId}/chunks/${[0, 3, 99999, -1][i % 4]}`, { method: "PUT", headers: { ...auth(fresh.uploadToken), "content-digest": digest }, body: chunk }));
-      if (k === 7 && i < 40) add("oversized body", () => fetch(`${stack.url}/api/uploads/${fresh.videoId}/chunks/1`, { method: "PUT", headers: { ...auth(fresh.uploadToken), "content-digest": digest }, body: new Uint8Array(96 * MiB) }));
-      if (k === 8) add("malformed JSON", () => fetch(`${stack.url}/api/uploads`, { method: "POST", headers: { "content-type": "application/json" }, body: ['{', '{"size":', "null", "[]", '{"filename":1}'][i % 5] }));
-      if (k === 9 || k === 10) add("hostile filename or title", () => fetch(`${stack.url}/api/uploads`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ filename: hostileNames[i % hostileNames.length], size: 10, contentType: "video/mp4", title: "t".repeat(201) }) }));
-      if (k === 11 || k === 12 || k === 13) add("hostile search", () => fetch(`${stack.url}/api/videos?q=${encodeURIComponent(hostileQueries[i % hostileQueries.length])}&limit=${["x", "0", "1000", "5"][i % 4]}`));
-      if (k === 14) add("missing digest", () => fetch(`${stack.url}/api/uploads/${fresh.videoId}/chunks/1`, { method: "PUT", headers: auth(fresh.uploadToken), body: chunk }));
-      if (k === 15) add("bad cursor", () => fetch(`${stack.url}/api/videos?cursor=${encodeURIComponent(["nope", "eyJ4IjoxfQ", "%%%", "W10"][i % 4])}`));
-      if (k === 16) add("unknown video", () => fetch(`${stack.url}/api/videos/${["0000000000000000000a", "../../etc", "%00", "x".repeat(500)][i % 4]}`));
-      if (k === 17) add("forged job token", () => fetch(`${stack.url}/internal/jobs/j1abcdefghij/files/master.m3u8`, { method: "PUT", headers: auth("eyJ2aWRlb0lkIjoieCJ9.c2ln"), body: "#EXTM3U" }));
-      if (k === 18) add("complete with missing chunks", () => fetch(`${stack.url}/api/uploads/${fresh.videoId}/complete`, { method: "POST", headers: auth(fresh.uploadToken) }));
-      if (k === 19) add("bad content type", () => fetch(`${stack.url}/api/uploads`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ filename: "a.exe", size: 10, contentType: "application/x-msdownload" }) }));
+      if (k === 0)
+        add("bad token on chunk", () =>
+          fetch(`${stack.url}/api/uploads/${fresh.videoId}/chunks/1`, {
+            method: "PUT",
+            headers: { ...auth("nope"), "content-digest": digest },
+            body: chunk,
+          }),
+        );
+      if (k === 1)
+        add("bad token on status", () =>
+          fetch(`${stack.url}/api/uploads/${target.videoId}`, { headers: auth(`x${i}`) }),
+        );
+      if (k === 2)
+        add("bad token on delete", () =>
+          fetch(`${stack.url}/api/videos/${target.videoId}`, { method: "DELETE", headers: auth("stolen") }),
+        );
+      if (k === 3)
+        add("bad token on patch", () =>
+          fetch(`${stack.url}/api/videos/${target.videoId}`, {
+            method: "PATCH",
+            headers: { ...auth("stolen"), "content-type": "application/json" },
+            body: '{"title":"pwned"}',
+          }),
+        );
+      if (k === 4)
+        add("wrong digest", () =>
+          fetch(`${stack.url}/api/uploads/${fresh.videoId}/chunks/1`, {
+            method: "PUT",
+            headers: { ...auth(fresh.uploadToken), "content-digest": badDigest },
+            body: chunk,
+          }),
+        );
+      if (k === 5)
+        add("wrong length", () =>
+          fetch(`${stack.url}/api/uploads/${fresh.videoId}/chunks/1`, {
+            method: "PUT",
+            headers: { ...auth(fresh.uploadToken), "content-digest": digest },
+            body: chunk.subarray(0, 1000),
+          }),
+        );
+      if (k === 6)
+        add("index out of range", () =>
+          fetch(`${stack.url}/api/uploads/${fresh.videoId}/chunks/${[0, 3, 99999, -1][i % 4]}`, {
+            method: "PUT",
+            headers: { ...auth(fresh.uploadToken), "content-digest": digest },
+            body: chunk,
+          }),
+        );
+      if (k === 7 && i < 40)
+        add("oversized body", () =>
+          fetch(`${stack.url}/api/uploads/${fresh.videoId}/chunks/1`, {
+            method: "PUT",
+            headers: { ...auth(fresh.uploadToken), "content-digest": digest },
+            body: new Uint8Array(96 * MiB),
+          }),
+        );
+      if (k === 8)
+        add("malformed JSON", () =>
+          fetch(`${stack.url}/api/uploads`, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: ["{", '{"size":', "null", "[]", '{"filename":1}'][i % 5],
+          }),
+        );
+      if (k === 9 || k === 10)
+        add("hostile filename or title", () =>
+          fetch(`${stack.url}/api/uploads`, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({
+              filename: hostileNames[i % hostileNames.length],
+              size: 10,
+              contentType: "video/mp4",
+              title: "t".repeat(201),
+            }),
+          }),
+        );
+      if (k === 11 || k === 12 || k === 13)
+        add("hostile search", () =>
+          fetch(
+            `${stack.url}/api/videos?q=${encodeURIComponent(hostileQueries[i % hostileQueries.length])}&limit=${["x", "0", "1000", "5"][i % 4]}`,
+          ),
+        );
+      if (k === 14)
+        add("missing digest", () =>
+          fetch(`${stack.url}/api/uploads/${fresh.videoId}/chunks/1`, {
+            method: "PUT",
+            headers: auth(fresh.uploadToken),
+            body: chunk,
+          }),
+        );
+      if (k === 15)
+        add("bad cursor", () =>
+          fetch(`${stack.url}/api/videos?cursor=${encodeURIComponent(["nope", "eyJ4IjoxfQ", "%%%", "W10"][i % 4])}`),
+        );
+      if (k === 16)
+        add("unknown video", () =>
+          fetch(`${stack.url}/api/videos/${["0000000000000000000a", "../../etc", "%00", "x".repeat(500)][i % 4]}`),
+        );
+      if (k === 17)
+        add("forged job token", () =>
+          fetch(`${stack.url}/internal/jobs/j1abcdefghij/files/master.m3u8`, {
+            method: "PUT",
+            headers: auth("eyJ2aWRlb0lkIjoieCJ9.c2ln"),
+            body: "#EXTM3U",
+          }),
+        );
+      if (k === 18)
+        add("complete with missing chunks", () =>
+          fetch(`${stack.url}/api/uploads/${fresh.videoId}/complete`, {
+            method: "POST",
+            headers: auth(fresh.uploadToken),
+          }),
+        );
+      if (k === 19)
+        add("bad content type", () =>
+          fetch(`${stack.url}/api/uploads`, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({ filename: "a.exe", size: 10, contentType: "application/x-msdownload" }),
+          }),
+        );
     }
     const statuses: Record<string, number> = {};
     for (const { name, go } of requests) {
       const res = await go();
-      const body = (await res.json().catch(() => null)) as { error?: { code?: string; message?: string }; items?: unknown[] } | null;
+      const body = (await res.json().catch(() => null)) as {
+        error?: { code?: string; message?: string };
+        items?: unknown[];
+      } | null;
       statuses[res.status] = (statuses[res.status] ?? 0) + 1;
       // Hostile search text is not an error: it is quoted, so it may simply find nothing (200).
       if (name === "hostile search" && res.status === 200) {
         expect(Array.isArray(body?.items), name).toBe(true);
         continue;
       }
-      expect({ name, status: res.status, json: typeof body?.error?.code === "string" && typeof body?.error?.message === "string" }).toMatchObject({ name, json: true });
+      expect({
+        name,
+        status: res.status,
+        json: typeof body?.error?.code === "string" && typeof body?.error?.message === "string",
+      }).toMatchObject({ name, json: true });
       expect(res.status, name).toBeGreaterThanOrEqual(400);
       expect(res.status, name).toBeLessThan(500);
     }
@@ -154,9 +343,14 @@ describe("a stack under faults", () => {
     for (const v of kept) {
       const view = await waitForVideo(stack.url, v.videoId, isFinal, 10_000);
       expect(view.title).toBe(v.title);
-      const probe = JSON.parse((await run(ffprobe, ["-v", "error", "-show_entries", "stream=codec_name", "-of", "json", view.playback.hls!])).stdout);
+      const probe = JSON.parse(
+        (await run(ffprobe, ["-v", "error", "-show_entries", "stream=codec_name", "-of", "json", view.playback.hls!]))
+          .stdout,
+      );
       expect(probe.streams.length).toBeGreaterThan(0);
-      const found = (await (await fetch(`${stack.url}/api/videos?q=${encodeURIComponent(v.title)}&limit=100`)).json()) as { items: { id: string }[] };
+      const found = (await (
+        await fetch(`${stack.url}/api/videos?q=${encodeURIComponent(v.title)}&limit=100`)
+      ).json()) as { items: { id: string }[] };
       expect(found.items.map((i) => i.id)).toContain(v.videoId);
       expect(await sourceSha256(stack.url, v.videoId, v.uploadToken)).toBe(v.sha);
     }
@@ -176,8 +370,16 @@ describe("wrangler dev killed mid-upload", () => {
       let done = 0;
       const stop = new AbortController();
       const first = upload({
-        endpoint: stack.url, file, filename: "restart.mp4", contentType: "video/mp4", title: "Survived a restart", chunkSize: 5 * MiB, concurrency: 2, signal: stop.signal,
-        onSession: (s) => (session = s), onProgress: (p) => (done = p.chunksDone),
+        endpoint: stack.url,
+        file,
+        filename: "restart.mp4",
+        contentType: "video/mp4",
+        title: "Survived a restart",
+        chunkSize: 5 * MiB,
+        concurrency: 2,
+        signal: stop.signal,
+        onSession: (s) => (session = s),
+        onProgress: (p) => (done = p.chunksDone),
       }).catch((err: Error) => err);
       while (done < 3) await new Promise((r) => setTimeout(r, 20));
       // A crash, not a shutdown: every process of the stack at once.
@@ -187,7 +389,11 @@ describe("wrangler dev killed mid-upload", () => {
       const before = (await stat(path)).size;
 
       stack = await startStack({ stateDir, port, env: { JOB_HEARTBEAT_TIMEOUT_SECONDS: "8" } });
-      const status = (await (await fetch(`${stack.url}/api/uploads/${session!.videoId}`, { headers: { authorization: `Bearer ${session!.uploadToken}` } })).json()) as { received: number[]; totalChunks: number };
+      const status = (await (
+        await fetch(`${stack.url}/api/uploads/${session!.videoId}`, {
+          headers: { authorization: `Bearer ${session!.uploadToken}` },
+        })
+      ).json()) as { received: number[]; totalChunks: number };
       expect(status.received.length).toBeGreaterThanOrEqual(3);
       expect(status.received.length).toBeLessThan(status.totalChunks);
       const sent: number[] = [];
@@ -204,7 +410,12 @@ describe("wrangler dev killed mid-upload", () => {
       expect(sent.some((n) => status.received.includes(n))).toBe(false);
       expect(await sourceSha256(stack.url, up.videoId, up.uploadToken)).toBe(await sha256File(path));
       await waitForVideo(stack.url, up.videoId, isFinal, 300_000);
-      report.restart = { bytes: before, chunks: status.totalChunks, keptAcrossRestart: status.received.length, resent: new Set(sent).size };
+      report.restart = {
+        bytes: before,
+        chunks: status.totalChunks,
+        keptAcrossRestart: status.received.length,
+        resent: new Set(sent).size,
+      };
     } finally {
       await stack.stop();
       await rm(stateDir, { recursive: true, force: true });

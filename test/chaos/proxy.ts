@@ -10,7 +10,10 @@ import { createServer, request, type IncomingMessage, type Server } from "node:h
 export type Faults = { chunkRequests: number; dropped: number; duplicated: number; delayed: number };
 export type ChaosProxy = { url: string; faults: Faults; upstreamServerErrors: string[]; close: () => Promise<void> };
 
-export async function startChaosProxy(target: string, opts: { drop: number; duplicate: number; seed?: number }): Promise<ChaosProxy> {
+export async function startChaosProxy(
+  target: string,
+  opts: { drop: number; duplicate: number; seed?: number },
+): Promise<ChaosProxy> {
   let seed = opts.seed ?? 7;
   const random = () => {
     seed = (seed * 1103515245 + 12345) % 2 ** 31;
@@ -22,19 +25,24 @@ export async function startChaosProxy(target: string, opts: { drop: number; dupl
 
   const forward = (req: IncomingMessage, body: Buffer | IncomingMessage, copy = "") =>
     new Promise<{ status: number; headers: IncomingMessage["headers"]; data: Buffer }>((resolve, reject) => {
-      const up = request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (res) => {
-        const parts: Buffer[] = [];
-        res.on("data", (d) => parts.push(d));
-        res.on("end", () => {
-          if (res.statusCode! >= 500) {
-            const data = Buffer.concat(parts);
-            const text = /json|text/.test(String(res.headers["content-type"])) ? data.toString("utf8").slice(0, 200) : `${data.length} bytes of ${res.headers["content-type"] ?? "no type"}`;
-            upstreamServerErrors.push(`${req.method} ${req.url}${copy} → ${res.statusCode} ${text}`);
-          }
-          resolve({ status: res.statusCode!, headers: res.headers, data: Buffer.concat(parts) });
-        });
-        res.on("error", reject);
-      });
+      const up = request(
+        { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
+        (res) => {
+          const parts: Buffer[] = [];
+          res.on("data", (d) => parts.push(d));
+          res.on("end", () => {
+            if (res.statusCode! >= 500) {
+              const data = Buffer.concat(parts);
+              const text = /json|text/.test(String(res.headers["content-type"]))
+                ? data.toString("utf8").slice(0, 200)
+                : `${data.length} bytes of ${res.headers["content-type"] ?? "no type"}`;
+              upstreamServerErrors.push(`${req.method} ${req.url}${copy} → ${res.statusCode} ${text}`);
+            }
+            resolve({ status: res.statusCode!, headers: res.headers, data: Buffer.concat(parts) });
+          });
+          res.on("error", reject);
+        },
+      );
       up.on("error", reject);
       if (Buffer.isBuffer(body)) up.end(body);
       else body.pipe(up);
@@ -53,7 +61,13 @@ export async function startChaosProxy(target: string, opts: { drop: number; dupl
       if (roll < opts.drop) {
         // Forward part of the body, then cut both connections.
         faults.dropped++;
-        const up = request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers });
+        const up = request({
+          host: upstream.hostname,
+          port: upstream.port,
+          method: req.method,
+          path: req.url,
+          headers: req.headers,
+        });
         up.on("error", () => {});
         let sent = 0;
         const cutAt = 256 * 1024 + Math.floor(random() * 2 * 1024 * 1024);
@@ -76,7 +90,10 @@ export async function startChaosProxy(target: string, opts: { drop: number; dupl
       const body = Buffer.concat(parts);
       if (roll < opts.drop + opts.duplicate) {
         faults.duplicated++;
-        const [first] = await Promise.all([forward(req, body, " (duplicated: first copy)"), forward(req, body, " (duplicated: second copy)").catch(() => undefined)]);
+        const [first] = await Promise.all([
+          forward(req, body, " (duplicated: first copy)"),
+          forward(req, body, " (duplicated: second copy)").catch(() => undefined),
+        ]);
         res.writeHead(first.status, first.headers).end(first.data);
         return;
       }
@@ -94,9 +111,10 @@ export async function startChaosProxy(target: string, opts: { drop: number; dupl
     url: `http://127.0.0.1:${port}`,
     faults,
     upstreamServerErrors,
-    close: () => new Promise<void>((r) => {
-      server.closeAllConnections();
-      server.close(() => r());
-    }),
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }

@@ -8,7 +8,17 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ffmpegPaths } from "../../transcoder/ffmpeg-path.ts";
 import { upload } from "../../web/src/upload-client.ts";
-import { acceptedJobs, isFinal as final, killTranscoderMidJob, makeVideo as makeClip, playedAttempt, recordingFetch, run, storedKeys as keysIn, waitForVideo } from "../helpers.ts";
+import {
+  acceptedJobs,
+  isFinal as final,
+  killTranscoderMidJob,
+  makeVideo as makeClip,
+  playedAttempt,
+  recordingFetch,
+  run,
+  storedKeys as keysIn,
+  waitForVideo,
+} from "../helpers.ts";
 import { startStack, type Stack } from "../stack.ts";
 
 let stack: Stack;
@@ -30,12 +40,20 @@ const makeVideo = (name: string, size: string, seconds: number) => makeClip(join
 async function uploadFile(path: string, title: string) {
   const file = new Blob([await readFile(path)]);
   const recording = recordingFetch();
-  const up = await upload({ endpoint: stack.url, fetch: recording.fetch, file, filename: path.split("/").pop()!, contentType: "video/mp4", title });
+  const up = await upload({
+    endpoint: stack.url,
+    fetch: recording.fetch,
+    file,
+    filename: path.split("/").pop()!,
+    contentType: "video/mp4",
+    title,
+  });
   expect(recording.serverErrors, "5xx answers the client retried over").toEqual([]);
   return up;
 }
 
-const waitFor = (id: string, done: Parameters<typeof waitForVideo>[2], timeoutMs: number) => waitForVideo(stack.url, id, done, timeoutMs);
+const waitFor = (id: string, done: Parameters<typeof waitForVideo>[2], timeoutMs: number) =>
+  waitForVideo(stack.url, id, done, timeoutMs);
 const storedKeys = (prefix: string) => keysIn(stack.stateDir, prefix);
 
 describe("processing on the real stack", () => {
@@ -52,7 +70,19 @@ describe("processing on the real stack", () => {
     const master = await (await fetch(ready.playback.hls!)).text();
     expect(master).toMatch(/AVERAGE-BANDWIDTH=\d+/);
     expect(master).toMatch(/FRAME-RATE=30\.000/);
-    const probe = JSON.parse((await run(ffprobe, ["-v", "error", "-show_entries", "stream=codec_name,width,height", "-of", "json", ready.playback.hls!])).stdout);
+    const probe = JSON.parse(
+      (
+        await run(ffprobe, [
+          "-v",
+          "error",
+          "-show_entries",
+          "stream=codec_name,width,height",
+          "-of",
+          "json",
+          ready.playback.hls!,
+        ])
+      ).stdout,
+    );
     const codecs = probe.streams.map((s: { codec_name: string }) => s.codec_name);
     expect(codecs).toContain("h264");
     expect(codecs).toContain("aac");
@@ -75,7 +105,10 @@ describe("processing on the real stack", () => {
     expect(stack.output()).toMatch(/transcoder exited .*restarting it/);
     // What plays is a retry's work (attempt 2; one more if the watchdog also presumed a job
     // slowed by load dead): the watchdog noticed the dead job and started it again.
-    expect(playedAttempt(stack, up.videoId, ready.playback.poster!), JSON.stringify(acceptedJobs(stack, up.videoId))).toBeGreaterThanOrEqual(2);
+    expect(
+      playedAttempt(stack, up.videoId, ready.playback.poster!),
+      JSON.stringify(acceptedJobs(stack, up.videoId)),
+    ).toBeGreaterThanOrEqual(2);
 
     const keys = storedKeys(`videos/${up.videoId}/`);
     const jobs = new Set(keys.filter((k) => k.includes("/jobs/")).map((k) => k.split("/")[3]));
@@ -83,8 +116,10 @@ describe("processing on the real stack", () => {
     expect(jobs.has(killed.jobId)).toBe(false);
     expect(ready.playback.poster).toContain(`/${[...jobs][0]}/poster.jpg`);
     expect(keys).toContain(`videos/${up.videoId}/source`);
-    const probe = JSON.parse((await run(ffprobe, ["-v", "error", "-show_entries", "format=duration", "-of", "json", ready.playback.hls!])).stdout);
+    const probe = JSON.parse(
+      (await run(ffprobe, ["-v", "error", "-show_entries", "format=duration", "-of", "json", ready.playback.hls!]))
+        .stdout,
+    );
     expect(Number(probe.format.duration)).toBeGreaterThan(11);
   });
 });
-

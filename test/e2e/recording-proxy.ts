@@ -29,11 +29,14 @@ export async function startRecordingProxy(target: string): Promise<RecordingProx
     exchanges.push(exchange);
     if (m && chunksForwarded >= chunkLimit) return;
     if (m) chunksForwarded++;
-    const up = request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
-      exchange.status = answer.statusCode;
-      res.writeHead(answer.statusCode!, answer.headers);
-      answer.pipe(res);
-    });
+    const up = request(
+      { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
+      (answer) => {
+        exchange.status = answer.statusCode;
+        res.writeHead(answer.statusCode!, answer.headers);
+        answer.pipe(res);
+      },
+    );
     up.on("error", () => res.destroy());
     req.pipe(up);
   });
@@ -42,13 +45,17 @@ export async function startRecordingProxy(target: string): Promise<RecordingProx
   return {
     url: `http://127.0.0.1:${port}`,
     exchanges,
-    forwardChunks: (limit) => void (chunkLimit = limit),
-    close: () => new Promise<void>((r) => {
-      server.closeAllConnections();
-      server.close(() => r());
-    }),
+    forwardChunks: (limit) => {
+      chunkLimit = limit;
+    },
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }
 
 /** The exchanges the worker answered with a server error. */
-export const serverErrors = (exchanges: Exchange[]) => exchanges.filter((e) => (e.status ?? 0) >= 500).map((e) => `${e.method} ${e.path} → ${e.status}`);
+export const serverErrors = (exchanges: Exchange[]) =>
+  exchanges.filter((e) => (e.status ?? 0) >= 500).map((e) => `${e.method} ${e.path} → ${e.status}`);

@@ -31,7 +31,11 @@ afterAll(async () => {
 
 const sha256 = (data: Uint8Array) => createHash("sha256").update(data).digest("hex");
 
-type CliRun = { done: Promise<{ code: number; stdout: string; stderr: string }>; stderr: () => string; kill: () => void };
+type CliRun = {
+  done: Promise<{ code: number; stdout: string; stderr: string }>;
+  stderr: () => string;
+  kill: () => void;
+};
 
 function startCli(args: string[]): CliRun {
   // Its own process group, so a kill reaches the CLI under npm too.
@@ -40,7 +44,9 @@ function startCli(args: string[]): CliRun {
   let stderr = "";
   child.stdout.on("data", (d) => (stdout += d));
   child.stderr.on("data", (d) => (stderr += d));
-  const done = new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => child.on("exit", (code) => resolve({ code: code ?? 1, stdout, stderr })));
+  const done = new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
+    child.on("exit", (code) => resolve({ code: code ?? 1, stdout, stderr })),
+  );
   return { done, stderr: () => stderr, kill: () => process.kill(-child.pid!, "SIGKILL") };
 }
 
@@ -62,11 +68,25 @@ describe("npm start + the upload CLI", () => {
     const path = join(dir, "holiday clip.mp4");
     await writeFile(path, file);
     const from = proxy.exchanges.length;
-    const run = await runCli([path, "--title", "Holiday clip", "--tag", "e2e", "--chunk-size", String(5 * MiB), "--endpoint", proxy.url]);
+    const run = await runCli([
+      path,
+      "--title",
+      "Holiday clip",
+      "--tag",
+      "e2e",
+      "--chunk-size",
+      String(5 * MiB),
+      "--endpoint",
+      proxy.url,
+    ]);
     expect(run.code, run.stderr).toBe(0);
     expect(serverErrors(proxy.exchanges.slice(from))).toEqual([]);
     const result = JSON.parse(run.stdout.trim().split("\n").at(-1)!);
-    expect(result).toMatchObject({ videoId: expect.any(String), uploadToken: expect.any(String), status: "processing" });
+    expect(result).toMatchObject({
+      videoId: expect.any(String),
+      uploadToken: expect.any(String),
+      status: "processing",
+    });
     expect(run.stderr).toContain("5/5 chunks");
 
     const auth = { authorization: `Bearer ${result.uploadToken}` };
@@ -88,7 +108,7 @@ describe("npm start + the upload CLI", () => {
     const first = startCli([path, "--chunk-size", String(5 * MiB), "--endpoint", proxy.url]);
     const stored = () => proxy.exchanges.slice(from).filter((e) => e.chunk !== undefined && e.status === 200);
     const session = () => /--resume (\S+) --token (\S+)/.exec(first.stderr());
-    for (const deadline = Date.now() + 60_000; stored().length < 2 || !session();) {
+    for (const deadline = Date.now() + 60_000; stored().length < 2 || !session(); ) {
       if (Date.now() > deadline) throw new Error(`the CLI did not get two chunks through: ${first.stderr()}`);
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -96,16 +116,27 @@ describe("npm start + the upload CLI", () => {
     expect((await first.done).code).not.toBe(0);
     const [, videoId, token] = session()!;
     const auth = { authorization: `Bearer ${token}` };
-    const before = (await (await fetch(`${stack.url}/api/uploads/${videoId}`, { headers: auth })).json()) as { received: number[]; totalChunks: number };
+    const before = (await (await fetch(`${stack.url}/api/uploads/${videoId}`, { headers: auth })).json()) as {
+      received: number[];
+      totalChunks: number;
+    };
     expect(before.totalChunks).toBe(5);
-    expect(before.received.toSorted()).toEqual(stored().map((e) => e.chunk).toSorted());
+    expect(before.received.toSorted()).toEqual(
+      stored()
+        .map((e) => e.chunk)
+        .toSorted(),
+    );
     const missing = [1, 2, 3, 4, 5].filter((n) => !before.received.includes(n));
 
     proxy.forwardChunks(Infinity);
     const resumedFrom = proxy.exchanges.length;
     const second = await runCli([path, "--resume", videoId, "--token", token, "--endpoint", proxy.url]);
     expect(second.code, second.stderr).toBe(0);
-    expect(JSON.parse(second.stdout.trim().split("\n").at(-1)!)).toEqual({ videoId, uploadToken: token, status: "processing" });
+    expect(JSON.parse(second.stdout.trim().split("\n").at(-1)!)).toEqual({
+      videoId,
+      uploadToken: token,
+      status: "processing",
+    });
     const resent = proxy.exchanges.slice(resumedFrom).filter((e) => e.chunk !== undefined);
     expect(resent.map((e) => e.chunk).toSorted()).toEqual(missing);
     expect(serverErrors(proxy.exchanges.slice(from))).toEqual([]);
@@ -144,13 +175,21 @@ describe("npm start + the upload CLI", () => {
     const rest = file.subarray(up.chunkSize);
     const ok = await fetch(`${stack.url}/api/uploads/${up.videoId}/chunks/2`, {
       method: "PUT",
-      headers: { authorization: headers.authorization, "content-digest": `sha-256=:${createHash("sha256").update(rest).digest("base64")}:` },
+      headers: {
+        authorization: headers.authorization,
+        "content-digest": `sha-256=:${createHash("sha256").update(rest).digest("base64")}:`,
+      },
       body: rest,
     });
     expect(ok.status).toBe(200);
-    const done = await fetch(`${stack.url}/api/uploads/${up.videoId}/complete`, { method: "POST", headers: { authorization: headers.authorization } });
+    const done = await fetch(`${stack.url}/api/uploads/${up.videoId}/complete`, {
+      method: "POST",
+      headers: { authorization: headers.authorization },
+    });
     expect(done.status).toBe(202);
-    const source = await fetch(`${stack.url}/api/videos/${up.videoId}/source`, { headers: { authorization: headers.authorization } });
+    const source = await fetch(`${stack.url}/api/videos/${up.videoId}/source`, {
+      headers: { authorization: headers.authorization },
+    });
     expect(sha256(new Uint8Array(await source.arrayBuffer()))).toBe(sha256(file));
   });
 
@@ -158,12 +197,17 @@ describe("npm start + the upload CLI", () => {
     const up = await createUpload(200 * MiB);
     const res = await fetch(`${stack.url}/api/uploads/${up.videoId}/chunks/1`, {
       method: "PUT",
-      headers: { authorization: `Bearer ${up.uploadToken}`, "content-digest": `sha-256=:${Buffer.alloc(32).toString("base64")}:` },
+      headers: {
+        authorization: `Bearer ${up.uploadToken}`,
+        "content-digest": `sha-256=:${Buffer.alloc(32).toString("base64")}:`,
+      },
       body: new Uint8Array(96 * MiB),
     });
     expect(res.status).toBe(413);
     expect(await res.json()).toMatchObject({ error: { code: "payload_too_large" } });
-    const status = await (await fetch(`${stack.url}/api/uploads/${up.videoId}`, { headers: { authorization: `Bearer ${up.uploadToken}` } })).json();
+    const status = await (
+      await fetch(`${stack.url}/api/uploads/${up.videoId}`, { headers: { authorization: `Bearer ${up.uploadToken}` } })
+    ).json();
     expect(status.received).toEqual([]);
   });
 });

@@ -27,7 +27,19 @@ export async function makeClip(path: string, o: ClipOptions): Promise<string> {
   if (o.audio !== false) args.push("-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000");
   args.push("-t", String(o.seconds));
   const video = o.video ?? "h264";
-  if (video === "hevc") args.push("-c:v", "libx265", "-preset", "ultrafast", "-x265-params", "log-level=error", "-pix_fmt", "yuv420p", "-tag:v", "hvc1");
+  if (video === "hevc")
+    args.push(
+      "-c:v",
+      "libx265",
+      "-preset",
+      "ultrafast",
+      "-x265-params",
+      "log-level=error",
+      "-pix_fmt",
+      "yuv420p",
+      "-tag:v",
+      "hvc1",
+    );
   else args.push("-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", video === "h264-444" ? "yuv444p" : "yuv420p");
   args.push("-g", String(2 * fps));
   if (o.audio !== false) args.push("-c:a", "aac", "-ac", "2", "-b:a", "96k");
@@ -38,7 +50,18 @@ export async function makeClip(path: string, o: ClipOptions): Promise<string> {
   // ffmpeg 5.1 writes the rotate tag as a display matrix only when stream-copying.
   const unrotated = `${path}.unrotated.mp4`;
   await exec(ffmpegPaths().ffmpeg, [...args, unrotated]);
-  await exec(ffmpegPaths().ffmpeg, ["-v", "error", "-y", "-i", unrotated, "-c", "copy", "-metadata:s:v:0", `rotate=${o.rotate}`, path]);
+  await exec(ffmpegPaths().ffmpeg, [
+    "-v",
+    "error",
+    "-y",
+    "-i",
+    unrotated,
+    "-c",
+    "copy",
+    "-metadata:s:v:0",
+    `rotate=${o.rotate}`,
+    path,
+  ]);
   return path;
 }
 
@@ -49,7 +72,9 @@ export async function ffmpeg(args: string[]): Promise<void> {
 
 // biome-ignore lint/suspicious/noExplicitAny: ffprobe JSON whose shape each test asserts itself
 export async function probeJson(path: string, entries: string[]): Promise<any> {
-  const { stdout } = await exec(ffmpegPaths().ffprobe, ["-v", "error", "-of", "json", ...entries, path], { maxBuffer: 64 << 20 });
+  const { stdout } = await exec(ffmpegPaths().ffprobe, ["-v", "error", "-of", "json", ...entries, path], {
+    maxBuffer: 64 << 20,
+  });
   return JSON.parse(stdout);
 }
 
@@ -57,7 +82,19 @@ export async function probeJson(path: string, entries: string[]): Promise<any> {
 export async function keyframeTimes(playlist: string): Promise<number[]> {
   const { stdout } = await exec(
     ffmpegPaths().ffprobe,
-    ["-v", "error", "-select_streams", "v", "-skip_frame", "nokey", "-show_entries", "frame=pts_time", "-of", "csv=p=0", playlist],
+    [
+      "-v",
+      "error",
+      "-select_streams",
+      "v",
+      "-skip_frame",
+      "nokey",
+      "-show_entries",
+      "frame=pts_time",
+      "-of",
+      "csv=p=0",
+      playlist,
+    ],
     { maxBuffer: 64 << 20 },
   );
   return stdout
@@ -84,7 +121,8 @@ export async function readMaster(path: string): Promise<{ lines: string[]; entri
   lines.forEach((line, i) => {
     if (!line.startsWith("#EXT-X-STREAM-INF:")) return;
     const attributes: Record<string, string> = {};
-    for (const [, key, value] of line.slice(18).matchAll(/([A-Z-]+)=("[^"]*"|[^,]*)/g)) attributes[key] = value.replace(/"/g, "");
+    for (const [, key, value] of line.slice(18).matchAll(/([A-Z-]+)=("[^"]*"|[^,]*)/g))
+      attributes[key] = value.replace(/"/g, "");
     entries.push({ attributes, uri: lines[i + 1] });
   });
   return { lines, entries };

@@ -12,8 +12,15 @@ import { parseArgs } from "node:util";
 import { upload, UploadError, type UploadProgress } from "../src/upload-client.ts";
 
 const TYPES: Record<string, string> = {
-  ".mp4": "video/mp4", ".m4v": "video/mp4", ".mov": "video/quicktime", ".mkv": "video/x-matroska",
-  ".webm": "video/webm", ".avi": "video/x-msvideo", ".ts": "video/mp2t", ".mpg": "video/mpeg", ".mpeg": "video/mpeg",
+  ".mp4": "video/mp4",
+  ".m4v": "video/mp4",
+  ".mov": "video/quicktime",
+  ".mkv": "video/x-matroska",
+  ".webm": "video/webm",
+  ".avi": "video/x-msvideo",
+  ".ts": "video/mp2t",
+  ".mpg": "video/mpeg",
+  ".mpeg": "video/mpeg",
 };
 
 const { values, positionals } = parseArgs({
@@ -33,8 +40,10 @@ const { values, positionals } = parseArgs({
 
 const path = positionals[0];
 if (!path || (values.resume && !values.token)) {
-  console.error("usage: npm run upload -- <file> [--title T] [--description D] [--tag X]... [--endpoint URL]\n" +
-    "       [--chunk-size BYTES] [--concurrency N] [--resume VIDEO_ID --token UPLOAD_TOKEN] [--quiet]");
+  console.error(
+    "usage: npm run upload -- <file> [--title T] [--description D] [--tag X]... [--endpoint URL]\n" +
+      "       [--chunk-size BYTES] [--concurrency N] [--resume VIDEO_ID --token UPLOAD_TOKEN] [--quiet]",
+  );
   process.exit(2);
 }
 
@@ -43,7 +52,7 @@ const started = Date.now();
 let lastDraw = 0;
 
 function draw(p: UploadProgress, final = false) {
-  if (values.quiet || !process.stderr.isTTY && !final) return;
+  if (values.quiet || (!process.stderr.isTTY && !final)) return;
   const now = Date.now();
   if (!final && now - lastDraw < 100) return;
   lastDraw = now;
@@ -52,7 +61,8 @@ function draw(p: UploadProgress, final = false) {
   const filled = Math.round(fraction * width);
   const mbps = p.uploadedBytes / 1e6 / Math.max(0.001, (now - started) / 1000);
   const eta = mbps > 0 ? (p.totalBytes - p.uploadedBytes) / 1e6 / mbps : 0;
-  const line = `[${"#".repeat(filled)}${"-".repeat(width - filled)}] ${(fraction * 100).toFixed(1)}% ` +
+  const line =
+    `[${"#".repeat(filled)}${"-".repeat(width - filled)}] ${(fraction * 100).toFixed(1)}% ` +
     `${p.chunksDone}/${p.totalChunks} chunks ${mbps.toFixed(1)} MB/s ETA ${Math.ceil(eta)}s`;
   process.stderr.write(process.stderr.isTTY ? `\r${line}` : `${line}\n`);
 }
@@ -71,9 +81,15 @@ try {
     concurrency: Number(values.concurrency),
     resume: values.resume ? { videoId: values.resume, uploadToken: values.token! } : undefined,
     onSession: (s) => {
-      if (!values.quiet) console.error(`upload ${s.videoId}: ${s.totalChunks} chunk(s) of ${s.chunkSize} bytes; resume with --resume ${s.videoId} --token ${s.uploadToken}`);
+      if (!values.quiet)
+        console.error(
+          `upload ${s.videoId}: ${s.totalChunks} chunk(s) of ${s.chunkSize} bytes; resume with --resume ${s.videoId} --token ${s.uploadToken}`,
+        );
     },
-    onProgress: (p) => draw((last = p)),
+    onProgress: (p) => {
+      last = p;
+      draw(p);
+    },
   });
   if (last) draw(last, true);
   if (!values.quiet && process.stderr.isTTY) process.stderr.write("\n");

@@ -100,19 +100,23 @@ export function searchVideos(p: SearchParams, signal?: AbortSignal): Promise<Vid
 }
 
 export const listTags = (prefix = "", signal?: AbortSignal) =>
-  api<{ tags: { tag: string; count: number }[] }>(`/api/tags${prefix ? `?prefix=${encodeURIComponent(prefix)}` : ""}`, { signal });
+  api<{ tags: { tag: string; count: number }[] }>(`/api/tags${prefix ? `?prefix=${encodeURIComponent(prefix)}` : ""}`, {
+    signal,
+  });
 
 export type VideoPatch = { title?: string; description?: string; tags?: string[]; visibility?: Visibility };
 
 export const updateVideo = (videoId: string, token: string, patch: VideoPatch) =>
   api<Video>(`/api/videos/${id(videoId)}`, { method: "PATCH", token, json: patch });
 
-export const deleteVideo = (videoId: string, token: string) => api<void>(`/api/videos/${id(videoId)}`, { method: "DELETE", token });
+export const deleteVideo = (videoId: string, token: string) =>
+  api<void>(`/api/videos/${id(videoId)}`, { method: "DELETE", token });
 
 export const getUploadStatus = (videoId: string, token: string, signal?: AbortSignal) =>
   api<UploadStatus>(`/api/uploads/${id(videoId)}`, { token, signal });
 
-export const cancelUpload = (videoId: string, token: string) => api<void>(`/api/uploads/${id(videoId)}`, { method: "DELETE", token });
+export const cancelUpload = (videoId: string, token: string) =>
+  api<void>(`/api/uploads/${id(videoId)}`, { method: "DELETE", token });
 
 export function isAbort(err: unknown): boolean {
   return err instanceof DOMException && err.name === "AbortError";
@@ -126,7 +130,11 @@ export function errorMessage(err: unknown): string {
 
 /** Replaces the content of `container` with an alert saying what went wrong. */
 export function showError(container: HTMLElement, err: unknown, prefix = ""): HTMLElement {
-  const alert = h("p", { class: "error", role: "alert" }, prefix ? `${prefix} ${errorMessage(err)}` : errorMessage(err));
+  const alert = h(
+    "p",
+    { class: "error", role: "alert" },
+    prefix ? `${prefix} ${errorMessage(err)}` : errorMessage(err),
+  );
   container.replaceChildren(alert);
   return alert;
 }

@@ -38,8 +38,13 @@ describe("upload client", () => {
     };
     const seen: number[] = [];
     const result = await upload({
-      endpoint, fetch: flaky, file: new Blob([file]), filename: "flaky.mp4", contentType: "video/mp4",
-      chunkSize: 5 * MiB, onProgress: (p) => seen.push(p.uploadedBytes),
+      endpoint,
+      fetch: flaky,
+      file: new Blob([file]),
+      filename: "flaky.mp4",
+      contentType: "video/mp4",
+      chunkSize: 5 * MiB,
+      onProgress: (p) => seen.push(p.uploadedBytes),
     });
     expect(result.status).toBe("processing");
     expect(faults.lostRequest + faults.lostResponse + faults.duplicated).toBeGreaterThan(2);
@@ -57,7 +62,16 @@ describe("upload client", () => {
       return direct(input, { ...init, signal: stop.signal });
     };
     await expect(
-      upload({ endpoint, fetch: crashing, file: new Blob([file]), filename: "a.mp4", chunkSize: 5 * MiB, concurrency: 1, signal: stop.signal, onSession: (s) => (session = s) }),
+      upload({
+        endpoint,
+        fetch: crashing,
+        file: new Blob([file]),
+        filename: "a.mp4",
+        chunkSize: 5 * MiB,
+        concurrency: 1,
+        signal: stop.signal,
+        onSession: (s) => (session = s),
+      }),
     ).rejects.toThrow();
     expect(session).toBeDefined();
     const before = await json(await api(`/api/uploads/${session!.videoId}`, { headers: auth(session!) }));
@@ -69,7 +83,13 @@ describe("upload client", () => {
       if (m) resent.push(Number(m[1]));
       return direct(input, init);
     };
-    const result = await upload({ endpoint, fetch: counting, file: new Blob([file]), filename: "a.mp4", resume: session });
+    const result = await upload({
+      endpoint,
+      fetch: counting,
+      file: new Blob([file]),
+      filename: "a.mp4",
+      resume: session,
+    });
     expect(resent.sort()).toEqual([3, 4]);
     expect(await sourceDigest(result)).toBe(await sha256(file));
   });
@@ -78,8 +98,21 @@ describe("upload client", () => {
     const first = bytes(6 * MiB, 1);
     let session: UploadSession | undefined;
     const stop = new AbortController();
-    await upload({ endpoint, fetch: direct, file: new Blob([first]), filename: "a.mp4", chunkSize: 5 * MiB, signal: stop.signal, onSession: (s) => { session = s; stop.abort(); } }).catch(() => {});
+    await upload({
+      endpoint,
+      fetch: direct,
+      file: new Blob([first]),
+      filename: "a.mp4",
+      chunkSize: 5 * MiB,
+      signal: stop.signal,
+      onSession: (s) => {
+        session = s;
+        stop.abort();
+      },
+    }).catch(() => {});
     const other = new Blob([bytes(7 * MiB, 2)]);
-    await expect(upload({ endpoint, fetch: direct, file: other, filename: "a.mp4", resume: session })).rejects.toBeInstanceOf(UploadError);
+    await expect(
+      upload({ endpoint, fetch: direct, file: other, filename: "a.mp4", resume: session }),
+    ).rejects.toBeInstanceOf(UploadError);
   });
 });

@@ -128,7 +128,13 @@ async function receivedChunks(http: Http, s: UploadSession, size: number): Promi
   throw new UploadError(409, "upload_closed", `The upload is ${body.status}.`, { status: body.status });
 }
 
-async function sendChunks(http: Http, o: UploadOptions & typeof defaults, s: UploadSession, todo: number[], progress: ProgressTracker) {
+async function sendChunks(
+  http: Http,
+  o: UploadOptions & typeof defaults,
+  s: UploadSession,
+  todo: number[],
+  progress: ProgressTracker,
+) {
   const queue = [...todo];
   const worker = async () => {
     for (let n = queue.shift(); n !== undefined; n = queue.shift()) {
@@ -183,7 +189,10 @@ class Http {
       let retryAfterSec: number | undefined;
       try {
         const res = await this.fetch(url, { method: spec.method ?? "GET", headers, body, signal: this.o.signal });
-        const retryable = res.status === 408 || res.status === 429 || res.status >= 500 ||
+        const retryable =
+          res.status === 408 ||
+          res.status === 429 ||
+          res.status >= 500 ||
           (spec.retryOn !== undefined && res.status >= 400 && spec.retryOn(res.status, await errorCode(res)));
         if (!retryable || attempt >= this.o.maxAttempts) return res;
         retryAfterSec = Number(res.headers.get("retry-after")) || undefined;
@@ -237,7 +246,12 @@ class ProgressTracker {
     const last = this.size - this.s.chunkSize * (this.s.totalChunks - 1);
     let bytes = 0;
     for (const n of this.have) bytes += n === this.s.totalChunks ? last : this.s.chunkSize;
-    this.report?.({ uploadedBytes: bytes, totalBytes: this.size, chunksDone: this.have.size, totalChunks: this.s.totalChunks });
+    this.report?.({
+      uploadedBytes: bytes,
+      totalBytes: this.size,
+      chunksDone: this.have.size,
+      totalChunks: this.s.totalChunks,
+    });
   }
 }
 
@@ -268,9 +282,13 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason);
     const timer = setTimeout(resolve, ms);
-    signal?.addEventListener("abort", () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    }, { once: true });
+    signal?.addEventListener(
+      "abort",
+      () => {
+        clearTimeout(timer);
+        reject(signal.reason);
+      },
+      { once: true },
+    );
   });
 }

@@ -16,8 +16,18 @@ export async function setVideoStatus(db: D1Database, id: string, status: VideoSt
 export type VideoUpdate = Partial<Omit<VideoRow, "id" | "createdAt" | "updatedAt">>;
 
 /** Updates the row and returns it as it now is; undefined when there is no such video. */
-export async function updateVideo(db: D1Database, id: string, fields: VideoUpdate, now = Date.now()): Promise<VideoRow | undefined> {
-  return database(db).update(videos).set({ ...fields, updatedAt: now }).where(eq(videos.id, id)).returning().get();
+export async function updateVideo(
+  db: D1Database,
+  id: string,
+  fields: VideoUpdate,
+  now = Date.now(),
+): Promise<VideoRow | undefined> {
+  return database(db)
+    .update(videos)
+    .set({ ...fields, updatedAt: now })
+    .where(eq(videos.id, id))
+    .returning()
+    .get();
 }
 
 export async function getVideo(db: D1Database, id: string): Promise<VideoRow | undefined> {

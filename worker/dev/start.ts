@@ -30,8 +30,16 @@ const env = {
 
 const children: ChildProcess[] = [];
 
-function start(name: string, args: string[], opts: { env?: Record<string, string>; restart?: boolean } = {}): ChildProcess {
-  const child = spawn(process.execPath, args, { cwd: root, env: { ...env, ...opts.env }, stdio: ["ignore", "inherit", "inherit"] });
+function start(
+  name: string,
+  args: string[],
+  opts: { env?: Record<string, string>; restart?: boolean } = {},
+): ChildProcess {
+  const child = spawn(process.execPath, args, {
+    cwd: root,
+    env: { ...env, ...opts.env },
+    stdio: ["ignore", "inherit", "inherit"],
+  });
   children.push(child);
   child.on("exit", (code, signal) => {
     children.splice(children.indexOf(child), 1);
@@ -85,27 +93,48 @@ async function waitForHealth(url: string, timeoutMs: number): Promise<void> {
 }
 
 // The pages are static assets: build them first so wrangler serves current ones.
-await runToEnd([`${root}node_modules/vite/bin/vite.js`, "build", "--config", `${root}web/vite.config.ts`, "--logLevel", "warn"]);
+await runToEnd([
+  `${root}node_modules/vite/bin/vite.js`,
+  "build",
+  "--config",
+  `${root}web/vite.config.ts`,
+  "--logLevel",
+  "warn",
+]);
 await runToEnd([...wrangler, "d1", "migrations", "apply", "reelay", "--local", "--persist-to", stateDir]);
 start("transcoder", [`${root}transcoder/server.ts`], {
   // Two jobs at once on this 2-core machine; more just thrash.
-  env: { PORT: String(transcoderPort), TRANSCODER_PORT: String(transcoderPort), TRANSCODER_CONCURRENCY: process.env.TRANSCODER_CONCURRENCY ?? "2" },
+  env: {
+    PORT: String(transcoderPort),
+    TRANSCODER_PORT: String(transcoderPort),
+    TRANSCODER_CONCURRENCY: process.env.TRANSCODER_CONCURRENCY ?? "2",
+  },
   restart: true,
 });
 start("wrangler dev", [
-  ...wrangler, "dev",
-  "--port", String(port),
-  "--ip", "127.0.0.1",
-  "--persist-to", stateDir,
+  ...wrangler,
+  "dev",
+  "--port",
+  String(port),
+  "--ip",
+  "127.0.0.1",
+  "--persist-to",
+  stateDir,
   "--show-interactive-dev-session=false",
   // No Docker engine here: the transcoder runs as the Node process above.
   "--enable-containers=false",
-  "--var", `TRANSCODER_URL:http://127.0.0.1:${transcoderPort}`,
-  "--var", `PUBLIC_URL:http://127.0.0.1:${port}`,
-  "--var", `TRANSCODER_SECRET:${transcoderSecret}`,
+  "--var",
+  `TRANSCODER_URL:http://127.0.0.1:${transcoderPort}`,
+  "--var",
+  `PUBLIC_URL:http://127.0.0.1:${port}`,
+  "--var",
+  `TRANSCODER_SECRET:${transcoderSecret}`,
   // Tests shorten the watchdog so a killed transcoder is noticed quickly.
-  ...(process.env.JOB_HEARTBEAT_TIMEOUT_SECONDS ? ["--var", `JOB_HEARTBEAT_TIMEOUT_SECONDS:${process.env.JOB_HEARTBEAT_TIMEOUT_SECONDS}`] : []),
-  "--log-level", "warn",
+  ...(process.env.JOB_HEARTBEAT_TIMEOUT_SECONDS
+    ? ["--var", `JOB_HEARTBEAT_TIMEOUT_SECONDS:${process.env.JOB_HEARTBEAT_TIMEOUT_SECONDS}`]
+    : []),
+  "--log-level",
+  "warn",
 ]);
 try {
   await waitForHealth(`http://127.0.0.1:${transcoderPort}/health`, 60_000);

@@ -32,4 +32,3 @@ export function bearerToken(header: string | undefined | null): string | undefin
   const match = /^Bearer[ \t]+([A-Za-z0-9._~+/=-]{1,512})[ \t]*$/i.exec(header ?? "");
   return match?.[1];
 }
-

@@ -5,10 +5,7 @@
 
 export type ByteRange = { offset: number; length: number };
 
-export type RangeParse =
-  | { kind: "none" }
-  | { kind: "range"; range: ByteRange }
-  | { kind: "unsatisfiable" };
+export type RangeParse = { kind: "none" } | { kind: "range"; range: ByteRange } | { kind: "unsatisfiable" };
 
 export function parseRange(header: string | undefined | null, size: number): RangeParse {
   if (!header) return { kind: "none" };

@@ -53,5 +53,7 @@ export function parse<S extends z.ZodType>(schema: S, value: unknown): z.infer<S
   if (result.success) return result.data;
   const issues = result.error.issues.map((i) => ({ path: i.path.join("."), message: i.message }));
   const first = issues[0];
-  throw apiError(400, "invalid_request", first ? `${first.path || "body"}: ${first.message}` : "Invalid request.", { issues });
+  throw apiError(400, "invalid_request", first ? `${first.path || "body"}: ${first.message}` : "Invalid request.", {
+    issues,
+  });
 }

@@ -116,35 +116,76 @@ describe("playback routes", () => {
         const full = await get();
         const etag = full.headers.get("etag");
         expect({ label, status: full.status, etag: typeof etag, headers: headersOf(full) }).toMatchObject({
-          label, status: 200, etag: "string",
-          headers: { "content-type": route.contentType, "cache-control": route.cacheControl[stage], "content-length": String(body.length), "accept-ranges": "bytes" },
+          label,
+          status: 200,
+          etag: "string",
+          headers: {
+            "content-type": route.contentType,
+            "cache-control": route.cacheControl[stage],
+            "content-length": String(body.length),
+            "accept-ranges": "bytes",
+          },
         });
         // Digests, not bytes: a deep comparison of the 6 MiB source takes seconds.
         expect({ label, body: await sha256(await full.arrayBuffer()) }).toEqual({ label, body: await sha256(body) });
 
         const head = await get({}, "HEAD");
-        expect({ label, status: head.status, headers: headersOf(head), body: (await head.arrayBuffer()).byteLength }).toEqual({
-          label, status: 200, headers: headersOf(full), body: 0,
+        expect({
+          label,
+          status: head.status,
+          headers: headersOf(head),
+          body: (await head.arrayBuffer()).byteLength,
+        }).toEqual({
+          label,
+          status: 200,
+          headers: headersOf(full),
+          body: 0,
         });
 
         const notModified = await get({ "if-none-match": etag! });
-        expect({ label, status: notModified.status, etag: notModified.headers.get("etag"), cache: notModified.headers.get("cache-control"), body: (await notModified.arrayBuffer()).byteLength })
-          .toEqual({ label, status: 304, etag, cache: route.cacheControl[stage], body: 0 });
+        expect({
+          label,
+          status: notModified.status,
+          etag: notModified.headers.get("etag"),
+          cache: notModified.headers.get("cache-control"),
+          body: (await notModified.arrayBuffer()).byteLength,
+        }).toEqual({ label, status: 304, etag, cache: route.cacheControl[stage], body: 0 });
         const otherVersion = await get({ "if-none-match": '"some-other-version"' });
-        expect({ label, status: otherVersion.status, length: otherVersion.headers.get("content-length") }).toEqual({ label, status: 200, length: String(body.length) });
+        expect({ label, status: otherVersion.status, length: otherVersion.headers.get("content-length") }).toEqual({
+          label,
+          status: 200,
+          length: String(body.length),
+        });
         await otherVersion.body?.cancel();
 
         const partial = await get({ range: "bytes=3-9" });
         expect({
-          label, status: partial.status, contentRange: partial.headers.get("content-range"), length: partial.headers.get("content-length"),
-          cache: partial.headers.get("cache-control"), body: new Uint8Array(await partial.arrayBuffer()),
-        }).toEqual({ label, status: 206, contentRange: `bytes 3-9/${body.length}`, length: "7", cache: route.cacheControl[stage], body: body.subarray(3, 10) });
+          label,
+          status: partial.status,
+          contentRange: partial.headers.get("content-range"),
+          length: partial.headers.get("content-length"),
+          cache: partial.headers.get("cache-control"),
+          body: new Uint8Array(await partial.arrayBuffer()),
+        }).toEqual({
+          label,
+          status: 206,
+          contentRange: `bytes 3-9/${body.length}`,
+          length: "7",
+          cache: route.cacheControl[stage],
+          body: body.subarray(3, 10),
+        });
         const tail = await get({ range: "bytes=-4" });
-        expect({ label, status: tail.status, body: new Uint8Array(await tail.arrayBuffer()) }).toEqual({ label, status: 206, body: body.subarray(body.length - 4) });
+        expect({ label, status: tail.status, body: new Uint8Array(await tail.arrayBuffer()) }).toEqual({
+          label,
+          status: 206,
+          body: body.subarray(body.length - 4),
+        });
 
         const outside = await get({ range: `bytes=${body.length}-` });
         expect({ label, status: outside.status, body: await json(outside) }).toMatchObject({
-          label, status: 416, body: { error: { code: "range_not_satisfiable", message: expect.any(String), size: body.length } },
+          label,
+          status: 416,
+          body: { error: { code: "range_not_satisfiable", message: expect.any(String), size: body.length } },
         });
       }
     },
@@ -153,7 +194,9 @@ describe("playback routes", () => {
   it("gives the master playlist a new ETag when the ladder becomes final, so caches do not keep the short ladder", async () => {
     const { up, job } = await playableVideo("growing");
     const growing = (await api(`/videos/${up.videoId}/master.m3u8`)).headers.get("etag")!;
-    expect((await api(`/videos/${up.videoId}/master.m3u8`, { headers: { "if-none-match": growing } })).status).toBe(304);
+    expect((await api(`/videos/${up.videoId}/master.m3u8`, { headers: { "if-none-match": growing } })).status).toBe(
+      304,
+    );
     expect((await put(job, "master.m3u8", FINAL_MASTER)).status).toBe(204);
     expect((await event(job, { type: "completed", metadata })).status).toBe(200);
     const revalidated = await api(`/videos/${up.videoId}/master.m3u8`, { headers: { "if-none-match": growing } });
@@ -171,9 +214,14 @@ describe("playback errors", () => {
       expect({ method, status: res.status }).toEqual({ method, status: 409 });
     }
     const res = await api(`/videos/${up.videoId}/master.m3u8`);
-    expect(await json(res)).toEqual({ error: { code: "not_ready", message: expect.any(String), status: "processing" } });
+    expect(await json(res)).toEqual({
+      error: { code: "not_ready", message: expect.any(String), status: "processing" },
+    });
     const alias = await api(`/videos/${up.videoId}/poster.jpg`);
-    expect({ status: alias.status, body: await json(alias) }).toMatchObject({ status: 404, body: { error: { code: "not_found" } } });
+    expect({ status: alias.status, body: await json(alias) }).toMatchObject({
+      status: 404,
+      body: { error: { code: "not_found" } },
+    });
   });
 
   it("answers 404 not_found for unknown videos, jobs, renditions and file names", async () => {
@@ -193,7 +241,11 @@ describe("playback errors", () => {
     ];
     for (const path of paths) {
       const res = await api(path);
-      expect({ path, status: res.status, body: await json(res) }).toMatchObject({ path, status: 404, body: { error: { code: "not_found", message: expect.any(String) } } });
+      expect({ path, status: res.status, body: await json(res) }).toMatchObject({
+        path,
+        status: 404,
+        body: { error: { code: "not_found", message: expect.any(String) } },
+      });
     }
   });
 });

@@ -19,7 +19,8 @@ playback.get("/:id/master.m3u8", async (c) => {
   const id = videoIdParam(c, "id");
   const row = await getVideo(c.env.DB, id);
   if (!row) throw apiError(404, "not_found", "No such video.");
-  if (!row.playbackJob) throw apiError(409, "not_ready", `The video is ${row.status}; it is not playable yet.`, { status: row.status });
+  if (!row.playbackJob)
+    throw apiError(409, "not_ready", `The video is ${row.status}; it is not playable yet.`, { status: row.status });
   const object = await c.env.VIDEOS.get(jobFileKey(id, row.playbackJob, "master.m3u8"));
   if (!object) throw apiError(404, "not_found", "The playlist is missing.");
   const master = new TextEncoder().encode(withJobPrefix(await object.text(), row.playbackJob));
@@ -35,7 +36,9 @@ playback.get("/:id/poster.jpg", async (c) => {
   const id = videoIdParam(c, "id");
   const row = await getVideo(c.env.DB, id);
   if (!row?.playbackJob) throw apiError(404, "not_found", "No poster yet.");
-  return serveObject(c.req.raw, c.env.VIDEOS, jobFileKey(id, row.playbackJob, "poster.jpg"), { cacheControl: "public, max-age=300" });
+  return serveObject(c.req.raw, c.env.VIDEOS, jobFileKey(id, row.playbackJob, "poster.jpg"), {
+    cacheControl: "public, max-age=300",
+  });
 });
 
 /** Media playlists, init segments, segments and posters of one job: immutable. */

@@ -9,8 +9,20 @@
  * `deferred`: every transcoder was busy, which is not a failure.
  */
 export type JobState = "submitted" | "running" | "completed" | "failed" | "superseded" | "refused" | "deferred";
-export type Job = { jobId: string; attempt: number; state: JobState; createdAt: number; heartbeatAt: number; progress: number };
-export type Processing = { currentJob: string | null; playbackJob: string | null; ladderComplete: boolean; error: string | null };
+export type Job = {
+  jobId: string;
+  attempt: number;
+  state: JobState;
+  createdAt: number;
+  heartbeatAt: number;
+  progress: number;
+};
+export type Processing = {
+  currentJob: string | null;
+  playbackJob: string | null;
+  ladderComplete: boolean;
+  error: string | null;
+};
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS jobs (
@@ -31,7 +43,14 @@ CREATE TABLE IF NOT EXISTS processing (
 INSERT OR IGNORE INTO processing (id) VALUES (1);
 `;
 
-type JobRow = { job_id: string; attempt: number; state: JobState; created_at: number; heartbeat_at: number; progress: number };
+type JobRow = {
+  job_id: string;
+  attempt: number;
+  state: JobState;
+  created_at: number;
+  heartbeat_at: number;
+  progress: number;
+};
 
 export class JobStore {
   private readonly sql: SqlStorage;
@@ -43,9 +62,15 @@ export class JobStore {
   processing(): Processing {
     const r = this.sql
       .exec<{ current_job: string | null; playback_job: string | null; ladder_complete: number; error: string | null }>(
-        "SELECT * FROM processing WHERE id = 1")
+        "SELECT * FROM processing WHERE id = 1",
+      )
       .one();
-    return { currentJob: r.current_job, playbackJob: r.playback_job, ladderComplete: r.ladder_complete === 1, error: r.error };
+    return {
+      currentJob: r.current_job,
+      playbackJob: r.playback_job,
+      ladderComplete: r.ladder_complete === 1,
+      error: r.error,
+    };
   }
 
   job(jobId: string): Job | undefined {
@@ -71,11 +96,20 @@ export class JobStore {
   }
 
   jobIds(): string[] {
-    return this.sql.exec<{ job_id: string }>("SELECT job_id FROM jobs").toArray().map((r) => r.job_id);
+    return this.sql
+      .exec<{ job_id: string }>("SELECT job_id FROM jobs")
+      .toArray()
+      .map((r) => r.job_id);
   }
 
   addJob(jobId: string, attempt: number, now: number): void {
-    this.sql.exec("INSERT INTO jobs (job_id, attempt, state, created_at, heartbeat_at) VALUES (?, ?, 'submitted', ?, ?)", jobId, attempt, now, now);
+    this.sql.exec(
+      "INSERT INTO jobs (job_id, attempt, state, created_at, heartbeat_at) VALUES (?, ?, 'submitted', ?, ?)",
+      jobId,
+      attempt,
+      now,
+      now,
+    );
     this.sql.exec("UPDATE processing SET current_job = ? WHERE id = 1", jobId);
   }
 
@@ -85,16 +119,28 @@ export class JobStore {
 
   heartbeat(jobId: string, now: number, progress?: number): void {
     if (progress === undefined) this.sql.exec("UPDATE jobs SET heartbeat_at = ? WHERE job_id = ?", now, jobId);
-    else this.sql.exec("UPDATE jobs SET heartbeat_at = ?, progress = max(progress, ?) WHERE job_id = ?", now, progress, jobId);
+    else
+      this.sql.exec(
+        "UPDATE jobs SET heartbeat_at = ?, progress = max(progress, ?) WHERE job_id = ?",
+        now,
+        progress,
+        jobId,
+      );
   }
 
   setPlayback(jobId: string, ladderComplete: boolean): void {
-    this.sql.exec("UPDATE processing SET playback_job = ?, ladder_complete = ? WHERE id = 1", jobId, ladderComplete ? 1 : 0);
+    this.sql.exec(
+      "UPDATE processing SET playback_job = ?, ladder_complete = ? WHERE id = 1",
+      jobId,
+      ladderComplete ? 1 : 0,
+    );
   }
 
   clear(): void {
     this.sql.exec("DELETE FROM jobs");
-    this.sql.exec("UPDATE processing SET current_job = NULL, playback_job = NULL, ladder_complete = 0, error = NULL WHERE id = 1");
+    this.sql.exec(
+      "UPDATE processing SET current_job = NULL, playback_job = NULL, ladder_complete = 0, error = NULL WHERE id = 1",
+    );
   }
 
   setError(error: string | null): void {
@@ -103,5 +149,12 @@ export class JobStore {
 }
 
 function toJob(r: JobRow): Job {
-  return { jobId: r.job_id, attempt: r.attempt, state: r.state, createdAt: r.created_at, heartbeatAt: r.heartbeat_at, progress: r.progress };
+  return {
+    jobId: r.job_id,
+    attempt: r.attempt,
+    state: r.state,
+    createdAt: r.created_at,
+    heartbeatAt: r.heartbeat_at,
+    progress: r.progress,
+  };
 }

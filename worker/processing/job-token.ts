@@ -11,7 +11,10 @@ export type JobClaims = { videoId: string; jobId: string; exp: number };
 const encoder = new TextEncoder();
 
 async function key(secret: string): Promise<CryptoKey> {
-  return crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
+  return crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
+    "sign",
+    "verify",
+  ]);
 }
 
 export async function signJobToken(secret: string, claims: JobClaims): Promise<string> {
@@ -34,6 +37,7 @@ export async function verifyJobToken(secret: string, token: string, now = Date.n
   } catch {
     return undefined;
   }
-  if (typeof claims.videoId !== "string" || typeof claims.jobId !== "string" || typeof claims.exp !== "number") return undefined;
+  if (typeof claims.videoId !== "string" || typeof claims.jobId !== "string" || typeof claims.exp !== "number")
+    return undefined;
   return claims.exp > now ? claims : undefined;
 }

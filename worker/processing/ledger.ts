@@ -53,7 +53,8 @@ export class ProcessingLedger {
   async startJob(attempt: number): Promise<JobStart> {
     const meta = this.uploads.meta();
     if (!meta) return { start: false, reason: "unknown video" };
-    if (meta.status !== "processing" && meta.status !== "ready") return { start: false, reason: `video is ${meta.status}` };
+    if (meta.status !== "processing" && meta.status !== "ready")
+      return { start: false, reason: `video is ${meta.status}` };
     const processing = this.jobs.processing();
     if (processing.ladderComplete) return { start: false, reason: "already processed" };
     const now = Date.now();
@@ -115,17 +116,32 @@ export class ProcessingLedger {
         this.jobs.heartbeat(job.jobId, now);
         this.jobs.setPlayback(job.jobId, false);
         this.uploads.setStatus("ready", now);
-        await this.mirror({ status: "ready", playbackJob: job.jobId, ladderComplete: false, error: null, ...columns(event.metadata) });
+        await this.mirror({
+          status: "ready",
+          playbackJob: job.jobId,
+          ladderComplete: false,
+          error: null,
+          ...columns(event.metadata),
+        });
         break;
       case "completed":
         this.jobs.setJobState(job.jobId, "completed");
         this.jobs.setPlayback(job.jobId, true);
         this.jobs.setError(null);
         this.uploads.setStatus("ready", now);
-        await this.mirror({ status: "ready", playbackJob: job.jobId, ladderComplete: true, progress: 1, error: null, ...columns(event.metadata) });
+        await this.mirror({
+          status: "ready",
+          playbackJob: job.jobId,
+          ladderComplete: true,
+          progress: 1,
+          error: null,
+          ...columns(event.metadata),
+        });
         await this.storage.deleteAlarm();
         // The winner is published: sweep every other job's outputs.
-        await deletePrefix(this.env.VIDEOS, jobsPrefix(meta.videoId), (key) => key.startsWith(jobPrefix(meta.videoId, job.jobId)));
+        await deletePrefix(this.env.VIDEOS, jobsPrefix(meta.videoId), (key) =>
+          key.startsWith(jobPrefix(meta.videoId, job.jobId)),
+        );
         break;
       case "failed":
         this.jobs.setJobState(job.jobId, "failed");
@@ -188,7 +204,13 @@ export class ProcessingLedger {
   private async handOffAgain(now: number): Promise<void> {
     const meta = this.uploads.meta();
     const last = this.jobs.lastJob();
-    if (!meta || (meta.status !== "processing" && meta.status !== "ready") || this.jobs.processing().ladderComplete || !last) return;
+    if (
+      !meta ||
+      (meta.status !== "processing" && meta.status !== "ready") ||
+      this.jobs.processing().ladderComplete ||
+      !last
+    )
+      return;
     if (last.state !== "deferred" && last.state !== "refused") return;
     if (last.state === "refused" && this.jobs.countInState("refused") >= MAX_REFUSALS) {
       await this.fail("No transcoder could take the job after repeated tries; processing failed. The source is kept.");

@@ -4,11 +4,30 @@
 // jobs to a stand-in that answers POST /jobs as each test scripts it
 // (test/transcoder-stand-in.ts). The real transcoder runs in the transcoder
 // tests and the end-to-end tests.
-import { createMessageBatch, createExecutionContext, env, getQueueResult, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import {
+  createMessageBatch,
+  createExecutionContext,
+  env,
+  getQueueResult,
+  runDurableObjectAlarm,
+  runInDurableObject,
+} from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { api, auth, bytes, json, MiB, sha256 } from "../testing/helpers.ts";
 import {
-  complete, event, jobApi, jobsReceived, metadata, processingVideo, publishPlayable, put, scriptTranscoder, SECRET, startJob, until, uploadedVideo,
+  complete,
+  event,
+  jobApi,
+  jobsReceived,
+  metadata,
+  processingVideo,
+  publishPlayable,
+  put,
+  scriptTranscoder,
+  SECRET,
+  startJob,
+  until,
+  uploadedVideo,
 } from "../testing/processing.ts";
 import worker from "../index.ts";
 import type { VideoUpload } from "../uploads/coordinator.ts";
@@ -28,25 +47,40 @@ const message = (id: string, attempts: number, body: unknown) => ({ id, timestam
 async function consume(messages: ReturnType<typeof message>[], queue = "reelay-transcode") {
   const batch = createMessageBatch(queue, messages);
   const delays = new Map<string, number | undefined>();
-  const noting = batch.messages.map((m) => new Proxy(m, {
-    get(target, key) {
-      if (key === "retry") return (options?: QueueRetryOptions) => {
-          delays.set(target.id, options?.delaySeconds);
-          target.retry(options);
-        };
-      const value = Reflect.get(target, key, target);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  }));
+  const noting = batch.messages.map(
+    (m) =>
+      new Proxy(m, {
+        get(target, key) {
+          if (key === "retry")
+            return (options?: QueueRetryOptions) => {
+              delays.set(target.id, options?.delaySeconds);
+              target.retry(options);
+            };
+          const value = Reflect.get(target, key, target);
+          return typeof value === "function" ? value.bind(target) : value;
+        },
+      }),
+  );
   const ctx = createExecutionContext();
-  await worker.queue(new Proxy(batch, { get: (target, key) => (key === "messages" ? noting : Reflect.get(target, key, target)) }) as MessageBatch<unknown>, env);
+  await worker.queue(
+    new Proxy(batch, {
+      get: (target, key) => (key === "messages" ? noting : Reflect.get(target, key, target)),
+    }) as MessageBatch<unknown>,
+    env,
+  );
   const result = await getQueueResult(batch, ctx);
-  return { ...result, retryMessages: result.retryMessages.map((r) => ({ msgId: r.msgId, delaySeconds: delays.get(r.msgId) })) };
+  return {
+    ...result,
+    retryMessages: result.retryMessages.map((r) => ({ msgId: r.msgId, delaySeconds: delays.get(r.msgId) })),
+  };
 }
 
 async function jobState(videoId: string, jobId: string): Promise<string | undefined> {
-  return runInDurableObject(env.UPLOADS.getByName(videoId), (_o: VideoUpload, state) =>
-    state.storage.sql.exec<{ state: string }>("SELECT state FROM jobs WHERE job_id = ?", jobId).toArray()[0]?.state);
+  return runInDurableObject(
+    env.UPLOADS.getByName(videoId),
+    (_o: VideoUpload, state) =>
+      state.storage.sql.exec<{ state: string }>("SELECT state FROM jobs WHERE job_id = ?", jobId).toArray()[0]?.state,
+  );
 }
 
 /**
@@ -66,7 +100,10 @@ async function handedOffVideo() {
 /** A refusal a client can branch on: its status and its code. */
 async function expectError(res: Response | Promise<Response>, status: number, code: string) {
   const r = await res;
-  expect({ status: r.status, body: await r.json() }).toMatchObject({ status, body: { error: { code, message: expect.any(String) } } });
+  expect({ status: r.status, body: await r.json() }).toMatchObject({
+    status,
+    body: { error: { code, message: expect.any(String) } },
+  });
 }
 
 async function bucketKeys(prefix: string): Promise<string[]> {
@@ -82,8 +119,16 @@ describe("processing", () => {
     await publishPlayable(job);
     const ready = await video(up.videoId);
     expect(ready).toMatchObject({
-      id: up.videoId, title: "Sunrise", status: "ready", durationSec: 9.5, width: 1280, height: 720,
-      playback: { hls: `http://reelay.test/videos/${up.videoId}/master.m3u8`, poster: `http://reelay.test/videos/${up.videoId}/${job.jobId}/poster.jpg` },
+      id: up.videoId,
+      title: "Sunrise",
+      status: "ready",
+      durationSec: 9.5,
+      width: 1280,
+      height: 720,
+      playback: {
+        hls: `http://reelay.test/videos/${up.videoId}/master.m3u8`,
+        poster: `http://reelay.test/videos/${up.videoId}/${job.jobId}/poster.jpg`,
+      },
     });
     expect(ready.progress).toBeLessThan(1);
 
@@ -98,12 +143,19 @@ describe("processing", () => {
     expect(segment.headers.get("cache-control")).toBe("public, max-age=31536000, immutable");
     const etag = segment.headers.get("etag")!;
     expect(new Uint8Array(await segment.arrayBuffer())).toEqual(bytes(5000, 2));
-    expect((await api(`/videos/${up.videoId}/${job.jobId}/source/seg_00001.m4s`, { headers: { "if-none-match": etag } })).status).toBe(304);
-    const range = await api(`/videos/${up.videoId}/${job.jobId}/source/seg_00001.m4s`, { headers: { range: "bytes=100-199" } });
+    expect(
+      (await api(`/videos/${up.videoId}/${job.jobId}/source/seg_00001.m4s`, { headers: { "if-none-match": etag } }))
+        .status,
+    ).toBe(304);
+    const range = await api(`/videos/${up.videoId}/${job.jobId}/source/seg_00001.m4s`, {
+      headers: { range: "bytes=100-199" },
+    });
     expect(range.status).toBe(206);
     expect(new Uint8Array(await range.arrayBuffer())).toEqual(bytes(5000, 2).subarray(100, 200));
     expect((await api(`/videos/${up.videoId}/poster.jpg`)).headers.get("content-type")).toBe("image/jpeg");
-    expect((await api(`/videos/${up.videoId}/${job.jobId}/source/index.m3u8`)).headers.get("content-type")).toBe("application/vnd.apple.mpegurl");
+    expect((await api(`/videos/${up.videoId}/${job.jobId}/source/index.m3u8`)).headers.get("content-type")).toBe(
+      "application/vnd.apple.mpegurl",
+    );
 
     expect((await event(job, { type: "completed", metadata })).status).toBe(200);
     expect(await video(up.videoId)).toMatchObject({ status: "ready" });
@@ -137,14 +189,25 @@ describe("processing", () => {
     expect(await env.UPLOADS.getByName(up.videoId).startJob(2)).toMatchObject({ start: false });
     expect((await event(second, { type: "completed", metadata })).status).toBe(200);
     const keys = await bucketKeys(`videos/${up.videoId}/`);
-    expect(keys.filter((k) => !k.startsWith(`videos/${up.videoId}/jobs/${second.jobId}/`))).toEqual([`videos/${up.videoId}/source`]);
-    expect(await env.UPLOADS.getByName(up.videoId).startJob(3)).toMatchObject({ start: false, reason: "already processed" });
+    expect(keys.filter((k) => !k.startsWith(`videos/${up.videoId}/jobs/${second.jobId}/`))).toEqual([
+      `videos/${up.videoId}/source`,
+    ]);
+    expect(await env.UPLOADS.getByName(up.videoId).startJob(3)).toMatchObject({
+      start: false,
+      reason: "already processed",
+    });
   });
 
   it("fails with the transcoder's reason, once, and keeps the source downloadable", async () => {
     const { up, file, job } = await processingVideo();
-    expect((await event(job, { type: "failed", reason: "The file has no video stream (audio only).", retryable: false })).status).toBe(200);
-    expect(await video(up.videoId)).toMatchObject({ status: "failed", error: "The file has no video stream (audio only)." });
+    expect(
+      (await event(job, { type: "failed", reason: "The file has no video stream (audio only).", retryable: false }))
+        .status,
+    ).toBe(200);
+    expect(await video(up.videoId)).toMatchObject({
+      status: "failed",
+      error: "The file has no video stream (audio only).",
+    });
     await expectError(event(job, { type: "progress", progress: 0.5 }), 409, "job_superseded");
     await expectError(jobApi(job, "/source"), 409, "job_superseded");
     const source = await api(`/api/videos/${up.videoId}/source`, { headers: auth(up) });
@@ -154,8 +217,18 @@ describe("processing", () => {
 
   it("refuses unsigned, forged, expired and cross-job tokens", async () => {
     const { up, job } = await processingVideo();
-    const other = { ...job, token: await signJobToken("another-secret-0123456789", { videoId: up.videoId, jobId: job.jobId, exp: Date.now() + 60_000 }) };
-    const expired = { ...job, token: await signJobToken(SECRET, { videoId: up.videoId, jobId: job.jobId, exp: Date.now() - 1 }) };
+    const other = {
+      ...job,
+      token: await signJobToken("another-secret-0123456789", {
+        videoId: up.videoId,
+        jobId: job.jobId,
+        exp: Date.now() + 60_000,
+      }),
+    };
+    const expired = {
+      ...job,
+      token: await signJobToken(SECRET, { videoId: up.videoId, jobId: job.jobId, exp: Date.now() - 1 }),
+    };
     const crossJob = { ...job, jobId: "j9zzzzzzzzzz" };
     for (const bad of [other, expired, crossJob, { ...job, token: "nope" }]) {
       await expectError(put(bad, "master.m3u8", "x"), 401, "invalid_token");
@@ -168,7 +241,8 @@ describe("processing", () => {
 
   it("refuses malformed outputs and events, each with its own code, and stores nothing", async () => {
     const { up, job } = await processingVideo();
-    for (const path of ["..%2F..%2Fsource", "a/b/c.m4s", "UPPER.m4s"]) await expectError(put(job, path, "x"), 400, "invalid_path");
+    for (const path of ["..%2F..%2Fsource", "a/b/c.m4s", "UPPER.m4s"])
+      await expectError(put(job, path, "x"), 400, "invalid_path");
     // A body of unknown length cannot be checked against the limit before it is stored.
     const unsized = new ReadableStream({
       start: (c) => {
@@ -181,7 +255,11 @@ describe("processing", () => {
     await expectError(event(job, { type: "finished" }), 400, "invalid_request");
     await expectError(jobApi(job, "/events", { method: "POST", body: "{" }), 400, "invalid_json");
     await expectError(event(job, { jobId: "j9zzzzzzzzzz", type: "progress", progress: 0.5 }), 400, "job_mismatch");
-    await expectError(event(job, { type: "failed", reason: "x".repeat(70_000), retryable: false }), 413, "payload_too_large");
+    await expectError(
+      event(job, { type: "failed", reason: "x".repeat(70_000), retryable: false }),
+      413,
+      "payload_too_large",
+    );
     expect(await bucketKeys(`videos/${up.videoId}/jobs/`)).toEqual([]);
     expect(await video(up.videoId)).toMatchObject({ status: "processing", progress: 0 });
   });
@@ -190,14 +268,21 @@ describe("processing", () => {
     const { up, job } = await processingVideo();
     // Declares 512 MiB + 1 but holds 1 MiB: an upload that went ahead would fail short, not answer 413.
     let sent = 0;
-    const body = new ReadableStream<Uint8Array>({
-      pull(c) {
-        if (sent >= MiB) return c.close();
-        sent += 64 * 1024;
-        c.enqueue(bytes(64 * 1024, sent));
+    const body = new ReadableStream<Uint8Array>(
+      {
+        pull(c) {
+          if (sent >= MiB) return c.close();
+          sent += 64 * 1024;
+          c.enqueue(bytes(64 * 1024, sent));
+        },
       },
-    }, { highWaterMark: 0 });
-    const res = jobApi(job, "/files/source/seg_00001.m4s", { method: "PUT", headers: { "content-length": String(512 * MiB + 1) }, body });
+      { highWaterMark: 0 },
+    );
+    const res = jobApi(job, "/files/source/seg_00001.m4s", {
+      method: "PUT",
+      headers: { "content-length": String(512 * MiB + 1) },
+      body,
+    });
     await expectError(res, 413, "payload_too_large");
     expect(sent).toBeLessThan(MiB);
     expect(await bucketKeys(`videos/${up.videoId}/`)).toEqual([`videos/${up.videoId}/source`]);
@@ -206,21 +291,35 @@ describe("processing", () => {
   it("answers the transcoder's routes with 404 where no job secret is configured", async () => {
     const { job } = await processingVideo();
     const unconfigured = { ...env, TRANSCODER_SECRET: undefined };
-    const res = await worker.fetch(new Request(`http://reelay.test/internal/jobs/${job.jobId}/source`, { headers: { authorization: `Bearer ${job.token}` } }), unconfigured, createExecutionContext());
+    const res = await worker.fetch(
+      new Request(`http://reelay.test/internal/jobs/${job.jobId}/source`, {
+        headers: { authorization: `Bearer ${job.token}` },
+      }),
+      unconfigured,
+      createExecutionContext(),
+    );
     await expectError(res, 404, "not_found");
   });
 
   it("acks a job the transcoder accepts, records it as the video's current job, and drops a malformed message", async () => {
     const { up, file } = await handedOffVideo();
     await scriptTranscoder(up.videoId, [202]);
-    const result = await consume([message("m1", 1, { videoId: up.videoId, attempt: 2 }), message("m2", 1, { nonsense: true })]);
+    const result = await consume([
+      message("m1", 1, { videoId: up.videoId, attempt: 2 }),
+      message("m2", 1, { nonsense: true }),
+    ]);
     expect(result).toMatchObject({ explicitAcks: ["m1", "m2"], retryMessages: [] });
 
     const [, job] = await jobsReceived(up.videoId);
     const base = `http://reelay.test/internal/jobs/${job!.jobId}`;
     expect(job).toEqual({
-      jobId: expect.any(String), videoId: up.videoId, attempt: 2, token: expect.any(String),
-      sourceUrl: `${base}/source`, uploadBaseUrl: `${base}/files`, callbackUrl: `${base}/events`,
+      jobId: expect.any(String),
+      videoId: up.videoId,
+      attempt: 2,
+      token: expect.any(String),
+      sourceUrl: `${base}/source`,
+      uploadBaseUrl: `${base}/files`,
+      callbackUrl: `${base}/events`,
     });
     expect((await env.UPLOADS.getByName(up.videoId).processing()).currentJob).toBe(job!.jobId);
     expect(await jobState(up.videoId, job!.jobId)).toBe("running");
@@ -234,7 +333,10 @@ describe("processing", () => {
   it("acks a job every transcoder is busy with, and the video's alarm offers it again", async () => {
     const { up } = await handedOffVideo();
     await scriptTranscoder(up.videoId, [503, 202]);
-    expect(await consume([message("m1", 1, { videoId: up.videoId, attempt: 2 })])).toMatchObject({ explicitAcks: ["m1"], retryMessages: [] });
+    expect(await consume([message("m1", 1, { videoId: up.videoId, attempt: 2 })])).toMatchObject({
+      explicitAcks: ["m1"],
+      retryMessages: [],
+    });
     const [, busy] = await jobsReceived(up.videoId);
     expect(await jobState(up.videoId, busy!.jobId)).toBe("deferred");
 
@@ -259,7 +361,12 @@ describe("processing", () => {
     // Three refusals, then the stand-in is down (nothing scripted).
     await scriptTranscoder(up.videoId, [500, 500, 500]);
     const body = { videoId: up.videoId, attempt: 2 };
-    const result = await consume([message("r1", 1, body), message("r2", 2, body), message("r3", 3, body), message("r4", 4, body)]);
+    const result = await consume([
+      message("r1", 1, body),
+      message("r2", 2, body),
+      message("r3", 3, body),
+      message("r4", 4, body),
+    ]);
     expect(result.explicitAcks).toEqual([]);
     expect(result.retryMessages).toEqual([
       { msgId: "r1", delaySeconds: 5 },
@@ -271,14 +378,26 @@ describe("processing", () => {
     expect(await video(up.videoId)).toMatchObject({ status: "processing" });
 
     // After its last retry the queue moves the message to the dead-letter queue, whose consumer fails the video.
-    expect(await consume([message("d1", 1, body)], "reelay-transcode-dlq")).toMatchObject({ explicitAcks: ["d1"], retryMessages: [] });
-    expect(await video(up.videoId)).toMatchObject({ status: "failed", error: expect.stringContaining("No transcoder") });
+    expect(await consume([message("d1", 1, body)], "reelay-transcode-dlq")).toMatchObject({
+      explicitAcks: ["d1"],
+      retryMessages: [],
+    });
+    expect(await video(up.videoId)).toMatchObject({
+      status: "failed",
+      error: expect.stringContaining("No transcoder"),
+    });
   });
 
   it("fails a video whose job comes back past the last attempt, acking the message", async () => {
     const { up } = await processingVideo();
-    expect(await consume([message("m1", 1, { videoId: up.videoId, attempt: 5 })])).toMatchObject({ explicitAcks: ["m1"], retryMessages: [] });
-    expect(await video(up.videoId)).toMatchObject({ status: "failed", error: "Processing did not finish after 4 attempts." });
+    expect(await consume([message("m1", 1, { videoId: up.videoId, attempt: 5 })])).toMatchObject({
+      explicitAcks: ["m1"],
+      retryMessages: [],
+    });
+    expect(await video(up.videoId)).toMatchObject({
+      status: "failed",
+      error: "Processing did not finish after 4 attempts.",
+    });
   });
 
   it("fails after repeated refused hand-offs", async () => {
@@ -286,9 +405,18 @@ describe("processing", () => {
     const stub = env.UPLOADS.getByName(up.videoId);
     await runInDurableObject(stub, (_o: VideoUpload, state) => {
       state.storage.sql.exec("UPDATE jobs SET state = 'refused', created_at = ?", Date.now() - 120_000);
-      for (let i = 0; i < 6; i++) state.storage.sql.exec("INSERT INTO jobs (job_id, attempt, state, created_at, heartbeat_at) VALUES (?, 1, 'refused', ?, ?)", `jx${i}refused`, Date.now() - 100_000, 0);
+      for (let i = 0; i < 6; i++)
+        state.storage.sql.exec(
+          "INSERT INTO jobs (job_id, attempt, state, created_at, heartbeat_at) VALUES (?, 1, 'refused', ?, ?)",
+          `jx${i}refused`,
+          Date.now() - 100_000,
+          0,
+        );
     });
     expect(await runDurableObjectAlarm(stub)).toBe(true);
-    expect(await video(up.videoId)).toMatchObject({ status: "failed", error: expect.stringContaining("No transcoder") });
+    expect(await video(up.videoId)).toMatchObject({
+      status: "failed",
+      error: expect.stringContaining("No transcoder"),
+    });
   });
 });

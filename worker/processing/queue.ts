@@ -38,7 +38,9 @@ export async function consumeTranscodeJobs(batch: MessageBatch<unknown>, env: En
         msg.ack();
         continue;
       }
-      const handOff = await transcoderFor(env, config, start.jobId).submit(await jobSpec(config, videoId, start.jobId, attempt));
+      const handOff = await transcoderFor(env, config, start.jobId).submit(
+        await jobSpec(config, videoId, start.jobId, attempt),
+      );
       const busy = handOff.status === 503;
       await video.handedOff(start.jobId, handOff.accepted ? "accepted" : busy ? "busy" : "refused");
       if (handOff.accepted || busy) {
@@ -72,5 +74,13 @@ async function jobSpec(config: Config, videoId: string, jobId: string, attempt: 
   }
   const token = await signJobToken(config.transcoderSecret, { videoId, jobId, exp: Date.now() + JOB_TOKEN_TTL_MS });
   const base = `${config.publicUrl.replace(/\/$/, "")}/internal/jobs/${jobId}`;
-  return { jobId, videoId, attempt, sourceUrl: `${base}/source`, uploadBaseUrl: `${base}/files`, callbackUrl: `${base}/events`, token };
+  return {
+    jobId,
+    videoId,
+    attempt,
+    sourceUrl: `${base}/source`,
+    uploadBaseUrl: `${base}/files`,
+    callbackUrl: `${base}/events`,
+    token,
+  };
 }

@@ -26,7 +26,8 @@ internal.use("/jobs/:jobId/*", async (c, next) => {
   if (!secret) throw apiError(404, "not_found", "No such resource.");
   const token = bearerToken(c.req.header("authorization"));
   const claims = token ? await verifyJobToken(secret, token) : undefined;
-  if (!claims || claims.jobId !== c.req.param("jobId")) throw apiError(401, "invalid_token", "A valid job token is required.");
+  if (!claims || claims.jobId !== c.req.param("jobId"))
+    throw apiError(401, "invalid_token", "A valid job token is required.");
   c.set("claims", claims);
   await next();
 });
@@ -42,11 +43,15 @@ internal.put("/jobs/:jobId/files/*", async (c) => {
   const file = JobFileSchema.safeParse(c.req.path.slice(`/internal/jobs/${jobId}/files/`.length));
   if (!file.success) throw apiError(400, "invalid_path", "Not a job output path.");
   const length = Number(c.req.header("content-length"));
-  if (!Number.isSafeInteger(length) || length < 0) throw apiError(400, "length_required", "Content-Length is required.");
+  if (!Number.isSafeInteger(length) || length < 0)
+    throw apiError(400, "length_required", "Content-Length is required.");
   if (length > MAX_OUTPUT_BYTES) throw apiError(413, "payload_too_large", "Output file too large.");
-  if (!(await video(c, videoId).jobIsCurrent(jobId))) throw apiError(409, "job_superseded", "This job is no longer current; stop it.");
+  if (!(await video(c, videoId).jobIsCurrent(jobId)))
+    throw apiError(409, "job_superseded", "This job is no longer current; stop it.");
   const body = (c.req.raw.body ?? new Blob([]).stream()).pipeThrough(new FixedLengthStream(length));
-  await c.env.VIDEOS.put(jobFileKey(videoId, jobId, file.data), body, { httpMetadata: { contentType: contentTypeFor(file.data) } });
+  await c.env.VIDEOS.put(jobFileKey(videoId, jobId, file.data), body, {
+    httpMetadata: { contentType: contentTypeFor(file.data) },
+  });
   return c.body(null, 204);
 });
 

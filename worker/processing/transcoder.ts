@@ -17,12 +17,14 @@ function overHttp(fetcher: Fetcher, base: string): Transcoder {
   return {
     async submit(job) {
       try {
-        const res = await fetcher(new Request(new URL("/jobs", base), {
-          method: "POST",
-          headers: { "content-type": "application/json" },
-          body: JSON.stringify(job),
-          signal: AbortSignal.timeout(30_000),
-        }));
+        const res = await fetcher(
+          new Request(new URL("/jobs", base), {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify(job),
+            signal: AbortSignal.timeout(30_000),
+          }),
+        );
         const text = await res.text();
         return { accepted: res.status === 202, status: res.status, reason: text.slice(0, 300) };
       } catch (err) {

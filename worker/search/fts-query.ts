@@ -12,7 +12,10 @@ export function ftsQuery(text: string): string | undefined {
   const words = text.normalize("NFC").match(/[\p{L}\p{N}\p{M}]+/gu) ?? [];
   if (words.length === 0) return undefined;
   // Quoting is belt and braces: the words cannot contain a quote.
-  return words.slice(0, MAX_TERMS).map((w) => `"${w.replace(/"/g, '""')}"*`).join(" ");
+  return words
+    .slice(0, MAX_TERMS)
+    .map((w) => `"${w.replace(/"/g, '""')}"*`)
+    .join(" ");
 }
 
 /** FTS5 highlight markers (control characters never appear in titles or descriptions). */

@@ -38,7 +38,8 @@ export function listQuery(params: ListParams): { sql: string; binds: unknown[]; 
   }
   if (match) {
     from = "videos_fts JOIN videos v ON v.rowid = videos_fts.rowid";
-    columns = `v.*, ${BM25} AS rank, highlight(videos_fts, 0, char(1), char(2)) AS hl_title, ` +
+    columns =
+      `v.*, ${BM25} AS rank, highlight(videos_fts, 0, char(1), char(2)) AS hl_title, ` +
       "snippet(videos_fts, 2, char(1), char(2), '…', 24) AS hl_description";
     where.push("videos_fts MATCH ?");
     binds.push(match);
@@ -66,9 +67,9 @@ export function listQuery(params: ListParams): { sql: string; binds: unknown[]; 
       binds.push(c.key, c.key, c.id);
     }
   }
-  const sql = `WITH matches AS (${inner}) SELECT * FROM matches${outer.length ? ` WHERE ${outer.join(" AND ")}` : ""} ` +
+  const sql =
+    `WITH matches AS (${inner}) SELECT * FROM matches${outer.length ? ` WHERE ${outer.join(" AND ")}` : ""} ` +
     `ORDER BY ${keyCol} ${order.dir}, id ${order.dir} LIMIT ?`;
   binds.push(params.limit + 1);
   return { sql, binds, sort, order };
 }
-

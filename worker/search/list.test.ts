@@ -10,7 +10,14 @@ import { api, json } from "../testing/helpers.ts";
 
 let clock = Date.parse("2026-03-01T00:00:00Z");
 
-type Seed = { title: string; description?: string; tags?: string[]; visibility?: "public" | "unlisted"; status?: "ready" | "processing"; durationSec?: number };
+type Seed = {
+  title: string;
+  description?: string;
+  tags?: string[];
+  visibility?: "public" | "unlisted";
+  status?: "ready" | "processing";
+  durationSec?: number;
+};
 
 /** A video, each one created a second after the previous. */
 async function seed(fields: Seed): Promise<{ id: string; durationSec: number }> {
@@ -18,14 +25,26 @@ async function seed(fields: Seed): Promise<{ id: string; durationSec: number }> 
   clock += 1000;
   const durationSec = fields.durationSec ?? 60;
   await insertVideo(env.DB, {
-    id, title: fields.title, description: fields.description ?? "", tags: fields.tags ?? [], filename: "x.mp4", size: 1,
-    contentType: "video/mp4", status: fields.status ?? "ready", visibility: fields.visibility ?? "public",
-    durationSec, createdAt: clock, updatedAt: clock,
+    id,
+    title: fields.title,
+    description: fields.description ?? "",
+    tags: fields.tags ?? [],
+    filename: "x.mp4",
+    size: 1,
+    contentType: "video/mp4",
+    status: fields.status ?? "ready",
+    visibility: fields.visibility ?? "public",
+    durationSec,
+    createdAt: clock,
+    updatedAt: clock,
   });
   return { id, durationSec };
 }
 
-type Page = { items: { id: string; title: string; highlight?: { title: string; description: string } }[]; nextCursor: string | null };
+type Page = {
+  items: { id: string; title: string; highlight?: { title: string; description: string } }[];
+  nextCursor: string | null;
+};
 
 async function page(query: string): Promise<Page> {
   const res = await api(`/api/videos?${query}`);
@@ -48,7 +67,9 @@ async function allPages(query: string, between?: () => Promise<void>): Promise<s
 
 /** Shortest first; equal durations by id, as the API promises a total order. */
 const byDuration = (videos: { id: string; durationSec: number }[]) =>
-  [...videos].sort((a, b) => a.durationSec - b.durationSec || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).map((v) => v.id);
+  [...videos]
+    .sort((a, b) => a.durationSec - b.durationSec || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+    .map((v) => v.id);
 
 async function refusal(query: string) {
   const res = await api(`/api/videos?${query}`);
@@ -59,7 +80,8 @@ describe("listing order", () => {
   it("orders oldest, newest and duration in full, by search and by tag, across pages", async () => {
     const durations = [30, 5, 60, 5, 12, 45];
     const videos = [];
-    for (const [i, durationSec] of durations.entries()) videos.push(await seed({ title: `Fjordline clip ${i}`, tags: ["fjordline"], durationSec }));
+    for (const [i, durationSec] of durations.entries())
+      videos.push(await seed({ title: `Fjordline clip ${i}`, tags: ["fjordline"], durationSec }));
     const oldest = videos.map((v) => v.id);
     const expected = { oldest, newest: [...oldest].reverse(), duration: byDuration(videos) };
     // The two 5-second clips make the id tie-break part of the order.
@@ -68,7 +90,10 @@ describe("listing order", () => {
     for (const filter of ["q=fjordline", "tag=fjordline"]) {
       for (const sort of ["oldest", "newest", "duration"] as const) {
         const query = `${filter}&sort=${sort}`;
-        expect({ query, ids: (await page(`${query}&limit=100`)).items.map((i) => i.id) }).toEqual({ query, ids: expected[sort] });
+        expect({ query, ids: (await page(`${query}&limit=100`)).items.map((i) => i.id) }).toEqual({
+          query,
+          ids: expected[sort],
+        });
         expect({ query, paged: await allPages(`${query}&limit=2`) }).toEqual({ query, paged: expected[sort] });
       }
     }
@@ -76,27 +101,36 @@ describe("listing order", () => {
 
   it("pages neither repeat nor skip a video while matching videos arrive between pages", async () => {
     const originals: { id: string; durationSec: number }[] = [];
-    for (let i = 0; i < 23; i++) originals.push(await seed({ title: `Kayak trip ${i}`, durationSec: 10 + ((i * 7) % 11) }));
+    for (let i = 0; i < 23; i++)
+      originals.push(await seed({ title: `Kayak trip ${i}`, durationSec: 10 + ((i * 7) % 11) }));
     const ids = originals.map((v) => v.id);
     // Newcomers match the query and sort before every video already there by
     // `newest` and by `duration` (each is shorter than the last): offset
     // paging would shift them into later pages.
     const newcomers: { id: string; durationSec: number }[] = [];
     const arrive = async () => {
-      newcomers.push(await seed({ title: `Kayak trip newcomer ${newcomers.length}`, durationSec: 1 / (newcomers.length + 1) }));
+      newcomers.push(
+        await seed({ title: `Kayak trip newcomer ${newcomers.length}`, durationSec: 1 / (newcomers.length + 1) }),
+      );
     };
     const originalsOf = (seen: string[]) => seen.filter((id) => ids.includes(id));
 
-    expect({ newest: await allPages("q=kayak%20trip&sort=newest&limit=5", arrive) }).toEqual({ newest: [...ids].reverse() });
+    expect({ newest: await allPages("q=kayak%20trip&sort=newest&limit=5", arrive) }).toEqual({
+      newest: [...ids].reverse(),
+    });
     // Those that arrived during the first run were there from the start of this one; later ones land before the cursor.
     const present = [...originals, ...newcomers];
     expect(newcomers.length).toBeGreaterThan(0);
-    expect({ duration: await allPages("q=kayak%20trip&sort=duration&limit=5", arrive) }).toEqual({ duration: byDuration(present) });
+    expect({ duration: await allPages("q=kayak%20trip&sort=duration&limit=5", arrive) }).toEqual({
+      duration: byDuration(present),
+    });
 
     // By `oldest`, newcomers belong after the originals, in order of arrival, and keyset paging reaches them.
     const before = newcomers.length;
     const oldest = await allPages("q=kayak%20trip&sort=oldest&limit=5", arrive);
-    expect({ oldest }).toEqual({ oldest: [...ids, ...newcomers.slice(0, oldest.length - ids.length).map((v) => v.id)] });
+    expect({ oldest }).toEqual({
+      oldest: [...ids, ...newcomers.slice(0, oldest.length - ids.length).map((v) => v.id)],
+    });
     expect(oldest.length - ids.length).toBeGreaterThan(before);
 
     const ranked = await allPages("q=kayak%20trip&limit=4", arrive);
@@ -116,7 +150,14 @@ describe("search text", () => {
     expect(q1000.length).toBe(1000);
     expect((await page(`q=${encodeURIComponent(q1000)}`)).items.map((i) => i.id)).toContain(lighthouse.id);
     expect(await refusal(`q=${encodeURIComponent(`${q1000}s`)}`)).toMatchObject({
-      status: 400, body: { error: { code: "invalid_request", message: expect.any(String), issues: [{ path: "q", message: expect.any(String) }] } },
+      status: 400,
+      body: {
+        error: {
+          code: "invalid_request",
+          message: expect.any(String),
+          issues: [{ path: "q", message: expect.any(String) }],
+        },
+      },
     });
   });
 
@@ -133,11 +174,21 @@ describe("search text", () => {
 describe("tag suggestions", () => {
   it("lists the most used tags first, equal counts alphabetically, counting only public, ready videos", async () => {
     const uses: [string[], Partial<Seed>?][] = [
-      [["Zqalpha", "zqbeta"]], [["zqbeta", "zqgamma"]], [["zqbeta", "zqalpha", "zqdelta"]], [["zqgamma"]],
-      [["zqdelta"], { visibility: "unlisted" }], [["zqdelta"], { status: "processing" }], [["zqdelta"], { visibility: "unlisted" }],
+      [["Zqalpha", "zqbeta"]],
+      [["zqbeta", "zqgamma"]],
+      [["zqbeta", "zqalpha", "zqdelta"]],
+      [["zqgamma"]],
+      [["zqdelta"], { visibility: "unlisted" }],
+      [["zqdelta"], { status: "processing" }],
+      [["zqdelta"], { visibility: "unlisted" }],
     ];
     for (const [tags, extra] of uses) await seed({ title: "Tagged", tags, ...extra });
-    const expected = [{ tag: "zqbeta", count: 3 }, { tag: "zqalpha", count: 2 }, { tag: "zqgamma", count: 2 }, { tag: "zqdelta", count: 1 }];
+    const expected = [
+      { tag: "zqbeta", count: 3 },
+      { tag: "zqalpha", count: 2 },
+      { tag: "zqgamma", count: 2 },
+      { tag: "zqdelta", count: 1 },
+    ];
     expect(await json(await api("/api/tags?prefix=zq"))).toEqual({ tags: expected });
     expect(await json(await api("/api/tags?prefix=ZQ&limit=2"))).toEqual({ tags: expected.slice(0, 2) });
   });
@@ -156,15 +207,28 @@ describe("listing refusals", () => {
       `q=cursorvale&sort=newest&cursor=${encodeURIComponent(oldestCursor)}`,
       `sort=newest&cursor=${encodeURIComponent(rankedCursor)}`,
     ]) {
-      expect(await refusal(query)).toMatchObject({ query, status: 400, body: { error: { code: "invalid_cursor", message: expect.any(String) } } });
+      expect(await refusal(query)).toMatchObject({
+        query,
+        status: 400,
+        body: { error: { code: "invalid_cursor", message: expect.any(String) } },
+      });
     }
-    expect(await refusal(`q=cursorvale&sort=oldest&cursor=${encodeURIComponent(oldestCursor)}`)).toMatchObject({ status: 200 });
+    expect(await refusal(`q=cursorvale&sort=oldest&cursor=${encodeURIComponent(oldestCursor)}`)).toMatchObject({
+      status: 200,
+    });
   });
 
   it("answers 400 invalid_request naming the parameter for a bad limit or sort", async () => {
-    for (const [query, path] of [["limit=0", "limit"], ["limit=101", "limit"], ["limit=x", "limit"], ["sort=random", "sort"]]) {
+    for (const [query, path] of [
+      ["limit=0", "limit"],
+      ["limit=101", "limit"],
+      ["limit=x", "limit"],
+      ["sort=random", "sort"],
+    ]) {
       expect(await refusal(query!)).toMatchObject({
-        query, status: 400, body: { error: { code: "invalid_request", message: expect.any(String), issues: [{ path }] } },
+        query,
+        status: 400,
+        body: { error: { code: "invalid_request", message: expect.any(String), issues: [{ path }] } },
       });
     }
   });

@@ -12,10 +12,14 @@ export type ListResult = { items: Listed[]; nextCursor: string | null };
 
 export async function listVideos(db: D1Database, params: ListParams): Promise<ListResult> {
   const { sql, binds, sort, order } = listQuery(params);
-  const { results } = await db.prepare(sql).bind(...binds).all<RawVideo>();
+  const { results } = await db
+    .prepare(sql)
+    .bind(...binds)
+    .all<RawVideo>();
   const page = results.slice(0, params.limit);
   const last = page.at(-1);
-  const keyOf = (r: RawVideo) => Number(order.key === "rank" ? r.rank : order.key === "created_at" ? r.created_at : (r.duration_sec ?? 0));
+  const keyOf = (r: RawVideo) =>
+    Number(order.key === "rank" ? r.rank : order.key === "created_at" ? r.created_at : (r.duration_sec ?? 0));
   return {
     items: page.map((r) => ({
       row: fromRaw(r),
@@ -28,7 +32,11 @@ export async function listVideos(db: D1Database, params: ListParams): Promise<Li
 }
 
 /** Tag suggestions: the most used tags of public, ready videos starting with `prefix`. */
-export async function suggestTags(db: D1Database, prefix: string, limit: number): Promise<{ tag: string; count: number }[]> {
+export async function suggestTags(
+  db: D1Database,
+  prefix: string,
+  limit: number,
+): Promise<{ tag: string; count: number }[]> {
   const p = prefix.toLowerCase();
   // A range on the primary key, not LIKE: LIKE cannot use a case-sensitive index.
   const { results } = await db
@@ -43,21 +51,56 @@ export async function suggestTags(db: D1Database, prefix: string, limit: number)
 }
 
 type RawVideo = {
-  id: string; title: string; description: string; tags: string; filename: string; size: number; content_type: string;
-  status: VideoRow["status"]; visibility: VideoRow["visibility"]; progress: number | null; error: string | null;
-  duration_sec: number | null; width: number | null; height: number | null; frame_rate: number | null;
-  video_codec: string | null; audio_codec: string | null; renditions: string | null; playback_job: string | null;
-  ladder_complete: number; created_at: number; updated_at: number;
-  rank?: number; hl_title?: string | null; hl_description?: string | null;
+  id: string;
+  title: string;
+  description: string;
+  tags: string;
+  filename: string;
+  size: number;
+  content_type: string;
+  status: VideoRow["status"];
+  visibility: VideoRow["visibility"];
+  progress: number | null;
+  error: string | null;
+  duration_sec: number | null;
+  width: number | null;
+  height: number | null;
+  frame_rate: number | null;
+  video_codec: string | null;
+  audio_codec: string | null;
+  renditions: string | null;
+  playback_job: string | null;
+  ladder_complete: number;
+  created_at: number;
+  updated_at: number;
+  rank?: number;
+  hl_title?: string | null;
+  hl_description?: string | null;
 };
 
 function fromRaw(r: RawVideo): VideoRow {
   return {
-    id: r.id, title: r.title, description: r.description, tags: JSON.parse(r.tags) as string[], filename: r.filename,
-    size: r.size, contentType: r.content_type, status: r.status, visibility: r.visibility, progress: r.progress,
-    error: r.error, durationSec: r.duration_sec, width: r.width, height: r.height, frameRate: r.frame_rate,
-    videoCodec: r.video_codec, audioCodec: r.audio_codec,
+    id: r.id,
+    title: r.title,
+    description: r.description,
+    tags: JSON.parse(r.tags) as string[],
+    filename: r.filename,
+    size: r.size,
+    contentType: r.content_type,
+    status: r.status,
+    visibility: r.visibility,
+    progress: r.progress,
+    error: r.error,
+    durationSec: r.duration_sec,
+    width: r.width,
+    height: r.height,
+    frameRate: r.frame_rate,
+    videoCodec: r.video_codec,
+    audioCodec: r.audio_codec,
     renditions: r.renditions ? (JSON.parse(r.renditions) as RenditionInfo[]) : null,
-    playbackJob: r.playback_job, ladderComplete: r.ladder_complete === 1, createdAt: r.created_at, updatedAt: r.updated_at,
+    playbackJob: r.playback_job,
+    ladderComplete: r.ladder_complete === 1,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
   };
 }

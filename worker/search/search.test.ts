@@ -10,18 +10,37 @@ import { listQuery, type ListParams } from "./list-query.ts";
 let clock = Date.parse("2026-01-01T00:00:00Z");
 
 /** A ready video straight in D1, as processing leaves it (search only reads D1). */
-async function seed(fields: { title: string; description?: string; tags?: string[]; visibility?: "public" | "unlisted"; status?: "ready" | "processing"; durationSec?: number }) {
+async function seed(fields: {
+  title: string;
+  description?: string;
+  tags?: string[];
+  visibility?: "public" | "unlisted";
+  status?: "ready" | "processing";
+  durationSec?: number;
+}) {
   const id = newVideoId();
   clock += 1000;
   await insertVideo(env.DB, {
-    id, title: fields.title, description: fields.description ?? "", tags: fields.tags ?? [], filename: "x.mp4", size: 1,
-    contentType: "video/mp4", status: fields.status ?? "ready", visibility: fields.visibility ?? "public",
-    durationSec: fields.durationSec ?? 60, createdAt: clock, updatedAt: clock,
+    id,
+    title: fields.title,
+    description: fields.description ?? "",
+    tags: fields.tags ?? [],
+    filename: "x.mp4",
+    size: 1,
+    contentType: "video/mp4",
+    status: fields.status ?? "ready",
+    visibility: fields.visibility ?? "public",
+    durationSec: fields.durationSec ?? 60,
+    createdAt: clock,
+    updatedAt: clock,
   });
   return id;
 }
 
-type Page = { items: { id: string; title: string; highlight?: { title: string; description: string } }[]; nextCursor: string | null };
+type Page = {
+  items: { id: string; title: string; highlight?: { title: string; description: string } }[];
+  nextCursor: string | null;
+};
 const search = async (query: string) => {
   const res = await api(`/api/videos?${query}`);
   expect(res.status).toBe(200);
@@ -64,32 +83,78 @@ describe("search", () => {
   });
 
   it.each([
-    '"', '""', '"unclosed', "NEAR(", "NEAR(a b", "*", "sun*", "a:b", "title:x", "OR", "AND", "NOT", "a OR b", "(a", ")",
-    "' OR 1=1 --", "'; DROP TABLE videos; --", "\u0000\u0001\u0002", "^a", "-a", "+", "😀 🎬", "a".repeat(1000),
-    "x".repeat(10_000), "%", "_", "\\", "{a b}", "a - b", "col:*", "\"\"*",
+    '"',
+    '""',
+    '"unclosed',
+    "NEAR(",
+    "NEAR(a b",
+    "*",
+    "sun*",
+    "a:b",
+    "title:x",
+    "OR",
+    "AND",
+    "NOT",
+    "a OR b",
+    "(a",
+    ")",
+    "' OR 1=1 --",
+    "'; DROP TABLE videos; --",
+    "\u0000\u0001\u0002",
+    "^a",
+    "-a",
+    "+",
+    "😀 🎬",
+    "a".repeat(1000),
+    "x".repeat(10_000),
+    "%",
+    "_",
+    "\\",
+    "{a b}",
+    "a - b",
+    "col:*",
+    '""*',
   ])("answers hostile query #%# with 200 or a 400 JSON error, never a 5xx", async (q) => {
     const res = await api(`/api/videos?q=${encodeURIComponent(q)}`);
     expect([200, 400]).toContain(res.status);
     const body = await json(res);
-    if (res.status === 400) expect(body).toMatchObject({ error: { code: expect.any(String), message: expect.any(String) } });
+    if (res.status === 400)
+      expect(body).toMatchObject({ error: { code: expect.any(String), message: expect.any(String) } });
     else expect(body).toMatchObject({ items: expect.any(Array) });
   });
 
   it("keeps every listing and search query on an index", async () => {
     const variants: ListParams[] = [
-      { limit: 24 }, { limit: 24, sort: "oldest" }, { limit: 24, sort: "duration" }, { limit: 24, tag: "travel" },
-      { limit: 24, q: "sunrise" }, { limit: 24, q: "sun rise", sort: "newest" }, { limit: 24, q: "sun", tag: "travel" },
+      { limit: 24 },
+      { limit: 24, sort: "oldest" },
+      { limit: 24, sort: "duration" },
+      { limit: 24, tag: "travel" },
+      { limit: 24, q: "sunrise" },
+      { limit: 24, q: "sun rise", sort: "newest" },
+      { limit: 24, q: "sun", tag: "travel" },
     ];
     for (const params of variants) {
       const { sql, binds } = listQuery(params);
-      const plan = (await env.DB.prepare(`EXPLAIN QUERY PLAN ${sql}`).bind(...binds).all<{ detail: string }>()).results.map((r) => r.detail);
+      const plan = (
+        await env.DB.prepare(`EXPLAIN QUERY PLAN ${sql}`)
+          .bind(...binds)
+          .all<{ detail: string }>()
+      ).results.map((r) => r.detail);
       // A full scan of a table reads every video; FTS and index searches do not.
-      const fullScans = plan.filter((d) => /^SCAN (v|videos|t|video_tags)\b/.test(d) && !/USING (COVERING )?INDEX/.test(d));
+      const fullScans = plan.filter(
+        (d) => /^SCAN (v|videos|t|video_tags)\b/.test(d) && !/USING (COVERING )?INDEX/.test(d),
+      );
       expect({ params, fullScans }).toEqual({ params, fullScans: [] });
       if (params.q) expect(plan.some((d) => d.includes("VIRTUAL TABLE INDEX"))).toBe(true);
       else expect(plan.some((d) => /videos_listing_(created|duration)|video_tags/.test(d))).toBe(true);
     }
-    const tagPlan = (await env.DB.prepare("EXPLAIN QUERY PLAN SELECT t.tag, count(*) FROM video_tags t JOIN videos v ON v.id = t.video_id WHERE t.tag >= ? AND t.tag < ? GROUP BY t.tag").bind("a", "b").all<{ detail: string }>()).results;
+    const tagPlan = (
+      await env.DB.prepare(
+        "EXPLAIN QUERY PLAN SELECT t.tag, count(*) FROM video_tags t JOIN videos v ON v.id = t.video_id WHERE t.tag >= ? AND t.tag < ? GROUP BY t.tag",
+      )
+        .bind("a", "b")
+        .all<{ detail: string }>()
+    ).results;
     expect(tagPlan.map((r) => r.detail).join(" | ")).toMatch(/SEARCH t USING PRIMARY KEY \(tag>\? AND tag<\?\)/);
   });
 });
@@ -100,7 +165,11 @@ describe("management", () => {
     await publishPlayable(job);
     expect(ids(await search("q=untitled"))).toContain(up.videoId);
     const patch = (body: unknown, headers: Record<string, string>) =>
-      api(`/api/videos/${up.videoId}`, { method: "PATCH", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
+      api(`/api/videos/${up.videoId}`, {
+        method: "PATCH",
+        headers: { "content-type": "application/json", ...headers },
+        body: JSON.stringify(body),
+      });
 
     expect((await patch({ title: "Hacked" }, {})).status).toBe(401);
     expect((await patch({ title: "Hacked" }, { authorization: "Bearer wrong" })).status).toBe(401);
@@ -108,7 +177,10 @@ describe("management", () => {
     expect((await patch({ visibility: "secret" }, auth(up))).status).toBe(400);
     expect(ids(await search("q=hacked"))).toEqual([]);
 
-    const res = await patch({ title: "Glacier flyover", description: "Drone footage", tags: ["ice", "drone"] }, auth(up));
+    const res = await patch(
+      { title: "Glacier flyover", description: "Drone footage", tags: ["ice", "drone"] },
+      auth(up),
+    );
     expect(res.status).toBe(200);
     expect(await json(res)).toMatchObject({ title: "Glacier flyover", tags: ["ice", "drone"] });
     expect(ids(await search("q=untitled"))).not.toContain(up.videoId);
@@ -127,17 +199,26 @@ describe("management", () => {
     expect((await env.VIDEOS.list({ prefix: `videos/${up.videoId}/` })).objects.length).toBeGreaterThan(3);
 
     expect((await api(`/api/videos/${up.videoId}`, { method: "DELETE" })).status).toBe(401);
-    expect((await api(`/api/videos/${up.videoId}`, { method: "DELETE", headers: { authorization: "Bearer x" } })).status).toBe(401);
+    expect(
+      (await api(`/api/videos/${up.videoId}`, { method: "DELETE", headers: { authorization: "Bearer x" } })).status,
+    ).toBe(401);
     expect((await api(`/api/videos/${up.videoId}`, { method: "DELETE", headers: auth(up) })).status).toBe(204);
 
     expect((await env.VIDEOS.list({ prefix: `videos/${up.videoId}/` })).objects).toEqual([]);
     expect(await env.DB.prepare("SELECT count(*) AS n FROM videos WHERE id = ?").bind(up.videoId).first("n")).toBe(0);
     expect(ids(await search("q=doomed"))).toEqual([]);
-    for (const path of [`/api/videos/${up.videoId}`, `/videos/${up.videoId}/master.m3u8`, `/api/uploads/${up.videoId}`]) {
+    for (const path of [
+      `/api/videos/${up.videoId}`,
+      `/videos/${up.videoId}/master.m3u8`,
+      `/api/uploads/${up.videoId}`,
+    ]) {
       expect((await api(path, { headers: auth(up) })).status).toBe(404);
     }
     // A transcoder that did not hear of the deletion finishes its work: its writes and reports are refused.
-    for (const late of [await put(job, "source/seg_00002.m4s", "late"), await event(job, { type: "completed", metadata })]) {
+    for (const late of [
+      await put(job, "source/seg_00002.m4s", "late"),
+      await event(job, { type: "completed", metadata }),
+    ]) {
       expect(late.status).toBe(409);
       expect(await json(late)).toMatchObject({ error: { code: "job_superseded" } });
     }

@@ -12,9 +12,7 @@ export function newVideoId(): string {
   return Array.from(bytes, (b) => ALPHABET[b & 31]).join("");
 }
 
-export const VideoIdSchema = z
-  .string()
-  .regex(/^[0-9a-hjkmnp-tv-z]{20}$/, "not a video id");
+export const VideoIdSchema = z.string().regex(/^[0-9a-hjkmnp-tv-z]{20}$/, "not a video id");
 
 export const videoPrefix = (videoId: string) => `videos/${videoId}/`;
 

@@ -30,12 +30,17 @@ export async function serveObject(req: Request, bucket: R2Bucket, key: string, o
   const onlyIf = { etagMatches: head.etag };
   const object = await bucket.get(key, answer.range ? { range: answer.range, onlyIf } : { onlyIf });
   // Replaced between head and get (a re-published playlist): ask the client to retry.
-  if (!object || !("body" in object)) throw apiError(409, "changed", "The file changed while it was being read; retry.");
+  if (!object || !("body" in object))
+    throw apiError(409, "changed", "The file changed while it was being read; retry.");
   return new Response(object.body, { status: answer.status, headers: answer.headers });
 }
 
 /** A body held in memory, answered by the same rules as an R2 object. `etag` is a quoted entity tag. */
-export function serveBytes(req: Request, body: Uint8Array, opts: ServeOptions & { contentType: string; etag: string }): Response {
+export function serveBytes(
+  req: Request,
+  body: Uint8Array,
+  opts: ServeOptions & { contentType: string; etag: string },
+): Response {
   const answer = plan(req, { size: body.length, etag: opts.etag, contentType: opts.contentType }, opts);
   if ("response" in answer) return answer.response;
   const bytes = answer.range ? body.subarray(answer.range.offset, answer.range.offset + answer.range.length) : body;
@@ -54,7 +59,8 @@ function plan(req: Request, entity: Entity, opts: ServeOptions): Plan {
     "Cache-Control": opts.cacheControl,
     ...opts.headers,
   });
-  if (ifNoneMatch(req.headers.get("if-none-match"), entity.etag)) return { response: new Response(null, { status: 304, headers }) };
+  if (ifNoneMatch(req.headers.get("if-none-match"), entity.etag))
+    return { response: new Response(null, { status: 304, headers }) };
   const range = parseRange(req.headers.get("range"), entity.size);
   if (range.kind === "unsatisfiable") {
     throw apiError(416, "range_not_satisfiable", "The requested range is outside the file.", { size: entity.size });

@@ -38,7 +38,9 @@ export async function holdChunk(up: Created, n: number, body: Uint8Array, held =
       body: stream,
     }),
   );
-  await expect.poll(async () => (await leaseOf(up.videoId, n))?.leaseId, { timeout: 10_000, interval: 5 }).not.toBe(before?.leaseId);
+  await expect
+    .poll(async () => (await leaseOf(up.videoId, n))?.leaseId, { timeout: 10_000, interval: 5 })
+    .not.toBe(before?.leaseId);
   return {
     response,
     finish() {
@@ -50,11 +52,13 @@ export async function holdChunk(up: Created, n: number, body: Uint8Array, held =
 
 /** Chunk `n`'s lease as the Durable Object stores it. */
 export function leaseOf(videoId: string, n: number): Promise<{ leaseId: string; startedAt: number } | undefined> {
-  return runInDurableObject(env.UPLOADS.getByName(videoId), (_o: VideoUpload, state) =>
-    state.storage.sql
-      .exec<{ lease_id: string; started_at: number }>("SELECT lease_id, started_at FROM leases WHERE n = ?", n)
-      .toArray()
-      .map((r) => ({ leaseId: r.lease_id, startedAt: r.started_at }))[0],
+  return runInDurableObject(
+    env.UPLOADS.getByName(videoId),
+    (_o: VideoUpload, state) =>
+      state.storage.sql
+        .exec<{ lease_id: string; started_at: number }>("SELECT lease_id, started_at FROM leases WHERE n = ?", n)
+        .toArray()
+        .map((r) => ({ leaseId: r.lease_id, startedAt: r.started_at }))[0],
   );
 }
 

@@ -32,7 +32,13 @@ export async function sha256(data: Uint8Array | ArrayBuffer): Promise<string> {
   return toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", data)));
 }
 
-export type Created = { videoId: string; uploadToken: string; chunkSize: number; totalChunks: number; expiresAt: string };
+export type Created = {
+  videoId: string;
+  uploadToken: string;
+  chunkSize: number;
+  totalChunks: number;
+  expiresAt: string;
+};
 
 export async function createUpload(body: Record<string, unknown>, headers: HeadersInit = {}): Promise<Created> {
   const res = await api("/api/uploads", {

@@ -25,20 +25,36 @@ export const metadata: Metadata = {
   frameRate: 30,
   videoCodec: "h264",
   audioCodec: "aac",
-  renditions: [{ name: "source", width: 1280, height: 720, bandwidth: 2_000_000, averageBandwidth: 1_500_000, codecs: "avc1.64001f,mp4a.40.2", frameRate: 30, bytes: 1234 }],
+  renditions: [
+    {
+      name: "source",
+      width: 1280,
+      height: 720,
+      bandwidth: 2_000_000,
+      averageBandwidth: 1_500_000,
+      codecs: "avc1.64001f,mp4a.40.2",
+      frameRate: 30,
+      bytes: 1234,
+    },
+  ],
 };
 
-const MASTER = "#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-STREAM-INF:BANDWIDTH=2000000,RESOLUTION=1280x720\nsource/index.m3u8\n";
+const MASTER =
+  "#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-STREAM-INF:BANDWIDTH=2000000,RESOLUTION=1280x720\nsource/index.m3u8\n";
 
 /** An uploaded, completed video, and a started job for it as the queue consumer would start it. */
-export async function processingVideo(fields: Record<string, unknown> = { title: "Sunrise" }): Promise<{ up: Created; file: Uint8Array; job: Job }> {
+export async function processingVideo(
+  fields: Record<string, unknown> = { title: "Sunrise" },
+): Promise<{ up: Created; file: Uint8Array; job: Job }> {
   const { up, file } = await uploadedVideo(fields);
   await complete(up);
   return { up, file, job: await startJob(up.videoId, 1) };
 }
 
 /** A video whose every chunk is uploaded, not yet completed. */
-export async function uploadedVideo(fields: Record<string, unknown> = { title: "Sunrise" }): Promise<{ up: Created; file: Uint8Array }> {
+export async function uploadedVideo(
+  fields: Record<string, unknown> = { title: "Sunrise" },
+): Promise<{ up: Created; file: Uint8Array }> {
   const file = bytes(6 * MiB, 77);
   const up = await createUpload({ size: file.length, chunkSize: 5 * MiB, ...fields });
   for (const n of [1, 2]) expect((await putChunk(up, n, chunkOf(file, up, n))).status).toBe(200);
@@ -52,7 +68,10 @@ export async function complete(up: Created): Promise<void> {
 
 /** The answers the transcoder stand-in gives this video's next hand-offs, in order; then it is down. */
 export async function scriptTranscoder(videoId: string, answers: (202 | 503 | 500)[]): Promise<void> {
-  const res = await fetch(`${inject("transcoderUrl")}/stand-in/videos/${videoId}/answers`, { method: "PUT", body: JSON.stringify(answers) });
+  const res = await fetch(`${inject("transcoderUrl")}/stand-in/videos/${videoId}/answers`, {
+    method: "PUT",
+    body: JSON.stringify(answers),
+  });
   expect(res.status).toBe(204);
 }
 
@@ -84,19 +103,28 @@ export async function startJob(videoId: string, attempt: number): Promise<Job> {
 }
 
 export const jobApi = (job: Job, path: string, init: RequestInit = {}) =>
-  api(`/internal/jobs/${job.jobId}${path}`, { ...init, headers: { authorization: `Bearer ${job.token}`, ...init.headers } });
+  api(`/internal/jobs/${job.jobId}${path}`, {
+    ...init,
+    headers: { authorization: `Bearer ${job.token}`, ...init.headers },
+  });
 
-export const put = (job: Job, file: string, body: string | Uint8Array) => jobApi(job, `/files/${file}`, { method: "PUT", body });
+export const put = (job: Job, file: string, body: string | Uint8Array) =>
+  jobApi(job, `/files/${file}`, { method: "PUT", body });
 
 export const event = (job: Job, e: Record<string, unknown>) =>
-  jobApi(job, "/events", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jobId: job.jobId, ...e }) });
+  jobApi(job, "/events", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ jobId: job.jobId, ...e }),
+  });
 
 export async function publishPlayable(job: Job) {
   expect((await put(job, "source/init.mp4", bytes(1000, 1))).status).toBe(204);
   expect((await put(job, "source/seg_00001.m4s", bytes(5000, 2))).status).toBe(204);
-  expect((await put(job, "source/index.m3u8", "#EXTM3U\n#EXTINF:4.0,\nseg_00001.m4s\n#EXT-X-ENDLIST\n")).status).toBe(204);
+  expect((await put(job, "source/index.m3u8", "#EXTM3U\n#EXTINF:4.0,\nseg_00001.m4s\n#EXT-X-ENDLIST\n")).status).toBe(
+    204,
+  );
   expect((await put(job, "poster.jpg", bytes(300, 3))).status).toBe(204);
   expect((await put(job, "master.m3u8", MASTER)).status).toBe(204);
   expect((await event(job, { type: "playable", metadata })).status).toBe(200);
 }
-

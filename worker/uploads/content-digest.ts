@@ -4,9 +4,7 @@
  * other algorithms may stand beside ours (`sha-512=:…:, sha-256=:…:`).
  */
 
-export type DigestParse =
-  | { ok: true; sha256: string }
-  | { ok: false; reason: "missing" | "malformed" };
+export type DigestParse = { ok: true; sha256: string } | { ok: false; reason: "missing" | "malformed" };
 
 export function parseContentDigest(header: string | undefined | null): DigestParse {
   if (header == null || header.trim() === "") return { ok: false, reason: "missing" };

@@ -109,8 +109,21 @@ export class CoordinatorStore {
       `INSERT INTO upload (id, video_id, r2_key, r2_upload_id, token_hash, filename, content_type, size,
          chunk_size, total_chunks, status, job_sent, created_at, updated_at, expires_at, ttl_ms)
        VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      m.videoId, m.r2Key, m.r2UploadId, m.tokenHash, m.filename, m.contentType, m.size,
-      m.chunkSize, m.totalChunks, m.status, m.jobSent ? 1 : 0, m.createdAt, m.createdAt, m.expiresAt, m.ttlMs,
+      m.videoId,
+      m.r2Key,
+      m.r2UploadId,
+      m.tokenHash,
+      m.filename,
+      m.contentType,
+      m.size,
+      m.chunkSize,
+      m.totalChunks,
+      m.status,
+      m.jobSent ? 1 : 0,
+      m.createdAt,
+      m.createdAt,
+      m.expiresAt,
+      m.ttlMs,
     );
   }
 
@@ -129,7 +142,9 @@ export class CoordinatorStore {
   chunk(n: number): ChunkRecord | undefined {
     return this.sql
       .exec<{ n: number; size: number; sha256: string; etag: string; recorded_at: number }>(
-        "SELECT * FROM chunks WHERE n = ?", n)
+        "SELECT * FROM chunks WHERE n = ?",
+        n,
+      )
       .toArray()
       .map((r) => ({ n: r.n, size: r.size, sha256: r.sha256, etag: r.etag, recordedAt: r.recorded_at }))[0];
   }
@@ -137,13 +152,20 @@ export class CoordinatorStore {
   recordChunk(c: ChunkRecord): void {
     this.sql.exec(
       "INSERT INTO chunks (n, size, sha256, etag, recorded_at) VALUES (?, ?, ?, ?, ?)",
-      c.n, c.size, c.sha256, c.etag, c.recordedAt,
+      c.n,
+      c.size,
+      c.sha256,
+      c.etag,
+      c.recordedAt,
     );
     this.sql.exec("DELETE FROM leases WHERE n = ?", c.n);
   }
 
   receivedChunks(): number[] {
-    return this.sql.exec<{ n: number }>("SELECT n FROM chunks ORDER BY n").toArray().map((r) => r.n);
+    return this.sql
+      .exec<{ n: number }>("SELECT n FROM chunks ORDER BY n")
+      .toArray()
+      .map((r) => r.n);
   }
 
   receivedCount(): number {
@@ -206,7 +228,10 @@ export class CoordinatorStore {
 
   /** Drops the records of contended chunks (their parts may have been overwritten) and returns them. */
   forgetContended(): number[] {
-    const ns = this.sql.exec<{ n: number }>("SELECT n FROM contended ORDER BY n").toArray().map((r) => r.n);
+    const ns = this.sql
+      .exec<{ n: number }>("SELECT n FROM contended ORDER BY n")
+      .toArray()
+      .map((r) => r.n);
     this.sql.exec("DELETE FROM chunks WHERE n IN (SELECT n FROM contended)");
     this.sql.exec("DELETE FROM contended");
     return ns;

@@ -143,15 +143,26 @@ export class VideoUpload extends DurableObject<Env> {
     const meta = this.store.meta()!;
     if (meta.status !== "uploading") return closed(meta.status);
     if (n > meta.totalChunks) {
-      return refuse(400, "invalid_chunk_index", `Chunk index must be 1..${meta.totalChunks}.`, { totalChunks: meta.totalChunks });
+      return refuse(400, "invalid_chunk_index", `Chunk index must be 1..${meta.totalChunks}.`, {
+        totalChunks: meta.totalChunks,
+      });
     }
     const expectedBytes = expectedChunkBytes(meta, n);
     if (declaredBytes !== null && declaredBytes !== expectedBytes) {
-      return refuse(400, "wrong_length", `Chunk ${n} must be exactly ${expectedBytes} bytes, not ${declaredBytes}.`, { expectedBytes });
+      return refuse(400, "wrong_length", `Chunk ${n} must be exactly ${expectedBytes} bytes, not ${declaredBytes}.`, {
+        expectedBytes,
+      });
     }
     const recorded = this.store.chunk(n);
     if (recorded) {
-      return { ok: true, mode: "verify", expectedBytes, sha256: recorded.sha256, received: this.store.receivedCount(), totalChunks: meta.totalChunks };
+      return {
+        ok: true,
+        mode: "verify",
+        expectedBytes,
+        sha256: recorded.sha256,
+        received: this.store.receivedCount(),
+        totalChunks: meta.totalChunks,
+      };
     }
 
     const now = Date.now();
@@ -183,7 +194,9 @@ export class VideoUpload extends DurableObject<Env> {
     const expectedBytes = expectedChunkBytes(meta, n);
     if (arrival.bytes !== expectedBytes) {
       this.store.deleteLease(n);
-      return refuse(400, "wrong_length", `Chunk ${n} must be exactly ${expectedBytes} bytes, not ${arrival.bytes}.`, { expectedBytes });
+      return refuse(400, "wrong_length", `Chunk ${n} must be exactly ${expectedBytes} bytes, not ${arrival.bytes}.`, {
+        expectedBytes,
+      });
     }
     const now = Date.now();
     this.store.recordChunk({ n, size: arrival.bytes, sha256: arrival.sha256, etag: arrival.etag, recordedAt: now });
@@ -230,7 +243,9 @@ export class VideoUpload extends DurableObject<Env> {
     const meta = this.store.meta()!;
     if (meta.status === "aborted" || meta.status === "expired") return { ok: true, status: meta.status };
     if (meta.status !== "uploading" || this.merging) {
-      return refuse(409, "upload_completed", "The upload is complete; it can no longer be aborted.", { status: meta.status });
+      return refuse(409, "upload_completed", "The upload is complete; it can no longer be aborted.", {
+        status: meta.status,
+      });
     }
     await this.end(meta, "aborted");
     return { ok: true, status: "aborted" };
@@ -257,7 +272,9 @@ export class VideoUpload extends DurableObject<Env> {
     this.store.bury(meta.videoId, now);
     this.ledger.forget();
     if (meta.status === "uploading") {
-      await this.env.VIDEOS.resumeMultipartUpload(meta.r2Key, meta.r2UploadId).abort().catch(() => {});
+      await this.env.VIDEOS.resumeMultipartUpload(meta.r2Key, meta.r2UploadId)
+        .abort()
+        .catch(() => {});
     }
     await deletePrefix(this.env.VIDEOS, videoPrefix(meta.videoId));
     await deleteVideoRow(this.env.DB, meta.videoId);
@@ -266,12 +283,16 @@ export class VideoUpload extends DurableObject<Env> {
   }
 
   /** Where the original file is, for its owner. */
-  async source(token: string): Promise<Outcome<{ r2Key: string; filename: string; contentType: string; size: number }>> {
+  async source(
+    token: string,
+  ): Promise<Outcome<{ r2Key: string; filename: string; contentType: string; size: number }>> {
     const denied = await this.authorize(token);
     if (denied) return denied;
     const meta = this.store.meta()!;
     if (meta.status === "uploading" || meta.status === "aborted" || meta.status === "expired") {
-      return refuse(409, "source_unavailable", `The source is not available while the upload is ${meta.status}.`, { status: meta.status });
+      return refuse(409, "source_unavailable", `The source is not available while the upload is ${meta.status}.`, {
+        status: meta.status,
+      });
     }
     return { ok: true, r2Key: meta.r2Key, filename: meta.filename, contentType: meta.contentType, size: meta.size };
   }
@@ -289,7 +310,8 @@ export class VideoUpload extends DurableObject<Env> {
   /** Where job `jobId` reads its source, if it is still the current job. */
   async jobSource(jobId: string): Promise<Outcome<{ r2Key: string; size: number }>> {
     const meta = this.store.meta();
-    if (!meta || !this.ledger.jobIsCurrent(jobId)) return refuse(409, "job_superseded", "This job is no longer current.");
+    if (!meta || !this.ledger.jobIsCurrent(jobId))
+      return refuse(409, "job_superseded", "This job is no longer current.");
     return { ok: true, r2Key: meta.r2Key, size: meta.size };
   }
 

@@ -51,7 +51,10 @@ export async function hashOnly(body: ReadableStream<Uint8Array>, expectedBytes: 
   return { result: undefined, ...hashed };
 }
 
-async function sha256Counted(body: ReadableStream<Uint8Array>, expectedBytes: number): Promise<{ sha256: string; bytes: number }> {
+async function sha256Counted(
+  body: ReadableStream<Uint8Array>,
+  expectedBytes: number,
+): Promise<{ sha256: string; bytes: number }> {
   const digest = new crypto.DigestStream("SHA-256");
   try {
     // The FixedLengthStream stops reading a body as soon as it runs over.
@@ -63,4 +66,3 @@ async function sha256Counted(body: ReadableStream<Uint8Array>, expectedBytes: nu
   }
   return { sha256: toHex(new Uint8Array(await digest.digest)), bytes: Number(digest.bytesWritten) };
 }
-

@@ -23,8 +23,10 @@ uploads.post("/", async (c) => {
   const config = readConfig(c.env);
   if (config.apiToken !== undefined) {
     const presented = bearerToken(c.req.header("authorization"));
-    if (presented === undefined) throw apiError(401, "missing_token", "Creating an upload needs `Authorization: Bearer <API_TOKEN>`.");
-    if (!(await safeEqual(presented, config.apiToken))) throw apiError(401, "invalid_token", "The API token is not valid.");
+    if (presented === undefined)
+      throw apiError(401, "missing_token", "Creating an upload needs `Authorization: Bearer <API_TOKEN>`.");
+    if (!(await safeEqual(presented, config.apiToken)))
+      throw apiError(401, "invalid_token", "The API token is not valid.");
   }
   const body = await jsonBody(c, createUploadSchema(config.maxUploadBytes));
   const videoId = newVideoId();
@@ -75,17 +77,25 @@ uploads.put("/:videoId/chunks/:n", async (c) => {
     // Already stored: re-hash what came, keep nothing, never touch the part.
     const { sha256, bytes } = await readOrRefuse(() => hashOnly(body, grant.expectedBytes));
     if (sha256 !== digest.sha256) {
-      throw apiError(422, "digest_mismatch", `Chunk ${n.data} does not match its Content-Digest; nothing was kept.`, { expected: digest.sha256, actual: sha256 });
+      throw apiError(422, "digest_mismatch", `Chunk ${n.data} does not match its Content-Digest; nothing was kept.`, {
+        expected: digest.sha256,
+        actual: sha256,
+      });
     }
     if (sha256 !== grant.sha256) {
-      throw apiError(409, "chunk_conflict", `Chunk ${n.data} is already stored with different content.`, { stored: grant.sha256 });
+      throw apiError(409, "chunk_conflict", `Chunk ${n.data} is already stored with different content.`, {
+        stored: grant.sha256,
+      });
     }
     return c.json({ chunk: n.data, size: bytes, sha256, received: grant.received, totalChunks: grant.totalChunks });
   }
 
   const part = c.env.VIDEOS.resumeMultipartUpload(grant.r2Key, grant.r2UploadId);
   let stored: Hashed<R2UploadedPart>;
-  const renewing = setInterval(() => void upload.renewLease(n.data, grant.leaseId).catch(() => {}), CHUNK_LEASE_RENEW_MS);
+  const renewing = setInterval(
+    () => void upload.renewLease(n.data, grant.leaseId).catch(() => {}),
+    CHUNK_LEASE_RENEW_MS,
+  );
   try {
     stored = await readOrRefuse(() => hashWhileStreaming(body, grant.expectedBytes, (s) => part.uploadPart(n.data, s)));
   } catch (err) {
@@ -103,7 +113,13 @@ uploads.put("/:videoId/chunks/:n", async (c) => {
       etag: stored.result.etag,
     }),
   );
-  return c.json({ chunk: n.data, size: stored.bytes, sha256: stored.sha256, received: recorded.received, totalChunks: recorded.totalChunks });
+  return c.json({
+    chunk: n.data,
+    size: stored.bytes,
+    sha256: stored.sha256,
+    received: recorded.received,
+    totalChunks: recorded.totalChunks,
+  });
 });
 
 uploads.get("/:videoId", async (c) => {
@@ -137,7 +153,8 @@ export function videoIdParam(c: Context, name = "videoId"): string {
 
 export function requireToken(c: Context): string {
   const token = bearerToken(c.req.header("authorization"));
-  if (token === undefined) throw apiError(401, "missing_token", "Send the upload token as `Authorization: Bearer <uploadToken>`.");
+  if (token === undefined)
+    throw apiError(401, "missing_token", "Send the upload token as `Authorization: Bearer <uploadToken>`.");
   return token;
 }
 
@@ -157,7 +174,9 @@ async function readOrRefuse<T>(read: () => Promise<T>): Promise<T> {
     return await read();
   } catch (err) {
     if (err instanceof WrongLengthError) {
-      throw apiError(400, "wrong_length", `The chunk body has the wrong length: ${err.message}.`, { expectedBytes: err.expected });
+      throw apiError(400, "wrong_length", `The chunk body has the wrong length: ${err.message}.`, {
+        expectedBytes: err.expected,
+      });
     }
     throw err;
   }
@@ -166,6 +185,9 @@ async function readOrRefuse<T>(read: () => Promise<T>): Promise<T> {
 function titleFromFilename(filename: string): string {
   // Browsers send a bare name, but programs may send a path: title the last segment.
   const name = filename.split(/[/\\]/).pop() || filename;
-  const base = name.replace(/\.[^.]{1,10}$/, "").replace(/_+/g, " ").trim();
+  const base = name
+    .replace(/\.[^.]{1,10}$/, "")
+    .replace(/_+/g, " ")
+    .trim();
   return (base || filename).slice(0, 200);
 }

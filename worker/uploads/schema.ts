@@ -7,8 +7,7 @@ import { VideoIdSchema } from "../storage/keys.ts";
 const NO_CONTROL = /^[^\u0000-\u001f\u007f]*$/;
 const NO_CONTROL_BUT_LINES = /^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]*$/;
 
-const line = (max: number) =>
-  z.string().trim().max(max).regex(NO_CONTROL, "must not contain control characters");
+const line = (max: number) => z.string().trim().max(max).regex(NO_CONTROL, "must not contain control characters");
 
 export const TagsSchema = z
   .array(line(40).pipe(z.string().min(1, "tags must not be empty")))
@@ -17,19 +16,21 @@ export const TagsSchema = z
   .transform((tags) => tags.filter((t, i) => tags.findIndex((u) => u.toLowerCase() === t.toLowerCase()) === i));
 
 export const TitleSchema = line(200);
-export const DescriptionSchema = z.string().max(5000).regex(NO_CONTROL_BUT_LINES, "must not contain control characters");
+export const DescriptionSchema = z
+  .string()
+  .max(5000)
+  .regex(NO_CONTROL_BUT_LINES, "must not contain control characters");
 
 export const createUploadSchema = (maxUploadBytes: number) =>
   z.object({
     filename: line(255).pipe(z.string().min(1, "filename must not be empty")),
-    size: z
-      .number()
-      .int()
-      .min(1)
-      .max(maxUploadBytes, `size must be at most ${maxUploadBytes} bytes`),
+    size: z.number().int().min(1).max(maxUploadBytes, `size must be at most ${maxUploadBytes} bytes`),
     contentType: z
       .string()
-      .regex(/^(video\/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}|application\/octet-stream)$/i, "contentType must be video/* or application/octet-stream")
+      .regex(
+        /^(video\/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}|application\/octet-stream)$/i,
+        "contentType must be video/* or application/octet-stream",
+      )
       .transform((t) => t.toLowerCase()),
     title: TitleSchema.optional(),
     description: DescriptionSchema.optional(),

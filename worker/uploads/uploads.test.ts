@@ -2,7 +2,16 @@ import { createExecutionContext, env, runDurableObjectAlarm, runInDurableObject 
 import { describe, expect, it } from "vitest";
 import { app } from "../app.ts";
 import {
-  api, auth, bytes, chunkOf, createUpload, json, MiB, putChunk, sha256, type Created,
+  api,
+  auth,
+  bytes,
+  chunkOf,
+  createUpload,
+  json,
+  MiB,
+  putChunk,
+  sha256,
+  type Created,
 } from "../testing/helpers.ts";
 import { ageLease, holdChunk, leaseOf } from "../testing/held-chunk.ts";
 import { expectMultipartGone, recordedMultipart } from "../testing/multipart.ts";
@@ -45,7 +54,8 @@ async function download(up: Created, headers: Record<string, string> = {}) {
 }
 
 async function d1Status(videoId: string) {
-  return (await env.DB.prepare("SELECT status FROM videos WHERE id = ?").bind(videoId).first<{ status: string }>())?.status;
+  return (await env.DB.prepare("SELECT status FROM videos WHERE id = ?").bind(videoId).first<{ status: string }>())
+    ?.status;
 }
 
 describe("POST /api/uploads", () => {
@@ -53,7 +63,12 @@ describe("POST /api/uploads", () => {
     const res = await api("/api/uploads", {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ filename: "../../etc/passwd.mp4", size: 40 * MiB, contentType: "video/mp4", tags: ["a", "A", "b"] }),
+      body: JSON.stringify({
+        filename: "../../etc/passwd.mp4",
+        size: 40 * MiB,
+        contentType: "video/mp4",
+        tags: ["a", "A", "b"],
+      }),
     });
     expect(res.status).toBe(201);
     const body = await json<Created>(res);
@@ -62,13 +77,26 @@ describe("POST /api/uploads", () => {
     expect(body.uploadToken.length).toBeGreaterThanOrEqual(43);
     expect(body).toMatchObject({ chunkSize: 16 * MiB, totalChunks: 3 });
     expect(Date.parse(body.expiresAt) - Date.now()).toBeGreaterThan(23 * 3600 * 1000);
-    const row = await env.DB.prepare("SELECT title, tags, status, filename FROM videos WHERE id = ?").bind(body.videoId).first();
-    expect(row).toMatchObject({ title: "passwd", tags: '["a","b"]', status: "uploading", filename: "../../etc/passwd.mp4" });
+    const row = await env.DB.prepare("SELECT title, tags, status, filename FROM videos WHERE id = ?")
+      .bind(body.videoId)
+      .first();
+    expect(row).toMatchObject({
+      title: "passwd",
+      tags: '["a","b"]',
+      status: "uploading",
+      filename: "../../etc/passwd.mp4",
+    });
   });
 
   it("clamps the client's chunk size to R2's and the Worker's limits", async () => {
-    expect(await createUpload({ size: 12 * MiB, chunkSize: 1024 })).toMatchObject({ chunkSize: 5 * MiB, totalChunks: 3 });
-    expect(await createUpload({ size: 500 * MiB, chunkSize: 500 * MiB })).toMatchObject({ chunkSize: 95 * MiB, totalChunks: 6 });
+    expect(await createUpload({ size: 12 * MiB, chunkSize: 1024 })).toMatchObject({
+      chunkSize: 5 * MiB,
+      totalChunks: 3,
+    });
+    expect(await createUpload({ size: 500 * MiB, chunkSize: 500 * MiB })).toMatchObject({
+      chunkSize: 95 * MiB,
+      totalChunks: 6,
+    });
     // 50 GiB in at most 10,000 parts needs parts above 5 MiB.
     const big = await createUpload({ size: 50 * 1024 * MiB, chunkSize: 5 * MiB });
     expect(big.totalChunks).toBeLessThanOrEqual(10_000);
@@ -95,11 +123,17 @@ describe("POST /api/uploads", () => {
       body: JSON.stringify({ filename: "clip.mp4", size: 1000, contentType: "video/mp4", ...patch }),
     });
     expect(res.status).toBe(400);
-    expect(await json(res)).toMatchObject({ error: { code: "invalid_request", message: expect.any(String), issues: [{ path, message: expect.any(String) }] } });
+    expect(await json(res)).toMatchObject({
+      error: { code: "invalid_request", message: expect.any(String), issues: [{ path, message: expect.any(String) }] },
+    });
   });
 
   it("refuses malformed JSON", async () => {
-    const res = await api("/api/uploads", { method: "POST", headers: { "content-type": "application/json" }, body: "{nope" });
+    const res = await api("/api/uploads", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{nope",
+    });
     expect(res.status).toBe(400);
     expect(await json(res)).toMatchObject({ error: { code: "invalid_json" } });
   });
@@ -136,7 +170,13 @@ describe("chunks and reassembly", () => {
     expect(results.map((r) => r.status)).toEqual([200, 200, 200]);
     const resend = await putChunk(up, 2, chunkOf(file, up, 2));
     expect(resend.status).toBe(200);
-    expect(await json(resend)).toMatchObject({ chunk: 2, size: 5 * MiB, sha256: await sha256(chunkOf(file, up, 2)), received: 3, totalChunks: 3 });
+    expect(await json(resend)).toMatchObject({
+      chunk: 2,
+      size: 5 * MiB,
+      sha256: await sha256(chunkOf(file, up, 2)),
+      received: 3,
+      totalChunks: 3,
+    });
 
     const done = await api(`/api/uploads/${up.videoId}/complete`, { method: "POST", headers: auth(up) });
     expect(done.status).toBe(202);
@@ -195,7 +235,11 @@ describe("chunks and reassembly", () => {
     expect(stored.status).toBe(200);
     expect(await json(stored)).toMatchObject({ chunk: 1, size: 5 * MiB, received: 1 });
     // The retry finds the chunk stored: it is re-verified, not written again.
-    expect(await json(await putChunk(up, 1, chunkOf(file, up, 1)))).toMatchObject({ chunk: 1, size: 5 * MiB, received: 1 });
+    expect(await json(await putChunk(up, 1, chunkOf(file, up, 1)))).toMatchObject({
+      chunk: 1,
+      size: 5 * MiB,
+      received: 1,
+    });
     await sendAll(file, up, [2]);
     expect((await api(`/api/uploads/${up.videoId}/complete`, { method: "POST", headers: auth(up) })).status).toBe(202);
     expect(await sha256(await (await download(up)).arrayBuffer())).toBe(await sha256(file));
@@ -222,7 +266,10 @@ describe("chunks and reassembly", () => {
     const failed = await api(`/api/uploads/${up.videoId}/complete`, { method: "POST", headers: auth(up) });
     expect(failed.status).toBe(409);
     expect(await json(failed)).toMatchObject({ error: { code: "missing_chunks", missing: [1] } });
-    expect(await json(await api(`/api/uploads/${up.videoId}`, { headers: auth(up) }))).toMatchObject({ status: "uploading", received: [2] });
+    expect(await json(await api(`/api/uploads/${up.videoId}`, { headers: auth(up) }))).toMatchObject({
+      status: "uploading",
+      received: [2],
+    });
 
     await sendAll(file, up, [1]);
     expect((await api(`/api/uploads/${up.videoId}/complete`, { method: "POST", headers: auth(up) })).status).toBe(202);
@@ -257,7 +304,13 @@ describe("chunks and reassembly", () => {
     const grant = await upload.beginChunk(up.uploadToken, 2, null);
     if (!grant.ok || grant.mode !== "upload") throw new Error(`no lease: ${JSON.stringify(grant)}`);
     const sha = "ab".repeat(32);
-    const refusal = await upload.finishChunk(2, { leaseId: grant.leaseId, bytes: MiB - 1, claimedSha256: sha, sha256: sha, etag: "e" });
+    const refusal = await upload.finishChunk(2, {
+      leaseId: grant.leaseId,
+      bytes: MiB - 1,
+      claimedSha256: sha,
+      sha256: sha,
+      etag: "e",
+    });
     expect(refusal).toMatchObject({ ok: false, status: 400, code: "wrong_length", details: { expectedBytes: MiB } });
     expect(await leaseOf(up.videoId, 2)).toBeUndefined();
     expect(await json(await api(`/api/uploads/${up.videoId}`, { headers: auth(up) }))).toMatchObject({ received: [] });
@@ -274,30 +327,88 @@ describe("chunks and reassembly", () => {
     const cases: Case[] = [
       ["index 0", putChunk(up, 0, c1), 400, { code: "invalid_chunk_index" }],
       ["index past the end", putChunk(up, 3, c1), 400, { code: "invalid_chunk_index", totalChunks: 2 }],
-      ["a non-numeric index", api(`/api/uploads/${up.videoId}/chunks/x`, { method: "PUT", headers: auth(up), body: c1 }), 400, { code: "invalid_chunk_index" }],
-      ["no digest", api(`/api/uploads/${up.videoId}/chunks/1`, { method: "PUT", headers: auth(up), body: c1 }), 400, { code: "missing_digest" }],
-      ["a malformed digest", putChunk(up, 1, c1, { headers: { "content-digest": "sha-256=:bm90IGEgaGFzaA==:" } }), 400, { code: "invalid_digest" }],
+      [
+        "a non-numeric index",
+        api(`/api/uploads/${up.videoId}/chunks/x`, { method: "PUT", headers: auth(up), body: c1 }),
+        400,
+        { code: "invalid_chunk_index" },
+      ],
+      [
+        "no digest",
+        api(`/api/uploads/${up.videoId}/chunks/1`, { method: "PUT", headers: auth(up), body: c1 }),
+        400,
+        { code: "missing_digest" },
+      ],
+      [
+        "a malformed digest",
+        putChunk(up, 1, c1, { headers: { "content-digest": "sha-256=:bm90IGEgaGFzaA==:" } }),
+        400,
+        { code: "invalid_digest" },
+      ],
       ["a short body", putChunk(up, 1, c1.subarray(0, 100)), 400, { code: "wrong_length", expectedBytes: 5 * MiB }],
       ["a long last chunk", putChunk(up, 2, c1), 400, { code: "wrong_length", expectedBytes: MiB }],
-      ["bytes that do not match their digest", putChunk(up, 2, corrupt.subarray(0, MiB), { digestOf: c1.subarray(0, MiB) }), 422, {
-        code: "digest_mismatch", expected: await sha256(c1.subarray(0, MiB)), actual: await sha256(corrupt.subarray(0, MiB)),
-      }],
-      ["no token", api(`/api/uploads/${up.videoId}/chunks/1`, { method: "PUT", body: c1 }), 401, { code: "missing_token" }],
+      [
+        "bytes that do not match their digest",
+        putChunk(up, 2, corrupt.subarray(0, MiB), { digestOf: c1.subarray(0, MiB) }),
+        422,
+        {
+          code: "digest_mismatch",
+          expected: await sha256(c1.subarray(0, MiB)),
+          actual: await sha256(corrupt.subarray(0, MiB)),
+        },
+      ],
+      [
+        "no token",
+        api(`/api/uploads/${up.videoId}/chunks/1`, { method: "PUT", body: c1 }),
+        401,
+        { code: "missing_token" },
+      ],
       ["a wrong token", putChunk({ ...up, uploadToken: "wrong" }, 1, c1), 401, { code: "invalid_token" }],
       ["an unknown upload", putChunk({ ...up, videoId: "0000000000000000000a" }, 1, c1), 404, { code: "not_found" }],
       ["a malformed id", putChunk({ ...up, videoId: "../etc" }, 1, c1), 404, { code: "not_found" }],
       ["no token on status", api(`/api/uploads/${up.videoId}`), 401, { code: "missing_token" }],
-      ["a wrong token on status", api(`/api/uploads/${up.videoId}`, { headers: { authorization: "Bearer x" } }), 401, { code: "invalid_token" }],
+      [
+        "a wrong token on status",
+        api(`/api/uploads/${up.videoId}`, { headers: { authorization: "Bearer x" } }),
+        401,
+        { code: "invalid_token" },
+      ],
       ["no token on complete", post(`/api/uploads/${up.videoId}/complete`, {}), 401, { code: "missing_token" }],
-      ["a wrong token on abort", api(`/api/uploads/${up.videoId}`, { method: "DELETE", headers: { authorization: "Bearer x" } }), 401, { code: "invalid_token" }],
-      ["completion before every chunk", post(`/api/uploads/${up.videoId}/complete`), 409, { code: "missing_chunks", missing: [1, 2] }],
+      [
+        "a wrong token on abort",
+        api(`/api/uploads/${up.videoId}`, { method: "DELETE", headers: { authorization: "Bearer x" } }),
+        401,
+        { code: "invalid_token" },
+      ],
+      [
+        "completion before every chunk",
+        post(`/api/uploads/${up.videoId}/complete`),
+        409,
+        { code: "missing_chunks", missing: [1, 2] },
+      ],
       ["the source before completion", download(up), 409, { code: "source_unavailable", status: "uploading" }],
-      ["a body that is not JSON", api("/api/uploads", { method: "POST", headers: { "content-type": "application/json" }, body: "{nope" }), 400, { code: "invalid_json" }],
-      ["a field that breaks its rule", api("/api/uploads", {
-        method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ filename: "a.mp4", size: -1, contentType: "text/html" }),
-      }), 400, { code: "invalid_request", issues: expect.arrayContaining([
-        { path: "size", message: expect.any(String) }, { path: "contentType", message: expect.any(String) },
-      ]) }],
+      [
+        "a body that is not JSON",
+        api("/api/uploads", { method: "POST", headers: { "content-type": "application/json" }, body: "{nope" }),
+        400,
+        { code: "invalid_json" },
+      ],
+      [
+        "a field that breaks its rule",
+        api("/api/uploads", {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ filename: "a.mp4", size: -1, contentType: "text/html" }),
+        }),
+        400,
+        {
+          code: "invalid_request",
+          issues: expect.arrayContaining([
+            { path: "size", message: expect.any(String) },
+            { path: "contentType", message: expect.any(String) },
+          ]),
+        },
+      ],
     ];
     for (const [name, pending, status, error] of cases) {
       const res = await pending;
@@ -305,7 +416,14 @@ describe("chunks and reassembly", () => {
       expect(await json(res), name).toMatchObject({ error: { ...error, message: expect.any(String) } });
     }
     const status = await json(await api(`/api/uploads/${up.videoId}`, { headers: auth(up) }));
-    expect(status).toMatchObject({ videoId: up.videoId, status: "uploading", size: file.length, chunkSize: 5 * MiB, totalChunks: 2, received: [] });
+    expect(status).toMatchObject({
+      videoId: up.videoId,
+      status: "uploading",
+      size: file.length,
+      chunkSize: 5 * MiB,
+      totalChunks: 2,
+      received: [],
+    });
     await sendAll(file, up, [1, 2]);
     const conflict = await putChunk(up, 1, corrupt);
     expect(conflict.status).toBe(409);
@@ -316,7 +434,11 @@ describe("chunks and reassembly", () => {
     const up = await createUpload({ size: 200 * MiB, chunkSize: 95 * MiB });
     const res = await api(`/api/uploads/${up.videoId}/chunks/1`, {
       method: "PUT",
-      headers: { ...auth(up), "content-digest": `sha-256=:${btoa("x".repeat(32))}:`, "content-length": String(96 * MiB) },
+      headers: {
+        ...auth(up),
+        "content-digest": `sha-256=:${btoa("x".repeat(32))}:`,
+        "content-length": String(96 * MiB),
+      },
       body: new Uint8Array(10),
     });
     expect(res.status).toBe(413);
@@ -341,8 +463,11 @@ describe("completion, abort and expiry", () => {
     expect(late.status).toBe(409);
     expect(await json(late)).toMatchObject({ error: { code: "upload_closed", status: "processing" } });
     expect(await d1Status(up.videoId)).toBe("processing");
-    const jobSent = await runInDurableObject(stub(up.videoId), (_o: VideoUpload, state) =>
-      state.storage.sql.exec<{ job_sent: number }>("SELECT job_sent FROM upload").one().job_sent);
+    const jobSent = await runInDurableObject(
+      stub(up.videoId),
+      (_o: VideoUpload, state) =>
+        state.storage.sql.exec<{ job_sent: number }>("SELECT job_sent FROM upload").one().job_sent,
+    );
     expect(jobSent).toBe(1);
     const abort = await api(`/api/uploads/${up.videoId}`, { method: "DELETE", headers: auth(up) });
     expect(abort.status).toBe(409);
@@ -403,7 +528,11 @@ describe("the API surface", () => {
   it("lets browsers send chunks cross-origin", async () => {
     const res = await api("/api/uploads/x/chunks/1", {
       method: "OPTIONS",
-      headers: { origin: "https://example.com", "access-control-request-method": "PUT", "access-control-request-headers": "authorization, content-digest" },
+      headers: {
+        origin: "https://example.com",
+        "access-control-request-method": "PUT",
+        "access-control-request-headers": "authorization, content-digest",
+      },
     });
     expect(res.status).toBe(204);
     expect(res.headers.get("access-control-allow-origin")).toBe("*");
@@ -454,7 +583,9 @@ describe("configuration", () => {
     expect((await create(1000)).status).toBe(201);
     const over = await create(1001);
     expect(over.status).toBe(400);
-    expect(await json(over)).toMatchObject({ error: { code: "invalid_request", issues: [{ path: "size", message: expect.any(String) }] } });
+    expect(await json(over)).toMatchObject({
+      error: { code: "invalid_request", issues: [{ path: "size", message: expect.any(String) }] },
+    });
   });
 
   it("answers cross-origin requests only from the origins in CORS_ORIGINS", async () => {
@@ -471,9 +602,15 @@ describe("configuration", () => {
     }
     for (const origin of ["https://evil.example", "https://app.example.evil.example", "null"]) {
       expect((await preflight(origin)).headers.get("access-control-allow-origin")).toBeNull();
-      expect((await restricted("/api/health", { headers: { origin } })).headers.get("access-control-allow-origin")).toBeNull();
+      expect(
+        (await restricted("/api/health", { headers: { origin } })).headers.get("access-control-allow-origin"),
+      ).toBeNull();
     }
     // Unset, any origin may call the API.
-    expect((await withVars({})("/api/health", { headers: { origin: "https://evil.example" } })).headers.get("access-control-allow-origin")).toBe("*");
+    expect(
+      (await withVars({})("/api/health", { headers: { origin: "https://evil.example" } })).headers.get(
+        "access-control-allow-origin",
+      ),
+    ).toBe("*");
   });
 });

@@ -22,7 +22,13 @@ videos.get("/", async (c) => {
   const { items, nextCursor } = await listVideos(c.env.DB, query);
   const origin = new URL(c.req.url).origin;
   return c.json(
-    { items: items.map(({ row, highlight }) => ({ ...describeVideo(row, origin), ...(highlight ? { highlight } : {}) })), nextCursor },
+    {
+      items: items.map(({ row, highlight }) => ({
+        ...describeVideo(row, origin),
+        ...(highlight ? { highlight } : {}),
+      })),
+      nextCursor,
+    },
     200,
     { "Cache-Control": "public, max-age=5" },
   );
@@ -76,7 +82,13 @@ export function describeVideo(row: VideoRow, origin: string) {
     width: row.width,
     height: row.height,
     frameRate: row.frameRate,
-    renditions: (row.renditions ?? []).map((r) => ({ name: r.name, width: r.width, height: r.height, bandwidth: r.bandwidth, bytes: r.bytes })),
+    renditions: (row.renditions ?? []).map((r) => ({
+      name: r.name,
+      width: r.width,
+      height: r.height,
+      bandwidth: r.bandwidth,
+      bytes: r.bytes,
+    })),
     createdAt: new Date(row.createdAt).toISOString(),
     playback: {
       hls: row.playbackJob ? `${origin}/videos/${row.id}/master.m3u8` : null,

@@ -13,8 +13,17 @@ const ctx = { waitUntil() {}, passThroughOnException() {}, props: {} } as unknow
 
 /** A request to the Worker configured with API_TOKEN. */
 function call(method: string, path: string, token?: string, body?: unknown): Promise<Response> {
-  const headers: Record<string, string> = { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body ? { "content-type": "application/json" } : {}) };
-  return Promise.resolve(app.fetch(new Request(`${BASE}${path}`, { method, headers, body: body ? JSON.stringify(body) : undefined }), withApiToken, ctx));
+  const headers: Record<string, string> = {
+    ...(token ? { authorization: `Bearer ${token}` } : {}),
+    ...(body ? { "content-type": "application/json" } : {}),
+  };
+  return Promise.resolve(
+    app.fetch(
+      new Request(`${BASE}${path}`, { method, headers, body: body ? JSON.stringify(body) : undefined }),
+      withApiToken,
+      ctx,
+    ),
+  );
 }
 
 async function refusal(res: Response) {
@@ -39,7 +48,10 @@ describe("owner routes with API_TOKEN set", () => {
     expect(await titleOf(a.videoId)).toBe("Edited by the owner");
 
     expect((await call("DELETE", `/api/videos/${a.videoId}`, API_TOKEN)).status).toBe(204);
-    expect(await refusal(await api(`/api/videos/${a.videoId}`))).toMatchObject({ status: 404, body: { error: { code: "not_found" } } });
+    expect(await refusal(await api(`/api/videos/${a.videoId}`))).toMatchObject({
+      status: 404,
+      body: { error: { code: "not_found" } },
+    });
     expect((await call("DELETE", `/api/videos/${b.videoId}`, b.uploadToken)).status).toBe(204);
     expect((await api(`/api/videos/${b.videoId}`)).status).toBe(404);
   });
@@ -53,10 +65,16 @@ describe("owner routes with API_TOKEN set", () => {
       { token: undefined, code: "missing_token" },
     ];
     for (const { token, code } of cases) {
-      for (const [method, body] of [["PATCH", { title: "Hijacked" }], ["DELETE", undefined]] as const) {
+      for (const [method, body] of [
+        ["PATCH", { title: "Hijacked" }],
+        ["DELETE", undefined],
+      ] as const) {
         const res = await call(method, `/api/videos/${a.videoId}`, token, body);
         expect({ method, token, ...(await refusal(res)) }).toMatchObject({
-          method, token, status: 401, body: { error: { code, message: expect.any(String) } },
+          method,
+          token,
+          status: 401,
+          body: { error: { code, message: expect.any(String) } },
         });
       }
     }
@@ -66,7 +84,9 @@ describe("owner routes with API_TOKEN set", () => {
   it("do not honour the operator's token when API_TOKEN is unset", async () => {
     const a = await newVideo("Unmanaged");
     const res = await api(`/api/videos/${a.videoId}`, {
-      method: "PATCH", headers: { authorization: `Bearer ${API_TOKEN}`, "content-type": "application/json" }, body: JSON.stringify({ title: "Hijacked" }),
+      method: "PATCH",
+      headers: { authorization: `Bearer ${API_TOKEN}`, "content-type": "application/json" },
+      body: JSON.stringify({ title: "Hijacked" }),
     });
     expect(await refusal(res)).toMatchObject({ status: 401, body: { error: { code: "invalid_token" } } });
     expect(await titleOf(a.videoId)).toBe("Unmanaged");
@@ -74,9 +94,16 @@ describe("owner routes with API_TOKEN set", () => {
 
   it("answer 404 not_found to the operator for a video that does not exist", async () => {
     const unknown = newVideoId();
-    for (const [method, body] of [["PATCH", { title: "Ghost" }], ["DELETE", undefined]] as const) {
+    for (const [method, body] of [
+      ["PATCH", { title: "Ghost" }],
+      ["DELETE", undefined],
+    ] as const) {
       const res = await call(method, `/api/videos/${unknown}`, API_TOKEN, body);
-      expect({ method, ...(await refusal(res)) }).toMatchObject({ method, status: 404, body: { error: { code: "not_found", message: expect.any(String) } } });
+      expect({ method, ...(await refusal(res)) }).toMatchObject({
+        method,
+        status: 404,
+        body: { error: { code: "not_found", message: expect.any(String) } },
+      });
     }
   });
 });
@@ -89,13 +116,23 @@ describe("video refusals", () => {
       [`/api/videos/${unknown}`, {}],
       ["/api/videos/not-a-video-id", {}],
       [`/api/videos/${unknown}/source`, { headers: { authorization: `Bearer ${a.uploadToken}` } }],
-      [`/api/videos/${unknown}`, { method: "PATCH", headers: { authorization: `Bearer ${a.uploadToken}`, "content-type": "application/json" }, body: '{"title":"x"}' }],
+      [
+        `/api/videos/${unknown}`,
+        {
+          method: "PATCH",
+          headers: { authorization: `Bearer ${a.uploadToken}`, "content-type": "application/json" },
+          body: '{"title":"x"}',
+        },
+      ],
       [`/api/videos/${unknown}`, { method: "DELETE", headers: { authorization: `Bearer ${a.uploadToken}` } }],
     ];
     for (const [path, init] of requests) {
       const res = await api(path, init);
       expect({ path, method: init.method ?? "GET", ...(await refusal(res)) }).toMatchObject({
-        path, method: init.method ?? "GET", status: 404, body: { error: { code: "not_found", message: expect.any(String) } },
+        path,
+        method: init.method ?? "GET",
+        status: 404,
+        body: { error: { code: "not_found", message: expect.any(String) } },
       });
     }
   });

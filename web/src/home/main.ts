@@ -63,7 +63,16 @@ async function load(append = false): Promise<void> {
   results.setAttribute("aria-busy", "true");
   more.disabled = true;
   try {
-    const page = await searchVideos({ q: state.q, tag: state.tag, sort: state.sort || undefined, cursor: append ? cursor ?? undefined : undefined, limit: PAGE_SIZE }, controller.signal);
+    const page = await searchVideos(
+      {
+        q: state.q,
+        tag: state.tag,
+        sort: state.sort || undefined,
+        cursor: append ? (cursor ?? undefined) : undefined,
+        limit: PAGE_SIZE,
+      },
+      controller.signal,
+    );
     if (controller.signal.aborted) return;
     render(page.items, append);
     cursor = page.nextCursor;
@@ -115,7 +124,13 @@ function renderEmpty(): void {
   } else {
     empty.replaceChildren(
       h("p", { class: "empty-title" }, h("strong", {}, "No videos yet.")),
-      h("p", {}, "Be the first: ", h("a", { href: "/upload" }, "upload a video"), ". It appears here once it has been processed."),
+      h(
+        "p",
+        {},
+        "Be the first: ",
+        h("a", { href: "/upload" }, "upload a video"),
+        ". It appears here once it has been processed.",
+      ),
     );
   }
 }
@@ -123,7 +138,10 @@ function renderEmpty(): void {
 async function loadPopularTags(): Promise<void> {
   try {
     const { tags } = await listTags();
-    const list = tagList(tags.slice(0, 12).map((t) => t.tag), "Popular tags");
+    const list = tagList(
+      tags.slice(0, 12).map((t) => t.tag),
+      "Popular tags",
+    );
     popularTags.hidden = list === null;
     if (list) popularTags.replaceChildren(list);
   } catch {

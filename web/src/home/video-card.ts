@@ -11,7 +11,11 @@ import { tagUrl, watchUrl } from "../links.ts";
 
 export function tagList(tags: string[], label: string): HTMLUListElement | null {
   if (tags.length === 0) return null;
-  return h("ul", { class: "tag-list", "aria-label": label }, ...tags.map((tag) => h("li", {}, h("a", { href: tagUrl(tag) }, `#${tag}`))));
+  return h(
+    "ul",
+    { class: "tag-list", "aria-label": label },
+    ...tags.map((tag) => h("li", {}, h("a", { href: tagUrl(tag) }, `#${tag}`))),
+  );
 }
 
 export function videoCard(v: SearchItem, now = Date.now()): HTMLLIElement {
@@ -24,7 +28,15 @@ export function videoCard(v: SearchItem, now = Date.now()): HTMLLIElement {
     "div",
     { class: "thumb" },
     v.playback.poster
-      ? h("img", { class: "poster", src: v.playback.poster, alt: "", loading: "lazy", decoding: "async", width: 320, height: 180 })
+      ? h("img", {
+          class: "poster",
+          src: v.playback.poster,
+          alt: "",
+          loading: "lazy",
+          decoding: "async",
+          width: 320,
+          height: 180,
+        })
       : h("span", { class: "no-poster", "aria-hidden": "true" }, "▶"),
     duration && h("span", { class: "duration" }, h("span", { class: "visually-hidden" }, "Duration "), duration),
   );

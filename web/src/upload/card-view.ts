@@ -39,7 +39,12 @@ export class CardView {
     this.root = h(
       "li",
       { class: "upload-card panel" },
-      h("div", { class: "upload-card-head" }, this.titleEl, h("p", { class: "upload-card-file" }, `${filename} · ${formatBytes(size)}`)),
+      h(
+        "div",
+        { class: "upload-card-head" },
+        this.titleEl,
+        h("p", { class: "upload-card-file" }, `${filename} · ${formatBytes(size)}`),
+      ),
       this.progress,
       h("p", { class: "upload-stats" }, this.percentEl, this.bytesEl, this.speedEl, this.etaEl),
       this.statusEl,
@@ -97,7 +102,11 @@ export class CardView {
     const focusedLabel = this.actionsEl.contains(document.activeElement) ? document.activeElement?.textContent : null;
     this.actionsEl.replaceChildren(
       ...list.map((a) => {
-        const button = h("button", { type: "button", class: a.primary ? "primary" : a.danger ? "danger" : undefined }, a.label);
+        const button = h(
+          "button",
+          { type: "button", class: a.primary ? "primary" : a.danger ? "danger" : undefined },
+          a.label,
+        );
         button.addEventListener("click", a.onClick);
         return button;
       }),

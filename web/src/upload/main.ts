@@ -42,7 +42,10 @@ function stage(files: File[]): void {
     selection.textContent = selectionHint;
   } else {
     const total = staged.reduce((sum, f) => sum + f.size, 0);
-    selection.textContent = staged.length === 1 ? `${staged[0].name} (${formatBytes(total)})` : `${staged.length} files (${formatBytes(total)}): ${staged.map((f) => f.name).join(", ")}`;
+    selection.textContent =
+      staged.length === 1
+        ? `${staged[0].name} (${formatBytes(total)})`
+        : `${staged.length} files (${formatBytes(total)}): ${staged.map((f) => f.name).join(", ")}`;
   }
   const typed = titleInput.value.trim() !== "" && titleInput.value !== autoTitle;
   if (staged.length === 1) {
@@ -90,7 +93,11 @@ form.addEventListener("submit", async (event) => {
   }
   formError.hidden = true;
   const files = staged;
-  const shared = { description: description.value.trim(), tags: parseTags(tags.value), visibility: visibility.value as Visibility };
+  const shared = {
+    description: description.value.trim(),
+    tags: parseTags(tags.value),
+    visibility: visibility.value as Visibility,
+  };
   const title = titleInput.value.trim();
   form.reset();
   stage([]);

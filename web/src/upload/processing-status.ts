@@ -31,10 +31,18 @@ function show(view: CardView, v: Video): void {
   } else if (v.status === "ready") {
     view.setState("ready");
     view.setFraction(v.progress ?? 1);
-    view.status(v.progress === undefined ? "Ready to watch." : `Ready to watch. More qualities are being prepared (${formatPercent(v.progress)}).`);
-    if (!view.root.querySelector(".watch-link")) view.extra(h("a", { class: "button primary watch-link", href: watchUrl(v.id) }, "Watch"));
+    view.status(
+      v.progress === undefined
+        ? "Ready to watch."
+        : `Ready to watch. More qualities are being prepared (${formatPercent(v.progress)}).`,
+    );
+    if (!view.root.querySelector(".watch-link"))
+      view.extra(h("a", { class: "button primary watch-link", href: watchUrl(v.id) }, "Watch"));
   } else {
     view.setState("failed");
-    view.status(v.status === "failed" ? `Processing failed: ${v.error ?? "unknown error"}` : `This upload was ${v.status}.`, true);
+    view.status(
+      v.status === "failed" ? `Processing failed: ${v.error ?? "unknown error"}` : `This upload was ${v.status}.`,
+      true,
+    );
   }
 }

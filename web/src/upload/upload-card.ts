@@ -21,7 +21,6 @@ const CONCURRENCY = 4;
 export type UploadMeta = { title: string; description: string; tags: string[]; visibility: Visibility };
 type State = "queued" | "needs-file" | "uploading" | "paused" | "failed" | "processing" | "ready" | "cancelled";
 
-
 export class UploadCard {
   readonly view: CardView;
   state: State = "queued";
@@ -56,7 +55,11 @@ export class UploadCard {
 
   /** An upload left unfinished earlier: the person must pick the same file again. */
   static forStored(rec: StoredUpload, status: UploadStatus | null): UploadCard {
-    const card = new UploadCard({ title: rec.title, description: "", tags: [], visibility: "public" }, rec.filename, rec.size);
+    const card = new UploadCard(
+      { title: rec.title, description: "", tags: [], visibility: "public" },
+      rec.filename,
+      rec.size,
+    );
     card.stored = rec;
     card.session = { videoId: rec.videoId, uploadToken: rec.uploadToken };
     card.chunkSize = status?.chunkSize ?? rec.chunkSize;
@@ -74,15 +77,26 @@ export class UploadCard {
 
   /** Same name and size as the stored upload: worth hashing to be sure. */
   mayBe(file: File): boolean {
-    return this.state === "needs-file" && !!this.stored && file.name === this.stored.filename && file.size === this.stored.size;
+    return (
+      this.state === "needs-file" &&
+      !!this.stored &&
+      file.name === this.stored.filename &&
+      file.size === this.stored.size
+    );
   }
 
   /** Checks a re-picked file against the stored one and resumes with it; false if it is not the same file. */
   async offerFile(file: File): Promise<boolean> {
     const rec = this.stored!;
-    const same = file.name === rec.filename && file.size === rec.size && (await firstChunkSha256(file, this.chunkSize)) === rec.firstChunkSha256;
+    const same =
+      file.name === rec.filename &&
+      file.size === rec.size &&
+      (await firstChunkSha256(file, this.chunkSize)) === rec.firstChunkSha256;
     if (!same) {
-      this.view.status(`“${file.name}” is not the file this upload started with (${rec.filename}, ${formatBytes(rec.size)}). Choose that one.`, true);
+      this.view.status(
+        `“${file.name}” is not the file this upload started with (${rec.filename}, ${formatBytes(rec.size)}). Choose that one.`,
+        true,
+      );
       return false;
     }
     this.file = file;
@@ -185,7 +199,9 @@ export class UploadCard {
       if (file) void this.offerFile(file);
       input.value = "";
     });
-    this.view.extra(h("div", { class: "resume-picker" }, h("label", { for: id }, "Resume: choose the same file"), input));
+    this.view.extra(
+      h("div", { class: "resume-picker" }, h("label", { for: id }, "Resume: choose the same file"), input),
+    );
     this.view.status(`Stopped before it finished. Choose ${this.stored!.filename} again to continue.`);
     this.view.actions([{ label: "Cancel", onClick: () => void this.cancel(), danger: true }]);
   }
@@ -248,7 +264,11 @@ export class UploadCard {
     if (this.cancelled) return;
     if (aborted) {
       this.setState("paused");
-      this.view.setNumbers(this.view.progress.value ? `${formatPercent(this.view.progress.value)} uploaded` : "", "", "");
+      this.view.setNumbers(
+        this.view.progress.value ? `${formatPercent(this.view.progress.value)} uploaded` : "",
+        "",
+        "",
+      );
       this.view.status("Paused. The parts already sent are kept on the server.");
       this.view.actions([
         { label: "Resume", onClick: () => this.start(), primary: true },

@@ -47,7 +47,12 @@ function showProcessing(v: Video): void {
     box = h(
       "div",
       { class: "stage-message processing" },
-      h("p", { class: "processing-title" }, h("strong", {}, "Processing…"), " The video starts here by itself once it is ready."),
+      h(
+        "p",
+        { class: "processing-title" },
+        h("strong", {}, "Processing…"),
+        " The video starts here by itself once it is ready.",
+      ),
       h("progress", { max: 1, value: 0, "aria-label": "Processing progress" }),
       h("p", { class: "processing-status", role: "status" }),
     );

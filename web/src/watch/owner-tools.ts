@@ -29,15 +29,20 @@ export function mountOwnerTools(video: Video, token: string, onUpdated: (v: Vide
     edit.setAttribute("aria-expanded", "true");
     edit.disabled = true;
     byId("video-description").hidden = true;
-    const form = editForm(current, token, (v) => {
-      current = v;
-      onUpdated(v);
-      close();
-      edit.focus();
-    }, () => {
-      close();
-      edit.focus();
-    });
+    const form = editForm(
+      current,
+      token,
+      (v) => {
+        current = v;
+        onUpdated(v);
+        close();
+        edit.focus();
+      },
+      () => {
+        close();
+        edit.focus();
+      },
+    );
     slot.replaceChildren(form);
     form.querySelector("input")?.focus();
   });
@@ -61,14 +66,25 @@ export function mountOwnerTools(video: Video, token: string, onUpdated: (v: Vide
 
 function editForm(v: Video, token: string, saved: (v: Video) => void, cancelled: () => void): HTMLFormElement {
   const field = (id: string, label: string, control: HTMLElement, hint?: string) =>
-    h("div", { class: "field" }, h("label", { for: id }, label), control, hint ? h("p", { class: "hint" }, hint) : null);
+    h(
+      "div",
+      { class: "field" },
+      h("label", { for: id }, label),
+      control,
+      hint ? h("p", { class: "hint" }, hint) : null,
+    );
   const title = h("input", { id: "edit-title", type: "text", maxlength: 200, required: true });
   title.value = v.title;
   const description = h("textarea", { id: "edit-description", maxlength: 5000, rows: 5 });
   description.value = v.description;
   const tags = h("input", { id: "edit-tags", type: "text", autocomplete: "off" });
   tags.value = v.tags.join(", ");
-  const visibility = h("select", { id: "edit-visibility" }, h("option", { value: "public" }, "Public"), h("option", { value: "unlisted" }, "Unlisted"));
+  const visibility = h(
+    "select",
+    { id: "edit-visibility" },
+    h("option", { value: "public" }, "Public"),
+    h("option", { value: "unlisted" }, "Unlisted"),
+  );
   visibility.value = v.visibility ?? "public";
   const error = h("p", { class: "error", role: "alert", hidden: true });
   const save = h("button", { type: "submit", class: "primary" }, "Save");
@@ -113,9 +129,10 @@ function editForm(v: Video, token: string, saved: (v: Video) => void, cancelled:
     } catch (err) {
       save.disabled = false;
       error.hidden = false;
-      error.textContent = err instanceof ApiError && (err.status === 401 || err.status === 403)
-        ? "This browser's owner key was not accepted, so the video cannot be changed from here."
-        : `Could not save: ${errorMessage(err)}`;
+      error.textContent =
+        err instanceof ApiError && (err.status === 401 || err.status === 403)
+          ? "This browser's owner key was not accepted, so the video cannot be changed from here."
+          : `Could not save: ${errorMessage(err)}`;
     }
   });
   return form;

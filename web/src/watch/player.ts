@@ -104,7 +104,9 @@ export function mountPlayer(stage: HTMLElement, src: string, poster: string | nu
 const levelName = (l: Level) => `${Math.min(l.width, l.height) || l.height}p`;
 
 function fillQualityMenu(select: HTMLSelectElement, levels: Level[]): void {
-  const byHeight = levels.map((level, index) => ({ level, index })).sort((a, b) => b.level.height - a.level.height || b.level.bitrate - a.level.bitrate);
+  const byHeight = levels
+    .map((level, index) => ({ level, index }))
+    .sort((a, b) => b.level.height - a.level.height || b.level.bitrate - a.level.bitrate);
   const selected = select.value || "-1";
   select.replaceChildren(
     h("option", { value: "-1" }, "Auto"),

@@ -67,5 +67,8 @@ function show(player: Player, text: string): void {
   osd.textContent = text;
   osd.classList.add("visible");
   clearTimeout(timers.get(osd));
-  timers.set(osd, setTimeout(() => osd.classList.remove("visible"), 900));
+  timers.set(
+    osd,
+    setTimeout(() => osd.classList.remove("visible"), 900),
+  );
 }
