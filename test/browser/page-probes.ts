@@ -130,8 +130,8 @@ export async function gateChunks(target: string, allowed: number[], stepMs: numb
       { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
       (answer) => {
         // A fresh connection for every request: Chromium silently resends a request
-      // whose reused keep-alive connection is cut, which would hide a dropped chunk.
-      res.writeHead(answer.statusCode!, { ...answer.headers, connection: "close" });
+        // whose reused keep-alive connection is cut, which would hide a dropped chunk.
+        res.writeHead(answer.statusCode!, { ...answer.headers, connection: "close" });
         answer.pipe(res);
       },
     );
