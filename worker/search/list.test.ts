@@ -2,44 +2,12 @@
 // keyset pages while matching videos keep arriving, the `q` limit, tag
 // suggestions' order, highlights, and the codes of refusals. Videos are
 // written straight to D1 as processing leaves them (search only reads D1).
-import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { insertVideo } from "../db/videos.ts";
-import { newVideoId } from "../storage/keys.ts";
+import { type SeedFields, seedVideo } from "../testing/catalogue.ts";
 import { api, json } from "../testing/helpers.ts";
 
-let clock = Date.parse("2026-03-01T00:00:00Z");
-
-type Seed = {
-  title: string;
-  description?: string;
-  tags?: string[];
-  visibility?: "public" | "unlisted";
-  status?: "ready" | "processing";
-  durationSec?: number;
-};
-
 /** A video, each one created a second after the previous. */
-async function seed(fields: Seed): Promise<{ id: string; durationSec: number }> {
-  const id = newVideoId();
-  clock += 1000;
-  const durationSec = fields.durationSec ?? 60;
-  await insertVideo(env.DB, {
-    id,
-    title: fields.title,
-    description: fields.description ?? "",
-    tags: fields.tags ?? [],
-    filename: "x.mp4",
-    size: 1,
-    contentType: "video/mp4",
-    status: fields.status ?? "ready",
-    visibility: fields.visibility ?? "public",
-    durationSec,
-    createdAt: clock,
-    updatedAt: clock,
-  });
-  return { id, durationSec };
-}
+const seed = seedVideo;
 
 type Page = {
   items: { id: string; title: string; highlight?: { title: string; description: string } }[];
@@ -173,7 +141,7 @@ describe("search text", () => {
 
 describe("tag suggestions", () => {
   it("lists the most used tags first, equal counts alphabetically, counting only public, ready videos", async () => {
-    const uses: [string[], Partial<Seed>?][] = [
+    const uses: [string[], Partial<SeedFields>?][] = [
       [["Zqalpha", "zqbeta"]],
       [["zqbeta", "zqgamma"]],
       [["zqbeta", "zqalpha", "zqdelta"]],

@@ -1,41 +1,13 @@
 import { env, runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { insertVideo } from "../db/videos.ts";
-import { newVideoId } from "../storage/keys.ts";
+import { type SeedFields, seedVideo } from "../testing/catalogue.ts";
 import { api, auth, bytes, chunkOf, createUpload, json, MiB, putChunk } from "../testing/helpers.ts";
 import { event, metadata, processingVideo, publishPlayable, put } from "../testing/processing.ts";
 import { expectMultipartGone, recordedMultipart } from "../testing/multipart.ts";
 import { listQuery, type ListParams } from "./list-query.ts";
 
-let clock = Date.parse("2026-01-01T00:00:00Z");
-
 /** A ready video straight in D1, as processing leaves it (search only reads D1). */
-async function seed(fields: {
-  title: string;
-  description?: string;
-  tags?: string[];
-  visibility?: "public" | "unlisted";
-  status?: "ready" | "processing";
-  durationSec?: number;
-}) {
-  const id = newVideoId();
-  clock += 1000;
-  await insertVideo(env.DB, {
-    id,
-    title: fields.title,
-    description: fields.description ?? "",
-    tags: fields.tags ?? [],
-    filename: "x.mp4",
-    size: 1,
-    contentType: "video/mp4",
-    status: fields.status ?? "ready",
-    visibility: fields.visibility ?? "public",
-    durationSec: fields.durationSec ?? 60,
-    createdAt: clock,
-    updatedAt: clock,
-  });
-  return id;
-}
+const seed = async (fields: SeedFields) => (await seedVideo(fields)).id;
 
 type Page = {
   items: { id: string; title: string; highlight?: { title: string; description: string } }[];
