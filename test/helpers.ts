@@ -11,12 +11,17 @@ import type { Stack } from "./stack.ts";
 
 export const run = promisify(execFile);
 
-/** A test clip from ffmpeg's testsrc2/sine; `noise` makes it large and incompressible. */
+/**
+ * A test clip from ffmpeg's testsrc2/sine; `noise` makes it large and
+ * incompressible, a constant `bitrate` pads it out to a chosen size.
+ */
 export async function makeVideo(
   path: string,
-  opts: { size: string; seconds: number; noise?: boolean; audio?: boolean },
+  opts: { size: string; seconds: number; noise?: boolean; audio?: boolean; bitrate?: string },
 ): Promise<string> {
   const audio = opts.audio ?? true;
+  const b = opts.bitrate;
+  const rate = b ? ["-b:v", b, "-minrate", b, "-maxrate", b, "-bufsize", b, "-x264-params", "nal-hrd=cbr"] : [];
   await run(
     ffmpegPaths().ffmpeg,
     [
@@ -35,6 +40,7 @@ export async function makeVideo(
       "ultrafast",
       "-pix_fmt",
       "yuv420p",
+      ...rate,
       ...(audio ? ["-c:a", "aac", "-shortest"] : []),
       "-movflags",
       "+faststart",

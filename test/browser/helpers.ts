@@ -3,17 +3,14 @@
  * generated test videos, polling the API, and screenshots saved under
  * test/artifacts/screenshots for people (and reviewers) to look at.
  */
-import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { chromium, type Browser, type Page } from "playwright-core";
-import { ffmpegPaths } from "../../transcoder/ffmpeg-path.ts";
 import { root } from "../stack.ts";
 
-const run = promisify(execFile);
+export { makeVideo } from "../helpers.ts";
 
 export const screenshotDir = join(root, "test/artifacts/screenshots");
 
@@ -32,57 +29,6 @@ export function launchBrowser(): Promise<Browser> {
       "--autoplay-policy=no-user-gesture-required",
     ],
   });
-}
-
-/** A test pattern with a tone; `bitrate` pads it out to a file big enough for several chunks. */
-export async function makeVideo(
-  path: string,
-  opts: { size: string; seconds: number; bitrate?: string },
-): Promise<string> {
-  const { ffmpeg } = ffmpegPaths();
-  const rate = opts.bitrate
-    ? [
-        "-b:v",
-        opts.bitrate,
-        "-minrate",
-        opts.bitrate,
-        "-maxrate",
-        opts.bitrate,
-        "-bufsize",
-        opts.bitrate,
-        "-x264-params",
-        "nal-hrd=cbr",
-      ]
-    : [];
-  await run(ffmpeg, [
-    "-y",
-    "-v",
-    "error",
-    "-f",
-    "lavfi",
-    "-i",
-    `testsrc2=size=${opts.size}:rate=30:duration=${opts.seconds}`,
-    "-f",
-    "lavfi",
-    "-i",
-    `sine=frequency=440:duration=${opts.seconds}`,
-    "-c:v",
-    "libx264",
-    "-preset",
-    "ultrafast",
-    "-pix_fmt",
-    "yuv420p",
-    "-g",
-    "60",
-    ...rate,
-    "-c:a",
-    "aac",
-    "-shortest",
-    "-movflags",
-    "+faststart",
-    path,
-  ]);
-  return path;
 }
 
 export async function sha256File(path: string): Promise<string> {
