@@ -19,6 +19,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import type { TestProject } from "vitest/node";
 import { JobRequestSchema, type JobRequest } from "../transcoder/job.ts";
+import { readBody, send } from "../transcoder/server.ts";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -27,25 +28,6 @@ declare module "vitest" {
 }
 
 export type Answer = 202 | 500 | 503;
-
-const MAX_BODY_BYTES = 64 * 1024;
-
-function send(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
-  res.end(text);
-}
-
-async function readBody(req: IncomingMessage): Promise<string | null> {
-  let size = 0;
-  const chunks: Buffer[] = [];
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) return null;
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString("utf8");
-}
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const answers = new Map<string, Answer[]>();

@@ -34,7 +34,8 @@ export type TranscoderServer = {
 
 const MAX_BODY_BYTES = 64 * 1024;
 
-function send(res: ServerResponse, status: number, body: unknown): void {
+/** A JSON answer (also used by the worker tests' transcoder stand-in, which speaks this contract). */
+export function send(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
   res.end(text);
@@ -43,7 +44,8 @@ function send(res: ServerResponse, status: number, body: unknown): void {
 const error = (res: ServerResponse, status: number, code: string, message: string) =>
   send(res, status, { error: { code, message } });
 
-async function readBody(req: IncomingMessage): Promise<string | null> {
+/** The body as text, or null once it runs past `MAX_BODY_BYTES`. */
+export async function readBody(req: IncomingMessage): Promise<string | null> {
   let size = 0;
   const chunks: Buffer[] = [];
   for await (const chunk of req as AsyncIterable<Buffer>) {
