@@ -5,22 +5,8 @@
  */
 import { sql } from "drizzle-orm";
 import { index, integer, real, sqliteTable, text } from "drizzle-orm/sqlite-core";
-
-export const VIDEO_STATUSES = ["uploading", "processing", "ready", "failed", "aborted", "expired"] as const;
-export type VideoStatus = (typeof VIDEO_STATUSES)[number];
-export const VISIBILITIES = ["public", "unlisted"] as const;
-export type Visibility = (typeof VISIBILITIES)[number];
-
-export type RenditionInfo = {
-  name: string;
-  width: number;
-  height: number;
-  bandwidth: number;
-  averageBandwidth: number;
-  codecs: string;
-  frameRate: number;
-  bytes: number;
-};
+import type { Rendition } from "../contracts/job.ts";
+import { VIDEO_STATUSES, VISIBILITIES } from "../contracts/vocabulary.ts";
 
 export const videos = sqliteTable(
   "videos",
@@ -45,7 +31,7 @@ export const videos = sqliteTable(
     frameRate: real("frame_rate"),
     videoCodec: text("video_codec"),
     audioCodec: text("audio_codec"),
-    renditions: text("renditions", { mode: "json" }).$type<RenditionInfo[]>(),
+    renditions: text("renditions", { mode: "json" }).$type<Rendition[]>(),
     /** The transcode job whose outputs are served; set when the first rendition is playable. */
     playbackJob: text("playback_job"),
     /** True once the whole ladder is published. */

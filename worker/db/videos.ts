@@ -1,7 +1,8 @@
 /** The writes the video's Durable Object makes to its D1 `videos` row. */
 import { eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
-import { videos, type NewVideoRow, type VideoRow, type VideoStatus } from "./schema.ts";
+import type { VideoStatus } from "../contracts/vocabulary.ts";
+import { videos, type NewVideoRow, type VideoRow } from "./schema.ts";
 
 export const database = (db: D1Database) => drizzle(db, { schema: { videos } });
 

@@ -20,9 +20,9 @@ import { refuse, type Outcome } from "../http/errors.ts";
 import { jobPrefix, jobsPrefix, newJobId } from "../storage/keys.ts";
 import { deletePrefix } from "../storage/prefix.ts";
 import type { CoordinatorStore } from "../uploads/coordinator-store.ts";
-import type { TranscodeJob } from "../uploads/schema.ts";
+import type { TranscodeJob } from "./queue.ts";
 import { JobStore, type Job } from "./job-store.ts";
-import type { JobEvent, Metadata } from "./schema.ts";
+import type { JobEvent, Metadata } from "../contracts/job.ts";
 
 export type JobStart = { start: true; jobId: string; attempt: number } | { start: false; reason: string };
 export type HandOffResult = "accepted" | "refused" | "busy";

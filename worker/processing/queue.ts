@@ -11,13 +11,21 @@
  * exhausting its retries.
  */
 import { readConfig, type Config } from "../config.ts";
-import { TranscodeJobSchema } from "../uploads/schema.ts";
+import { z } from "zod";
+import type { JobSpec } from "../contracts/job.ts";
+import { VideoIdSchema } from "../contracts/video.ts";
 import { signJobToken } from "./job-token.ts";
-import type { JobSpec } from "./schema.ts";
 import { transcoderFor } from "./transcoder.ts";
 
 /** Job tokens outlive any sane transcode of a 50 GiB source. */
 const JOB_TOKEN_TTL_MS = 12 * 3600 * 1000;
+
+/** The message on `reelay-transcode`: start attempt `attempt` of the video's processing. */
+export const TranscodeJobSchema = z.object({
+  videoId: VideoIdSchema,
+  attempt: z.number().int().min(1),
+});
+export type TranscodeJob = z.infer<typeof TranscodeJobSchema>;
 
 export const backoffSeconds = (attempts: number) => Math.min(300, 5 * 2 ** Math.max(0, attempts - 1));
 

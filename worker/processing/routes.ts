@@ -12,7 +12,7 @@ import { jsonBody } from "../http/validate.ts";
 import { JobFileSchema, jobFileKey } from "../storage/keys.ts";
 import { contentTypeFor, serveObject } from "../storage/serve.ts";
 import { verifyJobToken, type JobClaims } from "./job-token.ts";
-import { JobEventSchema } from "./schema.ts";
+import { JobEventSchema } from "../contracts/job.ts";
 
 type Vars = { Bindings: Env; Variables: { claims: JobClaims } };
 

@@ -5,7 +5,7 @@
  * a single owner. Both speak the same `POST /jobs`.
  */
 import type { Config } from "../config.ts";
-import type { JobSpec } from "./schema.ts";
+import type { JobSpec } from "../contracts/job.ts";
 
 export type HandOff = { accepted: boolean; status: number; reason: string };
 

@@ -4,12 +4,11 @@
  * while someone pages never shift the pages they have not seen yet.
  */
 import { z } from "zod";
+import { SORTS, type Sort } from "../contracts/vocabulary.ts";
 import { base64url, fromBase64url } from "../http/encoding.ts";
 import { apiError } from "../http/errors.ts";
 
-export type Sort = "relevance" | "newest" | "oldest" | "duration";
-
-const CursorSchema = z.tuple([z.enum(["relevance", "newest", "oldest", "duration"]), z.number(), z.string().max(40)]);
+const CursorSchema = z.tuple([z.enum(SORTS), z.number(), z.string().max(40)]);
 export type Cursor = { sort: Sort; key: number; id: string };
 
 export function encodeCursor(c: Cursor): string {

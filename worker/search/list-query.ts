@@ -6,7 +6,8 @@
  * weighted above tags above description. Runtime-neutral: the search
  * benchmark runs the same SQL on node:sqlite.
  */
-import { decodeCursor, type Sort } from "./cursor.ts";
+import type { Sort } from "../contracts/vocabulary.ts";
+import { decodeCursor } from "./cursor.ts";
 import { ftsQuery } from "./fts-query.ts";
 
 export type ListParams = { q?: string; tag?: string; sort?: Sort; limit: number; cursor?: string };

@@ -2,7 +2,8 @@
  * Runs listings and searches against D1 and shapes the results: rows,
  * `<mark>` highlights, the next keyset cursor. The SQL is in list-query.ts.
  */
-import type { RenditionInfo, VideoRow } from "../db/schema.ts";
+import type { Rendition } from "../contracts/job.ts";
+import type { VideoRow } from "../db/schema.ts";
 import { encodeCursor } from "./cursor.ts";
 import { markHtml } from "./fts-query.ts";
 import { listQuery, type ListParams } from "./list-query.ts";
@@ -97,7 +98,7 @@ function fromRaw(r: RawVideo): VideoRow {
     frameRate: r.frame_rate,
     videoCodec: r.video_codec,
     audioCodec: r.audio_codec,
-    renditions: r.renditions ? (JSON.parse(r.renditions) as RenditionInfo[]) : null,
+    renditions: r.renditions ? (JSON.parse(r.renditions) as Rendition[]) : null,
     playbackJob: r.playback_job,
     ladderComplete: r.ladder_complete === 1,
     createdAt: r.created_at,

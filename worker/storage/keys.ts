@@ -12,8 +12,6 @@ export function newVideoId(): string {
   return Array.from(bytes, (b) => ALPHABET[b & 31]).join("");
 }
 
-export const VideoIdSchema = z.string().regex(/^[0-9a-hjkmnp-tv-z]{20}$/, "not a video id");
-
 export const videoPrefix = (videoId: string) => `videos/${videoId}/`;
 
 /** The original upload, byte for byte. */

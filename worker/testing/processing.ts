@@ -7,7 +7,7 @@
 import { env } from "cloudflare:test";
 import { expect, inject } from "vitest";
 import { signJobToken } from "../processing/job-token.ts";
-import type { JobSpec, Metadata } from "../processing/schema.ts";
+import type { JobSpec, Metadata } from "../contracts/job.ts";
 import { api, auth, bytes, chunkOf, createUpload, MiB, putChunk, type Created } from "./helpers.ts";
 
 declare module "vitest" {

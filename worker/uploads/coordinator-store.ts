@@ -3,7 +3,7 @@
  * Durable Object SQL API is), which is what lets the coordinator check and
  * act without another request slipping in between.
  */
-import type { VideoStatus } from "../db/schema.ts";
+import type { VideoStatus } from "../contracts/vocabulary.ts";
 
 export type UploadMeta = {
   videoId: string;

@@ -15,15 +15,15 @@ import { DurableObject } from "cloudflare:workers";
 import { readConfig } from "../config.ts";
 import { deleteVideoRow, insertVideo, setVideoStatus } from "../db/videos.ts";
 import { deletePrefix } from "../storage/prefix.ts";
-import type { VideoStatus, Visibility } from "../db/schema.ts";
+import type { VideoStatus, Visibility } from "../contracts/vocabulary.ts";
 import { newToken, safeEqual, sha256Hex } from "../http/auth.ts";
 import { refuse, type Outcome, type Refusal } from "../http/errors.ts";
 import { sourceKey, videoPrefix } from "../storage/keys.ts";
 import { expectedChunkBytes, type ChunkPlan } from "./chunk-plan.ts";
 import { ProcessingLedger, type HandOffResult, type JobStart } from "../processing/ledger.ts";
-import type { JobEvent } from "../processing/schema.ts";
+import type { JobEvent } from "../contracts/job.ts";
 import { CoordinatorStore, type UploadMeta } from "./coordinator-store.ts";
-import type { TranscodeJob } from "./schema.ts";
+import type { TranscodeJob } from "../processing/queue.ts";
 
 /** A deleted video's prefix is swept once more after this, for writes that were in flight. */
 const SWEEP_AFTER_MS = 60_000;

@@ -10,12 +10,14 @@ import { MAX_CHUNK_BYTES, readConfig } from "../config.ts";
 import { bearerToken, safeEqual } from "../http/auth.ts";
 import { apiError, unwrap } from "../http/errors.ts";
 import { jsonBody, parse } from "../http/validate.ts";
-import { newVideoId, VideoIdSchema } from "../storage/keys.ts";
+import { VideoIdSchema } from "../contracts/video.ts";
+import { ChunkIndexSchema, createUploadSchema } from "../contracts/upload.ts";
+import { titleFromFilename } from "../contracts/vocabulary.ts";
+import { newVideoId } from "../storage/keys.ts";
 import { planChunks } from "./chunk-plan.ts";
 import { parseContentDigest } from "./content-digest.ts";
 import { type Hashed, hashOnly, hashWhileStreaming, WrongLengthError } from "./part-stream.ts";
 import { CHUNK_LEASE_RENEW_MS } from "./coordinator.ts";
-import { ChunkIndexSchema, createUploadSchema } from "./schema.ts";
 
 export const uploads = new Hono<{ Bindings: Env }>();
 
@@ -180,14 +182,4 @@ async function readOrRefuse<T>(read: () => Promise<T>): Promise<T> {
     }
     throw err;
   }
-}
-
-function titleFromFilename(filename: string): string {
-  // Browsers send a bare name, but programs may send a path: title the last segment.
-  const name = filename.split(/[/\\]/).pop() || filename;
-  const base = name
-    .replace(/\.[^.]{1,10}$/, "")
-    .replace(/_+/g, " ")
-    .trim();
-  return (base || filename).slice(0, 200);
 }

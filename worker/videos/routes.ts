@@ -13,7 +13,7 @@ import { jsonBody, parse } from "../http/validate.ts";
 import { listVideos } from "../search/list.ts";
 import { serveObject } from "../storage/serve.ts";
 import { coordinator, requireToken, videoIdParam } from "../uploads/routes.ts";
-import { ListQuerySchema, UpdateVideoSchema } from "./schema.ts";
+import { ListQuerySchema, VideoPatchSchema } from "../contracts/video.ts";
 
 export const videos = new Hono<{ Bindings: Env }>();
 
@@ -37,7 +37,7 @@ videos.get("/", async (c) => {
 videos.patch("/:id", async (c) => {
   const id = videoIdParam(c, "id");
   await requireOwner(c, id);
-  const changes = await jsonBody(c, UpdateVideoSchema);
+  const changes = await jsonBody(c, VideoPatchSchema);
   const row = await updateVideo(c.env.DB, id, changes);
   if (!row) throw apiError(404, "not_found", "No such video.");
   return c.json(describeVideo(row, new URL(c.req.url).origin));

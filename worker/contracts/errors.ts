@@ -1,0 +1,91 @@
+/**
+ * Every error code Reelay answers with, and the HTTP status each one always
+ * has. Errors travel as `{ error: { code, message, ...details } }`; clients
+ * branch on `code` (never on the status alone: 409 has many meanings) and
+ * show `message`, which is written for people. Plain values, no zod, so the
+ * pages can import it.
+ */
+
+export const ERRORS = {
+  // The request itself is malformed.
+  bad_request: 400,
+  invalid_json: 400,
+  /** A field breaks its rule; `issues` lists each. */
+  invalid_request: 400,
+  /** `n` is not 1..`totalChunks`. */
+  invalid_chunk_index: 400,
+  missing_digest: 400,
+  invalid_digest: 400,
+  /** The body is not exactly the chunk's size (`expectedBytes`). */
+  wrong_length: 400,
+  /** A cursor this API did not give out, or one for another sort. */
+  invalid_cursor: 400,
+  // Credentials.
+  missing_token: 401,
+  invalid_token: 401,
+  not_found: 404,
+  method_not_allowed: 405,
+  // The request is fine but the video's state refuses it.
+  upload_exists: 409,
+  /** The upload is completed, aborted or expired (`status`). */
+  upload_closed: 409,
+  /** Completion before every chunk arrived (`missing`). */
+  missing_chunks: 409,
+  /** Another request is storing that chunk; retry after `retryAfter` seconds. */
+  chunk_in_progress: 409,
+  /** A later request for the same chunk took it over; its result stands. */
+  chunk_superseded: 409,
+  /** The chunk is already stored with other content (`stored`). */
+  chunk_conflict: 409,
+  /** Abort after completion. */
+  upload_completed: 409,
+  /** The source is asked for before completion (`status`). */
+  source_unavailable: 409,
+  /** A playlist is asked for before the video is playable (`status`). */
+  not_ready: 409,
+  /** A stored file changed while it was being read: retry. */
+  changed: 409,
+  payload_too_large: 413,
+  range_not_satisfiable: 416,
+  /** The bytes do not match `Content-Digest`; nothing was kept (`expected`, `actual`). */
+  digest_mismatch: 422,
+  internal_error: 500,
+
+  // Between the Worker and the transcoder.
+  /** The job is no longer the video's current job: the transcoder stops it and sends nothing more. */
+  job_superseded: 409,
+  /** An output path that is not a job output. */
+  invalid_path: 400,
+  /** An output PUT without `Content-Length`. */
+  length_required: 400,
+  /** An event naming another job than its URL. */
+  job_mismatch: 400,
+  /** Every transcoder slot is taken; the Worker offers the job again later. */
+  transcoder_busy: 503,
+  /** The transcoder is stopping and takes no new job. */
+  shutting_down: 503,
+
+  // Raised by clients, never sent by a server.
+  /** The server could not be reached. */
+  network_error: 0,
+  /** The server answered without Reelay's error body (a proxy, a crash). */
+  http_error: 0,
+} as const;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export type ErrorBody = {
+  error: { code: ErrorCode; message: string; [detail: string]: unknown };
+};
+
+export const isErrorCode = (value: unknown): value is ErrorCode =>
+  typeof value === "string" && Object.hasOwn(ERRORS, value);
+
+/**
+ * The code of an error answer's body, read defensively: `http_error` when
+ * the body is not ours (a proxy's HTML page, an empty 502).
+ */
+export function errorCodeOf(body: unknown): ErrorCode {
+  const code = (body as { error?: { code?: unknown } } | null)?.error?.code;
+  return isErrorCode(code) ? code : "http_error";
+}

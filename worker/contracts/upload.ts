@@ -1,0 +1,73 @@
+/**
+ * The upload API's requests and answers: create, chunk receipts, status,
+ * completion. The chunk rules themselves (sizes, count) are in
+ * worker/uploads/chunk-plan.ts; what a client sees of them is here.
+ */
+import { z } from "zod";
+import { DescriptionSchema, line, TagsSchema, TitleSchema } from "./video.ts";
+import { VIDEO_STATUSES, VISIBILITIES } from "./vocabulary.ts";
+
+/** `POST /api/uploads`; the size limit is the deployment's `MAX_UPLOAD_BYTES`. */
+export const createUploadSchema = (maxUploadBytes: number) =>
+  z.object({
+    filename: line(255).pipe(z.string().min(1, "filename must not be empty")),
+    size: z.number().int().min(1).max(maxUploadBytes, `size must be at most ${maxUploadBytes} bytes`),
+    contentType: z
+      .string()
+      .regex(
+        /^(video\/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}|application\/octet-stream)$/i,
+        "contentType must be video/* or application/octet-stream",
+      )
+      .transform((t) => t.toLowerCase()),
+    title: TitleSchema.optional(),
+    description: DescriptionSchema.optional(),
+    tags: TagsSchema.optional(),
+    visibility: z.enum(VISIBILITIES).default("public"),
+    /** Preferred chunk size; the server clamps it to R2's part rules. */
+    chunkSize: z.number().int().positive().optional(),
+  });
+export type CreateUpload = z.input<ReturnType<typeof createUploadSchema>>;
+
+/** `201` to `POST /api/uploads`. The upload token is shown once: it is the owner's only credential. */
+export const UploadCreatedSchema = z.object({
+  videoId: z.string(),
+  uploadToken: z.string(),
+  chunkSize: z.number().int().positive(),
+  totalChunks: z.number().int().positive(),
+  /** ISO 8601; pushed back by every chunk. */
+  expiresAt: z.string(),
+});
+export type UploadCreated = z.infer<typeof UploadCreatedSchema>;
+
+/** `GET /api/uploads/:id`: what arrived, to resume from. */
+export const UploadStatusSchema = z.object({
+  videoId: z.string(),
+  status: z.enum(VIDEO_STATUSES),
+  size: z.number().int().positive(),
+  chunkSize: z.number().int().positive(),
+  totalChunks: z.number().int().positive(),
+  /** 1-based indexes of the chunks stored, ascending. */
+  received: z.array(z.number().int().positive()),
+  /** ISO 8601. */
+  expiresAt: z.string(),
+});
+export type UploadStatus = z.infer<typeof UploadStatusSchema>;
+
+/** Path parameter of chunk routes: a 1-based chunk index. */
+export const ChunkIndexSchema = z.coerce.number().int().min(1).max(10_000);
+
+/** `200` to `PUT /api/uploads/:id/chunks/:n`. */
+export const ChunkReceiptSchema = z.object({
+  chunk: z.number().int().positive(),
+  size: z.number().int().nonnegative(),
+  /** Hex SHA-256 of the bytes stored. */
+  sha256: z.string(),
+  /** How many chunks are stored now. */
+  received: z.number().int().nonnegative(),
+  totalChunks: z.number().int().positive(),
+});
+export type ChunkReceipt = z.infer<typeof ChunkReceiptSchema>;
+
+/** `202` to `POST /api/uploads/:id/complete`. */
+export const CompletionSchema = z.object({ videoId: z.string(), status: z.enum(VIDEO_STATUSES) });
+export type Completion = z.infer<typeof CompletionSchema>;

@@ -1,0 +1,107 @@
+/**
+ * A video as the API describes it and edits it, and the listing and search
+ * queries. Types come from the schemas; the pages import them as types only.
+ */
+import { z } from "zod";
+import { RenditionSchema } from "./job.ts";
+import { MAX_TITLE_LENGTH, SORTS, VIDEO_STATUSES, VISIBILITIES } from "./vocabulary.ts";
+
+/** 20 lower-case Crockford base32 characters, made by the server. */
+export const VideoIdSchema = z.string().regex(/^[0-9a-hjkmnp-tv-z]{20}$/, "not a video id");
+
+// C0 control characters (and DEL) have no place in a name or a title.
+const NO_CONTROL = /^[^\u0000-\u001f\u007f]*$/;
+const NO_CONTROL_BUT_LINES = /^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]*$/;
+
+/** A single line of text, trimmed, without control characters. */
+export const line = (max: number) =>
+  z.string().trim().max(max).regex(NO_CONTROL, "must not contain control characters");
+
+export const TitleSchema = line(MAX_TITLE_LENGTH);
+export const DescriptionSchema = z
+  .string()
+  .max(5000)
+  .regex(NO_CONTROL_BUT_LINES, "must not contain control characters");
+export const TagsSchema = z
+  .array(line(40).pipe(z.string().min(1, "tags must not be empty")))
+  .max(20)
+  // Duplicates (ignoring case) collapse to the first spelling.
+  .transform((tags) => tags.filter((t, i) => tags.findIndex((u) => u.toLowerCase() === t.toLowerCase()) === i));
+
+/** What a viewer needs of a rendition; the codec strings and averages stay in the master playlist. */
+export const PublicRenditionSchema = RenditionSchema.pick({
+  name: true,
+  width: true,
+  height: true,
+  bandwidth: true,
+  bytes: true,
+});
+export type PublicRendition = z.infer<typeof PublicRenditionSchema>;
+
+/** `GET /api/videos/:id`, and every other answer that carries a video. */
+export const VideoSchema = z.object({
+  id: VideoIdSchema,
+  title: z.string(),
+  description: z.string(),
+  tags: z.array(z.string()),
+  status: z.enum(VIDEO_STATUSES),
+  visibility: z.enum(VISIBILITIES),
+  /** 0..1 while processing, and while ready but the rest of the ladder is still encoding. */
+  progress: z.number().min(0).max(1).optional(),
+  /** Why processing failed (or, on a ready video, why the rest of the ladder did). */
+  error: z.string().optional(),
+  durationSec: z.number().nullable(),
+  width: z.number().int().nullable(),
+  height: z.number().int().nullable(),
+  frameRate: z.number().nullable(),
+  renditions: z.array(PublicRenditionSchema),
+  /** ISO 8601. */
+  createdAt: z.string(),
+  playback: z.object({ hls: z.string().nullable(), poster: z.string().nullable() }),
+});
+export type Video = z.infer<typeof VideoSchema>;
+
+/** Server-escaped HTML in which only `<mark>` is markup. */
+export const HighlightSchema = z.object({ title: z.string(), description: z.string() });
+export type Highlight = z.infer<typeof HighlightSchema>;
+
+/** `GET /api/videos`: one page of a listing or search. */
+export const VideoPageSchema = z.object({
+  items: z.array(VideoSchema.extend({ highlight: HighlightSchema.optional() })),
+  nextCursor: z.string().nullable(),
+});
+export type VideoPage = z.infer<typeof VideoPageSchema>;
+export type ListedVideo = VideoPage["items"][number];
+
+/** The query of `GET /api/videos`. */
+export const ListQuerySchema = z.object({
+  q: z.string().max(1000, "q must be at most 1000 characters").optional(),
+  tag: z.string().trim().min(1).max(40).optional(),
+  sort: z.enum(SORTS).optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(24),
+  cursor: z.string().max(512).optional(),
+});
+export type ListQuery = z.input<typeof ListQuerySchema>;
+
+/** `PATCH /api/videos/:id`: the owner's edits; at least one field. */
+export const VideoPatchSchema = z
+  .object({
+    title: TitleSchema.pipe(z.string().min(1, "title must not be empty")).optional(),
+    description: DescriptionSchema.optional(),
+    tags: TagsSchema.optional(),
+    visibility: z.enum(VISIBILITIES).optional(),
+  })
+  .refine((o) => Object.values(o).some((v) => v !== undefined), "nothing to change");
+export type VideoPatch = z.input<typeof VideoPatchSchema>;
+
+/** The query of `GET /api/tags`. */
+export const TagQuerySchema = z.object({
+  prefix: z.string().trim().max(40).default(""),
+  limit: z.coerce.number().int().min(1).max(50).default(10),
+});
+
+/** `GET /api/tags`: suggestions, most used first. */
+export const TagSuggestionsSchema = z.object({
+  tags: z.array(z.object({ tag: z.string(), count: z.number().int() })),
+});
+export type TagSuggestions = z.infer<typeof TagSuggestionsSchema>;
