@@ -38,10 +38,10 @@ app.route("/videos", playback);
 app.route("/internal", internal);
 
 // Anything under /api that matched no route is a JSON 404, never a page.
-app.all("/api/*", () => apiError(404, "not_found", "No such resource.").toResponse());
+app.all("/api/*", () => apiError("not_found", "No such resource.").toResponse());
 app.route("/", pages);
 
-app.notFound(() => apiError(404, "not_found", "No such resource.").toResponse());
+app.notFound(() => apiError("not_found", "No such resource.").toResponse());
 
 app.onError((err) => {
   if (err instanceof ApiError) {
@@ -49,8 +49,9 @@ app.onError((err) => {
     return err.toResponse(typeof retryAfter === "number" ? { "Retry-After": String(retryAfter) } : undefined);
   }
   if (err instanceof HTTPException && err.status < 500) {
-    return apiError(err.status as 400, "bad_request", err.message || "Bad request.").toResponse();
+    const code = err.status === 413 ? "payload_too_large" : "bad_request";
+    return apiError(code, err.message || "Bad request.").toResponse();
   }
   console.error("unhandled error", err instanceof Error ? err.stack : err);
-  return apiError(500, "internal_error", "Something went wrong on our side; please try again.").toResponse();
+  return apiError("internal_error", "Something went wrong on our side; please try again.").toResponse();
 });

@@ -1,23 +1,26 @@
 /**
  * The one error shape of the API: `{ error: { code, message, ...details } }`.
- * Codes are stable strings documented in the README; clients branch on them.
+ * Codes and their statuses are the catalogue in contracts/errors.ts; this
+ * file only turns them into responses.
  */
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { ERRORS, type ErrorBody, type ErrorCode } from "../contracts/errors.ts";
 
-export type ErrorBody = {
-  error: { code: string; message: string; [detail: string]: unknown };
-};
+/** The codes a server sends: every code but the clients' own. */
+export type ServerErrorCode = { [K in ErrorCode]: (typeof ERRORS)[K] extends 0 ? never : K }[ErrorCode];
 
-/** An expected failure that maps to a 4xx (or a deliberate 5xx) response. */
+/** An expected failure; its status is the one the catalogue gives its code. */
 export class ApiError extends Error {
-  readonly status: ContentfulStatusCode;
-  readonly code: string;
+  readonly code: ServerErrorCode;
   readonly details: Record<string, unknown>;
-  constructor(status: ContentfulStatusCode, code: string, message: string, details: Record<string, unknown> = {}) {
+  constructor(code: ServerErrorCode, message: string, details: Record<string, unknown> = {}) {
     super(message);
-    this.status = status;
     this.code = code;
     this.details = details;
+  }
+
+  get status(): ContentfulStatusCode {
+    return ERRORS[this.code] as ContentfulStatusCode;
   }
 
   body(): ErrorBody {
@@ -29,38 +32,33 @@ export class ApiError extends Error {
   }
 }
 
-export const apiError = (
-  status: ContentfulStatusCode,
-  code: string,
-  message: string,
-  details?: Record<string, unknown>,
-) => new ApiError(status, code, message, details);
+export const apiError = (code: ServerErrorCode, message: string, details?: Record<string, unknown>) =>
+  new ApiError(code, message, details);
 
 /**
  * A refusal that crosses a Durable Object RPC boundary. Thrown errors lose
- * their class and fields over RPC, so coordinators return this plain object
- * and the route turns it into an `ApiError` with `unwrap`.
+ * their class and fields over RPC, so the video's object returns this plain
+ * object and the route turns it into an `ApiError` with `unwrap`.
  */
 export type Refusal = {
   ok: false;
-  status: 400 | 401 | 403 | 404 | 409 | 413 | 422;
-  code: string;
+  code: ServerErrorCode;
   message: string;
   details?: Record<string, unknown>;
 };
 
 export type Outcome<T extends object> = ({ ok: true } & T) | Refusal;
 
-export const refuse = (
-  status: Refusal["status"],
-  code: string,
-  message: string,
-  details?: Record<string, unknown>,
-): Refusal => ({ ok: false, status, code, message, details });
+export const refuse = (code: ServerErrorCode, message: string, details?: Record<string, unknown>): Refusal => ({
+  ok: false,
+  code,
+  message,
+  details,
+});
 
 /** The success of an outcome, or the refusal thrown as an `ApiError`. */
 export function unwrap<O extends { ok: boolean }>(outcome: O): Exclude<O, { ok: false }> {
   if (outcome.ok) return outcome as Exclude<O, { ok: false }>;
   const refusal = outcome as unknown as Refusal;
-  throw new ApiError(refusal.status, refusal.code, refusal.message, refusal.details);
+  throw new ApiError(refusal.code, refusal.message, refusal.details);
 }

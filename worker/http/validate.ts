@@ -14,12 +14,12 @@ export async function jsonBody<S extends z.ZodType>(c: Context, schema: S): Prom
     raw = JSON.parse(new TextDecoder().decode(await readAtMost(c.req.raw.body, MAX_JSON_BYTES)));
   } catch (err) {
     if (err instanceof ApiError) throw err;
-    throw apiError(400, "invalid_json", "The request body is not valid JSON.");
+    throw apiError("invalid_json", "The request body is not valid JSON.");
   }
   return parse(schema, raw);
 }
 
-const tooLarge = () => apiError(413, "payload_too_large", `JSON bodies are limited to ${MAX_JSON_BYTES} bytes.`);
+const tooLarge = () => apiError("payload_too_large", `JSON bodies are limited to ${MAX_JSON_BYTES} bytes.`);
 
 /**
  * The body's bytes, refused as soon as they pass `limit`: a body sent without
@@ -53,7 +53,7 @@ export function parse<S extends z.ZodType>(schema: S, value: unknown): z.infer<S
   if (result.success) return result.data;
   const issues = result.error.issues.map((i) => ({ path: i.path.join("."), message: i.message }));
   const first = issues[0];
-  throw apiError(400, "invalid_request", first ? `${first.path || "body"}: ${first.message}` : "Invalid request.", {
+  throw apiError("invalid_request", first ? `${first.path || "body"}: ${first.message}` : "Invalid request.", {
     issues,
   });
 }

@@ -18,11 +18,11 @@ const IMMUTABLE = "public, max-age=31536000, immutable";
 playback.get("/:id/master.m3u8", async (c) => {
   const id = videoIdParam(c, "id");
   const row = await getVideo(c.env.DB, id);
-  if (!row) throw apiError(404, "not_found", "No such video.");
+  if (!row) throw apiError("not_found", "No such video.");
   if (!row.playbackJob)
-    throw apiError(409, "not_ready", `The video is ${row.status}; it is not playable yet.`, { status: row.status });
+    throw apiError("not_ready", `The video is ${row.status}; it is not playable yet.`, { status: row.status });
   const object = await c.env.VIDEOS.get(jobFileKey(id, row.playbackJob, "master.m3u8"));
-  if (!object) throw apiError(404, "not_found", "The playlist is missing.");
+  if (!object) throw apiError("not_found", "The playlist is missing.");
   const master = new TextEncoder().encode(withJobPrefix(await object.text(), row.playbackJob));
   // Once final, the job's master never changes again; until then it follows the R2 object.
   return serveBytes(c.req.raw, master, {
@@ -35,7 +35,7 @@ playback.get("/:id/master.m3u8", async (c) => {
 playback.get("/:id/poster.jpg", async (c) => {
   const id = videoIdParam(c, "id");
   const row = await getVideo(c.env.DB, id);
-  if (!row?.playbackJob) throw apiError(404, "not_found", "No poster yet.");
+  if (!row?.playbackJob) throw apiError("not_found", "No poster yet.");
   return serveObject(c.req.raw, c.env.VIDEOS, jobFileKey(id, row.playbackJob, "poster.jpg"), {
     cacheControl: "public, max-age=300",
   });
@@ -47,7 +47,7 @@ playback.get("/:id/:job/*", async (c) => {
   const job = JobIdSchema.safeParse(c.req.param("job"));
   const prefix = `/videos/${id}/${c.req.param("job")}/`;
   const file = JobFileSchema.safeParse(decodeURIComponent(c.req.path.slice(prefix.length)));
-  if (!job.success || !file.success) throw apiError(404, "not_found", "No such file.");
+  if (!job.success || !file.success) throw apiError("not_found", "No such file.");
   return serveObject(c.req.raw, c.env.VIDEOS, jobFileKey(id, job.data, file.data), {
     cacheControl: file.data.endsWith(".m3u8") ? "public, max-age=31536000" : IMMUTABLE,
   });

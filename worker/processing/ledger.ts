@@ -102,7 +102,7 @@ export class ProcessingLedger {
   /** A signed callback from the transcoder. Only the current job's events count. */
   async event(event: JobEvent): Promise<Outcome<{ status: string }>> {
     if (!this.jobIsCurrent(event.jobId)) {
-      return refuse(409, "job_superseded", "This job is no longer the video's current job; stop it.");
+      return refuse("job_superseded", "This job is no longer the video's current job; stop it.");
     }
     const meta = this.uploads.meta()!;
     const job = this.jobs.job(event.jobId)!;

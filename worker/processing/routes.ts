@@ -23,11 +23,11 @@ const MAX_OUTPUT_BYTES = 512 * 1024 * 1024;
 
 internal.use("/jobs/:jobId/*", async (c, next) => {
   const secret = readConfig(c.env).transcoderSecret;
-  if (!secret) throw apiError(404, "not_found", "No such resource.");
+  if (!secret) throw apiError("not_found", "No such resource.");
   const token = bearerToken(c.req.header("authorization"));
   const claims = token ? await verifyJobToken(secret, token) : undefined;
   if (!claims || claims.jobId !== c.req.param("jobId"))
-    throw apiError(401, "invalid_token", "A valid job token is required.");
+    throw apiError("invalid_token", "A valid job token is required.");
   c.set("claims", claims);
   await next();
 });
@@ -41,13 +41,12 @@ internal.get("/jobs/:jobId/source", async (c) => {
 internal.put("/jobs/:jobId/files/*", async (c) => {
   const { videoId, jobId } = c.var.claims;
   const file = JobFileSchema.safeParse(c.req.path.slice(`/internal/jobs/${jobId}/files/`.length));
-  if (!file.success) throw apiError(400, "invalid_path", "Not a job output path.");
+  if (!file.success) throw apiError("invalid_path", "Not a job output path.");
   const length = Number(c.req.header("content-length"));
-  if (!Number.isSafeInteger(length) || length < 0)
-    throw apiError(400, "length_required", "Content-Length is required.");
-  if (length > MAX_OUTPUT_BYTES) throw apiError(413, "payload_too_large", "Output file too large.");
+  if (!Number.isSafeInteger(length) || length < 0) throw apiError("length_required", "Content-Length is required.");
+  if (length > MAX_OUTPUT_BYTES) throw apiError("payload_too_large", "Output file too large.");
   if (!(await video(c, videoId).jobIsCurrent(jobId)))
-    throw apiError(409, "job_superseded", "This job is no longer current; stop it.");
+    throw apiError("job_superseded", "This job is no longer current; stop it.");
   const body = (c.req.raw.body ?? new Blob([]).stream()).pipeThrough(new FixedLengthStream(length));
   await c.env.VIDEOS.put(jobFileKey(videoId, jobId, file.data), body, {
     httpMetadata: { contentType: contentTypeFor(file.data) },
@@ -58,7 +57,7 @@ internal.put("/jobs/:jobId/files/*", async (c) => {
 internal.post("/jobs/:jobId/events", async (c) => {
   const { videoId, jobId } = c.var.claims;
   const event = await jsonBody(c, JobEventSchema);
-  if (event.jobId !== jobId) throw apiError(400, "job_mismatch", "The event names another job.");
+  if (event.jobId !== jobId) throw apiError("job_mismatch", "The event names another job.");
   const { status } = unwrap(await video(c, videoId).jobEvent(event));
   return c.json({ ok: true, status });
 });

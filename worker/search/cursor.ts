@@ -21,8 +21,8 @@ export function decodeCursor(raw: string, sort: Sort): Cursor {
     const json = new TextDecoder().decode(fromBase64url(raw));
     parsed = CursorSchema.parse(JSON.parse(json));
   } catch {
-    throw apiError(400, "invalid_cursor", "The cursor is not one this API gave out.");
+    throw apiError("invalid_cursor", "The cursor is not one this API gave out.");
   }
-  if (parsed[0] !== sort) throw apiError(400, "invalid_cursor", "The cursor belongs to another sort order.");
+  if (parsed[0] !== sort) throw apiError("invalid_cursor", "The cursor belongs to another sort order.");
   return { sort: parsed[0], key: parsed[1], id: parsed[2] };
 }

@@ -23,15 +23,14 @@ export const contentTypeFor = (key: string) => TYPES[key.slice(key.lastIndexOf("
 
 export async function serveObject(req: Request, bucket: R2Bucket, key: string, opts: ServeOptions): Promise<Response> {
   const head = await bucket.head(key);
-  if (!head) throw apiError(404, "not_found", "No such file.");
+  if (!head) throw apiError("not_found", "No such file.");
   const contentType = opts.contentType ?? head.httpMetadata?.contentType ?? contentTypeFor(key);
   const answer = plan(req, { size: head.size, etag: head.httpEtag, contentType }, opts);
   if ("response" in answer) return answer.response;
   const onlyIf = { etagMatches: head.etag };
   const object = await bucket.get(key, answer.range ? { range: answer.range, onlyIf } : { onlyIf });
   // Replaced between head and get (a re-published playlist): ask the client to retry.
-  if (!object || !("body" in object))
-    throw apiError(409, "changed", "The file changed while it was being read; retry.");
+  if (!object || !("body" in object)) throw apiError("changed", "The file changed while it was being read; retry.");
   return new Response(object.body, { status: answer.status, headers: answer.headers });
 }
 
@@ -63,7 +62,7 @@ function plan(req: Request, entity: Entity, opts: ServeOptions): Plan {
     return { response: new Response(null, { status: 304, headers }) };
   const range = parseRange(req.headers.get("range"), entity.size);
   if (range.kind === "unsatisfiable") {
-    throw apiError(416, "range_not_satisfiable", "The requested range is outside the file.", { size: entity.size });
+    throw apiError("range_not_satisfiable", "The requested range is outside the file.", { size: entity.size });
   }
   const status = range.kind === "range" ? 206 : 200;
   if (range.kind === "range") headers.set("Content-Range", contentRange(range.range, entity.size));

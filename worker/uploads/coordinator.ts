@@ -82,7 +82,7 @@ export class VideoUpload extends DurableObject<Env> {
   }
 
   async create(input: NewUpload): Promise<Outcome<{ uploadToken: string; snapshot: UploadSnapshot }>> {
-    if (this.store.meta()) return refuse(409, "upload_exists", "This upload was already created.");
+    if (this.store.meta()) return refuse("upload_exists", "This upload was already created.");
     const now = Date.now();
     const ttlMs = readConfig(this.env).uploadTtlMs;
     const uploadToken = newToken();
@@ -143,13 +143,13 @@ export class VideoUpload extends DurableObject<Env> {
     const meta = this.store.meta()!;
     if (meta.status !== "uploading") return closed(meta.status);
     if (n > meta.totalChunks) {
-      return refuse(400, "invalid_chunk_index", `Chunk index must be 1..${meta.totalChunks}.`, {
+      return refuse("invalid_chunk_index", `Chunk index must be 1..${meta.totalChunks}.`, {
         totalChunks: meta.totalChunks,
       });
     }
     const expectedBytes = expectedChunkBytes(meta, n);
     if (declaredBytes !== null && declaredBytes !== expectedBytes) {
-      return refuse(400, "wrong_length", `Chunk ${n} must be exactly ${expectedBytes} bytes, not ${declaredBytes}.`, {
+      return refuse("wrong_length", `Chunk ${n} must be exactly ${expectedBytes} bytes, not ${declaredBytes}.`, {
         expectedBytes,
       });
     }
@@ -170,7 +170,7 @@ export class VideoUpload extends DurableObject<Env> {
     if (lease && now - lease.startedAt < CHUNK_LEASE_MS) {
       // The other request usually finishes in seconds; ask again soon rather than at lease expiry.
       const retryAfter = Math.min(3, Math.ceil((lease.startedAt + CHUNK_LEASE_MS - now) / 1000));
-      return refuse(409, "chunk_in_progress", `Chunk ${n} is being received by another request.`, { retryAfter });
+      return refuse("chunk_in_progress", `Chunk ${n} is being received by another request.`, { retryAfter });
     }
     // A stale lease's writer may still be alive and may still overwrite the
     // part; remember that, so a failed merge knows which chunk to ask for again.
@@ -184,17 +184,17 @@ export class VideoUpload extends DurableObject<Env> {
   /** Records chunk `n` after its bytes are in R2, but only if they are the bytes the client hashed. */
   async finishChunk(n: number, arrival: ChunkArrival): Promise<Outcome<{ received: number; totalChunks: number }>> {
     const meta = this.store.meta();
-    if (!meta) return refuse(404, "not_found", "No such upload.");
+    if (!meta) return refuse("not_found", "No such upload.");
     const lease = this.store.lease(n);
     const ours = lease?.leaseId === arrival.leaseId;
     if (ours && arrival.sha256 !== arrival.claimedSha256) this.store.deleteLease(n);
     if (meta.status !== "uploading") return closed(meta.status);
-    if (!ours) return refuse(409, "chunk_superseded", `Another request took over chunk ${n}; its result stands.`);
+    if (!ours) return refuse("chunk_superseded", `Another request took over chunk ${n}; its result stands.`);
     if (arrival.sha256 !== arrival.claimedSha256) return digestMismatch(n, arrival);
     const expectedBytes = expectedChunkBytes(meta, n);
     if (arrival.bytes !== expectedBytes) {
       this.store.deleteLease(n);
-      return refuse(400, "wrong_length", `Chunk ${n} must be exactly ${expectedBytes} bytes, not ${arrival.bytes}.`, {
+      return refuse("wrong_length", `Chunk ${n} must be exactly ${expectedBytes} bytes, not ${arrival.bytes}.`, {
         expectedBytes,
       });
     }
@@ -230,7 +230,7 @@ export class VideoUpload extends DurableObject<Env> {
     if (this.merging) return this.merging;
     const missing = this.store.missingChunks(meta.totalChunks);
     if (missing.length > 0) {
-      return refuse(409, "missing_chunks", `${missing.length} chunk(s) have not been received.`, { missing });
+      return refuse("missing_chunks", `${missing.length} chunk(s) have not been received.`, { missing });
     }
     this.merging = this.merge(meta).finally(() => (this.merging = null));
     return this.merging;
@@ -243,7 +243,7 @@ export class VideoUpload extends DurableObject<Env> {
     const meta = this.store.meta()!;
     if (meta.status === "aborted" || meta.status === "expired") return { ok: true, status: meta.status };
     if (meta.status !== "uploading" || this.merging) {
-      return refuse(409, "upload_completed", "The upload is complete; it can no longer be aborted.", {
+      return refuse("upload_completed", "The upload is complete; it can no longer be aborted.", {
         status: meta.status,
       });
     }
@@ -267,7 +267,7 @@ export class VideoUpload extends DurableObject<Env> {
    */
   async purge(): Promise<Outcome<{ videoId: string }>> {
     const meta = this.store.meta();
-    if (!meta) return refuse(404, "not_found", "No such video.");
+    if (!meta) return refuse("not_found", "No such video.");
     const now = Date.now();
     this.store.bury(meta.videoId, now);
     this.ledger.forget();
@@ -290,7 +290,7 @@ export class VideoUpload extends DurableObject<Env> {
     if (denied) return denied;
     const meta = this.store.meta()!;
     if (meta.status === "uploading" || meta.status === "aborted" || meta.status === "expired") {
-      return refuse(409, "source_unavailable", `The source is not available while the upload is ${meta.status}.`, {
+      return refuse("source_unavailable", `The source is not available while the upload is ${meta.status}.`, {
         status: meta.status,
       });
     }
@@ -310,8 +310,7 @@ export class VideoUpload extends DurableObject<Env> {
   /** Where job `jobId` reads its source, if it is still the current job. */
   async jobSource(jobId: string): Promise<Outcome<{ r2Key: string; size: number }>> {
     const meta = this.store.meta();
-    if (!meta || !this.ledger.jobIsCurrent(jobId))
-      return refuse(409, "job_superseded", "This job is no longer current.");
+    if (!meta || !this.ledger.jobIsCurrent(jobId)) return refuse("job_superseded", "This job is no longer current.");
     return { ok: true, r2Key: meta.r2Key, size: meta.size };
   }
 
@@ -365,13 +364,13 @@ export class VideoUpload extends DurableObject<Env> {
         // forget the chunks that were contended so the client sends them again.
         const missing = this.store.forgetContended();
         if (missing.length === 0) throw err;
-        return refuse(409, "missing_chunks", "Some chunks must be sent again.", { missing });
+        return refuse("missing_chunks", "Some chunks must be sent again.", { missing });
       }
     }
     this.store.setStatus("processing", Date.now());
     const merged = this.store.meta();
     // Deleted while R2 was merging: the alarm's sweep removes the merged object.
-    if (!merged) return refuse(404, "not_found", "The video was deleted while it was being completed.");
+    if (!merged) return refuse("not_found", "The video was deleted while it was being completed.");
     await this.publish(merged);
     return { ok: true, status: merged.status };
   }
@@ -400,9 +399,9 @@ export class VideoUpload extends DurableObject<Env> {
   /** 404 for an unknown upload, 401 for a wrong token; undefined when allowed. */
   private async authorize(token: string): Promise<Refusal | undefined> {
     const meta = this.store.meta();
-    if (!meta) return refuse(404, "not_found", "No such upload.");
+    if (!meta) return refuse("not_found", "No such upload.");
     if (!(await safeEqual(await sha256Hex(token), meta.tokenHash))) {
-      return refuse(401, "invalid_token", "The token does not grant access to this upload.");
+      return refuse("invalid_token", "The token does not grant access to this upload.");
     }
     return undefined;
   }
@@ -427,11 +426,11 @@ export class VideoUpload extends DurableObject<Env> {
 }
 
 function closed(status: VideoStatus): Refusal {
-  return refuse(409, "upload_closed", `The upload is ${status}; it no longer accepts this request.`, { status });
+  return refuse("upload_closed", `The upload is ${status}; it no longer accepts this request.`, { status });
 }
 
 function digestMismatch(n: number, arrival: ChunkArrival): Refusal {
-  return refuse(422, "digest_mismatch", `Chunk ${n} does not match its Content-Digest; nothing was kept.`, {
+  return refuse("digest_mismatch", `Chunk ${n} does not match its Content-Digest; nothing was kept.`, {
     expected: arrival.claimedSha256,
     actual: arrival.sha256,
   });

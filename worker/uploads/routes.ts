@@ -26,9 +26,8 @@ uploads.post("/", async (c) => {
   if (config.apiToken !== undefined) {
     const presented = bearerToken(c.req.header("authorization"));
     if (presented === undefined)
-      throw apiError(401, "missing_token", "Creating an upload needs `Authorization: Bearer <API_TOKEN>`.");
-    if (!(await safeEqual(presented, config.apiToken)))
-      throw apiError(401, "invalid_token", "The API token is not valid.");
+      throw apiError("missing_token", "Creating an upload needs `Authorization: Bearer <API_TOKEN>`.");
+    if (!(await safeEqual(presented, config.apiToken))) throw apiError("invalid_token", "The API token is not valid.");
   }
   const body = await jsonBody(c, createUploadSchema(config.maxUploadBytes));
   const videoId = newVideoId();
@@ -62,14 +61,14 @@ uploads.post("/", async (c) => {
 uploads.put("/:videoId/chunks/:n", async (c) => {
   const videoId = videoIdParam(c);
   const n = ChunkIndexSchema.safeParse(c.req.param("n"));
-  if (!n.success) throw apiError(400, "invalid_chunk_index", "The chunk index must be an integer from 1.");
+  if (!n.success) throw apiError("invalid_chunk_index", "The chunk index must be an integer from 1.");
   const token = requireToken(c);
   const declared = declaredLength(c);
   const digest = parseContentDigest(c.req.header("content-digest"));
   if (!digest.ok) {
     throw digest.reason === "missing"
-      ? apiError(400, "missing_digest", "Send `Content-Digest: sha-256=:<base64>:` (RFC 9530) with every chunk.")
-      : apiError(400, "invalid_digest", "`Content-Digest` must carry a base64 SHA-256: `sha-256=:<base64>:`.");
+      ? apiError("missing_digest", "Send `Content-Digest: sha-256=:<base64>:` (RFC 9530) with every chunk.")
+      : apiError("invalid_digest", "`Content-Digest` must carry a base64 SHA-256: `sha-256=:<base64>:`.");
   }
   const body = c.req.raw.body ?? new Blob([]).stream();
   const upload = coordinator(c, videoId);
@@ -79,13 +78,13 @@ uploads.put("/:videoId/chunks/:n", async (c) => {
     // Already stored: re-hash what came, keep nothing, never touch the part.
     const { sha256, bytes } = await readOrRefuse(() => hashOnly(body, grant.expectedBytes));
     if (sha256 !== digest.sha256) {
-      throw apiError(422, "digest_mismatch", `Chunk ${n.data} does not match its Content-Digest; nothing was kept.`, {
+      throw apiError("digest_mismatch", `Chunk ${n.data} does not match its Content-Digest; nothing was kept.`, {
         expected: digest.sha256,
         actual: sha256,
       });
     }
     if (sha256 !== grant.sha256) {
-      throw apiError(409, "chunk_conflict", `Chunk ${n.data} is already stored with different content.`, {
+      throw apiError("chunk_conflict", `Chunk ${n.data} is already stored with different content.`, {
         stored: grant.sha256,
       });
     }
@@ -149,14 +148,14 @@ export function coordinator(c: Context<{ Bindings: Env }>, videoId: string) {
 /** The `:videoId` (or `:id`) path parameter; a malformed id cannot name any upload. */
 export function videoIdParam(c: Context, name = "videoId"): string {
   const id = VideoIdSchema.safeParse(c.req.param(name));
-  if (!id.success) throw apiError(404, "not_found", "No such upload.");
+  if (!id.success) throw apiError("not_found", "No such upload.");
   return id.data;
 }
 
 export function requireToken(c: Context): string {
   const token = bearerToken(c.req.header("authorization"));
   if (token === undefined)
-    throw apiError(401, "missing_token", "Send the upload token as `Authorization: Bearer <uploadToken>`.");
+    throw apiError("missing_token", "Send the upload token as `Authorization: Bearer <uploadToken>`.");
   return token;
 }
 
@@ -165,7 +164,7 @@ function declaredLength(c: Context): number | null {
   const header = c.req.header("content-length");
   if (header === undefined) return null;
   const bytes = parse(ChunkLengthSchema, header);
-  if (bytes > MAX_CHUNK_BYTES) throw apiError(413, "payload_too_large", `A chunk is at most ${MAX_CHUNK_BYTES} bytes.`);
+  if (bytes > MAX_CHUNK_BYTES) throw apiError("payload_too_large", `A chunk is at most ${MAX_CHUNK_BYTES} bytes.`);
   return bytes;
 }
 
@@ -176,7 +175,7 @@ async function readOrRefuse<T>(read: () => Promise<T>): Promise<T> {
     return await read();
   } catch (err) {
     if (err instanceof WrongLengthError) {
-      throw apiError(400, "wrong_length", `The chunk body has the wrong length: ${err.message}.`, {
+      throw apiError("wrong_length", `The chunk body has the wrong length: ${err.message}.`, {
         expectedBytes: err.expected,
       });
     }

@@ -39,7 +39,7 @@ videos.patch("/:id", async (c) => {
   await requireOwner(c, id);
   const changes = await jsonBody(c, VideoPatchSchema);
   const row = await updateVideo(c.env.DB, id, changes);
-  if (!row) throw apiError(404, "not_found", "No such video.");
+  if (!row) throw apiError("not_found", "No such video.");
   return c.json(describeVideo(row, new URL(c.req.url).origin));
 });
 
@@ -52,7 +52,7 @@ videos.delete("/:id", async (c) => {
 
 videos.get("/:id", async (c) => {
   const row = await getVideo(c.env.DB, videoIdParam(c, "id"));
-  if (!row) throw apiError(404, "not_found", "No such video.");
+  if (!row) throw apiError("not_found", "No such video.");
   return c.json(describeVideo(row, new URL(c.req.url).origin), 200, { "Cache-Control": "no-store" });
 });
 
