@@ -4,7 +4,7 @@
  * V's job-J prefix until T". The worker checks the signature and expiry here
  * and asks the video's Durable Object whether J is still the current job.
  */
-import { base64url, fromBase64url } from "../http/encoding.ts";
+import { base64url, fromBase64url } from "../crypto/encoding.ts";
 
 export type JobClaims = { videoId: string; jobId: string; exp: number };
 

@@ -14,6 +14,7 @@ import { readConfig, type Config } from "../config.ts";
 import { z } from "zod";
 import type { JobSpec } from "../contracts/job.ts";
 import { VideoIdSchema } from "../contracts/video.ts";
+import { videoObject } from "../video/stub.ts";
 import { signJobToken } from "./job-token.ts";
 import { transcoderFor } from "./transcoder.ts";
 
@@ -39,7 +40,7 @@ export async function consumeTranscodeJobs(batch: MessageBatch<unknown>, env: En
       continue;
     }
     const { videoId, attempt } = parsed.data;
-    const video = env.UPLOADS.getByName(videoId);
+    const video = videoObject(env, videoId);
     try {
       const start = await video.startJob(attempt);
       if (!start.start) {
@@ -68,7 +69,7 @@ export async function consumeDeadLetters(batch: MessageBatch<unknown>, env: Env)
   for (const msg of batch.messages) {
     const parsed = TranscodeJobSchema.safeParse(msg.body);
     if (parsed.success) {
-      await env.UPLOADS.getByName(parsed.data.videoId).failProcessing(
+      await videoObject(env, parsed.data.videoId).failProcessing(
         "No transcoder could take the job after repeated tries; processing failed. The source is kept.",
       );
     }

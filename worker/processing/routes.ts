@@ -11,6 +11,7 @@ import { apiError, unwrap } from "../http/errors.ts";
 import { jsonBody } from "../http/validate.ts";
 import { JobFileSchema, jobFileKey } from "../storage/keys.ts";
 import { contentTypeFor, serveObject } from "../storage/serve.ts";
+import { videoObject } from "../video/stub.ts";
 import { verifyJobToken, type JobClaims } from "./job-token.ts";
 import { JobEventSchema } from "../contracts/job.ts";
 
@@ -62,4 +63,4 @@ internal.post("/jobs/:jobId/events", async (c) => {
   return c.json({ ok: true, status });
 });
 
-const video = (c: Context<Vars>, videoId: string) => c.env.UPLOADS.getByName(videoId);
+const video = (c: Context<Vars>, videoId: string) => videoObject(c.env, videoId);

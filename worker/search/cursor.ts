@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { SORTS, type Sort } from "../contracts/vocabulary.ts";
-import { base64url, fromBase64url } from "../http/encoding.ts";
+import { base64url, fromBase64url } from "../crypto/encoding.ts";
 import { apiError } from "../http/errors.ts";
 
 const CursorSchema = z.tuple([z.enum(SORTS), z.number(), z.string().max(40)]);

@@ -1,7 +1,7 @@
 /** Helpers for worker tests: talk to the real Worker entry as a client would. */
 import { exports } from "cloudflare:workers";
 import { formatContentDigest } from "../uploads/content-digest.ts";
-import { toHex } from "../http/encoding.ts";
+import { toHex } from "../crypto/encoding.ts";
 
 export const BASE = "http://reelay.test";
 export const MiB = 1024 * 1024;

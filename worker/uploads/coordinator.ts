@@ -16,7 +16,7 @@ import { readConfig } from "../config.ts";
 import { deleteVideoRow, insertVideo, setVideoStatus } from "../db/videos.ts";
 import { deletePrefix } from "../storage/prefix.ts";
 import type { VideoStatus, Visibility } from "../contracts/vocabulary.ts";
-import { newToken, safeEqual, sha256Hex } from "../http/auth.ts";
+import { newToken, safeEqual, sha256Hex } from "../crypto/tokens.ts";
 import { refuse, type Outcome, type Refusal } from "../http/errors.ts";
 import { sourceKey, videoPrefix } from "../storage/keys.ts";
 import { expectedChunkBytes, type ChunkPlan } from "./chunk-plan.ts";

@@ -7,7 +7,7 @@
  * DigestStream also counts what it hashed, so the byte count reported is
  * what actually arrived, not what was expected.
  */
-import { toHex } from "../http/encoding.ts";
+import { toHex } from "../crypto/encoding.ts";
 
 /** The body was longer or shorter than the chunk must be (or the client went away mid-body). */
 export class WrongLengthError extends Error {

@@ -7,13 +7,15 @@
 import { Hono, type Context } from "hono";
 import { z } from "zod";
 import { MAX_CHUNK_BYTES, readConfig } from "../config.ts";
-import { bearerToken, safeEqual } from "../http/auth.ts";
+import { safeEqual } from "../crypto/tokens.ts";
+import { bearerToken } from "../http/auth.ts";
 import { apiError, unwrap } from "../http/errors.ts";
 import { jsonBody, parse } from "../http/validate.ts";
 import { VideoIdSchema } from "../contracts/video.ts";
 import { ChunkIndexSchema, createUploadSchema } from "../contracts/upload.ts";
 import { titleFromFilename } from "../contracts/vocabulary.ts";
 import { newVideoId } from "../storage/keys.ts";
+import { videoObject } from "../video/stub.ts";
 import { planChunks } from "./chunk-plan.ts";
 import { parseContentDigest } from "./content-digest.ts";
 import { type Hashed, hashOnly, hashWhileStreaming, WrongLengthError } from "./part-stream.ts";
@@ -142,7 +144,7 @@ uploads.delete("/:videoId", async (c) => {
 });
 
 export function coordinator(c: Context<{ Bindings: Env }>, videoId: string) {
-  return c.env.UPLOADS.getByName(videoId);
+  return videoObject(c.env, videoId);
 }
 
 /** The `:videoId` (or `:id`) path parameter; a malformed id cannot name any upload. */

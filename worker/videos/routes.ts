@@ -7,7 +7,7 @@ import { Hono, type Context } from "hono";
 import { readConfig } from "../config.ts";
 import { getVideo, updateVideo } from "../db/videos.ts";
 import type { VideoRow } from "../db/schema.ts";
-import { safeEqual } from "../http/auth.ts";
+import { safeEqual } from "../crypto/tokens.ts";
 import { apiError, unwrap } from "../http/errors.ts";
 import { jsonBody, parse } from "../http/validate.ts";
 import { listVideos } from "../search/list.ts";
