@@ -7,12 +7,12 @@ import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
 import { readConfig } from "./config.ts";
 import { ApiError, apiError } from "./http/errors.ts";
-import { uploads } from "./uploads/routes.ts";
-import { videos } from "./videos/routes.ts";
-import { tags } from "./tags/routes.ts";
-import { internal } from "./processing/routes.ts";
-import { playback } from "./playback/routes.ts";
-import { pages } from "./pages/routes.ts";
+import { uploads } from "./uploads/upload-routes.ts";
+import { videos } from "./videos/video-routes.ts";
+import { tags } from "./tags/tag-routes.ts";
+import { internal } from "./processing/job-routes.ts";
+import { playback } from "./playback/playback-routes.ts";
+import { pages } from "./pages/page-routes.ts";
 
 export const app = new Hono<{ Bindings: Env }>();
 

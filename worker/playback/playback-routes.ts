@@ -9,7 +9,7 @@ import { getVideo } from "../db/videos.ts";
 import { apiError } from "../http/errors.ts";
 import { JobFileSchema, JobIdSchema, jobFileKey } from "../storage/keys.ts";
 import { serveBytes, serveObject } from "../storage/serve.ts";
-import { videoIdParam } from "../uploads/routes.ts";
+import { videoIdParam } from "../uploads/upload-routes.ts";
 
 export const playback = new Hono<{ Bindings: Env }>();
 

@@ -12,7 +12,7 @@ import { apiError, unwrap } from "../http/errors.ts";
 import { jsonBody, parse } from "../http/validate.ts";
 import { listVideos } from "../search/list.ts";
 import { serveObject } from "../storage/serve.ts";
-import { coordinator, requireToken, videoIdParam } from "../uploads/routes.ts";
+import { coordinator, requireToken, videoIdParam } from "../uploads/upload-routes.ts";
 import { ListQuerySchema, VideoPatchSchema } from "../contracts/video.ts";
 
 export const videos = new Hono<{ Bindings: Env }>();
