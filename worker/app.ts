@@ -6,7 +6,7 @@ import { Hono, type MiddlewareHandler } from "hono";
 import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
 import { readConfig } from "./config.ts";
-import { ApiError, apiError } from "./http/errors.ts";
+import { ApiError, apiError, fromHttpException } from "./http/errors.ts";
 import { uploads } from "./uploads/upload-routes.ts";
 import { videos } from "./videos/video-routes.ts";
 import { tags } from "./tags/tag-routes.ts";
@@ -48,10 +48,7 @@ app.onError((err) => {
     const retryAfter = err.details.retryAfter;
     return err.toResponse(typeof retryAfter === "number" ? { "Retry-After": String(retryAfter) } : undefined);
   }
-  if (err instanceof HTTPException && err.status < 500) {
-    const code = err.status === 413 ? "payload_too_large" : "bad_request";
-    return apiError(code, err.message || "Bad request.").toResponse();
-  }
+  if (err instanceof HTTPException && err.status < 500) return fromHttpException(err).toResponse();
   console.error("unhandled error", err instanceof Error ? err.stack : err);
   return apiError("internal_error", "Something went wrong on our side; please try again.").toResponse();
 });

@@ -1,16 +1,15 @@
 /**
  * `/api/uploads`: create an upload, send chunks (any order, in parallel, any
- * number of times), ask what arrived, complete, abort. The per-video
- * `VideoUpload` Durable Object decides; this file only speaks HTTP and
- * streams chunk bytes into R2.
+ * number of times), ask what arrived, complete, abort. The video's Durable
+ * Object decides; this file only speaks HTTP and streams chunk bytes into R2.
  */
-import { Hono, type Context } from "hono";
+import { type Context, Hono } from "hono";
 import { z } from "zod";
 import { MAX_CHUNK_BYTES, readConfig } from "../config.ts";
-import { safeEqual } from "../crypto/tokens.ts";
-import { bearerToken } from "../http/auth.ts";
+import { operator, uploadToken } from "../http/auth.ts";
 import { apiError, unwrap } from "../http/errors.ts";
-import { jsonBody, parse } from "../http/validate.ts";
+import { noSuchUpload, uploadParam } from "../http/params.ts";
+import { parse, validJson, validParams } from "../http/validate.ts";
 import { VideoIdSchema } from "../contracts/video.ts";
 import { ChunkIndexSchema, createUploadSchema } from "../contracts/upload.ts";
 import { titleFromFilename } from "../contracts/vocabulary.ts";
@@ -23,48 +22,52 @@ import { CHUNK_LEASE_RENEW_MS } from "./coordinator.ts";
 
 export const uploads = new Hono<{ Bindings: Env }>();
 
-uploads.post("/", async (c) => {
-  const config = readConfig(c.env);
-  if (config.apiToken !== undefined) {
-    const presented = bearerToken(c.req.header("authorization"));
-    if (presented === undefined)
-      throw apiError("missing_token", "Creating an upload needs `Authorization: Bearer <API_TOKEN>`.");
-    if (!(await safeEqual(presented, config.apiToken))) throw apiError("invalid_token", "The API token is not valid.");
-  }
-  const body = await jsonBody(c, createUploadSchema(config.maxUploadBytes));
-  const videoId = newVideoId();
-  const plan = planChunks(body.size, body.chunkSize ?? config.defaultChunkSize);
-  const created = unwrap(
-    await coordinator(c, videoId).create({
-      videoId,
-      plan,
-      filename: body.filename,
-      contentType: body.contentType,
-      title: body.title || titleFromFilename(body.filename),
-      description: body.description ?? "",
-      tags: body.tags ?? [],
-      visibility: body.visibility,
-    }),
-  );
-  const { snapshot } = created;
-  return c.json(
-    {
-      videoId,
-      uploadToken: created.uploadToken,
-      chunkSize: snapshot.chunkSize,
-      totalChunks: snapshot.totalChunks,
-      expiresAt: snapshot.expiresAt,
-    },
-    201,
-    { Location: `/api/uploads/${videoId}` },
-  );
-});
+uploads.post(
+  "/",
+  operator,
+  validJson((env) => createUploadSchema(readConfig(env).maxUploadBytes)),
+  async (c) => {
+    const config = readConfig(c.env);
+    const body = c.req.valid("json");
+    const videoId = newVideoId();
+    const plan = planChunks(body.size, body.chunkSize ?? config.defaultChunkSize);
+    const created = unwrap(
+      await videoObject(c.env, videoId).create({
+        videoId,
+        plan,
+        filename: body.filename,
+        contentType: body.contentType,
+        title: body.title || titleFromFilename(body.filename),
+        description: body.description ?? "",
+        tags: body.tags ?? [],
+        visibility: body.visibility,
+      }),
+    );
+    const { snapshot } = created;
+    return c.json(
+      {
+        videoId,
+        uploadToken: created.uploadToken,
+        chunkSize: snapshot.chunkSize,
+        totalChunks: snapshot.totalChunks,
+        expiresAt: snapshot.expiresAt,
+      },
+      201,
+      { Location: `/api/uploads/${videoId}` },
+    );
+  },
+);
 
-uploads.put("/:videoId/chunks/:n", async (c) => {
-  const videoId = videoIdParam(c);
-  const n = ChunkIndexSchema.safeParse(c.req.param("n"));
-  if (!n.success) throw apiError("invalid_chunk_index", "The chunk index must be an integer from 1.");
-  const token = requireToken(c);
+/** `:videoId` and the chunk index `:n`; a malformed id is an unknown upload. */
+const chunkParams = validParams(z.object({ videoId: VideoIdSchema, n: ChunkIndexSchema }), (issues) =>
+  issues.some((i) => i.path[0] === "videoId")
+    ? noSuchUpload()
+    : apiError("invalid_chunk_index", "The chunk index must be an integer from 1."),
+);
+
+uploads.put("/:videoId/chunks/:n", chunkParams, uploadToken, async (c) => {
+  const { videoId, n } = c.req.valid("param");
+  const token = c.var.token;
   const declared = declaredLength(c);
   const digest = parseContentDigest(c.req.header("content-digest"));
   if (!digest.ok) {
@@ -73,42 +76,39 @@ uploads.put("/:videoId/chunks/:n", async (c) => {
       : apiError("invalid_digest", "`Content-Digest` must carry a base64 SHA-256: `sha-256=:<base64>:`.");
   }
   const body = c.req.raw.body ?? new Blob([]).stream();
-  const upload = coordinator(c, videoId);
-  const grant = unwrap(await upload.beginChunk(token, n.data, declared));
+  const upload = videoObject(c.env, videoId);
+  const grant = unwrap(await upload.beginChunk(token, n, declared));
 
   if (grant.mode === "verify") {
     // Already stored: re-hash what came, keep nothing, never touch the part.
     const { sha256, bytes } = await readOrRefuse(() => hashOnly(body, grant.expectedBytes));
     if (sha256 !== digest.sha256) {
-      throw apiError("digest_mismatch", `Chunk ${n.data} does not match its Content-Digest; nothing was kept.`, {
+      throw apiError("digest_mismatch", `Chunk ${n} does not match its Content-Digest; nothing was kept.`, {
         expected: digest.sha256,
         actual: sha256,
       });
     }
     if (sha256 !== grant.sha256) {
-      throw apiError("chunk_conflict", `Chunk ${n.data} is already stored with different content.`, {
+      throw apiError("chunk_conflict", `Chunk ${n} is already stored with different content.`, {
         stored: grant.sha256,
       });
     }
-    return c.json({ chunk: n.data, size: bytes, sha256, received: grant.received, totalChunks: grant.totalChunks });
+    return c.json({ chunk: n, size: bytes, sha256, received: grant.received, totalChunks: grant.totalChunks });
   }
 
   const part = c.env.VIDEOS.resumeMultipartUpload(grant.r2Key, grant.r2UploadId);
   let stored: Hashed<R2UploadedPart>;
-  const renewing = setInterval(
-    () => void upload.renewLease(n.data, grant.leaseId).catch(() => {}),
-    CHUNK_LEASE_RENEW_MS,
-  );
+  const renewing = setInterval(() => void upload.renewLease(n, grant.leaseId).catch(() => {}), CHUNK_LEASE_RENEW_MS);
   try {
-    stored = await readOrRefuse(() => hashWhileStreaming(body, grant.expectedBytes, (s) => part.uploadPart(n.data, s)));
+    stored = await readOrRefuse(() => hashWhileStreaming(body, grant.expectedBytes, (s) => part.uploadPart(n, s)));
   } catch (err) {
-    await upload.releaseChunk(n.data, grant.leaseId);
+    await upload.releaseChunk(n, grant.leaseId);
     throw err;
   } finally {
     clearInterval(renewing);
   }
   const recorded = unwrap(
-    await upload.finishChunk(n.data, {
+    await upload.finishChunk(n, {
       leaseId: grant.leaseId,
       bytes: stored.bytes,
       claimedSha256: digest.sha256,
@@ -117,7 +117,7 @@ uploads.put("/:videoId/chunks/:n", async (c) => {
     }),
   );
   return c.json({
-    chunk: n.data,
+    chunk: n,
     size: stored.bytes,
     sha256: stored.sha256,
     received: recorded.received,
@@ -125,41 +125,23 @@ uploads.put("/:videoId/chunks/:n", async (c) => {
   });
 });
 
-uploads.get("/:videoId", async (c) => {
-  const videoId = videoIdParam(c);
-  const { snapshot } = unwrap(await coordinator(c, videoId).describe(requireToken(c)));
+uploads.get("/:videoId", uploadParam, uploadToken, async (c) => {
+  const { videoId } = c.req.valid("param");
+  const { snapshot } = unwrap(await videoObject(c.env, videoId).describe(c.var.token));
   return c.json(snapshot);
 });
 
-uploads.post("/:videoId/complete", async (c) => {
-  const videoId = videoIdParam(c);
-  const { status } = unwrap(await coordinator(c, videoId).complete(requireToken(c)));
+uploads.post("/:videoId/complete", uploadParam, uploadToken, async (c) => {
+  const { videoId } = c.req.valid("param");
+  const { status } = unwrap(await videoObject(c.env, videoId).complete(c.var.token));
   return c.json({ videoId, status }, 202);
 });
 
-uploads.delete("/:videoId", async (c) => {
-  const videoId = videoIdParam(c);
-  unwrap(await coordinator(c, videoId).abort(requireToken(c)));
+uploads.delete("/:videoId", uploadParam, uploadToken, async (c) => {
+  const { videoId } = c.req.valid("param");
+  unwrap(await videoObject(c.env, videoId).abort(c.var.token));
   return c.body(null, 204);
 });
-
-export function coordinator(c: Context<{ Bindings: Env }>, videoId: string) {
-  return videoObject(c.env, videoId);
-}
-
-/** The `:videoId` (or `:id`) path parameter; a malformed id cannot name any upload. */
-export function videoIdParam(c: Context, name = "videoId"): string {
-  const id = VideoIdSchema.safeParse(c.req.param(name));
-  if (!id.success) throw apiError("not_found", "No such upload.");
-  return id.data;
-}
-
-export function requireToken(c: Context): string {
-  const token = bearerToken(c.req.header("authorization"));
-  if (token === undefined)
-    throw apiError("missing_token", "Send the upload token as `Authorization: Bearer <uploadToken>`.");
-  return token;
-}
 
 /** The declared body length, refusing bodies no chunk could ever be. */
 function declaredLength(c: Context): number | null {
