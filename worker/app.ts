@@ -6,13 +6,13 @@ import { Hono, type MiddlewareHandler } from "hono";
 import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
 import { readConfig } from "./config.ts";
-import { ApiError, apiError } from "./http/errors.ts";
-import { uploads } from "./uploads/routes.ts";
-import { videos } from "./videos/routes.ts";
-import { tags } from "./tags/routes.ts";
-import { internal } from "./processing/routes.ts";
-import { playback } from "./playback/routes.ts";
-import { pages } from "./pages/routes.ts";
+import { ApiError, apiError, fromHttpException } from "./http/errors.ts";
+import { uploads } from "./uploads/upload-routes.ts";
+import { videos } from "./videos/video-routes.ts";
+import { tags } from "./tags/tag-routes.ts";
+import { internal } from "./processing/job-routes.ts";
+import { playback } from "./playback/playback-routes.ts";
+import { pages } from "./pages/page-routes.ts";
 
 export const app = new Hono<{ Bindings: Env }>();
 
@@ -48,10 +48,7 @@ app.onError((err) => {
     const retryAfter = err.details.retryAfter;
     return err.toResponse(typeof retryAfter === "number" ? { "Retry-After": String(retryAfter) } : undefined);
   }
-  if (err instanceof HTTPException && err.status < 500) {
-    const code = err.status === 413 ? "payload_too_large" : "bad_request";
-    return apiError(code, err.message || "Bad request.").toResponse();
-  }
+  if (err instanceof HTTPException && err.status < 500) return fromHttpException(err).toResponse();
   console.error("unhandled error", err instanceof Error ? err.stack : err);
   return apiError("internal_error", "Something went wrong on our side; please try again.").toResponse();
 });

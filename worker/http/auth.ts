@@ -1,7 +1,82 @@
-/** Reading credentials from requests. */
+/**
+ * Who may call what, as middleware that answers 401 `missing_token` or
+ * `invalid_token`, and leaves on the context what the handler needs of the
+ * caller (`c.var.token`, `c.var.claims`):
+ * - `operator`: creating an upload, when `API_TOKEN` is set;
+ * - `uploadToken`: the upload API and the source download; the video's
+ *   object checks the token;
+ * - `owner`: editing, deleting a video: its upload token or `API_TOKEN`;
+ * - `jobToken`: the transcoder's storage protocol, by signed job token.
+ */
+import { createMiddleware } from "hono/factory";
+import { readConfig } from "../config.ts";
+import { safeEqual } from "../crypto/tokens.ts";
+import { type JobClaims, verifyJobToken } from "../processing/job-token.ts";
+import { videoObject } from "../video/stub.ts";
+import { apiError, unwrap } from "./errors.ts";
 
 /** The token of an `Authorization: Bearer <token>` header, or undefined. */
-export function bearerToken(header: string | undefined | null): string | undefined {
+function bearerToken(header: string | undefined): string | undefined {
   const match = /^Bearer[ \t]+([A-Za-z0-9._~+/=-]{1,512})[ \t]*$/i.exec(header ?? "");
   return match?.[1];
 }
+
+/** The bearer token presented, or 401 `missing_token` saying which token to send. */
+function presentedToken(header: string | undefined, hint: string): string {
+  const token = bearerToken(header);
+  if (token === undefined) throw apiError("missing_token", hint);
+  return token;
+}
+
+const UPLOAD_TOKEN_HINT = "Send the upload token as `Authorization: Bearer <uploadToken>`.";
+
+/**
+ * The upload token on `c.var.token`. Only the video's object can tell
+ * whether it is that video's, so the route passes it on with every call.
+ */
+export const uploadToken = createMiddleware<{ Variables: { token: string } }>(async (c, next) => {
+  c.set("token", presentedToken(c.req.header("authorization"), UPLOAD_TOKEN_HINT));
+  await next();
+});
+
+/** With `API_TOKEN` set, only the operator passes; without it, anyone does. */
+export const operator = createMiddleware<{ Bindings: Env }>(async (c, next) => {
+  const { apiToken } = readConfig(c.env);
+  if (apiToken !== undefined) {
+    const token = presentedToken(
+      c.req.header("authorization"),
+      "Creating an upload needs `Authorization: Bearer <API_TOKEN>`.",
+    );
+    if (!(await safeEqual(token, apiToken))) throw apiError("invalid_token", "The API token is not valid.");
+  }
+  await next();
+});
+
+/**
+ * The owner of the video named by the validated `:id` (its upload token) or
+ * the operator (`API_TOKEN`); 401 otherwise, 404 when there is no such video.
+ */
+export const owner = createMiddleware<{ Bindings: Env }, string, { out: { param: { id: string } } }>(
+  async (c, next) => {
+    const token = presentedToken(c.req.header("authorization"), UPLOAD_TOKEN_HINT);
+    const { apiToken } = readConfig(c.env);
+    const isOperator = apiToken !== undefined && (await safeEqual(token, apiToken));
+    if (!isOperator) unwrap(await videoObject(c.env, c.req.valid("param").id).authorizeOwner(token));
+    await next();
+  },
+);
+
+/**
+ * The claims of a valid job token for the `:jobId` of the path, on
+ * `c.var.claims`. Without a transcoder secret the protocol does not exist.
+ */
+export const jobToken = createMiddleware<{ Bindings: Env; Variables: { claims: JobClaims } }>(async (c, next) => {
+  const secret = readConfig(c.env).transcoderSecret;
+  if (!secret) throw apiError("not_found", "No such resource.");
+  const token = bearerToken(c.req.header("authorization"));
+  const claims = token ? await verifyJobToken(secret, token) : undefined;
+  if (!claims || claims.jobId !== c.req.param("jobId"))
+    throw apiError("invalid_token", "A valid job token is required.");
+  c.set("claims", claims);
+  await next();
+});

@@ -3,6 +3,7 @@
  * Codes and their statuses are the catalogue in contracts/errors.ts; this
  * file only turns them into responses.
  */
+import type { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { ERRORS, type ErrorBody, type ErrorCode } from "../contracts/errors.ts";
 
@@ -34,6 +35,21 @@ export class ApiError extends Error {
 
 export const apiError = (code: ServerErrorCode, message: string, details?: Record<string, unknown>) =>
   new ApiError(code, message, details);
+
+/**
+ * The codes of the refusals Hono itself may throw as `HTTPException` (its
+ * validators, body limits, routing), by status; any other 4xx is `bad_request`.
+ */
+const HTTP_EXCEPTION_CODES: Partial<Record<number, ServerErrorCode>> = {
+  404: "not_found",
+  405: "method_not_allowed",
+  413: "payload_too_large",
+  416: "range_not_satisfiable",
+};
+
+/** A client error Hono threw, as the catalogue error of its status. */
+export const fromHttpException = (err: HTTPException): ApiError =>
+  apiError(HTTP_EXCEPTION_CODES[err.status] ?? "bad_request", err.message || "Bad request.");
 
 /**
  * A refusal that crosses a Durable Object RPC boundary. Thrown errors lose

@@ -1,22 +1,93 @@
-/** Request parsing with zod that fails as our one error shape, never as a 5xx. */
-import type { Context } from "hono";
-import type { z } from "zod";
-import { ApiError, apiError } from "./errors.ts";
+/**
+ * Validation of path parameters, queries and JSON bodies with
+ * `@hono/zod-validator`: routes name a schema, handlers read
+ * `c.req.valid(...)`, and every failure leaves as our one error shape,
+ * 400 `invalid_request` listing each issue, never as a 5xx.
+ */
+import { zValidator } from "@hono/zod-validator";
+import { z } from "zod";
+import { type ApiError, apiError } from "./errors.ts";
 
 /** Largest JSON body the API reads; real ones are a few KiB. */
 const MAX_JSON_BYTES = 64 * 1024;
 
-export async function jsonBody<S extends z.ZodType>(c: Context, schema: S): Promise<z.infer<S>> {
-  const declared = Number(c.req.header("content-length") ?? "0");
+type Issues = readonly { path: readonly PropertyKey[]; message: string }[];
+/** What a validator that does not answer `invalid_request` answers instead, given the issues. */
+type Refusal = (issues: Issues) => ApiError;
+
+/** 400 `invalid_request`: the message names the first issue, `issues` lists each. */
+function invalidRequest(issues: Issues): ApiError {
+  const listed = issues.map((i) => ({ path: i.path.join("."), message: i.message }));
+  const first = listed[0];
+  return apiError("invalid_request", first ? `${first.path || "body"}: ${first.message}` : "Invalid request.", {
+    issues: listed,
+  });
+}
+
+/** `value` as `schema` reads it, or 400 `invalid_request`; for values that are not a whole param, query or body. */
+export function parse<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  throw invalidRequest(result.error.issues);
+}
+
+const refuseWith =
+  (refusal: Refusal) =>
+  (result: { success: boolean; error?: { issues: Issues } }): void => {
+    if (!result.success) throw refusal(result.error?.issues ?? []);
+  };
+
+/** The path parameters as `schema` reads them; `refusal` replaces `invalid_request` (a malformed id is a 404). */
+export const validParams = <S extends z.ZodType>(schema: S, refusal: Refusal = invalidRequest) =>
+  zValidator("param", schema, refuseWith(refusal));
+
+/**
+ * The query as `schema` reads it. A repeated parameter counts once, by its
+ * first value, as `c.req.query()` reads it; the validator alone would hand
+ * the schema an array.
+ */
+export const validQuery = <S extends z.ZodType>(schema: S) =>
+  zValidator("query", z.preprocess(firstValues, schema), refuseWith(invalidRequest));
+
+const firstValues = (query: unknown) =>
+  Object.fromEntries(
+    Object.entries(query as Record<string, string | string[]>).map(([key, value]) => [
+      key,
+      Array.isArray(value) ? value[0] : value,
+    ]),
+  );
+
+const jsonValidator = <S extends z.ZodType>(schema: S) => zValidator("json", schema, refuseWith(invalidRequest));
+
+/**
+ * A JSON body of at most 64 KiB, as `schema` reads it; `schema` may depend
+ * on the deployment's config. The body is read here first, whatever its
+ * declared Content-Type (the API never required one): over the limit is 413
+ * `payload_too_large`, counted in bytes whether or not Content-Length is
+ * sent; not JSON is 400 `invalid_json`. The validator reads only bodies
+ * declared as JSON, so it is handed the bytes read, declared as such.
+ */
+export function validJson<S extends z.ZodType>(schema: S | ((env: Env) => S)): ReturnType<typeof jsonValidator<S>> {
+  return async (c, next) => {
+    const bytes = await readJsonBytes(c.req.raw);
+    const headers = new Headers(c.req.raw.headers);
+    headers.set("content-type", "application/json");
+    c.req.raw = new Request(c.req.raw, { body: bytes, headers });
+    return jsonValidator(typeof schema === "function" ? schema(c.env as Env) : schema)(c, next);
+  };
+}
+
+/** The body's bytes, known to be JSON within the limit. */
+async function readJsonBytes(req: Request): Promise<Uint8Array> {
+  const declared = Number(req.headers.get("content-length") ?? "0");
   if (declared > MAX_JSON_BYTES) throw tooLarge();
-  let raw: unknown;
+  const bytes = await readAtMost(req.body, MAX_JSON_BYTES);
   try {
-    raw = JSON.parse(new TextDecoder().decode(await readAtMost(c.req.raw.body, MAX_JSON_BYTES)));
-  } catch (err) {
-    if (err instanceof ApiError) throw err;
+    JSON.parse(new TextDecoder().decode(bytes));
+  } catch {
     throw apiError("invalid_json", "The request body is not valid JSON.");
   }
-  return parse(schema, raw);
+  return bytes;
 }
 
 const tooLarge = () => apiError("payload_too_large", `JSON bodies are limited to ${MAX_JSON_BYTES} bytes.`);
@@ -46,14 +117,4 @@ async function readAtMost(body: ReadableStream<Uint8Array> | null, limit: number
     at += piece.byteLength;
   }
   return out;
-}
-
-export function parse<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
-  const result = schema.safeParse(value);
-  if (result.success) return result.data;
-  const issues = result.error.issues.map((i) => ({ path: i.path.join("."), message: i.message }));
-  const first = issues[0];
-  throw apiError("invalid_request", first ? `${first.path || "body"}: ${first.message}` : "Invalid request.", {
-    issues,
-  });
 }

@@ -2,8 +2,8 @@
  * Runs listings and searches against D1 and shapes the results: rows,
  * `<mark>` highlights, the next keyset cursor. The SQL is in list-query.ts.
  */
-import type { Rendition } from "../contracts/job.ts";
-import type { VideoRow } from "../db/schema.ts";
+import { getTableColumns } from "drizzle-orm";
+import { type VideoRow, videos } from "../db/schema.ts";
 import { encodeCursor } from "./cursor.ts";
 import { markHtml } from "./fts-query.ts";
 import { listQuery, type ListParams } from "./list-query.ts";
@@ -16,14 +16,13 @@ export async function listVideos(db: D1Database, params: ListParams): Promise<Li
   const { results } = await db
     .prepare(sql)
     .bind(...binds)
-    .all<RawVideo>();
+    .all<Matched>();
   const page = results.slice(0, params.limit);
   const last = page.at(-1);
-  const keyOf = (r: RawVideo) =>
-    Number(order.key === "rank" ? r.rank : order.key === "created_at" ? r.created_at : (r.duration_sec ?? 0));
+  const keyOf = (r: Matched) => Number(r[order.key] ?? 0);
   return {
     items: page.map((r) => ({
-      row: fromRaw(r),
+      row: videoRowOf(r),
       ...(r.hl_title !== undefined
         ? { highlight: { title: markHtml(r.hl_title ?? ""), description: markHtml(r.hl_description ?? "") } }
         : {}),
@@ -51,57 +50,25 @@ export async function suggestTags(
   return results;
 }
 
-type RawVideo = {
+/**
+ * A row of the listing SQL: every column of `videos` under its SQL name (the
+ * query selects `v.*`), then the search's rank and highlights.
+ */
+type Matched = Record<string, unknown> & {
   id: string;
-  title: string;
-  description: string;
-  tags: string;
-  filename: string;
-  size: number;
-  content_type: string;
-  status: VideoRow["status"];
-  visibility: VideoRow["visibility"];
-  progress: number | null;
-  error: string | null;
-  duration_sec: number | null;
-  width: number | null;
-  height: number | null;
-  frame_rate: number | null;
-  video_codec: string | null;
-  audio_codec: string | null;
-  renditions: string | null;
-  playback_job: string | null;
-  ladder_complete: number;
-  created_at: number;
-  updated_at: number;
   rank?: number;
   hl_title?: string | null;
   hl_description?: string | null;
 };
 
-function fromRaw(r: RawVideo): VideoRow {
-  return {
-    id: r.id,
-    title: r.title,
-    description: r.description,
-    tags: JSON.parse(r.tags) as string[],
-    filename: r.filename,
-    size: r.size,
-    contentType: r.content_type,
-    status: r.status,
-    visibility: r.visibility,
-    progress: r.progress,
-    error: r.error,
-    durationSec: r.duration_sec,
-    width: r.width,
-    height: r.height,
-    frameRate: r.frame_rate,
-    videoCodec: r.video_codec,
-    audioCodec: r.audio_codec,
-    renditions: r.renditions ? (JSON.parse(r.renditions) as Rendition[]) : null,
-    playbackJob: r.playback_job,
-    ladderComplete: r.ladder_complete === 1,
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-  };
+const COLUMNS = Object.entries(getTableColumns(videos));
+
+/** The row as drizzle reads it: each column by its SQL name, decoded (JSON, booleans) by the schema. */
+function videoRowOf(matched: Matched): VideoRow {
+  return Object.fromEntries(
+    COLUMNS.map(([field, column]) => {
+      const value = matched[column.name];
+      return [field, value === null ? null : column.mapFromDriverValue(value)];
+    }),
+  ) as VideoRow;
 }

@@ -4,38 +4,26 @@
  * job's signed token; the video's Durable Object must still call the job
  * current, so a superseded job can neither read nor write nor report.
  */
-import { Hono, type Context } from "hono";
-import { readConfig } from "../config.ts";
-import { bearerToken } from "../http/auth.ts";
+import { Hono } from "hono";
+import { jobToken } from "../http/auth.ts";
 import { apiError, unwrap } from "../http/errors.ts";
-import { jsonBody } from "../http/validate.ts";
+import { validJson } from "../http/validate.ts";
 import { JobFileSchema, jobFileKey } from "../storage/keys.ts";
 import { contentTypeFor, serveObject } from "../storage/serve.ts";
 import { videoObject } from "../video/stub.ts";
-import { verifyJobToken, type JobClaims } from "./job-token.ts";
 import { JobEventSchema } from "../contracts/job.ts";
+import type { JobClaims } from "./job-token.ts";
 
-type Vars = { Bindings: Env; Variables: { claims: JobClaims } };
-
-export const internal = new Hono<Vars>();
+export const internal = new Hono<{ Bindings: Env; Variables: { claims: JobClaims } }>();
 
 /** Largest single output file (a segment or playlist); real ones are a few MiB. */
 const MAX_OUTPUT_BYTES = 512 * 1024 * 1024;
 
-internal.use("/jobs/:jobId/*", async (c, next) => {
-  const secret = readConfig(c.env).transcoderSecret;
-  if (!secret) throw apiError("not_found", "No such resource.");
-  const token = bearerToken(c.req.header("authorization"));
-  const claims = token ? await verifyJobToken(secret, token) : undefined;
-  if (!claims || claims.jobId !== c.req.param("jobId"))
-    throw apiError("invalid_token", "A valid job token is required.");
-  c.set("claims", claims);
-  await next();
-});
+internal.use("/jobs/:jobId/*", jobToken);
 
 internal.get("/jobs/:jobId/source", async (c) => {
   const { videoId, jobId } = c.var.claims;
-  const source = unwrap(await video(c, videoId).jobSource(jobId));
+  const source = unwrap(await videoObject(c.env, videoId).jobSource(jobId));
   return serveObject(c.req.raw, c.env.VIDEOS, source.r2Key, { cacheControl: "no-store" });
 });
 
@@ -46,7 +34,7 @@ internal.put("/jobs/:jobId/files/*", async (c) => {
   const length = Number(c.req.header("content-length"));
   if (!Number.isSafeInteger(length) || length < 0) throw apiError("length_required", "Content-Length is required.");
   if (length > MAX_OUTPUT_BYTES) throw apiError("payload_too_large", "Output file too large.");
-  if (!(await video(c, videoId).jobIsCurrent(jobId)))
+  if (!(await videoObject(c.env, videoId).jobIsCurrent(jobId)))
     throw apiError("job_superseded", "This job is no longer current; stop it.");
   const body = (c.req.raw.body ?? new Blob([]).stream()).pipeThrough(new FixedLengthStream(length));
   await c.env.VIDEOS.put(jobFileKey(videoId, jobId, file.data), body, {
@@ -55,12 +43,10 @@ internal.put("/jobs/:jobId/files/*", async (c) => {
   return c.body(null, 204);
 });
 
-internal.post("/jobs/:jobId/events", async (c) => {
+internal.post("/jobs/:jobId/events", validJson(JobEventSchema), async (c) => {
   const { videoId, jobId } = c.var.claims;
-  const event = await jsonBody(c, JobEventSchema);
+  const event = c.req.valid("json");
   if (event.jobId !== jobId) throw apiError("job_mismatch", "The event names another job.");
-  const { status } = unwrap(await video(c, videoId).jobEvent(event));
+  const { status } = unwrap(await videoObject(c.env, videoId).jobEvent(event));
   return c.json({ ok: true, status });
 });
-
-const video = (c: Context<Vars>, videoId: string) => videoObject(c.env, videoId);

@@ -5,20 +5,23 @@
  * cached for a year; the master itself is short-lived until the ladder is final.
  */
 import { Hono } from "hono";
+import { z } from "zod";
+import { VideoIdSchema } from "../contracts/video.ts";
 import { getVideo } from "../db/videos.ts";
 import { apiError } from "../http/errors.ts";
+import { noSuchVideo, videoParam } from "../http/params.ts";
+import { validParams } from "../http/validate.ts";
 import { JobFileSchema, JobIdSchema, jobFileKey } from "../storage/keys.ts";
 import { serveBytes, serveObject } from "../storage/serve.ts";
-import { videoIdParam } from "../uploads/routes.ts";
 
 export const playback = new Hono<{ Bindings: Env }>();
 
 const IMMUTABLE = "public, max-age=31536000, immutable";
 
-playback.get("/:id/master.m3u8", async (c) => {
-  const id = videoIdParam(c, "id");
+playback.get("/:id/master.m3u8", videoParam, async (c) => {
+  const { id } = c.req.valid("param");
   const row = await getVideo(c.env.DB, id);
-  if (!row) throw apiError("not_found", "No such video.");
+  if (!row) throw noSuchVideo();
   if (!row.playbackJob)
     throw apiError("not_ready", `The video is ${row.status}; it is not playable yet.`, { status: row.status });
   const object = await c.env.VIDEOS.get(jobFileKey(id, row.playbackJob, "master.m3u8"));
@@ -32,8 +35,8 @@ playback.get("/:id/master.m3u8", async (c) => {
   });
 });
 
-playback.get("/:id/poster.jpg", async (c) => {
-  const id = videoIdParam(c, "id");
+playback.get("/:id/poster.jpg", videoParam, async (c) => {
+  const { id } = c.req.valid("param");
   const row = await getVideo(c.env.DB, id);
   if (!row?.playbackJob) throw apiError("not_found", "No poster yet.");
   return serveObject(c.req.raw, c.env.VIDEOS, jobFileKey(id, row.playbackJob, "poster.jpg"), {
@@ -41,20 +44,25 @@ playback.get("/:id/poster.jpg", async (c) => {
   });
 });
 
+const noSuchFile = () => apiError("not_found", "No such file.");
+
+/** `:id` and `:job`; a malformed one of either names nothing. */
+const jobParams = validParams(z.object({ id: VideoIdSchema, job: JobIdSchema }), (issues) =>
+  issues.some((i) => i.path[0] === "id") ? noSuchVideo() : noSuchFile(),
+);
+
 /** Media playlists, init segments, segments and posters of one job: immutable. */
-playback.get("/:id/:job/*", async (c) => {
-  const id = videoIdParam(c, "id");
-  const job = JobIdSchema.safeParse(c.req.param("job"));
-  const prefix = `/videos/${id}/${c.req.param("job")}/`;
-  const file = JobFileSchema.safeParse(decodeURIComponent(c.req.path.slice(prefix.length)));
-  if (!job.success || !file.success) throw apiError("not_found", "No such file.");
-  return serveObject(c.req.raw, c.env.VIDEOS, jobFileKey(id, job.data, file.data), {
+playback.get("/:id/:job/*", jobParams, async (c) => {
+  const { id, job } = c.req.valid("param");
+  const file = JobFileSchema.safeParse(decodeURIComponent(c.req.path.slice(`/videos/${id}/${job}/`.length)));
+  if (!file.success) throw noSuchFile();
+  return serveObject(c.req.raw, c.env.VIDEOS, jobFileKey(id, job, file.data), {
     cacheControl: file.data.endsWith(".m3u8") ? "public, max-age=31536000" : IMMUTABLE,
   });
 });
 
 /** Prefixes each variant URI of a master playlist with the job id. */
-export function withJobPrefix(master: string, jobId: string): string {
+function withJobPrefix(master: string, jobId: string): string {
   return master
     .split("\n")
     .map((line) => (line.trim() === "" || line.startsWith("#") ? line : `${jobId}/${line.trim()}`))

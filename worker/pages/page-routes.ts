@@ -8,7 +8,7 @@ import { Hono } from "hono";
 
 export const pages = new Hono<{ Bindings: Env }>();
 
-export const CONTENT_SECURITY_POLICY = [
+const CONTENT_SECURITY_POLICY = [
   "default-src 'self'",
   "script-src 'self'",
   "style-src 'self'",

@@ -1,0 +1,168 @@
+/**
+ * `/api/uploads`: create an upload, send chunks (any order, in parallel, any
+ * number of times), ask what arrived, complete, abort. The video's Durable
+ * Object decides; this file only speaks HTTP and streams chunk bytes into R2.
+ */
+import { type Context, Hono } from "hono";
+import { z } from "zod";
+import { MAX_CHUNK_BYTES, readConfig } from "../config.ts";
+import { operator, uploadToken } from "../http/auth.ts";
+import { apiError, unwrap } from "../http/errors.ts";
+import { noSuchUpload, uploadParam } from "../http/params.ts";
+import { parse, validJson, validParams } from "../http/validate.ts";
+import { VideoIdSchema } from "../contracts/video.ts";
+import { ChunkIndexSchema, createUploadSchema } from "../contracts/upload.ts";
+import { titleFromFilename } from "../contracts/vocabulary.ts";
+import { newVideoId } from "../storage/keys.ts";
+import { videoObject } from "../video/stub.ts";
+import { planChunks } from "./chunk-plan.ts";
+import { parseContentDigest } from "./content-digest.ts";
+import { type Hashed, hashOnly, hashWhileStreaming, WrongLengthError } from "./part-stream.ts";
+import { CHUNK_LEASE_RENEW_MS } from "./coordinator.ts";
+
+export const uploads = new Hono<{ Bindings: Env }>();
+
+uploads.post(
+  "/",
+  operator,
+  validJson((env) => createUploadSchema(readConfig(env).maxUploadBytes)),
+  async (c) => {
+    const config = readConfig(c.env);
+    const body = c.req.valid("json");
+    const videoId = newVideoId();
+    const plan = planChunks(body.size, body.chunkSize ?? config.defaultChunkSize);
+    const created = unwrap(
+      await videoObject(c.env, videoId).create({
+        videoId,
+        plan,
+        filename: body.filename,
+        contentType: body.contentType,
+        title: body.title || titleFromFilename(body.filename),
+        description: body.description ?? "",
+        tags: body.tags ?? [],
+        visibility: body.visibility,
+      }),
+    );
+    const { snapshot } = created;
+    return c.json(
+      {
+        videoId,
+        uploadToken: created.uploadToken,
+        chunkSize: snapshot.chunkSize,
+        totalChunks: snapshot.totalChunks,
+        expiresAt: snapshot.expiresAt,
+      },
+      201,
+      { Location: `/api/uploads/${videoId}` },
+    );
+  },
+);
+
+/** `:videoId` and the chunk index `:n`; a malformed id is an unknown upload. */
+const chunkParams = validParams(z.object({ videoId: VideoIdSchema, n: ChunkIndexSchema }), (issues) =>
+  issues.some((i) => i.path[0] === "videoId")
+    ? noSuchUpload()
+    : apiError("invalid_chunk_index", "The chunk index must be an integer from 1."),
+);
+
+uploads.put("/:videoId/chunks/:n", chunkParams, uploadToken, async (c) => {
+  const { videoId, n } = c.req.valid("param");
+  const token = c.var.token;
+  const declared = declaredLength(c);
+  const digest = parseContentDigest(c.req.header("content-digest"));
+  if (!digest.ok) {
+    throw digest.reason === "missing"
+      ? apiError("missing_digest", "Send `Content-Digest: sha-256=:<base64>:` (RFC 9530) with every chunk.")
+      : apiError("invalid_digest", "`Content-Digest` must carry a base64 SHA-256: `sha-256=:<base64>:`.");
+  }
+  const body = c.req.raw.body ?? new Blob([]).stream();
+  const upload = videoObject(c.env, videoId);
+  const grant = unwrap(await upload.beginChunk(token, n, declared));
+
+  if (grant.mode === "verify") {
+    // Already stored: re-hash what came, keep nothing, never touch the part.
+    const { sha256, bytes } = await readOrRefuse(() => hashOnly(body, grant.expectedBytes));
+    if (sha256 !== digest.sha256) {
+      throw apiError("digest_mismatch", `Chunk ${n} does not match its Content-Digest; nothing was kept.`, {
+        expected: digest.sha256,
+        actual: sha256,
+      });
+    }
+    if (sha256 !== grant.sha256) {
+      throw apiError("chunk_conflict", `Chunk ${n} is already stored with different content.`, {
+        stored: grant.sha256,
+      });
+    }
+    return c.json({ chunk: n, size: bytes, sha256, received: grant.received, totalChunks: grant.totalChunks });
+  }
+
+  const part = c.env.VIDEOS.resumeMultipartUpload(grant.r2Key, grant.r2UploadId);
+  let stored: Hashed<R2UploadedPart>;
+  const renewing = setInterval(() => void upload.renewLease(n, grant.leaseId).catch(() => {}), CHUNK_LEASE_RENEW_MS);
+  try {
+    stored = await readOrRefuse(() => hashWhileStreaming(body, grant.expectedBytes, (s) => part.uploadPart(n, s)));
+  } catch (err) {
+    await upload.releaseChunk(n, grant.leaseId);
+    throw err;
+  } finally {
+    clearInterval(renewing);
+  }
+  const recorded = unwrap(
+    await upload.finishChunk(n, {
+      leaseId: grant.leaseId,
+      bytes: stored.bytes,
+      claimedSha256: digest.sha256,
+      sha256: stored.sha256,
+      etag: stored.result.etag,
+    }),
+  );
+  return c.json({
+    chunk: n,
+    size: stored.bytes,
+    sha256: stored.sha256,
+    received: recorded.received,
+    totalChunks: recorded.totalChunks,
+  });
+});
+
+uploads.get("/:videoId", uploadParam, uploadToken, async (c) => {
+  const { videoId } = c.req.valid("param");
+  const { snapshot } = unwrap(await videoObject(c.env, videoId).describe(c.var.token));
+  return c.json(snapshot);
+});
+
+uploads.post("/:videoId/complete", uploadParam, uploadToken, async (c) => {
+  const { videoId } = c.req.valid("param");
+  const { status } = unwrap(await videoObject(c.env, videoId).complete(c.var.token));
+  return c.json({ videoId, status }, 202);
+});
+
+uploads.delete("/:videoId", uploadParam, uploadToken, async (c) => {
+  const { videoId } = c.req.valid("param");
+  unwrap(await videoObject(c.env, videoId).abort(c.var.token));
+  return c.body(null, 204);
+});
+
+/** The declared body length, refusing bodies no chunk could ever be. */
+function declaredLength(c: Context): number | null {
+  const header = c.req.header("content-length");
+  if (header === undefined) return null;
+  const bytes = parse(ChunkLengthSchema, header);
+  if (bytes > MAX_CHUNK_BYTES) throw apiError("payload_too_large", `A chunk is at most ${MAX_CHUNK_BYTES} bytes.`);
+  return bytes;
+}
+
+const ChunkLengthSchema = z.coerce.number().int().min(0);
+
+async function readOrRefuse<T>(read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (err) {
+    if (err instanceof WrongLengthError) {
+      throw apiError("wrong_length", `The chunk body has the wrong length: ${err.message}.`, {
+        expectedBytes: err.expected,
+      });
+    }
+    throw err;
+  }
+}

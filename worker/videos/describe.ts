@@ -1,0 +1,33 @@
+/** A video's D1 row as the API describes it: the `Video` of the contract, for every answer that carries one. */
+import type { Video } from "../contracts/video.ts";
+import type { VideoRow } from "../db/schema.ts";
+
+export function describeVideo(row: VideoRow, origin: string): Video {
+  const inProgress = row.status === "processing" || (row.status === "ready" && !row.ladderComplete);
+  return {
+    id: row.id,
+    title: row.title,
+    description: row.description,
+    tags: row.tags,
+    status: row.status,
+    visibility: row.visibility,
+    ...(inProgress ? { progress: row.progress ?? 0 } : {}),
+    ...(row.error ? { error: row.error } : {}),
+    durationSec: row.durationSec,
+    width: row.width,
+    height: row.height,
+    frameRate: row.frameRate,
+    renditions: (row.renditions ?? []).map((r) => ({
+      name: r.name,
+      width: r.width,
+      height: r.height,
+      bandwidth: r.bandwidth,
+      bytes: r.bytes,
+    })),
+    createdAt: new Date(row.createdAt).toISOString(),
+    playback: {
+      hls: row.playbackJob ? `${origin}/videos/${row.id}/master.m3u8` : null,
+      poster: row.playbackJob ? `${origin}/videos/${row.id}/${row.playbackJob}/poster.jpg` : null,
+    },
+  };
+}

@@ -1,0 +1,66 @@
+/**
+ * `/api/videos`: search and listing, a video's public description and
+ * status, its owner's edits and deletion, and the owner's download of the
+ * original file, byte for byte.
+ */
+import { Hono } from "hono";
+import { getVideo, updateVideo } from "../db/videos.ts";
+import { owner, uploadToken } from "../http/auth.ts";
+import { unwrap } from "../http/errors.ts";
+import { noSuchVideo, videoParam } from "../http/params.ts";
+import { validJson, validQuery } from "../http/validate.ts";
+import { listVideos } from "../search/list.ts";
+import { serveObject } from "../storage/serve.ts";
+import { videoObject } from "../video/stub.ts";
+import { ListQuerySchema, VideoPatchSchema } from "../contracts/video.ts";
+import { describeVideo } from "./describe.ts";
+
+export const videos = new Hono<{ Bindings: Env }>();
+
+videos.get("/", validQuery(ListQuerySchema), async (c) => {
+  const { items, nextCursor } = await listVideos(c.env.DB, c.req.valid("query"));
+  const origin = new URL(c.req.url).origin;
+  return c.json(
+    {
+      items: items.map(({ row, highlight }) => ({
+        ...describeVideo(row, origin),
+        ...(highlight ? { highlight } : {}),
+      })),
+      nextCursor,
+    },
+    200,
+    { "Cache-Control": "public, max-age=5" },
+  );
+});
+
+videos.patch("/:id", videoParam, owner, validJson(VideoPatchSchema), async (c) => {
+  const row = await updateVideo(c.env.DB, c.req.valid("param").id, c.req.valid("json"));
+  if (!row) throw noSuchVideo();
+  return c.json(describeVideo(row, new URL(c.req.url).origin));
+});
+
+videos.delete("/:id", videoParam, owner, async (c) => {
+  unwrap(await videoObject(c.env, c.req.valid("param").id).purge());
+  return c.body(null, 204);
+});
+
+videos.get("/:id", videoParam, async (c) => {
+  const row = await getVideo(c.env.DB, c.req.valid("param").id);
+  if (!row) throw noSuchVideo();
+  return c.json(describeVideo(row, new URL(c.req.url).origin), 200, { "Cache-Control": "no-store" });
+});
+
+videos.get("/:id/source", videoParam, uploadToken, async (c) => {
+  const source = unwrap(await videoObject(c.env, c.req.valid("param").id).source(c.var.token));
+  return serveObject(c.req.raw, c.env.VIDEOS, source.r2Key, {
+    contentType: source.contentType,
+    cacheControl: "private, no-store",
+    headers: { "Content-Disposition": attachment(source.filename) },
+  });
+});
+
+/** `attachment` with the user's filename, safely encoded (RFC 6266 / 8187). */
+function attachment(filename: string): string {
+  const ascii = filename.replace(/[^\x20-\x7e]|["\\]/g, "_");
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(filename)}`;
+}
