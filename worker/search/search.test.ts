@@ -4,6 +4,7 @@ import { type SeedFields, seedVideo } from "../testing/catalogue.ts";
 import { api, auth, bytes, chunkOf, createUpload, json, MiB, putChunk } from "../testing/helpers.ts";
 import { event, metadata, processingVideo, publishPlayable, put } from "../testing/processing.ts";
 import { expectMultipartGone, recordedMultipart } from "../testing/multipart.ts";
+import { rowCounts, sweepDue } from "../testing/video-object.ts";
 import { listQuery, type ListParams } from "./list-query.ts";
 
 /** A ready video straight in D1, as processing leaves it (search only reads D1). */
@@ -201,8 +202,15 @@ describe("management", () => {
     expect((await api(`/api/videos/${up.videoId}`, { method: "DELETE", headers: auth(up) })).status).toBe(404);
 
     // The final sweep also drops the Durable Object's tombstone.
-    expect(await runDurableObjectAlarm(env.UPLOADS.getByName(up.videoId))).toBe(true);
-    expect(await env.UPLOADS.getByName(up.videoId).processing()).toMatchObject({ status: undefined, jobs: [] });
+    expect(await runDurableObjectAlarm(await sweepDue(up.videoId))).toBe(true);
+    expect(await rowCounts(up.videoId)).toEqual({
+      video: 0,
+      chunks: 0,
+      leases: 0,
+      contended: 0,
+      jobs: 0,
+      tombstone: 0,
+    });
   });
 
   it("deletes a video in the middle of its upload, leaving nothing behind", async () => {

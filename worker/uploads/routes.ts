@@ -1,8 +1,8 @@
 /**
  * `/api/uploads`: create an upload, send chunks (any order, in parallel, any
- * number of times), ask what arrived, complete, abort. The per-video
- * `VideoUpload` Durable Object decides; this file only speaks HTTP and
- * streams chunk bytes into R2.
+ * number of times), ask what arrived, complete, abort. The video's Durable
+ * Object (`VideoObject`) decides; this file only speaks HTTP and streams
+ * chunk bytes into R2, checking them on the way (part-stream.ts).
  */
 import { Hono, type Context } from "hono";
 import { z } from "zod";
@@ -18,8 +18,8 @@ import { newVideoId } from "../storage/keys.ts";
 import { videoObject } from "../video/stub.ts";
 import { planChunks } from "./chunk-plan.ts";
 import { parseContentDigest } from "./content-digest.ts";
-import { type Hashed, hashOnly, hashWhileStreaming, WrongLengthError } from "./part-stream.ts";
-import { CHUNK_LEASE_RENEW_MS } from "./coordinator.ts";
+import { type Hashed, storeChunk, verifyChunk } from "./part-stream.ts";
+import { CHUNK_LEASE_RENEW_MS } from "../video/upload.ts";
 
 export const uploads = new Hono<{ Bindings: Env }>();
 
@@ -73,18 +73,13 @@ uploads.put("/:videoId/chunks/:n", async (c) => {
       : apiError("invalid_digest", "`Content-Digest` must carry a base64 SHA-256: `sha-256=:<base64>:`.");
   }
   const body = c.req.raw.body ?? new Blob([]).stream();
-  const upload = coordinator(c, videoId);
-  const grant = unwrap(await upload.beginChunk(token, n.data, declared));
+  const video = coordinator(c, videoId);
+  const grant = unwrap(await video.beginChunk(token, n.data));
+  const rules = { n: n.data, expectedBytes: grant.expectedBytes, sha256: digest.sha256, declaredBytes: declared };
 
   if (grant.mode === "verify") {
     // Already stored: re-hash what came, keep nothing, never touch the part.
-    const { sha256, bytes } = await readOrRefuse(() => hashOnly(body, grant.expectedBytes));
-    if (sha256 !== digest.sha256) {
-      throw apiError("digest_mismatch", `Chunk ${n.data} does not match its Content-Digest; nothing was kept.`, {
-        expected: digest.sha256,
-        actual: sha256,
-      });
-    }
+    const { sha256, bytes } = await verifyChunk(body, rules);
     if (sha256 !== grant.sha256) {
       throw apiError("chunk_conflict", `Chunk ${n.data} is already stored with different content.`, {
         stored: grant.sha256,
@@ -96,22 +91,21 @@ uploads.put("/:videoId/chunks/:n", async (c) => {
   const part = c.env.VIDEOS.resumeMultipartUpload(grant.r2Key, grant.r2UploadId);
   let stored: Hashed<R2UploadedPart>;
   const renewing = setInterval(
-    () => void upload.renewLease(n.data, grant.leaseId).catch(() => {}),
+    () => void video.renewLease(n.data, grant.leaseId).catch(() => {}),
     CHUNK_LEASE_RENEW_MS,
   );
   try {
-    stored = await readOrRefuse(() => hashWhileStreaming(body, grant.expectedBytes, (s) => part.uploadPart(n.data, s)));
+    stored = await storeChunk(body, rules, (s) => part.uploadPart(n.data, s));
   } catch (err) {
-    await upload.releaseChunk(n.data, grant.leaseId);
+    await video.releaseChunk(n.data, grant.leaseId);
     throw err;
   } finally {
     clearInterval(renewing);
   }
   const recorded = unwrap(
-    await upload.finishChunk(n.data, {
+    await video.recordChunk(n.data, {
       leaseId: grant.leaseId,
       bytes: stored.bytes,
-      claimedSha256: digest.sha256,
       sha256: stored.sha256,
       etag: stored.result.etag,
     }),
@@ -171,16 +165,3 @@ function declaredLength(c: Context): number | null {
 }
 
 const ChunkLengthSchema = z.coerce.number().int().min(0);
-
-async function readOrRefuse<T>(read: () => Promise<T>): Promise<T> {
-  try {
-    return await read();
-  } catch (err) {
-    if (err instanceof WrongLengthError) {
-      throw apiError("wrong_length", `The chunk body has the wrong length: ${err.message}.`, {
-        expectedBytes: err.expected,
-      });
-    }
-    throw err;
-  }
-}
