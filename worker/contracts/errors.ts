@@ -74,6 +74,9 @@ export const ERRORS = {
 
 export type ErrorCode = keyof typeof ERRORS;
 
+/** The codes a server sends: every code but the clients' own. */
+export type ServerErrorCode = { [K in ErrorCode]: (typeof ERRORS)[K] extends 0 ? never : K }[ErrorCode];
+
 export type ErrorBody = {
   error: { code: ErrorCode; message: string; [detail: string]: unknown };
 };

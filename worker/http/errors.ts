@@ -5,10 +5,8 @@
  */
 import type { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { ERRORS, type ErrorBody, type ErrorCode } from "../contracts/errors.ts";
-
-/** The codes a server sends: every code but the clients' own. */
-export type ServerErrorCode = { [K in ErrorCode]: (typeof ERRORS)[K] extends 0 ? never : K }[ErrorCode];
+import { ERRORS, type ErrorBody, type ServerErrorCode } from "../contracts/errors.ts";
+import type { Refusal } from "../video/outcome.ts";
 
 /** An expected failure; its status is the one the catalogue gives its code. */
 export class ApiError extends Error {
@@ -51,28 +49,7 @@ const HTTP_EXCEPTION_CODES: Partial<Record<number, ServerErrorCode>> = {
 export const fromHttpException = (err: HTTPException): ApiError =>
   apiError(HTTP_EXCEPTION_CODES[err.status] ?? "bad_request", err.message || "Bad request.");
 
-/**
- * A refusal that crosses a Durable Object RPC boundary. Thrown errors lose
- * their class and fields over RPC, so the video's object returns this plain
- * object and the route turns it into an `ApiError` with `unwrap`.
- */
-export type Refusal = {
-  ok: false;
-  code: ServerErrorCode;
-  message: string;
-  details?: Record<string, unknown>;
-};
-
-export type Outcome<T extends object> = ({ ok: true } & T) | Refusal;
-
-export const refuse = (code: ServerErrorCode, message: string, details?: Record<string, unknown>): Refusal => ({
-  ok: false,
-  code,
-  message,
-  details,
-});
-
-/** The success of an outcome, or the refusal thrown as an `ApiError`. */
+/** The success of a Durable Object's outcome, or its refusal thrown as an `ApiError`. */
 export function unwrap<O extends { ok: boolean }>(outcome: O): Exclude<O, { ok: false }> {
   if (outcome.ok) return outcome as Exclude<O, { ok: false }>;
   const refusal = outcome as unknown as Refusal;

@@ -10,7 +10,6 @@ import {
   env,
   getQueueResult,
   runDurableObjectAlarm,
-  runInDurableObject,
 } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { api, auth, bytes, json, MiB, sha256 } from "../testing/helpers.ts";
@@ -30,7 +29,7 @@ import {
   uploadedVideo,
 } from "../testing/processing.ts";
 import worker from "../index.ts";
-import type { VideoUpload } from "../uploads/coordinator.ts";
+import { inVideoObject, videoStub } from "../testing/video-object.ts";
 import { signJobToken } from "./job-token.ts";
 import { backoffSeconds } from "./queue.ts";
 
@@ -76,10 +75,17 @@ async function consume(messages: ReturnType<typeof message>[], queue = "reelay-t
 }
 
 async function jobState(videoId: string, jobId: string): Promise<string | undefined> {
-  return runInDurableObject(
-    env.UPLOADS.getByName(videoId),
-    (_o: VideoUpload, state) =>
-      state.storage.sql.exec<{ state: string }>("SELECT state FROM jobs WHERE job_id = ?", jobId).toArray()[0]?.state,
+  return inVideoObject(
+    videoId,
+    (sql) => sql.exec<{ state: string }>("SELECT state FROM jobs WHERE job_id = ?", jobId).toArray()[0]?.state,
+  );
+}
+
+/** The job whose callbacks the video's object counts. */
+async function currentJob(videoId: string): Promise<string | null> {
+  return inVideoObject(
+    videoId,
+    (sql) => sql.exec<{ current_job: string | null }>("SELECT current_job FROM video").one().current_job,
   );
 }
 
@@ -174,10 +180,10 @@ describe("processing", () => {
     expect(await sha256(await src.arrayBuffer())).toBe(await sha256(file));
 
     // The first job goes silent; the watchdog supersedes it.
-    await runInDurableObject(env.UPLOADS.getByName(up.videoId), (_o: VideoUpload, state) => {
-      state.storage.sql.exec("UPDATE jobs SET heartbeat_at = ?", Date.now() - 60_000);
+    await inVideoObject(up.videoId, (sql) => {
+      sql.exec("UPDATE jobs SET heartbeat_at = ?", Date.now() - 60_000);
     });
-    expect(await runDurableObjectAlarm(env.UPLOADS.getByName(up.videoId))).toBe(true);
+    expect(await runDurableObjectAlarm(videoStub(up.videoId))).toBe(true);
     expect(await bucketKeys(`videos/${up.videoId}/jobs/${first.jobId}/`)).toEqual([]);
     await expectError(put(first, "source/seg_00002.m4s", "late write"), 409, "job_superseded");
     await expectError(event(first, { type: "progress", progress: 0.9 }), 409, "job_superseded");
@@ -186,13 +192,13 @@ describe("processing", () => {
     const second = await startJob(up.videoId, 2);
     await publishPlayable(second);
     // A duplicate delivery of an attempt already running starts nothing.
-    expect(await env.UPLOADS.getByName(up.videoId).startJob(2)).toMatchObject({ start: false });
+    expect(await videoStub(up.videoId).startJob(2)).toMatchObject({ start: false });
     expect((await event(second, { type: "completed", metadata })).status).toBe(200);
     const keys = await bucketKeys(`videos/${up.videoId}/`);
     expect(keys.filter((k) => !k.startsWith(`videos/${up.videoId}/jobs/${second.jobId}/`))).toEqual([
       `videos/${up.videoId}/source`,
     ]);
-    expect(await env.UPLOADS.getByName(up.videoId).startJob(3)).toMatchObject({
+    expect(await videoStub(up.videoId).startJob(3)).toMatchObject({
       start: false,
       reason: "already processed",
     });
@@ -321,7 +327,7 @@ describe("processing", () => {
       uploadBaseUrl: `${base}/files`,
       callbackUrl: `${base}/events`,
     });
-    expect((await env.UPLOADS.getByName(up.videoId).processing()).currentJob).toBe(job!.jobId);
+    expect(await currentJob(up.videoId)).toBe(job!.jobId);
     expect(await jobState(up.videoId, job!.jobId)).toBe("running");
     // What the transcoder was handed works: its token reads the source and reports progress.
     const source = await api(new URL(job!.sourceUrl).pathname, { headers: { authorization: `Bearer ${job!.token}` } });
@@ -340,19 +346,18 @@ describe("processing", () => {
     const [, busy] = await jobsReceived(up.videoId);
     expect(await jobState(up.videoId, busy!.jobId)).toBe("deferred");
 
-    // The alarm is due a few seconds after the refusal; move the refusal back rather than wait.
-    const stub = env.UPLOADS.getByName(up.videoId);
-    await runInDurableObject(stub, (_o: VideoUpload, state) => {
-      state.storage.sql.exec("UPDATE jobs SET created_at = created_at - 10000");
+    // The alarm is due a few seconds after the refusal; move the retry forward rather than wait.
+    await inVideoObject(up.videoId, (sql) => {
+      sql.exec("UPDATE jobs SET retry_at = retry_at - 10000 WHERE retry_at IS NOT NULL");
     });
-    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect(await runDurableObjectAlarm(videoStub(up.videoId))).toBe(true);
     // The offer travels through the real queue to the consumer, and the transcoder takes it this time.
     await until("the job is offered again", async () => (await jobsReceived(up.videoId)).length === 3);
     const again = (await jobsReceived(up.videoId))[2]!;
     expect(again).toMatchObject({ videoId: up.videoId, attempt: 2 });
     expect(again.jobId).not.toBe(busy!.jobId);
     await until("the new job runs", async () => (await jobState(up.videoId, again.jobId)) === "running");
-    expect((await stub.processing()).currentJob).toBe(again.jobId);
+    expect(await currentJob(up.videoId)).toBe(again.jobId);
     await expectError(event(busy!, { type: "progress", progress: 0.1 }), 409, "job_superseded");
   });
 
@@ -402,18 +407,19 @@ describe("processing", () => {
 
   it("fails after repeated refused hand-offs", async () => {
     const { up } = await processingVideo();
-    const stub = env.UPLOADS.getByName(up.videoId);
-    await runInDurableObject(stub, (_o: VideoUpload, state) => {
-      state.storage.sql.exec("UPDATE jobs SET state = 'refused', created_at = ?", Date.now() - 120_000);
+    // Seven refused hand-offs, the last one due to be offered again.
+    await inVideoObject(up.videoId, (sql) => {
+      sql.exec("UPDATE jobs SET state = 'refused', created_at = ?", Date.now() - 120_000);
       for (let i = 0; i < 6; i++)
-        state.storage.sql.exec(
-          "INSERT INTO jobs (job_id, attempt, state, created_at, heartbeat_at) VALUES (?, 1, 'refused', ?, ?)",
+        sql.exec(
+          "INSERT INTO jobs (job_id, attempt, state, created_at, heartbeat_at, retry_at) VALUES (?, 1, 'refused', ?, ?, ?)",
           `jx${i}refused`,
           Date.now() - 100_000,
           0,
+          Date.now() - 1000,
         );
     });
-    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect(await runDurableObjectAlarm(videoStub(up.videoId))).toBe(true);
     expect(await video(up.videoId)).toMatchObject({
       status: "failed",
       error: expect.stringContaining("No transcoder"),

@@ -11,22 +11,14 @@
  * exhausting its retries.
  */
 import { readConfig, type Config } from "../config.ts";
-import { z } from "zod";
 import type { JobSpec } from "../contracts/job.ts";
-import { VideoIdSchema } from "../contracts/video.ts";
 import { videoObject } from "../video/stub.ts";
+import { TranscodeJobSchema } from "../video/transcode-queue.ts";
 import { signJobToken } from "./job-token.ts";
 import { transcoderFor } from "./transcoder.ts";
 
 /** Job tokens outlive any sane transcode of a 50 GiB source. */
 const JOB_TOKEN_TTL_MS = 12 * 3600 * 1000;
-
-/** The message on `reelay-transcode`: start attempt `attempt` of the video's processing. */
-export const TranscodeJobSchema = z.object({
-  videoId: VideoIdSchema,
-  attempt: z.number().int().min(1),
-});
-export type TranscodeJob = z.infer<typeof TranscodeJobSchema>;
 
 export const backoffSeconds = (attempts: number) => Math.min(300, 5 * 2 ** Math.max(0, attempts - 1));
 

@@ -3,12 +3,11 @@
  * mid-stream, so a request is known to hold its chunk's lease while the test
  * acts, instead of hoping two requests happen to overlap.
  */
-import { env, runInDurableObject } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
 import { expect } from "vitest";
-import type { VideoUpload } from "../uploads/coordinator.ts";
 import { formatContentDigest } from "../uploads/content-digest.ts";
 import { BASE, sha256, type Created } from "./helpers.ts";
+import { inVideoObject } from "./video-object.ts";
 
 export type HeldChunk = {
   /** The response, once the body is finished. */
@@ -52,10 +51,10 @@ export async function holdChunk(up: Created, n: number, body: Uint8Array, held =
 
 /** Chunk `n`'s lease as the Durable Object stores it. */
 export function leaseOf(videoId: string, n: number): Promise<{ leaseId: string; startedAt: number } | undefined> {
-  return runInDurableObject(
-    env.UPLOADS.getByName(videoId),
-    (_o: VideoUpload, state) =>
-      state.storage.sql
+  return inVideoObject(
+    videoId,
+    (sql) =>
+      sql
         .exec<{ lease_id: string; started_at: number }>("SELECT lease_id, started_at FROM leases WHERE n = ?", n)
         .toArray()
         .map((r) => ({ leaseId: r.lease_id, startedAt: r.started_at }))[0],
@@ -64,7 +63,7 @@ export function leaseOf(videoId: string, n: number): Promise<{ leaseId: string; 
 
 /** Moves chunk `n`'s lease back in time, as if its holder had gone silent `ms` ago. */
 export function ageLease(videoId: string, n: number, ms: number): Promise<void> {
-  return runInDurableObject(env.UPLOADS.getByName(videoId), (_o: VideoUpload, state) => {
-    state.storage.sql.exec("UPDATE leases SET started_at = ? WHERE n = ?", Date.now() - ms, n);
+  return inVideoObject(videoId, (sql) => {
+    sql.exec("UPDATE leases SET started_at = ? WHERE n = ?", Date.now() - ms, n);
   });
 }

@@ -3,17 +3,16 @@
  * of an unfinished upload are not objects, so listing the bucket cannot show
  * whether they were dropped; asking R2 to use the upload id again can.
  */
-import { env, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:test";
 import { expect } from "vitest";
-import type { VideoUpload } from "../uploads/coordinator.ts";
+import { inVideoObject } from "./video-object.ts";
 
 export type RecordedMultipart = { key: string; uploadId: string; parts: R2UploadedPart[] };
 
 /** The multipart upload id and the parts the video's Durable Object has recorded so far. */
 export function recordedMultipart(videoId: string): Promise<RecordedMultipart> {
-  return runInDurableObject(env.UPLOADS.getByName(videoId), (_o: VideoUpload, state) => {
-    const sql = state.storage.sql;
-    const row = sql.exec<{ r2_key: string; r2_upload_id: string }>("SELECT r2_key, r2_upload_id FROM upload").one();
+  return inVideoObject(videoId, (sql) => {
+    const row = sql.exec<{ r2_key: string; r2_upload_id: string }>("SELECT r2_key, r2_upload_id FROM video").one();
     const parts = sql
       .exec<{ n: number; etag: string }>("SELECT n, etag FROM chunks ORDER BY n")
       .toArray()

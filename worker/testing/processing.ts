@@ -4,11 +4,11 @@
  * and script the transcoder stand-in the queue consumer hands jobs to
  * (test/transcoder-stand-in.ts).
  */
-import { env } from "cloudflare:test";
 import { expect, inject } from "vitest";
 import { signJobToken } from "../processing/job-token.ts";
 import type { JobSpec, Metadata } from "../contracts/job.ts";
 import { api, auth, bytes, chunkOf, createUpload, MiB, putChunk, type Created } from "./helpers.ts";
+import { videoStub } from "./video-object.ts";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -94,7 +94,7 @@ export async function until(what: string, check: () => Promise<boolean>, timeout
 export type Job = { jobId: string; token: string; videoId: string };
 
 export async function startJob(videoId: string, attempt: number): Promise<Job> {
-  const video = env.UPLOADS.getByName(videoId);
+  const video = videoStub(videoId);
   const start = await video.startJob(attempt);
   if (!start.start) throw new Error(`job not started: ${start.reason}`);
   await video.handedOff(start.jobId, "accepted");

@@ -1,7 +1,8 @@
 /**
  * `/api/uploads`: create an upload, send chunks (any order, in parallel, any
  * number of times), ask what arrived, complete, abort. The video's Durable
- * Object decides; this file only speaks HTTP and streams chunk bytes into R2.
+ * Object (`VideoObject`) decides; this file only speaks HTTP and streams
+ * chunk bytes into R2, checking them on the way (part-stream.ts).
  */
 import { type Context, Hono } from "hono";
 import { z } from "zod";
@@ -17,8 +18,8 @@ import { newVideoId } from "../storage/keys.ts";
 import { videoObject } from "../video/stub.ts";
 import { planChunks } from "./chunk-plan.ts";
 import { parseContentDigest } from "./content-digest.ts";
-import { type Hashed, hashOnly, hashWhileStreaming, WrongLengthError } from "./part-stream.ts";
-import { CHUNK_LEASE_RENEW_MS } from "./coordinator.ts";
+import { type Hashed, storeChunk, verifyChunk } from "./part-stream.ts";
+import { CHUNK_LEASE_RENEW_MS } from "../video/upload.ts";
 
 export const uploads = new Hono<{ Bindings: Env }>();
 
@@ -76,18 +77,13 @@ uploads.put("/:videoId/chunks/:n", chunkParams, uploadToken, async (c) => {
       : apiError("invalid_digest", "`Content-Digest` must carry a base64 SHA-256: `sha-256=:<base64>:`.");
   }
   const body = c.req.raw.body ?? new Blob([]).stream();
-  const upload = videoObject(c.env, videoId);
-  const grant = unwrap(await upload.beginChunk(token, n, declared));
+  const video = videoObject(c.env, videoId);
+  const grant = unwrap(await video.beginChunk(token, n));
+  const rules = { n, expectedBytes: grant.expectedBytes, sha256: digest.sha256, declaredBytes: declared };
 
   if (grant.mode === "verify") {
     // Already stored: re-hash what came, keep nothing, never touch the part.
-    const { sha256, bytes } = await readOrRefuse(() => hashOnly(body, grant.expectedBytes));
-    if (sha256 !== digest.sha256) {
-      throw apiError("digest_mismatch", `Chunk ${n} does not match its Content-Digest; nothing was kept.`, {
-        expected: digest.sha256,
-        actual: sha256,
-      });
-    }
+    const { sha256, bytes } = await verifyChunk(body, rules);
     if (sha256 !== grant.sha256) {
       throw apiError("chunk_conflict", `Chunk ${n} is already stored with different content.`, {
         stored: grant.sha256,
@@ -98,20 +94,19 @@ uploads.put("/:videoId/chunks/:n", chunkParams, uploadToken, async (c) => {
 
   const part = c.env.VIDEOS.resumeMultipartUpload(grant.r2Key, grant.r2UploadId);
   let stored: Hashed<R2UploadedPart>;
-  const renewing = setInterval(() => void upload.renewLease(n, grant.leaseId).catch(() => {}), CHUNK_LEASE_RENEW_MS);
+  const renewing = setInterval(() => void video.renewLease(n, grant.leaseId).catch(() => {}), CHUNK_LEASE_RENEW_MS);
   try {
-    stored = await readOrRefuse(() => hashWhileStreaming(body, grant.expectedBytes, (s) => part.uploadPart(n, s)));
+    stored = await storeChunk(body, rules, (s) => part.uploadPart(n, s));
   } catch (err) {
-    await upload.releaseChunk(n, grant.leaseId);
+    await video.releaseChunk(n, grant.leaseId);
     throw err;
   } finally {
     clearInterval(renewing);
   }
   const recorded = unwrap(
-    await upload.finishChunk(n, {
+    await video.recordChunk(n, {
       leaseId: grant.leaseId,
       bytes: stored.bytes,
-      claimedSha256: digest.sha256,
       sha256: stored.sha256,
       etag: stored.result.etag,
     }),
@@ -153,16 +148,3 @@ function declaredLength(c: Context): number | null {
 }
 
 const ChunkLengthSchema = z.coerce.number().int().min(0);
-
-async function readOrRefuse<T>(read: () => Promise<T>): Promise<T> {
-  try {
-    return await read();
-  } catch (err) {
-    if (err instanceof WrongLengthError) {
-      throw apiError("wrong_length", `The chunk body has the wrong length: ${err.message}.`, {
-        expectedBytes: err.expected,
-      });
-    }
-    throw err;
-  }
-}

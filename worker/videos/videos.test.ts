@@ -20,7 +20,7 @@ import {
 } from "../testing/helpers.ts";
 import { expectMultipartGone, recordedMultipart } from "../testing/multipart.ts";
 import { event, metadata, processingVideo, publishPlayable, put } from "../testing/processing.ts";
-import { videoObject } from "../video/stub.ts";
+import { rowCounts, sweepDue } from "../testing/video-object.ts";
 
 const API_TOKEN = "operator-token-0123456789";
 const withApiToken = { ...env, API_TOKEN };
@@ -248,8 +248,15 @@ describe("owner edits and deletion", () => {
     expect((await api(`/api/videos/${up.videoId}`, { method: "DELETE", headers: auth(up) })).status).toBe(404);
 
     // The final sweep also drops the Durable Object's tombstone.
-    expect(await runDurableObjectAlarm(videoObject(env, up.videoId))).toBe(true);
-    expect(await videoObject(env, up.videoId).processing()).toMatchObject({ status: undefined, jobs: [] });
+    expect(await runDurableObjectAlarm(await sweepDue(up.videoId))).toBe(true);
+    expect(await rowCounts(up.videoId)).toEqual({
+      video: 0,
+      chunks: 0,
+      leases: 0,
+      contended: 0,
+      jobs: 0,
+      tombstone: 0,
+    });
   });
 
   it("deletes a video in the middle of its upload, leaving nothing behind", async () => {

@@ -1,0 +1,61 @@
+import { describe, expect, it } from "vitest";
+import { type AlarmState, MERGE_GRACE_MS, nextWake, SWEEP_AFTER_MS, WATCHDOG_SLACK_MS } from "./alarm.ts";
+
+const NOW = 1_000_000;
+const TIMEOUT = 30_000;
+const none: AlarmState = {
+  tombstone: undefined,
+  video: undefined,
+  activeJob: undefined,
+  lastJob: undefined,
+  merging: false,
+};
+const video = (status: "uploading" | "processing" | "ready" | "failed" | "aborted", ladderComplete = false) => ({
+  status,
+  expiresAt: NOW + 5000,
+  ladderComplete,
+});
+const wake = (state: Partial<AlarmState>) => nextWake({ ...none, ...state }, NOW, TIMEOUT);
+
+describe("nextWake", () => {
+  it("needs no alarm for an object with no video", () => {
+    expect(wake({})).toBeUndefined();
+  });
+
+  it("sweeps a deleted video's prefix a while after the deletion", () => {
+    expect(wake({ tombstone: { deletedAt: NOW - 10 } })).toEqual({ task: "sweep", at: NOW - 10 + SWEEP_AFTER_MS });
+  });
+
+  it("expires an upload when it has been idle for its TTL, but not while it is being merged", () => {
+    expect(wake({ video: video("uploading") })).toEqual({ task: "expire", at: NOW + 5000 });
+    expect(wake({ video: { ...video("uploading"), expiresAt: NOW - 1 }, merging: true })).toEqual({
+      task: "expire",
+      at: NOW + MERGE_GRACE_MS,
+    });
+  });
+
+  it("watches the current job's heartbeat while processing, and after the video is playable", () => {
+    for (const status of ["processing", "ready"] as const) {
+      expect(wake({ video: video(status), activeJob: { heartbeatAt: NOW - 100 } })).toEqual({
+        task: "watchdog",
+        at: NOW - 100 + TIMEOUT + WATCHDOG_SLACK_MS,
+      });
+    }
+  });
+
+  it("offers a deferred or refused hand-off again at its retry time, until processing ends", () => {
+    for (const state of ["deferred", "refused"] as const) {
+      const lastJob = { state, retryAt: NOW + 3000 };
+      expect(wake({ video: video("processing"), lastJob })).toEqual({ task: "offer-again", at: NOW + 3000 });
+      expect(wake({ video: video("ready", true), lastJob })).toBeUndefined();
+      expect(wake({ video: video("failed"), lastJob })).toBeUndefined();
+      expect(wake({ video: video("processing"), lastJob: { state, retryAt: null } })).toBeUndefined();
+    }
+    expect(wake({ video: video("processing"), lastJob: { state: "superseded", retryAt: NOW } })).toBeUndefined();
+  });
+
+  it("needs no alarm once an upload is aborted or processing failed", () => {
+    expect(wake({ video: video("aborted") })).toBeUndefined();
+    expect(wake({ video: video("failed"), activeJob: { heartbeatAt: NOW } })).toBeUndefined();
+  });
+});

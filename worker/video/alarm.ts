@@ -1,0 +1,49 @@
+/**
+ * When the video's Durable Object needs its alarm next, and for what,
+ * decided from its stored state alone. At most one thing waits at a time,
+ * because the states that wait exclude each other: a deleted video waits for
+ * its final sweep, an upload for its expiry, processing for its current
+ * job's heartbeat or, with no job running, for a hand-off to be offered
+ * again.
+ *
+ * An alarm that fires before its task is due does nothing but re-arm, so a
+ * change that only moves a deadline later (a chunk, a heartbeat) needs no
+ * new alarm.
+ */
+import type { Job, Tombstone, Video } from "./store.ts";
+
+export type AlarmTask = "sweep" | "expire" | "watchdog" | "offer-again";
+export type Wake = { task: AlarmTask; at: number };
+
+export type AlarmState = {
+  tombstone: Pick<Tombstone, "deletedAt"> | undefined;
+  video: Pick<Video, "status" | "expiresAt" | "ladderComplete"> | undefined;
+  activeJob: Pick<Job, "heartbeatAt"> | undefined;
+  lastJob: Pick<Job, "state" | "retryAt"> | undefined;
+  /** A merge is in progress: held in memory, as it ends with the instance. */
+  merging: boolean;
+};
+
+/** A deleted video's prefix is swept once more after this, for writes that were in flight. */
+export const SWEEP_AFTER_MS = 60_000;
+/** An upload due to expire while it is being merged is looked at again this much later. */
+export const MERGE_GRACE_MS = 60_000;
+/** The watchdog looks this long after the current job would count as silent. */
+export const WATCHDOG_SLACK_MS = 1000;
+
+export function nextWake(state: AlarmState, now: number, heartbeatTimeoutMs: number): Wake | undefined {
+  if (state.tombstone) return { task: "sweep", at: state.tombstone.deletedAt + SWEEP_AFTER_MS };
+  const video = state.video;
+  if (video?.status === "uploading") {
+    const at = state.merging ? Math.max(video.expiresAt, now + MERGE_GRACE_MS) : video.expiresAt;
+    return { task: "expire", at };
+  }
+  if (video?.status !== "processing" && video?.status !== "ready") return undefined;
+  if (state.activeJob) {
+    return { task: "watchdog", at: state.activeJob.heartbeatAt + heartbeatTimeoutMs + WATCHDOG_SLACK_MS };
+  }
+  const last = state.lastJob;
+  if (video.ladderComplete || !last || last.retryAt === null) return undefined;
+  if (last.state !== "deferred" && last.state !== "refused") return undefined;
+  return { task: "offer-again", at: last.retryAt };
+}

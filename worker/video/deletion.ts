@@ -1,0 +1,45 @@
+/**
+ * Deletion, the part of the video's Durable Object that removes the video
+ * everywhere: R2 objects (source, every job's outputs), the D1 row (and with
+ * it the search entry) and the object's own state.
+ */
+import { deleteVideoRow } from "../db/videos.ts";
+import { videoPrefix } from "../storage/keys.ts";
+import { deletePrefix } from "../storage/prefix.ts";
+import { type Outcome, refuse } from "./outcome.ts";
+import type { VideoStore } from "./store.ts";
+
+export class Deletion {
+  private readonly store: VideoStore;
+  private readonly env: Env;
+
+  constructor(store: VideoStore, env: Env) {
+    this.store = store;
+    this.env = env;
+  }
+
+  /**
+   * The state goes first, so a late chunk, completion or transcoder callback
+   * finds nothing to resurrect; the tombstone left behind has the alarm
+   * sweep R2 once more for any write that was already past its check.
+   */
+  async purge(): Promise<Outcome<{ videoId: string }>> {
+    const video = this.store.video();
+    if (!video) return refuse("not_found", "No such video.");
+    this.store.bury(video.videoId, Date.now());
+    if (video.status === "uploading") {
+      await this.env.VIDEOS.resumeMultipartUpload(video.r2Key, video.r2UploadId)
+        .abort()
+        .catch(() => {});
+    }
+    await deletePrefix(this.env.VIDEOS, videoPrefix(video.videoId));
+    await deleteVideoRow(this.env.DB, video.videoId);
+    return { ok: true, videoId: video.videoId };
+  }
+
+  /** The alarm's final sweep of a deleted video's prefix; the object then wipes its storage, tombstone and all. */
+  async sweep(): Promise<void> {
+    const buried = this.store.tombstone();
+    if (buried) await deletePrefix(this.env.VIDEOS, videoPrefix(buried.videoId));
+  }
+}

@@ -1,0 +1,124 @@
+/**
+ * The video's Durable Object storage schema, as numbered migrations. An
+ * object records the last version it applied and, when it starts, applies
+ * the later ones in order, in one transaction, before it serves any request:
+ * `CREATE TABLE IF NOT EXISTS` alone never changes a table an object already
+ * has.
+ *
+ * A migration that has shipped is never edited: add the next one, and make
+ * tables.ts describe what it leaves.
+ */
+
+/** Version 1: the schema as the code before versioning created it, on every start, with no version recorded. */
+const V1_UNVERSIONED_SCHEMA = `
+CREATE TABLE IF NOT EXISTS upload (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  video_id TEXT NOT NULL,
+  r2_key TEXT NOT NULL,
+  r2_upload_id TEXT NOT NULL,
+  token_hash TEXT NOT NULL,
+  filename TEXT NOT NULL,
+  content_type TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  chunk_size INTEGER NOT NULL,
+  total_chunks INTEGER NOT NULL,
+  status TEXT NOT NULL,
+  job_sent INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  ttl_ms INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS chunks (
+  n INTEGER PRIMARY KEY,
+  size INTEGER NOT NULL,
+  sha256 TEXT NOT NULL,
+  etag TEXT NOT NULL,
+  recorded_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS leases (
+  n INTEGER PRIMARY KEY,
+  lease_id TEXT NOT NULL,
+  started_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS contended (n INTEGER PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS tombstone (id INTEGER PRIMARY KEY CHECK (id = 1), video_id TEXT NOT NULL, deleted_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS jobs (
+  job_id TEXT PRIMARY KEY,
+  attempt INTEGER NOT NULL,
+  state TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  heartbeat_at INTEGER NOT NULL,
+  progress REAL NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS processing (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  current_job TEXT,
+  playback_job TEXT,
+  ladder_complete INTEGER NOT NULL DEFAULT 0,
+  error TEXT
+);
+INSERT OR IGNORE INTO processing (id) VALUES (1);
+`;
+
+/**
+ * Version 2: the object is the video's, so its row is the video: `upload`
+ * becomes `video` and takes in the `processing` singleton. Jobs gain
+ * `retry_at`, the time the alarm offers a waiting hand-off again, which the
+ * alarm used to keep only as its own schedule; hand-offs already waiting are
+ * due at once.
+ */
+const V2_VIDEO_ROW = `
+CREATE TABLE video (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  video_id TEXT NOT NULL,
+  r2_key TEXT NOT NULL,
+  r2_upload_id TEXT NOT NULL,
+  token_hash TEXT NOT NULL,
+  filename TEXT NOT NULL,
+  content_type TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  chunk_size INTEGER NOT NULL,
+  total_chunks INTEGER NOT NULL,
+  status TEXT NOT NULL,
+  job_sent INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  ttl_ms INTEGER NOT NULL,
+  current_job TEXT,
+  playback_job TEXT,
+  ladder_complete INTEGER NOT NULL DEFAULT 0,
+  error TEXT
+);
+INSERT INTO video
+  SELECT u.id, u.video_id, u.r2_key, u.r2_upload_id, u.token_hash, u.filename, u.content_type, u.size,
+    u.chunk_size, u.total_chunks, u.status, u.job_sent, u.created_at, u.updated_at, u.expires_at, u.ttl_ms,
+    p.current_job, p.playback_job, coalesce(p.ladder_complete, 0), p.error
+  FROM upload u LEFT JOIN processing p ON p.id = 1;
+DROP TABLE upload;
+DROP TABLE processing;
+ALTER TABLE jobs ADD COLUMN retry_at INTEGER;
+UPDATE jobs SET retry_at = created_at WHERE state IN ('deferred', 'refused');
+`;
+
+/** Migration `i` brings the storage to version `i + 1`. */
+export const MIGRATIONS: readonly string[] = [V1_UNVERSIONED_SCHEMA, V2_VIDEO_ROW];
+
+/**
+ * Applies every migration the storage has not had, and records each. An
+ * object from before versioning has version 1's tables but no version row:
+ * version 1 only creates what is missing, so such an object passes through
+ * it unchanged and is then upgraded like any other.
+ */
+export function migrate(storage: DurableObjectStorage): void {
+  const sql = storage.sql;
+  storage.transactionSync(() => {
+    sql.exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)");
+    const applied = sql.exec<{ version: number | null }>("SELECT max(version) AS version FROM schema_migrations").one();
+    for (let version = (applied.version ?? 0) + 1; version <= MIGRATIONS.length; version++) {
+      sql.exec(MIGRATIONS[version - 1]!);
+      sql.exec("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)", version, Date.now());
+    }
+  });
+}

@@ -1,0 +1,238 @@
+/**
+ * Processing, the part of the video's Durable Object that runs transcode
+ * jobs: which job is current, what its last heartbeat was, which job's
+ * outputs are served.
+ *
+ * Delivery is at least once and transcoders die, so: every hand-off gets a
+ * fresh job id and its own output prefix; only the current job's callbacks
+ * count (a late, repeated or superseded callback is refused `job_superseded`
+ * and cannot move a `ready` video back); a job silent past the heartbeat
+ * timeout is superseded and started again by the alarm; losers' outputs are
+ * deleted.
+ *
+ * The alarm is also the durable backstop of the hand-off: a job refused
+ * because every transcoder is busy is offered again a few seconds later, and
+ * if a queue retry never arrives (the local queue simulator keeps delayed
+ * messages in memory only) the job is queued again, up to a bound. When the
+ * alarm fires is alarm.ts's decision; this part only says what is stored.
+ */
+import { type Config, readConfig } from "../config.ts";
+import type { JobEvent, Metadata } from "../contracts/job.ts";
+import { setVideoStatus, updateVideo, type VideoUpdate } from "../db/videos.ts";
+import { jobPrefix, jobsPrefix, newJobId } from "../storage/keys.ts";
+import { deletePrefix } from "../storage/prefix.ts";
+import { type Outcome, refuse } from "./outcome.ts";
+import type { Job, VideoStore } from "./store.ts";
+import { queueTranscode } from "./transcode-queue.ts";
+
+export type JobStart = { start: true; jobId: string; attempt: number } | { start: false; reason: string };
+export type HandOffResult = "accepted" | "refused" | "busy";
+
+/** A busy transcoder is asked again after this long. */
+const BUSY_RETRY_MS = 3000;
+/** Hand-offs that may fail (not busy: failed) before the video is marked failed, as the dead-letter queue would. */
+const MAX_REFUSALS = 6;
+
+export class Processing {
+  private readonly store: VideoStore;
+  private readonly env: Env;
+
+  constructor(store: VideoStore, env: Env) {
+    this.store = store;
+    this.env = env;
+  }
+
+  private get config(): Config {
+    return readConfig(this.env);
+  }
+
+  /** Mirrors the merged video's status to D1 and queues its first job; idempotent, retried by the next `complete`. */
+  async begin(): Promise<void> {
+    const video = this.store.video();
+    if (!video || video.jobSent) return;
+    await setVideoStatus(this.env.DB, video.videoId, video.status, Date.now());
+    await queueTranscode(this.env, video.videoId, 1);
+    this.store.updateVideo({ jobSent: true });
+  }
+
+  /** Called by the queue consumer for `{ videoId, attempt }`: start a job, or say why not. */
+  async startJob(attempt: number): Promise<JobStart> {
+    const video = this.store.video();
+    if (!video) return { start: false, reason: "unknown video" };
+    if (video.status !== "processing" && video.status !== "ready") {
+      return { start: false, reason: `video is ${video.status}` };
+    }
+    if (video.ladderComplete) return { start: false, reason: "already processed" };
+    const now = Date.now();
+    const active = this.store.activeJob();
+    if (active && attempt <= active.attempt && !this.isSilent(active, now)) {
+      return { start: false, reason: "a job for this attempt is already running" };
+    }
+    if (attempt > this.config.jobMaxAttempts) {
+      await this.fail(`Processing did not finish after ${this.config.jobMaxAttempts} attempts.`);
+      return { start: false, reason: "out of attempts" };
+    }
+    const jobId = newJobId(attempt);
+    if (active) this.store.updateJob(active.jobId, { state: "superseded" });
+    this.store.addJob(jobId, attempt, now);
+    if (active) await deletePrefix(this.env.VIDEOS, jobPrefix(video.videoId, active.jobId));
+    return { start: true, jobId, attempt };
+  }
+
+  /**
+   * The consumer's hand-off result. A refused job is dropped (the queue
+   * retries it as a new job, and the alarm stands behind that retry); a job
+   * refused for lack of a free transcoder is offered again by the alarm.
+   */
+  handedOff(jobId: string, result: HandOffResult): void {
+    if (this.store.job(jobId)?.state !== "submitted") return;
+    const now = Date.now();
+    if (result === "accepted") {
+      this.store.updateJob(jobId, { state: "running", heartbeatAt: now });
+    } else if (result === "busy") {
+      this.store.updateJob(jobId, { state: "deferred", retryAt: now + BUSY_RETRY_MS });
+    } else {
+      this.store.updateJob(jobId, { state: "refused", retryAt: now + this.stallMs });
+    }
+  }
+
+  /** Whether `jobId` may still read the source and write outputs. */
+  jobIsCurrent(jobId: string): boolean {
+    const status = this.store.video()?.status;
+    return (status === "processing" || status === "ready") && this.store.activeJob()?.jobId === jobId;
+  }
+
+  /** Where job `jobId` reads its source, if it is still the current job. */
+  jobSource(jobId: string): Outcome<{ r2Key: string; size: number }> {
+    const video = this.store.video();
+    if (!video || !this.jobIsCurrent(jobId)) return refuse("job_superseded", "This job is no longer current.");
+    return { ok: true, r2Key: video.r2Key, size: video.size };
+  }
+
+  /** A signed callback from the transcoder. Only the current job's events count. */
+  async event(event: JobEvent): Promise<Outcome<{ status: string }>> {
+    if (!this.jobIsCurrent(event.jobId)) {
+      return refuse("job_superseded", "This job is no longer the video's current job; stop it.");
+    }
+    const video = this.store.video()!;
+    const job = this.store.job(event.jobId)!;
+    const now = Date.now();
+    switch (event.type) {
+      case "progress":
+        this.store.heartbeat(job.jobId, now, event.progress);
+        await this.mirror({ progress: this.store.job(job.jobId)!.progress });
+        break;
+      case "playable":
+        this.store.heartbeat(job.jobId, now);
+        this.store.updateVideo({ status: "ready", playbackJob: job.jobId, ladderComplete: false, updatedAt: now });
+        await this.mirror({
+          status: "ready",
+          playbackJob: job.jobId,
+          ladderComplete: false,
+          error: null,
+          ...columns(event.metadata),
+        });
+        break;
+      case "completed":
+        this.store.updateJob(job.jobId, { state: "completed" });
+        this.store.updateVideo({
+          status: "ready",
+          playbackJob: job.jobId,
+          ladderComplete: true,
+          error: null,
+          updatedAt: now,
+        });
+        await this.mirror({
+          status: "ready",
+          playbackJob: job.jobId,
+          ladderComplete: true,
+          progress: 1,
+          error: null,
+          ...columns(event.metadata),
+        });
+        // The winner is published: sweep every other job's outputs.
+        await deletePrefix(this.env.VIDEOS, jobsPrefix(video.videoId), (key) =>
+          key.startsWith(jobPrefix(video.videoId, job.jobId)),
+        );
+        break;
+      case "failed":
+        this.store.updateJob(job.jobId, { state: "failed" });
+        if (event.retryable && job.attempt < this.config.jobMaxAttempts) {
+          await queueTranscode(this.env, video.videoId, job.attempt + 1);
+        } else {
+          await this.fail(event.reason);
+        }
+        break;
+    }
+    return { ok: true, status: this.store.video()!.status };
+  }
+
+  /** The alarm's watchdog: the current job has been silent past the heartbeat timeout, so supersede it. */
+  async supersedeSilentJob(): Promise<void> {
+    const active = this.store.activeJob();
+    const video = this.store.video();
+    if (!active || !video) return;
+    this.store.updateJob(active.jobId, { state: "superseded" });
+    await deletePrefix(this.env.VIDEOS, jobPrefix(video.videoId, active.jobId));
+    if (active.attempt < this.config.jobMaxAttempts) {
+      // Queued at once: the alarm that decided on it already waited.
+      await queueTranscode(this.env, video.videoId, active.attempt + 1);
+    } else {
+      await this.fail(`The transcoder stopped responding ${active.attempt} times.`);
+    }
+  }
+
+  /** The alarm's hand-off backstop: no job runs, and the last one was deferred or refused and is due again. */
+  async offerAgain(): Promise<void> {
+    const video = this.store.video();
+    const last = this.store.lastJob();
+    if (!video || !last) return;
+    if (last.state === "refused" && this.store.countInState("refused") >= MAX_REFUSALS) {
+      await this.fail("No transcoder could take the job after repeated tries; processing failed. The source is kept.");
+      return;
+    }
+    await queueTranscode(this.env, video.videoId, last.attempt);
+    this.store.updateJob(last.jobId, { retryAt: Date.now() + this.stallMs });
+  }
+
+  /** Ends processing as failed, unless a playable rendition is already served (then it stays ready). */
+  async fail(reason: string): Promise<void> {
+    const video = this.store.video();
+    if (!video) return;
+    this.store.updateVideo({ error: reason });
+    this.store.clearRetries();
+    const active = this.store.activeJob();
+    if (active) this.store.updateJob(active.jobId, { state: "failed" });
+    if (video.status === "processing") {
+      this.store.updateVideo({ status: "failed", updatedAt: Date.now() });
+      await this.mirror({ status: "failed", error: reason, progress: null });
+    } else {
+      await this.mirror({ error: reason });
+    }
+  }
+
+  /** How long a refused hand-off waits for the queue's own retry before the alarm queues it again. */
+  private get stallMs(): number {
+    return 2 * this.config.jobHeartbeatTimeoutMs + 5000;
+  }
+
+  private isSilent(job: Job, now: number): boolean {
+    return now - job.heartbeatAt > this.config.jobHeartbeatTimeoutMs;
+  }
+
+  private async mirror(fields: VideoUpdate): Promise<void> {
+    await updateVideo(this.env.DB, this.store.video()!.videoId, fields);
+  }
+}
+
+function columns(m: Metadata): VideoUpdate {
+  return {
+    durationSec: m.durationSec,
+    width: m.width,
+    height: m.height,
+    frameRate: m.frameRate,
+    videoCodec: m.videoCodec,
+    audioCodec: m.audioCodec,
+    renditions: m.renditions,
+  };
+}

@@ -1,0 +1,188 @@
+/**
+ * The video's Durable Object storage: drizzle over the object's SQLite
+ * (tables.ts), brought to the latest schema (migrations.ts) when opened.
+ * Every method is synchronous, as the Durable Object SQL API is, which is
+ * what lets the object check and act with no other request slipping in
+ * between.
+ */
+import { count, desc, eq, inArray, sql } from "drizzle-orm";
+import { type DrizzleSqliteDODatabase, drizzle } from "drizzle-orm/durable-sqlite";
+import { migrate } from "./migrations.ts";
+import { chunks, contended, jobs, leases, tombstone, video } from "./tables.ts";
+
+export type Video = typeof video.$inferSelect;
+export type NewVideo = Omit<typeof video.$inferInsert, "id">;
+export type ChunkRecord = typeof chunks.$inferSelect;
+export type Lease = Omit<typeof leases.$inferSelect, "n">;
+export type Job = typeof jobs.$inferSelect;
+export type JobState = Job["state"];
+export type Tombstone = Omit<typeof tombstone.$inferSelect, "id">;
+
+export class VideoStore {
+  private readonly db: DrizzleSqliteDODatabase;
+
+  constructor(storage: DurableObjectStorage) {
+    migrate(storage);
+    this.db = drizzle(storage);
+  }
+
+  // --- The video row.
+
+  video(): Video | undefined {
+    return this.db.select().from(video).get();
+  }
+
+  insertVideo(row: NewVideo): void {
+    this.db
+      .insert(video)
+      .values({ ...row, id: 1 })
+      .run();
+  }
+
+  updateVideo(fields: Partial<NewVideo>): void {
+    this.db.update(video).set(fields).run();
+  }
+
+  // --- Chunks and their leases.
+
+  chunk(n: number): ChunkRecord | undefined {
+    return this.db.select().from(chunks).where(eq(chunks.n, n)).get();
+  }
+
+  /** Records a chunk and frees its lease. */
+  recordChunk(chunk: ChunkRecord): void {
+    this.db.insert(chunks).values(chunk).run();
+    this.deleteLease(chunk.n);
+  }
+
+  receivedChunks(): number[] {
+    return this.db
+      .select({ n: chunks.n })
+      .from(chunks)
+      .orderBy(chunks.n)
+      .all()
+      .map((r) => r.n);
+  }
+
+  receivedCount(): number {
+    return this.db.select({ received: count() }).from(chunks).get()!.received;
+  }
+
+  missingChunks(total: number): number[] {
+    const have = new Set(this.receivedChunks());
+    const missing: number[] = [];
+    for (let n = 1; n <= total; n++) if (!have.has(n)) missing.push(n);
+    return missing;
+  }
+
+  /** The parts list R2 needs to complete the multipart upload, in order. */
+  parts(): R2UploadedPart[] {
+    return this.db.select({ partNumber: chunks.n, etag: chunks.etag }).from(chunks).orderBy(chunks.n).all();
+  }
+
+  lease(n: number): Lease | undefined {
+    return this.db
+      .select({ leaseId: leases.leaseId, startedAt: leases.startedAt })
+      .from(leases)
+      .where(eq(leases.n, n))
+      .get();
+  }
+
+  putLease(n: number, leaseId: string, now: number): void {
+    this.db
+      .insert(leases)
+      .values({ n, leaseId, startedAt: now })
+      .onConflictDoUpdate({ target: leases.n, set: { leaseId, startedAt: now } })
+      .run();
+  }
+
+  deleteLease(n: number): void {
+    this.db.delete(leases).where(eq(leases.n, n)).run();
+  }
+
+  clearLeases(): void {
+    this.db.delete(leases).run();
+  }
+
+  markContended(n: number): void {
+    this.db.insert(contended).values({ n }).onConflictDoNothing().run();
+  }
+
+  /** Drops the records of contended chunks (their parts may have been overwritten) and returns them. */
+  forgetContended(): number[] {
+    const ns = this.db
+      .select({ n: contended.n })
+      .from(contended)
+      .orderBy(contended.n)
+      .all()
+      .map((r) => r.n);
+    if (ns.length > 0) this.db.delete(chunks).where(inArray(chunks.n, ns)).run();
+    this.db.delete(contended).run();
+    return ns;
+  }
+
+  // --- Transcode jobs.
+
+  job(jobId: string): Job | undefined {
+    return this.db.select().from(jobs).where(eq(jobs.jobId, jobId)).get();
+  }
+
+  /** The current job, if it is still submitted or running. */
+  activeJob(): Job | undefined {
+    const current = this.video()?.currentJob;
+    const job = current ? this.job(current) : undefined;
+    return job && (job.state === "submitted" || job.state === "running") ? job : undefined;
+  }
+
+  /** The most recently started job, whatever its state. */
+  lastJob(): Job | undefined {
+    return this.db.select().from(jobs).orderBy(desc(jobs.createdAt), desc(sql`rowid`)).limit(1).get();
+  }
+
+  countInState(state: JobState): number {
+    return this.db.select({ jobs: count() }).from(jobs).where(eq(jobs.state, state)).get()!.jobs;
+  }
+
+  /** Adds a submitted job and makes it the current one. */
+  addJob(jobId: string, attempt: number, now: number): void {
+    this.db.insert(jobs).values({ jobId, attempt, state: "submitted", createdAt: now, heartbeatAt: now }).run();
+    this.updateVideo({ currentJob: jobId });
+  }
+
+  updateJob(jobId: string, fields: Partial<Omit<Job, "jobId">>): void {
+    this.db.update(jobs).set(fields).where(eq(jobs.jobId, jobId)).run();
+  }
+
+  /** A sign of life from the job, with its progress if it sent one (progress never goes back). */
+  heartbeat(jobId: string, now: number, progress?: number): void {
+    const fields =
+      progress === undefined
+        ? { heartbeatAt: now }
+        : { heartbeatAt: now, progress: sql`max(${jobs.progress}, ${progress})` };
+    this.db.update(jobs).set(fields).where(eq(jobs.jobId, jobId)).run();
+  }
+
+  /** Nobody waits for a hand-off to be offered again any more. */
+  clearRetries(): void {
+    this.db.update(jobs).set({ retryAt: null }).run();
+  }
+
+  // --- Deletion.
+
+  /**
+   * Forgets the video (every later request sees "no such video") but for a
+   * tombstone naming it, so the alarm can sweep R2 once more.
+   */
+  bury(videoId: string, now: number): void {
+    for (const table of [video, chunks, leases, contended, jobs]) this.db.delete(table).run();
+    this.db
+      .insert(tombstone)
+      .values({ id: 1, videoId, deletedAt: now })
+      .onConflictDoUpdate({ target: tombstone.id, set: { videoId, deletedAt: now } })
+      .run();
+  }
+
+  tombstone(): Tombstone | undefined {
+    return this.db.select({ videoId: tombstone.videoId, deletedAt: tombstone.deletedAt }).from(tombstone).get();
+  }
+}

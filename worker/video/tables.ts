@@ -1,0 +1,83 @@
+/**
+ * The video's Durable Object storage as drizzle tables. migrations.ts creates
+ * and changes them; these definitions describe what its last migration leaves.
+ */
+import { integer, real, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { VIDEO_STATUSES } from "../contracts/vocabulary.ts";
+
+/**
+ * `refused`: the hand-off failed (transcoder unreachable or erroring);
+ * `deferred`: every transcoder was busy, which is not a failure.
+ */
+export const JOB_STATES = ["submitted", "running", "completed", "failed", "superseded", "refused", "deferred"] as const;
+
+/** The video, its upload and its processing: one row (`id = 1`), absent before `create` and after deletion. */
+export const video = sqliteTable("video", {
+  id: integer("id").primaryKey(),
+  videoId: text("video_id").notNull(),
+  r2Key: text("r2_key").notNull(),
+  /** The R2 multipart upload the chunks are parts of. */
+  r2UploadId: text("r2_upload_id").notNull(),
+  /** SHA-256 of the upload token; the token itself is never stored. */
+  tokenHash: text("token_hash").notNull(),
+  filename: text("filename").notNull(),
+  contentType: text("content_type").notNull(),
+  size: integer("size").notNull(),
+  chunkSize: integer("chunk_size").notNull(),
+  totalChunks: integer("total_chunks").notNull(),
+  status: text("status", { enum: VIDEO_STATUSES }).notNull(),
+  /** The first transcode job is queued; until then every `complete` tries again. */
+  jobSent: integer("job_sent", { mode: "boolean" }).notNull().default(false),
+  /** Epoch milliseconds. */
+  createdAt: integer("created_at").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+  /** An upload idle until then expires; every chunk moves it `ttlMs` later. */
+  expiresAt: integer("expires_at").notNull(),
+  ttlMs: integer("ttl_ms").notNull(),
+  /** The job whose callbacks count. */
+  currentJob: text("current_job"),
+  /** The job whose outputs are served. */
+  playbackJob: text("playback_job"),
+  ladderComplete: integer("ladder_complete", { mode: "boolean" }).notNull().default(false),
+  error: text("error"),
+});
+
+/** The chunks recorded, each an R2 part. */
+export const chunks = sqliteTable("chunks", {
+  n: integer("n").primaryKey(),
+  size: integer("size").notNull(),
+  sha256: text("sha256").notNull(),
+  etag: text("etag").notNull(),
+  recordedAt: integer("recorded_at").notNull(),
+});
+
+/** Which request is writing a chunk's part right now. */
+export const leases = sqliteTable("leases", {
+  n: integer("n").primaryKey(),
+  leaseId: text("lease_id").notNull(),
+  startedAt: integer("started_at").notNull(),
+});
+
+/** Chunks whose stale lease was taken over: their part may hold the old writer's bytes. */
+export const contended = sqliteTable("contended", {
+  n: integer("n").primaryKey(),
+});
+
+/** Every transcode job started, current or not. */
+export const jobs = sqliteTable("jobs", {
+  jobId: text("job_id").primaryKey(),
+  attempt: integer("attempt").notNull(),
+  state: text("state", { enum: JOB_STATES }).notNull(),
+  createdAt: integer("created_at").notNull(),
+  heartbeatAt: integer("heartbeat_at").notNull(),
+  progress: real("progress").notNull().default(0),
+  /** When the alarm offers a deferred or refused hand-off again; null once nobody waits for it. */
+  retryAt: integer("retry_at"),
+});
+
+/** A deleted video, kept only until the final sweep of its R2 prefix. */
+export const tombstone = sqliteTable("tombstone", {
+  id: integer("id").primaryKey(),
+  videoId: text("video_id").notNull(),
+  deletedAt: integer("deleted_at").notNull(),
+});

@@ -1,0 +1,338 @@
+/**
+ * The upload, the part of the video's Durable Object that receives the
+ * source: the R2 multipart upload id, which chunks were recorded with which
+ * SHA-256 and part etag, which request holds which chunk's lease, and the
+ * statuses `uploading → processing`, or `aborted` / `expired`.
+ *
+ * Chunk bytes never pass through here, and neither do the rules about them:
+ * the Worker streams a chunk into R2 and checks its length and digest, and
+ * asks this part for a lease before and to record the part after.
+ */
+import { readConfig } from "../config.ts";
+import type { VideoStatus, Visibility } from "../contracts/vocabulary.ts";
+import { newToken, safeEqual, sha256Hex } from "../crypto/tokens.ts";
+import { insertVideo, setVideoStatus } from "../db/videos.ts";
+import { sourceKey } from "../storage/keys.ts";
+import { type ChunkPlan, expectedChunkBytes } from "../uploads/chunk-plan.ts";
+import { type Outcome, type Refusal, refuse } from "./outcome.ts";
+import type { Video, VideoStore } from "./store.ts";
+
+/**
+ * How long a chunk request holds its part number without renewing it. The
+ * request renews every `CHUNK_LEASE_RENEW_MS` while bytes flow, so a slow
+ * upload keeps its lease, and a request that died with its Worker (a crash,
+ * a restart) frees the chunk within seconds.
+ */
+export const CHUNK_LEASE_MS = 15_000;
+export const CHUNK_LEASE_RENEW_MS = 5_000;
+
+export type NewUpload = {
+  videoId: string;
+  plan: ChunkPlan;
+  filename: string;
+  contentType: string;
+  title: string;
+  description: string;
+  tags: string[];
+  visibility: Visibility;
+};
+
+export type UploadSnapshot = {
+  videoId: string;
+  status: VideoStatus;
+  size: number;
+  chunkSize: number;
+  totalChunks: number;
+  received: number[];
+  expiresAt: string;
+};
+
+/** A new chunk is leased for writing; a recorded one is only described, for the Worker to compare a resend with. */
+export type ChunkGrant =
+  | { mode: "upload"; leaseId: string; expectedBytes: number; r2Key: string; r2UploadId: string }
+  | { mode: "verify"; expectedBytes: number; sha256: string; received: number; totalChunks: number };
+
+/** A chunk's part as the Worker stored it, its length and SHA-256 already checked against the chunk's rules. */
+export type StoredChunk = { leaseId: string; bytes: number; sha256: string; etag: string };
+
+type Completion = Outcome<{ status: VideoStatus }>;
+
+export class Upload {
+  private readonly store: VideoStore;
+  private readonly env: Env;
+  /** Hands the merged video over to processing. */
+  private readonly handOver: () => Promise<void>;
+  /** The merge in progress, shared by concurrent `complete` calls. Lost on eviction, as it should be. */
+  private merging: Promise<Completion> | null = null;
+
+  constructor(store: VideoStore, env: Env, handOver: () => Promise<void>) {
+    this.store = store;
+    this.env = env;
+    this.handOver = handOver;
+  }
+
+  get isMerging(): boolean {
+    return this.merging !== null;
+  }
+
+  async create(input: NewUpload): Promise<Outcome<{ uploadToken: string; snapshot: UploadSnapshot }>> {
+    if (this.store.video()) return refuse("upload_exists", "This upload was already created.");
+    const now = Date.now();
+    const ttlMs = readConfig(this.env).uploadTtlMs;
+    const uploadToken = newToken();
+    const r2Key = sourceKey(input.videoId);
+    const mpu = await this.env.VIDEOS.createMultipartUpload(r2Key, {
+      httpMetadata: { contentType: input.contentType },
+    });
+    try {
+      await insertVideo(this.env.DB, {
+        id: input.videoId,
+        title: input.title,
+        description: input.description,
+        tags: input.tags,
+        visibility: input.visibility,
+        filename: input.filename,
+        size: input.plan.size,
+        contentType: input.contentType,
+        status: "uploading",
+        createdAt: now,
+        updatedAt: now,
+      });
+    } catch (err) {
+      await mpu.abort();
+      throw err;
+    }
+    this.store.insertVideo({
+      videoId: input.videoId,
+      r2Key,
+      r2UploadId: mpu.uploadId,
+      tokenHash: await sha256Hex(uploadToken),
+      filename: input.filename,
+      contentType: input.contentType,
+      ...input.plan,
+      status: "uploading",
+      jobSent: false,
+      createdAt: now,
+      updatedAt: now,
+      expiresAt: now + ttlMs,
+      ttlMs,
+    });
+    return { ok: true, uploadToken, snapshot: this.snapshot() };
+  }
+
+  async describe(token: string): Promise<Outcome<{ snapshot: UploadSnapshot }>> {
+    const denied = await this.authorize(token);
+    if (denied) return denied;
+    return { ok: true, snapshot: this.snapshot() };
+  }
+
+  /**
+   * Asks to store chunk `n`. A chunk already recorded is only described (its
+   * part is never overwritten, so a bad resend cannot damage a good part); a
+   * new one gets a lease so that two requests never write the same part at once.
+   */
+  async beginChunk(token: string, n: number): Promise<Outcome<ChunkGrant>> {
+    const denied = await this.authorize(token);
+    if (denied) return denied;
+    const video = this.store.video()!;
+    if (video.status !== "uploading") return closed(video.status);
+    if (n > video.totalChunks) {
+      return refuse("invalid_chunk_index", `Chunk index must be 1..${video.totalChunks}.`, {
+        totalChunks: video.totalChunks,
+      });
+    }
+    const expectedBytes = expectedChunkBytes(video, n);
+    const recorded = this.store.chunk(n);
+    if (recorded) {
+      return {
+        ok: true,
+        mode: "verify",
+        expectedBytes,
+        sha256: recorded.sha256,
+        received: this.store.receivedCount(),
+        totalChunks: video.totalChunks,
+      };
+    }
+
+    const now = Date.now();
+    const lease = this.store.lease(n);
+    if (lease && now - lease.startedAt < CHUNK_LEASE_MS) {
+      // The other request usually finishes in seconds; ask again soon rather than at lease expiry.
+      const retryAfter = Math.min(3, Math.ceil((lease.startedAt + CHUNK_LEASE_MS - now) / 1000));
+      return refuse("chunk_in_progress", `Chunk ${n} is being received by another request.`, { retryAfter });
+    }
+    // A stale lease's writer may still be alive and may still overwrite the
+    // part; remember that, so a failed merge knows which chunk to ask for again.
+    if (lease) this.store.markContended(n);
+    const leaseId = crypto.randomUUID();
+    this.store.putLease(n, leaseId, now);
+    this.touch(video, now);
+    return { ok: true, mode: "upload", leaseId, expectedBytes, r2Key: video.r2Key, r2UploadId: video.r2UploadId };
+  }
+
+  /** Records chunk `n` once its checked bytes are in R2, if the request still holds its lease. */
+  recordChunk(n: number, stored: StoredChunk): Outcome<{ received: number; totalChunks: number }> {
+    const video = this.store.video();
+    if (!video) return refuse("not_found", "No such upload.");
+    if (video.status !== "uploading") return closed(video.status);
+    if (this.store.lease(n)?.leaseId !== stored.leaseId) {
+      return refuse("chunk_superseded", `Another request took over chunk ${n}; its result stands.`);
+    }
+    const now = Date.now();
+    this.store.recordChunk({ n, size: stored.bytes, sha256: stored.sha256, etag: stored.etag, recordedAt: now });
+    this.touch(video, now);
+    return { ok: true, received: this.store.receivedCount(), totalChunks: video.totalChunks };
+  }
+
+  /** Keeps a live request's lease from expiring while its body is still streaming. */
+  renewLease(n: number, leaseId: string): void {
+    if (this.store.lease(n)?.leaseId === leaseId) this.store.putLease(n, leaseId, Date.now());
+  }
+
+  /** Gives a lease back when the bytes were refused or never arrived (dropped connection, wrong length or digest). */
+  releaseChunk(n: number, leaseId: string): void {
+    if (this.store.lease(n)?.leaseId === leaseId) this.store.deleteLease(n);
+  }
+
+  /**
+   * Merges the parts (R2 completes the multipart upload) once every chunk is
+   * recorded, then hands the video over to processing. Safe to call any
+   * number of times.
+   */
+  async complete(token: string): Promise<Completion> {
+    const denied = await this.authorize(token);
+    if (denied) return denied;
+    const video = this.store.video()!;
+    if (video.status === "aborted" || video.status === "expired") return closed(video.status);
+    if (video.status !== "uploading") {
+      await this.handOver();
+      return { ok: true, status: video.status };
+    }
+    if (this.merging) return this.merging;
+    const missing = this.store.missingChunks(video.totalChunks);
+    if (missing.length > 0) {
+      return refuse("missing_chunks", `${missing.length} chunk(s) have not been received.`, { missing });
+    }
+    this.merging = this.merge(video).finally(() => {
+      this.merging = null;
+    });
+    return this.merging;
+  }
+
+  /** Aborts an unfinished upload: R2 drops every part, and chunks are refused from then on. */
+  async abort(token: string): Promise<Completion> {
+    const denied = await this.authorize(token);
+    if (denied) return denied;
+    const video = this.store.video()!;
+    if (video.status === "aborted" || video.status === "expired") return { ok: true, status: video.status };
+    if (video.status !== "uploading" || this.merging) {
+      return refuse("upload_completed", "The upload is complete; it can no longer be aborted.", {
+        status: video.status,
+      });
+    }
+    await this.end(video, "aborted");
+    return { ok: true, status: "aborted" };
+  }
+
+  /** The alarm's expiry: the upload sat idle past its TTL. */
+  async expire(): Promise<void> {
+    const video = this.store.video();
+    if (video?.status === "uploading") await this.end(video, "expired");
+  }
+
+  /** `not_found` for an unknown (or deleted) video, `invalid_token` for a wrong token. */
+  async authorizeOwner(token: string): Promise<Outcome<{ videoId: string }>> {
+    const denied = await this.authorize(token);
+    if (denied) return denied;
+    return { ok: true, videoId: this.store.video()!.videoId };
+  }
+
+  /** Where the original file is, for its owner. */
+  async source(
+    token: string,
+  ): Promise<Outcome<{ r2Key: string; filename: string; contentType: string; size: number }>> {
+    const denied = await this.authorize(token);
+    if (denied) return denied;
+    const video = this.store.video()!;
+    if (video.status === "uploading" || video.status === "aborted" || video.status === "expired") {
+      return refuse("source_unavailable", `The source is not available while the upload is ${video.status}.`, {
+        status: video.status,
+      });
+    }
+    return {
+      ok: true,
+      r2Key: video.r2Key,
+      filename: video.filename,
+      contentType: video.contentType,
+      size: video.size,
+    };
+  }
+
+  private async merge(video: Video): Promise<Completion> {
+    const parts = this.store.parts();
+    const upload = this.env.VIDEOS.resumeMultipartUpload(video.r2Key, video.r2UploadId);
+    try {
+      await upload.complete(parts);
+    } catch (err) {
+      // Already merged by an earlier call that died before recording it?
+      const head = await this.env.VIDEOS.head(video.r2Key);
+      if (!head || head.size !== video.size || head.uploaded.getTime() < video.createdAt) {
+        // A part was overwritten by a writer whose lease had been taken over:
+        // forget the chunks that were contended so the client sends them again.
+        const missing = this.store.forgetContended();
+        if (missing.length === 0) throw err;
+        return refuse("missing_chunks", "Some chunks must be sent again.", { missing });
+      }
+    }
+    this.store.updateVideo({ status: "processing", updatedAt: Date.now() });
+    const merged = this.store.video();
+    // Deleted while R2 was merging: the alarm's sweep removes the merged object.
+    if (!merged) return refuse("not_found", "The video was deleted while it was being completed.");
+    await this.handOver();
+    return { ok: true, status: merged.status };
+  }
+
+  private async end(video: Video, status: "aborted" | "expired"): Promise<void> {
+    const now = Date.now();
+    this.store.updateVideo({ status, updatedAt: now });
+    this.store.clearLeases();
+    try {
+      await this.env.VIDEOS.resumeMultipartUpload(video.r2Key, video.r2UploadId).abort();
+    } catch {
+      // Already gone (aborted before, or R2 expired it): nothing left to free.
+    }
+    await setVideoStatus(this.env.DB, video.videoId, status, now);
+  }
+
+  /** `not_found` for an unknown upload, `invalid_token` for a wrong token; undefined when allowed. */
+  private async authorize(token: string): Promise<Refusal | undefined> {
+    const video = this.store.video();
+    if (!video) return refuse("not_found", "No such upload.");
+    if (!(await safeEqual(await sha256Hex(token), video.tokenHash))) {
+      return refuse("invalid_token", "The token does not grant access to this upload.");
+    }
+    return undefined;
+  }
+
+  /** Any activity moves expiry later. */
+  private touch(video: Video, now: number): void {
+    this.store.updateVideo({ expiresAt: now + video.ttlMs, updatedAt: now });
+  }
+
+  private snapshot(): UploadSnapshot {
+    const video = this.store.video()!;
+    return {
+      videoId: video.videoId,
+      status: video.status,
+      size: video.size,
+      chunkSize: video.chunkSize,
+      totalChunks: video.totalChunks,
+      received: this.store.receivedChunks(),
+      expiresAt: new Date(video.expiresAt).toISOString(),
+    };
+  }
+}
+
+function closed(status: VideoStatus): Refusal {
+  return refuse("upload_closed", `The upload is ${status}; it no longer accepts this request.`, { status });
+}

@@ -1,0 +1,176 @@
+/**
+ * `VideoObject`: one Durable Object per video, the single owner of its
+ * state. Its parts share its storage: the upload (upload.ts), processing
+ * (processing.ts) and deletion (deletion.ts); this class is their RPC
+ * surface and the one place that sets the alarm (alarm.ts decides when).
+ * Its status machine: `uploading → processing → ready | failed`, or
+ * `aborted` / `expired`.
+ *
+ * Requests to a Durable Object interleave whenever one awaits I/O, so every
+ * check-then-act section either runs without an await between check and act
+ * (SQLite storage is synchronous) or is guarded explicitly (the upload's
+ * merge).
+ */
+import { DurableObject } from "cloudflare:workers";
+import { readConfig } from "../config.ts";
+import type { JobEvent } from "../contracts/job.ts";
+import { type AlarmState, type AlarmTask, nextWake } from "./alarm.ts";
+import { Deletion } from "./deletion.ts";
+import { type HandOffResult, type JobStart, Processing } from "./processing.ts";
+import { VideoStore } from "./store.ts";
+import { type NewUpload, type StoredChunk, Upload } from "./upload.ts";
+
+export class VideoObject extends DurableObject<Env> {
+  private store!: VideoStore;
+  private upload!: Upload;
+  private processing!: Processing;
+  private deletion!: Deletion;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.open();
+  }
+
+  /** Opens the storage, migrating it to the latest schema, and the parts on it; again after the final sweep wipes it. */
+  private open(): void {
+    this.store = new VideoStore(this.ctx.storage);
+    this.processing = new Processing(this.store, this.env);
+    this.upload = new Upload(this.store, this.env, () => this.processing.begin());
+    this.deletion = new Deletion(this.store, this.env);
+  }
+
+  // --- The upload: called by the upload routes, and by the video routes for the owner.
+
+  create(input: NewUpload) {
+    return this.armed(this.upload.create(input));
+  }
+
+  describe(token: string) {
+    return this.upload.describe(token);
+  }
+
+  beginChunk(token: string, n: number) {
+    return this.armed(this.upload.beginChunk(token, n));
+  }
+
+  recordChunk(n: number, stored: StoredChunk) {
+    return this.armed(this.upload.recordChunk(n, stored));
+  }
+
+  renewLease(n: number, leaseId: string): void {
+    this.upload.renewLease(n, leaseId);
+  }
+
+  releaseChunk(n: number, leaseId: string): void {
+    this.upload.releaseChunk(n, leaseId);
+  }
+
+  complete(token: string) {
+    return this.armed(this.upload.complete(token));
+  }
+
+  abort(token: string) {
+    return this.armed(this.upload.abort(token));
+  }
+
+  authorizeOwner(token: string) {
+    return this.upload.authorizeOwner(token);
+  }
+
+  source(token: string) {
+    return this.upload.source(token);
+  }
+
+  // --- Deletion: called by the video routes.
+
+  purge() {
+    return this.armed(this.deletion.purge());
+  }
+
+  // --- Processing: called by the queue consumers and the transcoder's signed callbacks.
+
+  startJob(attempt: number): Promise<JobStart> {
+    return this.armed(this.processing.startJob(attempt));
+  }
+
+  handedOff(jobId: string, result: HandOffResult): Promise<void> {
+    return this.armed(this.processing.handedOff(jobId, result));
+  }
+
+  jobSource(jobId: string) {
+    return this.processing.jobSource(jobId);
+  }
+
+  jobIsCurrent(jobId: string): boolean {
+    return this.processing.jobIsCurrent(jobId);
+  }
+
+  jobEvent(event: JobEvent) {
+    return this.armed(this.processing.event(event));
+  }
+
+  /** The dead-letter queue's verdict: the job could not be handed off at all. */
+  failProcessing(reason: string): Promise<void> {
+    return this.armed(this.processing.fail(reason));
+  }
+
+  /** Runs the task that is due, if any (an alarm may fire early: a deadline moved later), then re-arms. */
+  override async alarm(): Promise<void> {
+    const now = Date.now();
+    const wake = nextWake(this.alarmState(), now, readConfig(this.env).jobHeartbeatTimeoutMs);
+    if (wake && wake.at <= now) await this.run(wake.task);
+    await this.arm();
+  }
+
+  private async run(task: AlarmTask): Promise<void> {
+    switch (task) {
+      case "sweep":
+        await this.deletion.sweep();
+        await this.ctx.storage.deleteAll();
+        this.open();
+        return;
+      case "expire":
+        return this.upload.expire();
+      case "watchdog":
+        return this.processing.supersedeSilentJob();
+      case "offer-again":
+        return this.processing.offerAgain();
+    }
+  }
+
+  /** Awaits a change to the stored state, then re-arms for it. */
+  private async armed<T>(change: T | Promise<T>): Promise<T> {
+    const result = await change;
+    await this.arm();
+    return result;
+  }
+
+  /**
+   * The one place the alarm is set or deleted: to the next wake-up the
+   * stored state asks for. An alarm already due sooner, and not yet fired,
+   * is kept: it only wakes the object early to re-arm, and keeping it spares
+   * an alarm write whenever a deadline moved later (every chunk, every
+   * heartbeat).
+   */
+  private async arm(): Promise<void> {
+    const now = Date.now();
+    const wake = nextWake(this.alarmState(), now, readConfig(this.env).jobHeartbeatTimeoutMs);
+    const set = await this.ctx.storage.getAlarm();
+    if (!wake) {
+      if (set !== null) await this.ctx.storage.deleteAlarm();
+      return;
+    }
+    if (set !== null && set > now && set <= wake.at) return;
+    await this.ctx.storage.setAlarm(wake.at);
+  }
+
+  private alarmState(): AlarmState {
+    return {
+      tombstone: this.store.tombstone(),
+      video: this.store.video(),
+      activeJob: this.store.activeJob(),
+      lastJob: this.store.lastJob(),
+      merging: this.upload.isMerging,
+    };
+  }
+}
