@@ -7,7 +7,8 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { JobCallback } from "./job.ts";
+import type { JobEvent } from "../worker/contracts/job.ts";
+import type { PublishedMetadata } from "./pipeline.ts";
 import { startServer, type TranscoderServer } from "./server.ts";
 import { makeClip } from "./testing/media.ts";
 
@@ -35,7 +36,7 @@ async function startStandIn(root: string, clipPath: string) {
   const callbacks = (jobId: string) =>
     requests
       .filter((r) => r.path === `/callback/${jobId}`)
-      .map((r) => ({ at: r.at, body: JSON.parse(r.body.toString()) as JobCallback }));
+      .map((r) => ({ at: r.at, body: JSON.parse(r.body.toString()) as JobEvent }));
   const uploads = (jobId: string) =>
     requests.filter((r) => r.method === "PUT" && r.path.startsWith(`/upload/${jobId}/`));
   const refuse = (res: ServerResponse, status: number, code: string, message: string) =>
@@ -177,13 +178,13 @@ describe("the transcoder service", () => {
     }
   });
 
-  it("accepts a job with 202 and answers 503 busy beyond its concurrency", async () => {
+  it("accepts a job with 202 and answers 503 transcoder_busy beyond its concurrency", async () => {
     const accepted = await post(standIn.job("a"));
     expect(accepted.status).toBe(202);
     expect(await accepted.json()).toEqual({ accepted: true, jobId: "a" });
     const busy = await post(standIn.job("b"));
     expect(busy.status).toBe(503);
-    expect(((await busy.json()) as { error: { code: string } }).error.code).toBe("busy");
+    expect(((await busy.json()) as { error: { code: string } }).error.code).toBe("transcoder_busy");
     await service.idle();
   });
 
@@ -217,7 +218,7 @@ describe("the transcoder service", () => {
     expect(completed.at).toBeGreaterThanOrEqual(uploads[masters[1]].at);
     if (completed.body.type !== "completed") throw new Error("unreachable");
     expect(completed.body.metadata.renditions.map((r) => r.name)).toEqual(["360p", "240p"]);
-    expect(completed.body.metadata.files.at(-1)).toBe("master.m3u8");
+    expect((completed.body.metadata as PublishedMetadata).files.at(-1)).toBe("master.m3u8");
 
     for (const u of uploads) {
       expect(u.headers.authorization).toBe(`Bearer ${TOKEN}`);
@@ -249,7 +250,7 @@ describe("the transcoder service", () => {
     // Its slot is taken while it runs...
     const waiting = await post(standIn.job("waiting"));
     expect(waiting.status).toBe(503);
-    expect(((await waiting.json()) as { error: { code: string } }).error.code).toBe("busy");
+    expect(((await waiting.json()) as { error: { code: string } }).error.code).toBe("transcoder_busy");
     await service.idle();
     expect(standIn.goneAt()).toBeGreaterThan(0);
     const types = standIn.callbacks("gone").map((c) => c.body.type);
