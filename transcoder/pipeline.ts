@@ -39,7 +39,6 @@ export type PipelineOptions = {
 
 /** onProgress is repeated at least this often, even when nothing moved, so silence means a stuck run. */
 const PROGRESS_REPEAT_MS = 1000;
-const LADDER_PRESET = "veryfast";
 
 /** Monotonic progress over weighted phases, repeated on a timer so silence means trouble. */
 function progressTracker(onProgress: ((fraction: number) => void) | undefined) {
@@ -119,7 +118,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PublishedMe
       });
     } else {
       await mkdir(join(workDir, plan.quick.name), { recursive: true });
-      await encodeRungs(job, [plan.quick], plan, LADDER_PRESET, { signal, onProgress: progress.phase(weights.first) });
+      await encodeRungs(job, [plan.quick], plan, { signal, onProgress: progress.phase(weights.first) });
       first = await measure(plan.quick);
     }
     const top = plan.rungs[0];
@@ -151,7 +150,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PublishedMe
       if (rest.length > 0) {
         await Promise.all(rest.map((r) => mkdir(join(workDir, r.name), { recursive: true })));
         const onProgress = progress.phase(weights.ladder);
-        await encodeRungs(job, rest, plan, LADDER_PRESET, { signal: ladderAbort.signal, onProgress });
+        await encodeRungs(job, rest, plan, { signal: ladderAbort.signal, onProgress });
       }
     } catch (error) {
       ladderError = error;
