@@ -21,8 +21,7 @@ const argv = process.argv.slice(2);
 const { values, positionals } = parseArgs({
   args: argv,
   allowPositionals: true,
-  // Defaults keep the whole run near 15-20 minutes on 2 cores; a 60 s 1080p ladder
-  // takes minutes per run, so the transcode sections default to one run each.
+  // A 60 s 1080p ladder takes minutes per run, so the transcode sections default to one run each.
   options: {
     runs: { type: "string", default: "5" },
     "upload-runs": { type: "string", default: "3" },

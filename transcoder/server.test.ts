@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ERRORS, type ErrorCode } from "../worker/contracts/errors.ts";
 import type { JobEvent } from "../worker/contracts/job.ts";
 import type { PublishedMetadata } from "./pipeline.ts";
 import { startServer, type TranscoderServer } from "./server.ts";
@@ -24,7 +25,7 @@ type Received = {
 
 /**
  * Stands in for the Reelay worker: serves the source, stores uploads, records callbacks, and refuses
- * the way worker/processing/routes.ts does, with `{ error: { code, message } }` (README "Error codes").
+ * the way the worker's processing routes do, with `{ error: { code, message } }` (README "Error codes").
  * Job "gone" is superseded when it reports playable; from then on every request of its gets
  * `409 job_superseded`, as from the worker. Job "gone-at-upload" has its uploads refused so, but
  * not its callbacks: only the refused upload can tell it to stop. Sources "superseded" and
@@ -39,10 +40,11 @@ async function startStandIn(root: string, clipPath: string) {
       .map((r) => ({ at: r.at, body: JSON.parse(r.body.toString()) as JobEvent }));
   const uploads = (jobId: string) =>
     requests.filter((r) => r.method === "PUT" && r.path.startsWith(`/upload/${jobId}/`));
-  const refuse = (res: ServerResponse, status: number, code: string, message: string) =>
-    res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify({ error: { code, message } }));
-  const supersede = (res: ServerResponse) =>
-    refuse(res, 409, "job_superseded", "This job is no longer current; stop it.");
+  const refuse = (res: ServerResponse, code: ErrorCode, message: string) =>
+    res
+      .writeHead(ERRORS[code], { "content-type": "application/json" })
+      .end(JSON.stringify({ error: { code, message } }));
+  const supersede = (res: ServerResponse) => refuse(res, "job_superseded", "This job is no longer current; stop it.");
   const superseded = new Set<string>();
   let goneAt = 0;
   let releaseHandBack = () => {};
@@ -51,7 +53,7 @@ async function startStandIn(root: string, clipPath: string) {
     const path = req.url ?? "/";
     if (path === "/source/superseded") return supersede(res);
     if (path === "/source/unavailable")
-      return refuse(res, 409, "source_unavailable", "The source is not available while the upload is uploading.");
+      return refuse(res, "source_unavailable", "The source is not available while the upload is uploading.");
     if (path === "/source/clip") {
       const { size } = await stat(clipPath);
       res.writeHead(200, { "content-type": "video/mp4", "content-length": size });
@@ -103,7 +105,7 @@ async function startStandIn(root: string, clipPath: string) {
     if (path === "/callback/stalled" && JSON.parse(received.body.toString()).type === "failed") await handBackHeld;
     if (path.startsWith("/callback/"))
       return res.writeHead(200, { "content-type": "application/json" }).end('{"ok":true}');
-    refuse(res, 404, "not_found", "No such resource.");
+    refuse(res, "not_found", "No such resource.");
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
