@@ -14,7 +14,8 @@ import { readFile, stat } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
+import { launchBrowser } from "../test/browser/helpers.ts";
 import { isFinal, waitForVideo } from "../test/helpers.ts";
 import { root, startStack } from "../test/stack.ts";
 import { upload } from "../web/src/upload-client.ts";
@@ -40,17 +41,6 @@ export type FirstFrameBench = {
   /** One load of each variant right after Chromium starts, not counted: the first page pays for the browser's own start-up. */
   warmup: Record<Variant, FirstFrameSample[]>;
 };
-
-const CHROMIUM_FLAGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--autoplay-policy=no-user-gesture-required",
-];
 
 /** Milliseconds from navigation start until the first frame with currentTime > 0, and what was shown. */
 async function firstFrame(page: Page): Promise<FirstFrameSample> {
@@ -176,7 +166,8 @@ export async function benchFirstFrame(runs = 5): Promise<FirstFrameBench> {
       hlsTop: `${plain.url}/hls-top`,
       plain: `${plain.url}/plain`,
     };
-    browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_FLAGS });
+    // The browser tests' Chromium, with their flags (autoplay without a click among them).
+    browser = await launchBrowser();
     for (let i = -1; i < runs; i++) {
       // Rotate the order, so no variant always goes first (or last) after a quiet moment.
       for (const kind of VARIANTS.map((_, k) => VARIANTS[(k + i + 1) % VARIANTS.length])) {

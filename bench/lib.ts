@@ -2,7 +2,7 @@
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 
-/** PIDs of the workerd processes under a process tree. */
+/** PIDs of the processes under a process tree, only those whose command is `name` when given. */
 export function descendants(pid: number, name?: string): number[] {
   const out = execFileSync("ps", ["-e", "-o", "pid=,ppid=,comm="], { encoding: "utf8" });
   const rows = out

@@ -6,7 +6,7 @@
 import { execFileSync } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import { arch, cpus, loadavg, release, totalmem } from "node:os";
-import { join } from "node:path";
+import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { ffmpegPaths } from "../transcoder/ffmpeg-path.ts";
 import { root } from "../test/stack.ts";
@@ -21,8 +21,7 @@ const argv = process.argv.slice(2);
 const { values, positionals } = parseArgs({
   args: argv,
   allowPositionals: true,
-  // Defaults keep the whole run near 15-20 minutes on 2 cores; a 60 s 1080p ladder
-  // takes minutes per run, so the transcode sections default to one run each.
+  // A 60 s 1080p ladder takes minutes per run, so the transcode sections default to one run each.
   options: {
     runs: { type: "string", default: "5" },
     "upload-runs": { type: "string", default: "3" },
@@ -67,7 +66,8 @@ const results: Record<string, unknown> = {
     kernel: release(),
     node: process.version,
     ffmpeg: firstLine(ffmpegPaths().ffmpeg, ["-version"]),
-    chromium: firstLine("/usr/bin/chromium", ["--version"]),
+    // The browser launchBrowser (test/browser/helpers.ts) starts.
+    chromium: firstLine(process.env.CHROMIUM_PATH ?? "/usr/bin/chromium", ["--version"]),
     loadAverageAtStart: loadavg(),
   },
   sections: {} as Record<string, unknown>,
@@ -126,4 +126,4 @@ console.log(`\n${out}\n`);
 results.finished = new Date().toISOString();
 results.minutes = Math.round((Date.now() - started.getTime()) / 6000) / 10;
 (results.machine as Record<string, unknown>).loadAverageAtEnd = loadavg();
-await writeFile(join(root, values.out), `${JSON.stringify({ ...results, table: out }, null, 2)}\n`);
+await writeFile(resolve(root, values.out), `${JSON.stringify({ ...results, table: out }, null, 2)}\n`);

@@ -6,16 +6,20 @@
  *   -f hls` of an H.264/AAC source, or the single quick rendition (plan.quick
  *   from transcoder/plan.ts) encoded alone for anything else;
  * - full ladder: one ffmpeg command producing all five rungs.
- * The baselines skip what Reelay adds around ffmpeg (download from the
- * worker, poster, uploads, publishing), so the ratios show that overhead.
+ * Each baseline is the transcoder's own ffmpeg command line, built by
+ * transcoder/encode.ts as the pipeline builds it, run by hand. The baselines
+ * skip what Reelay adds around ffmpeg (download from the worker, poster,
+ * uploads, publishing), so the ratios show that overhead.
  */
 import { execFile } from "node:child_process";
 import { mkdir, readFile, rm } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { promisify } from "node:util";
+import { encodeRun, type FfmpegRun, ffmpegArgs, remuxRun } from "../transcoder/encode.ts";
 import { ffmpegPaths } from "../transcoder/ffmpeg-path.ts";
-import { GOP_SECONDS, planTranscode, SEGMENT_SECONDS, type Plan, type Rung } from "../transcoder/plan.ts";
-import { probeSource } from "../transcoder/probe.ts";
+import { LADDER_PRESET, type Plan, planTranscode } from "../transcoder/plan.ts";
+import { probeSource, type SourceInfo } from "../transcoder/probe.ts";
+import { makeClip } from "../transcoder/testing/media.ts";
 import { upload } from "../web/src/upload-client.ts";
 import { root, startStack } from "../test/stack.ts";
 import { median } from "./lib.ts";
@@ -38,154 +42,33 @@ export type TranscodeBench = {
   baselineSec: number[];
 };
 
+/** A 1080p30 source with AAC audio and a 2 s GOP at a set quality (CRF), moov first as a web export has it. */
 export async function makeSource(codec: "h264" | "hevc", seconds: number): Promise<string> {
   await mkdir(tmp, { recursive: true });
   const path = join(tmp, `source-${codec}-${seconds}s.mp4`);
-  const video =
-    codec === "h264"
-      ? ["-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p"]
-      : ["-c:v", "libx265", "-preset", "ultrafast", "-crf", "24", "-pix_fmt", "yuv420p", "-tag:v", "hvc1"];
-  await run(
-    ffmpegPaths().ffmpeg,
-    [
-      "-y",
-      "-v",
-      "error",
-      "-f",
-      "lavfi",
-      "-i",
-      `testsrc2=size=1920x1080:rate=30:duration=${seconds}`,
-      "-f",
-      "lavfi",
-      "-i",
-      `sine=frequency=440:duration=${seconds}`,
-      ...video,
-      "-g",
-      "60",
-      "-c:a",
-      "aac",
-      "-b:a",
-      "128k",
-      "-shortest",
-      "-movflags",
-      "+faststart",
-      path,
-    ],
-    { maxBuffer: 1 << 24 },
-  );
-  return path;
-}
-
-/** The preset Reelay's pipeline encodes with (LADDER_PRESET in transcoder/pipeline.ts). */
-const PRESET = "veryfast";
-
-const hls = (dir: string) => [
-  "-f",
-  "hls",
-  "-hls_time",
-  String(SEGMENT_SECONDS),
-  "-hls_playlist_type",
-  "vod",
-  "-hls_segment_type",
-  "fmp4",
-  "-hls_segment_filename",
-  join(dir, "seg_%05d.m4s"),
-  join(dir, "index.m3u8"),
-];
-
-/** libx264/AAC settings of one rung, as transcoder/plan.ts decides them. */
-function rungArgs(label: string, r: Rung, plan: Plan): string[] {
-  const gop = String(plan.gopFrames);
-  return [
-    "-map",
-    label,
-    "-c:v",
-    "libx264",
-    "-preset",
-    PRESET,
-    "-profile:v",
-    r.profile,
-    "-b:v",
-    `${r.videoKbps}k`,
-    "-maxrate",
-    `${r.maxrateKbps}k`,
-    "-bufsize",
-    `${r.bufsizeKbps}k`,
-    "-g",
-    gop,
-    "-keyint_min",
-    gop,
-    "-sc_threshold",
-    "0",
-    "-force_key_frames",
-    `expr:gte(t,n_forced*${GOP_SECONDS})`,
-    ...(plan.audio
-      ? [
-          "-map",
-          "0:a:0",
-          "-c:a",
-          "aac",
-          "-b:a",
-          `${r.audioKbps}k`,
-          "-ac",
-          String(plan.audio.channels),
-          "-ar",
-          String(plan.audio.sampleRate),
-        ]
-      : []),
-  ];
-}
-
-/** One ffmpeg command: decode once, split, encode `rungs` into HLS. */
-function encodeArgs(source: string, out: string, rungs: Rung[], plan: Plan): string[] {
-  const graph = [
-    `[0:v:0]fps=${plan.frameRateExpr},split=${rungs.length}${rungs.map((_, i) => `[s${i}]`).join("")}`,
-    ...rungs.map((r, i) => `[s${i}]scale=${r.width}:${r.height},setsar=1,format=yuv420p[v${i}]`),
-  ].join(";");
-  const args = ["-y", "-v", "error", "-i", source, "-filter_complex", graph];
-  for (const [i, r] of rungs.entries()) args.push(...rungArgs(`[v${i}]`, r, plan), ...hls(join(out, r.name)));
-  return args;
+  const quality = codec === "h264" ? { preset: "veryfast", crf: 20 } : { preset: "ultrafast", crf: 24 };
+  return makeClip(path, { width: 1920, height: 1080, seconds, fps: 30, video: codec, ...quality, faststart: true });
 }
 
 type Baseline = { what: string; args: string[]; dirs: string[] };
 
-/** What Reelay does first, as one plain ffmpeg command: copy into HLS, or encode the quick rung alone. */
-function firstBaseline(source: string, plan: Plan, hasAudio: boolean): Baseline {
-  const out = join(tmp, "baseline-first");
-  if (plan.remux) {
-    return {
-      what: "ffmpeg -c copy -f hls",
-      args: [
-        "-y",
-        "-v",
-        "error",
-        "-i",
-        source,
-        "-map",
-        "0:v:0",
-        ...(hasAudio ? ["-map", "0:a:0"] : []),
-        "-c",
-        "copy",
-        ...hls(join(out, "source")),
-      ],
-      dirs: [join(out, "source")],
-    };
-  }
-  const q = plan.quick;
-  return {
-    what: `plain ffmpeg, one ${q.name} rung (${q.width}x${q.height} ${q.videoKbps}k libx264 ${PRESET})`,
-    args: encodeArgs(source, out, [q], plan),
-    dirs: [join(out, q.name)],
-  };
+/** A transcoder run as one plain ffmpeg command line, quiet, writing into `dirs`. */
+function baseline(what: string, spec: FfmpegRun): Baseline {
+  return { what, args: ["-v", "error", ...ffmpegArgs(spec)], dirs: spec.outputs.map((o) => dirname(o.path)) };
 }
 
-function ladderBaseline(source: string, plan: Plan): Baseline {
-  const out = join(tmp, "baseline-ladder");
-  return {
-    what: "plain ffmpeg ladder",
-    args: encodeArgs(source, out, plan.rungs, plan),
-    dirs: plan.rungs.map((r) => join(out, r.name)),
-  };
+/** What Reelay does first, as one plain ffmpeg command: copy into HLS, or encode the quick rung alone. */
+function firstBaseline(source: string, plan: Plan, info: SourceInfo): Baseline {
+  const job = { sourcePath: source, workDir: join(tmp, "baseline-first"), durationSec: info.durationSec };
+  if (plan.remux) return baseline("ffmpeg -c copy -f hls", remuxRun(job, "source", info.audioCodec !== null));
+  const q = plan.quick;
+  const what = `plain ffmpeg, one ${q.name} rung (${q.width}x${q.height} ${q.videoKbps}k libx264 ${LADDER_PRESET})`;
+  return baseline(what, encodeRun(job, [q], plan));
+}
+
+function ladderBaseline(source: string, plan: Plan, info: SourceInfo): Baseline {
+  const job = { sourcePath: source, workDir: join(tmp, "baseline-ladder"), durationSec: info.durationSec };
+  return baseline("plain ffmpeg ladder", encodeRun(job, plan.rungs, plan));
 }
 
 async function timeFfmpeg(b: Baseline): Promise<number> {
@@ -211,8 +94,8 @@ export async function benchTranscode(codec: "h264" | "hevc", durationSec = 60, r
     throw new Error(
       `expected ${codec} ${codec === "h264" ? "to be remuxed" : "to be encoded"}, plan says remux=${plan.remux}`,
     );
-  const first = firstBaseline(source, plan, info.audioCodec !== null);
-  const ladder = ladderBaseline(source, plan);
+  const first = firstBaseline(source, plan, info);
+  const ladder = ladderBaseline(source, plan, info);
   const result: TranscodeBench = {
     codec,
     durationSec,

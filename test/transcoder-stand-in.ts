@@ -2,7 +2,7 @@
  * The transcoder as the worker tests' queue consumer sees it: a Node HTTP
  * server speaking the real transcoder's `POST /jobs` contract
  * (transcoder/server.ts): the body is checked with the transcoder's own
- * `JobRequestSchema` (400 `invalid_request` otherwise), then the job is
+ * `JobSpecSchema` (400 `invalid_request` otherwise), then the job is
  * accepted with 202 or refused with 503 `busy` or 500 `internal`.
  *
  * Which answer a video's hand-offs get is scripted by the test that owns the
@@ -18,7 +18,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { TestProject } from "vitest/node";
-import { JobRequestSchema, type JobRequest } from "../transcoder/job.ts";
+import { JobSpecSchema, type JobSpec } from "../worker/contracts/job.ts";
 import { readBody, send } from "../transcoder/server.ts";
 
 declare module "vitest" {
@@ -31,7 +31,7 @@ export type Answer = 202 | 500 | 503;
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const answers = new Map<string, Answer[]>();
-  const received = new Map<string, JobRequest[]>();
+  const received = new Map<string, JobSpec[]>();
 
   async function submit(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const text = await readBody(req);
@@ -42,7 +42,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     } catch {
       return send(res, 400, { error: { code: "invalid_json", message: "The body must be JSON." } });
     }
-    const parsed = JobRequestSchema.safeParse(body);
+    const parsed = JobSpecSchema.safeParse(body);
     if (!parsed.success) return send(res, 400, { error: { code: "invalid_request", message: parsed.error.message } });
     const job = parsed.data;
     const answer = answers.get(job.videoId)?.shift();

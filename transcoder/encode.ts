@@ -8,7 +8,7 @@ import { join } from "node:path";
 import ffmpeg, { type FfmpegCommand } from "fluent-ffmpeg";
 import { abortError, TranscodeError } from "./errors.ts";
 import { ffmpegPaths } from "./ffmpeg-path.ts";
-import { GOP_SECONDS, SEGMENT_SECONDS, type Plan, type Rung } from "./plan.ts";
+import { GOP_SECONDS, LADDER_PRESET, SEGMENT_SECONDS, type Plan, type Rung } from "./plan.ts";
 
 export type RunOptions = {
   signal?: AbortSignal;
@@ -33,9 +33,41 @@ function lastWords(stderr: string, job: Job): string {
     .join(" / ");
 }
 
-function run(command: FfmpegCommand, what: string, job: Job, options: RunOptions): Promise<void> {
+/**
+ * One ffmpeg run as data: the transcoder hands it to fluent-ffmpeg, and the
+ * benchmark runs the very same command line by hand as its baseline.
+ */
+export type FfmpegRun = {
+  input: string;
+  inputOptions: string[];
+  /** `-filter_complex`, for outputs that share one decode. */
+  filterGraph: string | null;
+  outputs: Array<{ path: string; options: string[] }>;
+};
+
+/** The command line fluent-ffmpeg builds from a run: input, overwrite, filter graph, then each output. */
+export function ffmpegArgs(spec: FfmpegRun): string[] {
+  return [
+    ...spec.inputOptions,
+    "-i",
+    spec.input,
+    "-y",
+    ...(spec.filterGraph ? ["-filter_complex", spec.filterGraph] : []),
+    ...spec.outputs.flatMap((o) => [...o.options, o.path]),
+  ];
+}
+
+function fluentCommand(spec: FfmpegRun): FfmpegCommand {
+  const command = ffmpeg(spec.input).inputOptions(spec.inputOptions);
+  if (spec.filterGraph) command.complexFilter(spec.filterGraph);
+  for (const o of spec.outputs) command.output(o.path).outputOptions(o.options);
+  return command;
+}
+
+function runFfmpeg(spec: FfmpegRun, what: string, job: Job, options: RunOptions): Promise<void> {
   ffmpegPaths();
   const { signal, onProgress } = options;
+  const command = fluentCommand(spec);
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(abortError(signal));
     const kill = () => command.kill("SIGKILL");
@@ -86,35 +118,36 @@ function hlsOutput(dir: string): string[] {
   ];
 }
 
+/** The source's H.264/AAC copied into HLS under `name`, without re-encoding. */
+export function remuxRun(job: Job, name: string, hasAudio: boolean): FfmpegRun {
+  const dir = join(job.workDir, name);
+  const streams = ["-map", "0:v:0", ...(hasAudio ? ["-map", "0:a:0"] : [])];
+  return {
+    input: job.sourcePath,
+    inputOptions: [],
+    filterGraph: null,
+    outputs: [{ path: join(dir, "index.m3u8"), options: [...streams, "-c", "copy", ...hlsOutput(dir)] }],
+  };
+}
+
 /** Copies the source's H.264/AAC into HLS without re-encoding: seconds even for long videos. */
 export async function remuxToHls(job: Job, name: string, hasAudio: boolean, options: RunOptions): Promise<void> {
-  const dir = join(job.workDir, name);
-  const command = ffmpeg(job.sourcePath)
-    .output(join(dir, "index.m3u8"))
-    .outputOptions(["-map", "0:v:0", ...(hasAudio ? ["-map", "0:a:0"] : []), "-c", "copy", ...hlsOutput(dir)]);
-  await run(command, "copying the source into HLS", job, options);
+  await runFfmpeg(remuxRun(job, name, hasAudio), "copying the source into HLS", job, options);
 }
 
 /**
- * Encodes rungs in one ffmpeg run: the source is decoded once, brought to the
- * output frame rate once, then split and scaled per rung. Identical GOP
- * settings and forced keyframes every 2 s keep all renditions switchable at
- * every segment boundary.
+ * Rungs in one ffmpeg run: the source is decoded once, brought to the output
+ * frame rate once, then split and scaled per rung. Identical GOP settings and
+ * forced keyframes every 2 s keep all renditions switchable at every segment
+ * boundary.
  */
-export async function encodeRungs(
-  job: Job,
-  rungs: Rung[],
-  plan: Plan,
-  preset: string,
-  options: RunOptions,
-): Promise<void> {
+export function encodeRun(job: Job, rungs: Rung[], plan: Plan): FfmpegRun {
   const labels = rungs.map((_, i) => `s${i}`);
-  const graph = [
+  const filterGraph = [
     `[0:v:0]fps=${plan.frameRateExpr},split=${rungs.length}${labels.map((l) => `[${l}]`).join("")}`,
     ...rungs.map((r, i) => `[s${i}]scale=${r.width}:${r.height},setsar=1,format=yuv420p[v${i}]`),
   ].join(";");
-  const command = ffmpeg(job.sourcePath).complexFilter(graph);
-  rungs.forEach((r, i) => {
+  const outputs = rungs.map((r, i) => {
     const dir = join(job.workDir, r.name);
     const gop = String(plan.gopFrames);
     const video = [
@@ -123,7 +156,7 @@ export async function encodeRungs(
       "-c:v",
       "libx264",
       "-preset",
-      preset,
+      LADDER_PRESET,
       "-profile:v",
       r.profile,
       "-b:v",
@@ -155,31 +188,42 @@ export async function encodeRungs(
           String(plan.audio.sampleRate),
         ]
       : [];
-    command.output(join(dir, "index.m3u8")).outputOptions([...video, ...audio, ...hlsOutput(dir)]);
+    return { path: join(dir, "index.m3u8"), options: [...video, ...audio, ...hlsOutput(dir)] };
   });
-  await run(command, `encoding ${rungs.map((r) => r.name).join(", ")}`, job, options);
+  return { input: job.sourcePath, inputOptions: [], filterGraph, outputs };
+}
+
+export async function encodeRungs(job: Job, rungs: Rung[], plan: Plan, options: RunOptions): Promise<void> {
+  await runFfmpeg(encodeRun(job, rungs, plan), `encoding ${rungs.map((r) => r.name).join(", ")}`, job, options);
 }
 
 /** A JPEG from 10% in, where the opening black or title card is usually over. */
 export async function makePoster(job: Job, width: number, height: number, options: RunOptions): Promise<string> {
   const file = join(job.workDir, "poster.jpg");
   for (const at of [job.durationSec * 0.1, 0]) {
-    const command = ffmpeg(job.sourcePath)
-      .inputOptions(["-ss", at.toFixed(3)])
-      .output(file)
-      .outputOptions([
-        "-map",
-        "0:v:0",
-        "-frames:v",
-        "1",
-        "-vf",
-        `scale=${width}:${height},setsar=1`,
-        "-q:v",
-        "3",
-        "-update",
-        "1",
-      ]);
-    await run(command, "making the poster", job, { signal: options.signal });
+    const spec: FfmpegRun = {
+      input: job.sourcePath,
+      inputOptions: ["-ss", at.toFixed(3)],
+      filterGraph: null,
+      outputs: [
+        {
+          path: file,
+          options: [
+            "-map",
+            "0:v:0",
+            "-frames:v",
+            "1",
+            "-vf",
+            `scale=${width}:${height},setsar=1`,
+            "-q:v",
+            "3",
+            "-update",
+            "1",
+          ],
+        },
+      ],
+    };
+    await runFfmpeg(spec, "making the poster", job, { signal: options.signal });
     // Seeking past the last frame (durations can be off) writes nothing: retry from the start.
     if ((await stat(file).catch(() => null))?.size) return file;
     if (options.signal?.aborted) throw abortError(options.signal);

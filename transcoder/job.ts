@@ -6,36 +6,20 @@
  */
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { z } from "zod";
+import type { JobEvent, JobSpec } from "../worker/contracts/job.ts";
 import { abortError, TranscodeError } from "./errors.ts";
-import { runPipeline, type Metadata } from "./pipeline.ts";
+import { runPipeline } from "./pipeline.ts";
 import { downloadSource, HttpError, postJson, SupersededError, uploadFiles, type Destination } from "./storage.ts";
-
-const httpUrl = z.url({ protocol: /^https?$/ });
-
-export const JobRequestSchema = z.object({
-  jobId: z.string().min(1).max(200),
-  videoId: z.string().min(1).max(200),
-  attempt: z.number().int().min(1),
-  sourceUrl: httpUrl,
-  uploadBaseUrl: httpUrl,
-  callbackUrl: httpUrl,
-  token: z.string().min(1).max(4096),
-});
-export type JobRequest = z.infer<typeof JobRequestSchema>;
-
-export type JobCallback =
-  | { type: "progress"; jobId: string; progress: number }
-  | { type: "playable"; jobId: string; metadata: Metadata }
-  | { type: "completed"; jobId: string; metadata: Metadata }
-  | { type: "failed"; jobId: string; reason: string; retryable: boolean };
 
 export type JobOutcome = "completed" | "failed" | "superseded" | "stopped";
 
 export type JobLog = (event: string, fields?: Record<string, unknown>) => void;
 
-/** Progress callbacks go out every 2 s: the worker's "at most every 2 s, at least every 5 s". */
-const HEARTBEAT_MS = 2000;
+/**
+ * A progress callback goes out every 2 s, changed or not: the worker's "at
+ * most every 2 s, at least every 5 s", so these callbacks are the job's heartbeat.
+ */
+const PROGRESS_CALLBACK_MS = 2000;
 /** Share of the progress bar spent downloading; the rest is the pipeline. */
 const DOWNLOAD_SHARE = 0.05;
 
@@ -57,7 +41,7 @@ function failure(error: unknown): { reason: string; retryable: boolean } {
  * removed.
  */
 export async function runJob(
-  job: JobRequest,
+  job: JobSpec,
   options: { tmpRoot: string; stop: AbortSignal; log: JobLog },
 ): Promise<JobOutcome> {
   const { log } = options;
@@ -78,11 +62,11 @@ export async function runJob(
       throw error;
     }
   };
-  const callback = (body: JobCallback, callbackSignal = signal, retries?: number) =>
+  const callback = (body: JobEvent, callbackSignal = signal, retries?: number) =>
     watch(postJson(job.callbackUrl, job.token, body, callbackSignal, retries));
   const destination: Destination = { uploadBaseUrl: job.uploadBaseUrl, token: job.token, signal };
 
-  // Heartbeat: one progress callback at a time, every HEARTBEAT_MS.
+  // Heartbeat: one progress callback at a time, every PROGRESS_CALLBACK_MS.
   let progress = 0;
   let inFlight: Promise<void> = Promise.resolve();
   let beating = true;
@@ -96,7 +80,7 @@ export async function runJob(
       })
       .finally(() => (busy = false));
   };
-  const timer = setInterval(beat, HEARTBEAT_MS);
+  const timer = setInterval(beat, PROGRESS_CALLBACK_MS);
   const stopHeartbeat = async () => {
     beating = false;
     clearInterval(timer);

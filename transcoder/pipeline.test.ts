@@ -3,8 +3,8 @@ import { mkdtemp, readFile, readdir, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseMediaPlaylist, type RenditionMeta } from "./package.ts";
-import { runPipeline, type Metadata, type PublishStep } from "./pipeline.ts";
+import { parseMediaPlaylist, type RenditionMeta } from "./hls-playlists.ts";
+import { runPipeline, type PublishedMetadata, type PublishStep } from "./pipeline.ts";
 import { decodesCleanly, keyframeTimes, makeClip, probeJson, readMaster, type ClipOptions } from "./testing/media.ts";
 
 let root: string;
@@ -17,11 +17,11 @@ afterAll(async () => {
 
 const clip = (name: string, options: ClipOptions) => makeClip(join(root, name), options);
 
-type Publish = { step: PublishStep; metadata: Metadata; master: string };
+type Publish = { step: PublishStep; metadata: PublishedMetadata; master: string };
 type Run = {
   workDir: string;
   sourcePath: string;
-  result: Metadata;
+  result: PublishedMetadata;
   publishes: Publish[];
   progress: Array<{ at: number; value: number }>;
 };

@@ -5,21 +5,21 @@
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import type { Metadata } from "../worker/contracts/job.ts";
+import { avc1FromProfile, mp4aFromProfile } from "./codec-strings.ts";
 import { encodeRungs, makePoster, remuxToHls, type Job } from "./encode.ts";
 import { abortError } from "./errors.ts";
-import { avc1FromProfile, masterPlaylist, measureRendition, mp4aFromProfile, type RenditionMeta } from "./package.ts";
+import { masterPlaylist, measureRendition, type RenditionMeta } from "./hls-playlists.ts";
 import { planTranscode, type Plan, type Rung } from "./plan.ts";
 import { probeSource, type SourceInfo } from "./probe.ts";
 
 export type PublishStep = "playable" | "final";
 
-export type Metadata = {
-  durationSec: number;
-  width: number;
-  height: number;
-  frameRate: number;
-  videoCodec: string;
-  audioCodec: string | null;
+/**
+ * What one publish step reports: the contract's metadata, each rendition with
+ * its playlist, and the files the step adds, which the job uploads before calling back.
+ */
+export type PublishedMetadata = Omit<Metadata, "renditions"> & {
   renditions: RenditionMeta[];
   poster: "poster.jpg";
   master: "master.m3u8";
@@ -30,15 +30,15 @@ export type Metadata = {
 export type PipelineOptions = {
   sourcePath: string;
   workDir: string;
-  /** Overall fraction done, 0..1; called at least every second while running. */
+  /** Overall fraction done, 0..1; called at least every PROGRESS_REPEAT_MS while running. */
   onProgress?: (fraction: number) => void;
   /** Runs while the ladder encodes; the final step waits for it. */
-  onPublish?: (step: PublishStep, metadata: Metadata) => void | Promise<void>;
+  onPublish?: (step: PublishStep, metadata: PublishedMetadata) => void | Promise<void>;
   signal?: AbortSignal;
 };
 
-const LADDER_PRESET = "veryfast";
-const HEARTBEAT_MS = 1000;
+/** onProgress is repeated at least this often, even when nothing moved, so silence means a stuck run. */
+const PROGRESS_REPEAT_MS = 1000;
 
 /** Monotonic progress over weighted phases, repeated on a timer so silence means trouble. */
 function progressTracker(onProgress: ((fraction: number) => void) | undefined) {
@@ -50,8 +50,8 @@ function progressTracker(onProgress: ((fraction: number) => void) | undefined) {
     onProgress?.(value);
   };
   const timer = setInterval(() => {
-    if (Date.now() - lastCall >= HEARTBEAT_MS) emit(value);
-  }, HEARTBEAT_MS / 2);
+    if (Date.now() - lastCall >= PROGRESS_REPEAT_MS) emit(value);
+  }, PROGRESS_REPEAT_MS / 2);
   let done = 0;
   return {
     /** Progress callback for a phase worth `weight` of the whole. */
@@ -77,7 +77,7 @@ function phaseWeights(source: SourceInfo, plan: Plan, rest: Rung[]) {
   return { first: first / total, poster: poster / total, ladder: ladder / total };
 }
 
-export async function runPipeline(options: PipelineOptions): Promise<Metadata> {
+export async function runPipeline(options: PipelineOptions): Promise<PublishedMetadata> {
   const { sourcePath, workDir, signal } = options;
   const progress = progressTracker(options.onProgress);
   try {
@@ -118,13 +118,13 @@ export async function runPipeline(options: PipelineOptions): Promise<Metadata> {
       });
     } else {
       await mkdir(join(workDir, plan.quick.name), { recursive: true });
-      await encodeRungs(job, [plan.quick], plan, LADDER_PRESET, { signal, onProgress: progress.phase(weights.first) });
+      await encodeRungs(job, [plan.quick], plan, { signal, onProgress: progress.phase(weights.first) });
       first = await measure(plan.quick);
     }
     const top = plan.rungs[0];
     await makePoster(job, top.width, top.height, { signal, onProgress: progress.phase(weights.poster) });
     await writeFile(join(workDir, "master.m3u8"), masterPlaylist([first.meta]));
-    const metadata = (renditions: RenditionMeta[], files: string[]): Metadata => ({
+    const metadata = (renditions: RenditionMeta[], files: string[]): PublishedMetadata => ({
       durationSec: source.durationSec,
       width: source.width,
       height: source.height,
@@ -150,7 +150,7 @@ export async function runPipeline(options: PipelineOptions): Promise<Metadata> {
       if (rest.length > 0) {
         await Promise.all(rest.map((r) => mkdir(join(workDir, r.name), { recursive: true })));
         const onProgress = progress.phase(weights.ladder);
-        await encodeRungs(job, rest, plan, LADDER_PRESET, { signal: ladderAbort.signal, onProgress });
+        await encodeRungs(job, rest, plan, { signal: ladderAbort.signal, onProgress });
       }
     } catch (error) {
       ladderError = error;

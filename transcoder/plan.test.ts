@@ -1,12 +1,4 @@
 import { describe, expect, it } from "vitest";
-import {
-  avc1FromInit,
-  avc1FromProfile,
-  masterPlaylist,
-  mp4aFromProfile,
-  parseMediaPlaylist,
-  peakBitrate,
-} from "./package.ts";
 import { canRemux, outputFrameRate, planLadder, planTranscode, quickRung } from "./plan.ts";
 import type { SourceInfo } from "./probe.ts";
 
@@ -110,76 +102,5 @@ describe("remux eligibility", () => {
     expect(canRemux(source({ audioCodec: "mp3" }))).toBe(false);
     expect(canRemux(source({ rotation: 90 }))).toBe(false);
     expect(canRemux(source({ maxKeyframeIntervalSec: 12 }))).toBe(false);
-  });
-});
-
-describe("codec strings", () => {
-  it("derives avc1 from profile and level", () => {
-    expect(avc1FromProfile("High", 40)).toBe("avc1.640028");
-    expect(avc1FromProfile("Main", 31)).toBe("avc1.4d001f");
-    expect(avc1FromProfile("Constrained Baseline", 30)).toBe("avc1.42401e");
-  });
-
-  it("reads avc1 from the init segment's avcC box", () => {
-    const box = Buffer.concat([Buffer.from("....avcC"), Buffer.from([1, 0x64, 0x00, 0x1f, 0xff])]);
-    expect(avc1FromInit(box)).toBe("avc1.64001f");
-    expect(avc1FromInit(Buffer.from("no box here"))).toBeNull();
-  });
-
-  it("names HE-AAC and LC apart", () => {
-    expect(mp4aFromProfile("LC")).toBe("mp4a.40.2");
-    expect(mp4aFromProfile("HE-AAC")).toBe("mp4a.40.5");
-  });
-});
-
-describe("playlists", () => {
-  it("reads segments, durations and the init segment from a media playlist", () => {
-    const text =
-      '#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXT-X-MAP:URI="init.mp4"\n#EXTINF:4.000000,\nseg_00001.m4s\n#EXTINF:2.5,\nseg_00002.m4s\n#EXT-X-ENDLIST\n';
-    expect(parseMediaPlaylist(text)).toEqual({
-      targetDuration: 4,
-      init: "init.mp4",
-      segments: [
-        { uri: "seg_00001.m4s", duration: 4 },
-        { uri: "seg_00002.m4s", duration: 2.5 },
-      ],
-    });
-  });
-
-  it("measures the peak over runs of 0.5 to 1.5 target durations, not a tiny last segment", () => {
-    const segments = [
-      { bytes: 500_000, duration: 4 },
-      { bytes: 1_000_000, duration: 4 },
-      { bytes: 50_000, duration: 0.1 },
-    ];
-    // 1 MB in 4 s is the peak; 50 kB in 0.1 s (4 Mb/s) alone is too short to count.
-    expect(peakBitrate(segments, 4)).toBe(Math.ceil((1_050_000 * 8) / 4.1));
-  });
-
-  it("writes the master with the highest bandwidth first and every attribute players use", () => {
-    const rendition = (name: string, bandwidth: number, height: number) => ({
-      name,
-      width: Math.round((height * 16) / 9),
-      height,
-      bandwidth,
-      averageBandwidth: bandwidth - 1000,
-      codecs: "avc1.640028,mp4a.40.2",
-      frameRate: 29.97,
-      bytes: 1,
-      playlist: `${name}/index.m3u8`,
-    });
-    const text = masterPlaylist([rendition("360p", 900_000, 360), rendition("720p", 3_000_000, 720)]);
-    expect(text).toBe(
-      [
-        "#EXTM3U",
-        "#EXT-X-VERSION:7",
-        "#EXT-X-INDEPENDENT-SEGMENTS",
-        '#EXT-X-STREAM-INF:BANDWIDTH=3000000,AVERAGE-BANDWIDTH=2999000,RESOLUTION=1280x720,CODECS="avc1.640028,mp4a.40.2",FRAME-RATE=29.970',
-        "720p/index.m3u8",
-        '#EXT-X-STREAM-INF:BANDWIDTH=900000,AVERAGE-BANDWIDTH=899000,RESOLUTION=640x360,CODECS="avc1.640028,mp4a.40.2",FRAME-RATE=29.970',
-        "360p/index.m3u8",
-        "",
-      ].join("\n"),
-    );
   });
 });

@@ -43,6 +43,8 @@ const LADDER: Array<{ short: number; videoKbps: number }> = [
 
 export const SEGMENT_SECONDS = 4;
 export const GOP_SECONDS = 2;
+/** libx264's preset for every rendition, the quick one and the ladder alike. */
+export const LADDER_PRESET = "veryfast";
 const MAX_FPS = 60;
 /** Remuxed segments can only start at source keyframes; beyond this, encode instead. */
 const MAX_REMUX_KEYFRAME_INTERVAL = 10;

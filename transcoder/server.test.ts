@@ -7,7 +7,9 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { JobCallback } from "./job.ts";
+import { ERRORS, type ErrorCode } from "../worker/contracts/errors.ts";
+import type { JobEvent } from "../worker/contracts/job.ts";
+import type { PublishedMetadata } from "./pipeline.ts";
 import { startServer, type TranscoderServer } from "./server.ts";
 import { makeClip } from "./testing/media.ts";
 
@@ -23,7 +25,7 @@ type Received = {
 
 /**
  * Stands in for the Reelay worker: serves the source, stores uploads, records callbacks, and refuses
- * the way worker/processing/routes.ts does, with `{ error: { code, message } }` (README "Error codes").
+ * the way the worker's processing routes do, with `{ error: { code, message } }` (README "Error codes").
  * Job "gone" is superseded when it reports playable; from then on every request of its gets
  * `409 job_superseded`, as from the worker. Job "gone-at-upload" has its uploads refused so, but
  * not its callbacks: only the refused upload can tell it to stop. Sources "superseded" and
@@ -35,13 +37,14 @@ async function startStandIn(root: string, clipPath: string) {
   const callbacks = (jobId: string) =>
     requests
       .filter((r) => r.path === `/callback/${jobId}`)
-      .map((r) => ({ at: r.at, body: JSON.parse(r.body.toString()) as JobCallback }));
+      .map((r) => ({ at: r.at, body: JSON.parse(r.body.toString()) as JobEvent }));
   const uploads = (jobId: string) =>
     requests.filter((r) => r.method === "PUT" && r.path.startsWith(`/upload/${jobId}/`));
-  const refuse = (res: ServerResponse, status: number, code: string, message: string) =>
-    res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify({ error: { code, message } }));
-  const supersede = (res: ServerResponse) =>
-    refuse(res, 409, "job_superseded", "This job is no longer current; stop it.");
+  const refuse = (res: ServerResponse, code: ErrorCode, message: string) =>
+    res
+      .writeHead(ERRORS[code], { "content-type": "application/json" })
+      .end(JSON.stringify({ error: { code, message } }));
+  const supersede = (res: ServerResponse) => refuse(res, "job_superseded", "This job is no longer current; stop it.");
   const superseded = new Set<string>();
   let goneAt = 0;
   let releaseHandBack = () => {};
@@ -50,7 +53,7 @@ async function startStandIn(root: string, clipPath: string) {
     const path = req.url ?? "/";
     if (path === "/source/superseded") return supersede(res);
     if (path === "/source/unavailable")
-      return refuse(res, 409, "source_unavailable", "The source is not available while the upload is uploading.");
+      return refuse(res, "source_unavailable", "The source is not available while the upload is uploading.");
     if (path === "/source/clip") {
       const { size } = await stat(clipPath);
       res.writeHead(200, { "content-type": "video/mp4", "content-length": size });
@@ -102,7 +105,7 @@ async function startStandIn(root: string, clipPath: string) {
     if (path === "/callback/stalled" && JSON.parse(received.body.toString()).type === "failed") await handBackHeld;
     if (path.startsWith("/callback/"))
       return res.writeHead(200, { "content-type": "application/json" }).end('{"ok":true}');
-    refuse(res, 404, "not_found", "No such resource.");
+    refuse(res, "not_found", "No such resource.");
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -177,13 +180,13 @@ describe("the transcoder service", () => {
     }
   });
 
-  it("accepts a job with 202 and answers 503 busy beyond its concurrency", async () => {
+  it("accepts a job with 202 and answers 503 transcoder_busy beyond its concurrency", async () => {
     const accepted = await post(standIn.job("a"));
     expect(accepted.status).toBe(202);
     expect(await accepted.json()).toEqual({ accepted: true, jobId: "a" });
     const busy = await post(standIn.job("b"));
     expect(busy.status).toBe(503);
-    expect(((await busy.json()) as { error: { code: string } }).error.code).toBe("busy");
+    expect(((await busy.json()) as { error: { code: string } }).error.code).toBe("transcoder_busy");
     await service.idle();
   });
 
@@ -217,7 +220,7 @@ describe("the transcoder service", () => {
     expect(completed.at).toBeGreaterThanOrEqual(uploads[masters[1]].at);
     if (completed.body.type !== "completed") throw new Error("unreachable");
     expect(completed.body.metadata.renditions.map((r) => r.name)).toEqual(["360p", "240p"]);
-    expect(completed.body.metadata.files.at(-1)).toBe("master.m3u8");
+    expect((completed.body.metadata as PublishedMetadata).files.at(-1)).toBe("master.m3u8");
 
     for (const u of uploads) {
       expect(u.headers.authorization).toBe(`Bearer ${TOKEN}`);
@@ -249,7 +252,7 @@ describe("the transcoder service", () => {
     // Its slot is taken while it runs...
     const waiting = await post(standIn.job("waiting"));
     expect(waiting.status).toBe(503);
-    expect(((await waiting.json()) as { error: { code: string } }).error.code).toBe("busy");
+    expect(((await waiting.json()) as { error: { code: string } }).error.code).toBe("transcoder_busy");
     await service.idle();
     expect(standIn.goneAt()).toBeGreaterThan(0);
     const types = standIn.callbacks("gone").map((c) => c.body.type);

@@ -10,7 +10,9 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
-import { runJob, JobRequestSchema, type JobLog } from "./job.ts";
+import { ERRORS, type ErrorBody, type ErrorCode } from "../worker/contracts/errors.ts";
+import { JobSpecSchema } from "../worker/contracts/job.ts";
+import { runJob, type JobLog } from "./job.ts";
 
 export type ServerOptions = {
   port?: number;
@@ -41,8 +43,9 @@ export function send(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
-const error = (res: ServerResponse, status: number, code: string, message: string) =>
-  send(res, status, { error: { code, message } });
+/** An error answer; its status is the one the catalogue gives its code. */
+const error = (res: ServerResponse, code: ErrorCode, message: string) =>
+  send(res, ERRORS[code], { error: { code, message } } satisfies ErrorBody);
 
 /** The body as text, or null once it runs past `MAX_BODY_BYTES`. */
 export async function readBody(req: IncomingMessage): Promise<string | null> {
@@ -69,24 +72,24 @@ export async function startServer(options: ServerOptions = {}): Promise<Transcod
 
   async function submit(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const text = await readBody(req);
-    if (text === null) return error(res, 413, "too_large", `The body must be at most ${MAX_BODY_BYTES} bytes.`);
+    if (text === null) return error(res, "payload_too_large", `The body must be at most ${MAX_BODY_BYTES} bytes.`);
     let json: unknown;
     try {
       json = JSON.parse(text);
     } catch {
-      return error(res, 400, "invalid_json", "The body must be JSON.");
+      return error(res, "invalid_json", "The body must be JSON.");
     }
-    const parsed = JobRequestSchema.safeParse(json);
+    const parsed = JobSpecSchema.safeParse(json);
     if (!parsed.success) {
       const message = parsed.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; ");
-      return error(res, 400, "invalid_request", message);
+      return error(res, "invalid_request", message);
     }
     const job = parsed.data;
-    if (closing) return error(res, 503, "shutting_down", "The transcoder is shutting down.");
+    if (closing) return error(res, "shutting_down", "The transcoder is shutting down.");
     // A redelivered request for a job already running is accepted, not run twice.
     if (jobs.has(job.jobId)) return send(res, 202, { accepted: true, jobId: job.jobId });
     if (jobs.size >= concurrency)
-      return error(res, 503, "busy", `Already running ${jobs.size} of ${concurrency} jobs.`);
+      return error(res, "transcoder_busy", `Already running ${jobs.size} of ${concurrency} jobs.`);
 
     log("job.accepted", { jobId: job.jobId, videoId: job.videoId, attempt: job.attempt });
     const running = runJob(job, { tmpRoot, stop: stop.signal, log })
@@ -100,18 +103,18 @@ export async function startServer(options: ServerOptions = {}): Promise<Transcod
     const path = new URL(req.url ?? "/", "http://transcoder").pathname;
     const handle = async () => {
       if (path === "/health") {
-        if (req.method !== "GET" && req.method !== "HEAD") return error(res, 405, "method_not_allowed", "Use GET.");
+        if (req.method !== "GET" && req.method !== "HEAD") return error(res, "method_not_allowed", "Use GET.");
         return send(res, 200, { ok: true });
       }
       if (path === "/jobs") {
-        if (req.method !== "POST") return error(res, 405, "method_not_allowed", "Use POST.");
+        if (req.method !== "POST") return error(res, "method_not_allowed", "Use POST.");
         return submit(req, res);
       }
-      error(res, 404, "not_found", "No such endpoint.");
+      error(res, "not_found", "No such endpoint.");
     };
     handle().catch((e: unknown) => {
       log("http.error", { path, error: String(e) });
-      if (!res.headersSent) error(res, 500, "internal", "Internal error.");
+      if (!res.headersSent) error(res, "internal_error", "Internal error.");
       else res.destroy();
     });
   });

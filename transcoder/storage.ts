@@ -10,14 +10,12 @@ import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import { type ErrorCode, errorCodeOf } from "../worker/contracts/errors.ts";
 import { abortError } from "./errors.ts";
-
-/** The worker's code (README "Error codes") for a job that is no longer the video's current one. */
-export const JOB_SUPERSEDED = "job_superseded";
 
 export class SupersededError extends Error {
   constructor(what: string) {
-    super(`${what} answered 409 ${JOB_SUPERSEDED}: the job was superseded`);
+    super(`${what} answered 409 job_superseded: the job was superseded`);
     this.name = "SupersededError";
   }
 }
@@ -25,8 +23,8 @@ export class SupersededError extends Error {
 export class HttpError extends Error {
   readonly status: number;
   /** The worker's error code, when the answer carried one. */
-  readonly code: string | null;
-  constructor(what: string, status: number, code: string | null = null) {
+  readonly code: ErrorCode | null;
+  constructor(what: string, status: number, code: ErrorCode | null = null) {
     super(`${what} answered HTTP ${status}${code ? ` (${code})` : ""}`);
     this.name = "HttpError";
     this.status = status;
@@ -34,14 +32,17 @@ export class HttpError extends Error {
   }
 }
 
-/** The `error.code` of a refusal; only 4xx answers carry the worker's small JSON error body. */
-async function errorCode(response: Response): Promise<string | null> {
+/**
+ * The `error.code` of a refusal: only 4xx answers carry the worker's small
+ * JSON error body; null when there is none (a 5xx, a proxy's page).
+ */
+async function refusalCode(response: Response): Promise<ErrorCode | null> {
   if (response.status < 400 || response.status >= 500) {
     await response.body?.cancel();
     return null;
   }
-  const body = (await response.json().catch(() => null)) as { error?: { code?: unknown } } | null;
-  return typeof body?.error?.code === "string" ? body.error.code : null;
+  const code = errorCodeOf(await response.json().catch(() => null));
+  return code === "http_error" ? null : code;
 }
 
 const RETRIES = 5;
@@ -78,8 +79,8 @@ export async function request(
     try {
       const response = await send();
       if (response.ok) return response;
-      const code = await errorCode(response);
-      if (response.status === 409 && code === JOB_SUPERSEDED) throw new SupersededError(what);
+      const code = await refusalCode(response);
+      if (response.status === 409 && code === "job_superseded") throw new SupersededError(what);
       failure = new HttpError(what, response.status, code);
       if (response.status < 500) throw failure;
     } catch (error) {

@@ -1,6 +1,6 @@
 /**
- * Test media, generated on the fly with ffmpeg's testsrc2 and sine sources
- * (no media is committed), and the ffprobe checks the tests share.
+ * Test and benchmark media, generated on the fly with ffmpeg's testsrc2 and
+ * sine sources (no media is committed), and the ffprobe checks the tests share.
  */
 import { execFile } from "node:child_process";
 import { readFile } from "node:fs/promises";
@@ -19,6 +19,11 @@ export type ClipOptions = {
   audio?: boolean;
   /** Display-matrix rotation in degrees (phones filming upright). */
   rotate?: number;
+  /** The encoder's speed/quality trade-off; ultrafast unless a test wants a smaller, camera-like file. */
+  preset?: string;
+  crf?: number;
+  /** The index (moov) first, as web exports have it, so a browser plays the file while it downloads. */
+  faststart?: boolean;
 };
 
 export async function makeClip(path: string, o: ClipOptions): Promise<string> {
@@ -27,12 +32,12 @@ export async function makeClip(path: string, o: ClipOptions): Promise<string> {
   if (o.audio !== false) args.push("-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000");
   args.push("-t", String(o.seconds));
   const video = o.video ?? "h264";
+  const quality = ["-preset", o.preset ?? "ultrafast", ...(o.crf === undefined ? [] : ["-crf", String(o.crf)])];
   if (video === "hevc")
     args.push(
       "-c:v",
       "libx265",
-      "-preset",
-      "ultrafast",
+      ...quality,
       "-x265-params",
       "log-level=error",
       "-pix_fmt",
@@ -40,11 +45,12 @@ export async function makeClip(path: string, o: ClipOptions): Promise<string> {
       "-tag:v",
       "hvc1",
     );
-  else args.push("-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", video === "h264-444" ? "yuv444p" : "yuv420p");
+  else args.push("-c:v", "libx264", ...quality, "-pix_fmt", video === "h264-444" ? "yuv444p" : "yuv420p");
   args.push("-g", String(2 * fps));
   if (o.audio !== false) args.push("-c:a", "aac", "-ac", "2", "-b:a", "96k");
+  const container = o.faststart ? ["-movflags", "+faststart"] : [];
   if (!o.rotate) {
-    await exec(ffmpegPaths().ffmpeg, [...args, path]);
+    await exec(ffmpegPaths().ffmpeg, [...args, ...container, path]);
     return path;
   }
   // ffmpeg 5.1 writes the rotate tag as a display matrix only when stream-copying.
@@ -60,6 +66,7 @@ export async function makeClip(path: string, o: ClipOptions): Promise<string> {
     "copy",
     "-metadata:s:v:0",
     `rotate=${o.rotate}`,
+    ...container,
     path,
   ]);
   return path;

@@ -1,24 +1,16 @@
 /**
- * HLS playlists. ffmpeg writes the media playlists; the master is ours,
+ * HLS playlists: each rendition measured from the media playlist ffmpeg
+ * wrote, and the master playlist written from those measures. The master is ours,
  * because ffmpeg 5.1's master lacks AVERAGE-BANDWIDTH and FRAME-RATE and
  * guesses BANDWIDTH from the requested bitrate instead of the bytes produced.
  */
 import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
+import type { Rendition } from "../worker/contracts/job.ts";
+import { avc1FromInit } from "./codec-strings.ts";
 
-export type RenditionMeta = {
-  name: string;
-  width: number;
-  height: number;
-  /** Peak segment bit rate (RFC 8216 §4.3.4.2), bits per second. */
-  bandwidth: number;
-  averageBandwidth: number;
-  codecs: string;
-  frameRate: number;
-  /** Init segment plus media segments. */
-  bytes: number;
-  playlist: string;
-};
+/** A rendition as the contract reports it, plus where its media playlist is, for the master. */
+export type RenditionMeta = Rendition & { playlist: string };
 
 export type MediaPlaylist = {
   targetDuration: number;
@@ -62,37 +54,6 @@ export function peakBitrate(segments: Array<{ bytes: number; duration: number }>
     }
   }
   return Math.ceil(peak);
-}
-
-const hex = (n: number) => n.toString(16).padStart(2, "0");
-
-/** RFC 6381 from ffprobe's names: profile_idc, constraint flags, level_idc. */
-export function avc1FromProfile(profile: string | null, level: number | null): string {
-  const table: Record<string, [number, number]> = {
-    "Constrained Baseline": [0x42, 0x40],
-    Baseline: [0x42, 0x00],
-    Main: [0x4d, 0x00],
-    High: [0x64, 0x00],
-  };
-  const [idc, constraints] = table[profile ?? ""] ?? table.High;
-  return `avc1.${hex(idc)}${hex(constraints)}${hex(level ?? 40)}`;
-}
-
-/**
- * The exact avc1 string is the three bytes after the avcC header in the init
- * segment: what the stream really declares, constraint flags included.
- */
-export function avc1FromInit(init: Buffer): string | null {
-  const at = init.indexOf("avcC");
-  if (at < 0 || at + 8 > init.length || init[at + 4] !== 1) return null;
-  return `avc1.${hex(init[at + 5])}${hex(init[at + 6])}${hex(init[at + 7])}`;
-}
-
-/** AAC object types as players expect them in CODECS. */
-export function mp4aFromProfile(profile: string | null): string {
-  if (profile === "HE-AAC") return "mp4a.40.5";
-  if (profile === "HE-AACv2") return "mp4a.40.29";
-  return "mp4a.40.2";
 }
 
 export type MeasureInput = {
