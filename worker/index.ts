@@ -3,7 +3,7 @@
 import { app } from "./app.ts";
 import { consumeDeadLetters, consumeTranscodeJobs } from "./processing/queue.ts";
 
-export { VideoObject } from "./video/video-object.ts";
+export { VideoObject } from "./video-object/video-object.ts";
 export { TranscoderContainer } from "./processing/container.ts";
 
 export default {

@@ -12,7 +12,7 @@ import { createMiddleware } from "hono/factory";
 import { readConfig } from "../config.ts";
 import { safeEqual } from "../crypto/tokens.ts";
 import { type JobClaims, verifyJobToken } from "../processing/job-token.ts";
-import { videoObject } from "../video/stub.ts";
+import { videoObject } from "../video-object/stub.ts";
 import { apiError, unwrap } from "./errors.ts";
 
 /** The token of an `Authorization: Bearer <token>` header, or undefined. */

@@ -6,7 +6,7 @@
 import type { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { ERRORS, type ErrorBody, type ServerErrorCode } from "../contracts/errors.ts";
-import type { Refusal } from "../video/outcome.ts";
+import type { Refusal } from "../video-object/outcome.ts";
 
 /** An expected failure; its status is the one the catalogue gives its code. */
 export class ApiError extends Error {

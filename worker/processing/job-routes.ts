@@ -10,7 +10,7 @@ import { apiError, unwrap } from "../http/errors.ts";
 import { validJson } from "../http/validate.ts";
 import { JobFileSchema, jobFileKey } from "../storage/keys.ts";
 import { contentTypeFor, serveObject } from "../storage/serve.ts";
-import { videoObject } from "../video/stub.ts";
+import { videoObject } from "../video-object/stub.ts";
 import { JobEventSchema } from "../contracts/job.ts";
 import type { JobClaims } from "./job-token.ts";
 

@@ -12,8 +12,8 @@
  */
 import { readConfig, type Config } from "../config.ts";
 import type { JobSpec } from "../contracts/job.ts";
-import { videoObject } from "../video/stub.ts";
-import { TranscodeJobSchema } from "../video/transcode-queue.ts";
+import { videoObject } from "../video-object/stub.ts";
+import { TranscodeJobSchema } from "../video-object/transcode-queue.ts";
 import { signJobToken } from "./job-token.ts";
 import { transcoderFor } from "./transcoder.ts";
 

@@ -3,8 +3,8 @@
  * read from inside the object, for what no public call reveals.
  */
 import { env, runInDurableObject } from "cloudflare:test";
-import { SWEEP_AFTER_MS } from "../video/alarm.ts";
-import type { VideoObject } from "../video/video-object.ts";
+import { SWEEP_AFTER_MS } from "../video-object/alarm.ts";
+import type { VideoObject } from "../video-object/video-object.ts";
 
 export const videoStub = (videoId: string) => env.VIDEO_OBJECTS.getByName(videoId);
 

@@ -15,11 +15,11 @@ import { VideoIdSchema } from "../contracts/video.ts";
 import { ChunkIndexSchema, createUploadSchema } from "../contracts/upload.ts";
 import { titleFromFilename } from "../contracts/vocabulary.ts";
 import { newVideoId } from "../storage/keys.ts";
-import { videoObject } from "../video/stub.ts";
+import { videoObject } from "../video-object/stub.ts";
 import { planChunks } from "./chunk-plan.ts";
 import { parseContentDigest } from "./content-digest.ts";
 import { type Hashed, storeChunk, verifyChunk } from "./part-stream.ts";
-import { CHUNK_LEASE_RENEW_MS } from "../video/upload.ts";
+import { CHUNK_LEASE_RENEW_MS } from "../video-object/upload.ts";
 
 export const uploads = new Hono<{ Bindings: Env }>();
 

@@ -16,8 +16,8 @@ import {
 import { ageLease, holdChunk, leaseOf } from "../testing/held-chunk.ts";
 import { expectMultipartGone, recordedMultipart } from "../testing/multipart.ts";
 import { inVideoObject, videoStub } from "../testing/video-object.ts";
-import { CHUNK_LEASE_MS } from "../video/upload.ts";
-import type { VideoObject } from "../video/video-object.ts";
+import { CHUNK_LEASE_MS } from "../video-object/upload.ts";
+import type { VideoObject } from "../video-object/video-object.ts";
 import { formatContentDigest } from "./content-digest.ts";
 
 async function sendAll(file: Uint8Array, up: Created, order?: number[]) {

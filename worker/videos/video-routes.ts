@@ -11,7 +11,7 @@ import { noSuchVideo, videoParam } from "../http/params.ts";
 import { validJson, validQuery } from "../http/validate.ts";
 import { listVideos } from "../search/list.ts";
 import { serveObject } from "../storage/serve.ts";
-import { videoObject } from "../video/stub.ts";
+import { videoObject } from "../video-object/stub.ts";
 import { ListQuerySchema, VideoPatchSchema } from "../contracts/video.ts";
 import { describeVideo } from "./describe.ts";
 
