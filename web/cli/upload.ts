@@ -9,7 +9,8 @@
 import { openAsBlob } from "node:fs";
 import { basename, extname } from "node:path";
 import { parseArgs } from "node:util";
-import { upload, UploadError, type UploadProgress } from "../src/upload-client.ts";
+import { ApiError } from "../src/http.ts";
+import { type UploadProgress, upload } from "../src/upload-client.ts";
 
 const TYPES: Record<string, string> = {
   ".mp4": "video/mp4",
@@ -96,7 +97,7 @@ try {
   console.log(JSON.stringify(result));
 } catch (err) {
   if (process.stderr.isTTY) process.stderr.write("\n");
-  if (err instanceof UploadError) {
+  if (err instanceof ApiError) {
     console.error(`upload failed: ${err.status} ${err.code}: ${err.message}`);
   } else {
     console.error(`upload failed: ${(err as Error).message}`);

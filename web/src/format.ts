@@ -1,6 +1,7 @@
 /**
  * How numbers reach people: durations as 3:07, ages as "3 days ago", sizes in
- * MB. One place, so every page says it the same way.
+ * MB; and how a typed list of tags is read. One place, so every page says it
+ * the same way.
  */
 
 export function formatDuration(seconds: number | null | undefined): string {
@@ -59,12 +60,6 @@ export function formatTimeLeft(seconds: number): string {
 
 export function formatPercent(fraction: number): string {
   return `${Math.floor(Math.min(1, Math.max(0, fraction)) * 100)}%`;
-}
-
-/** "my_holiday-2024.final.mp4" → "my holiday-2024.final": a title people can start from. */
-export function titleFromFilename(name: string): string {
-  const base = name.replace(/\.[^./\\]{1,8}$/, "");
-  return base.replace(/_+/g, " ").replace(/\s+/g, " ").trim() || name;
 }
 
 /** "cats, Funny , ,cats" → ["cats", "Funny"]: what the Tags field means. */

@@ -2,7 +2,8 @@
 // resume, through a fetch that loses requests and responses on purpose.
 import { describe, expect, it } from "vitest";
 import { api, auth, bytes, json, MiB, sha256 } from "../../worker/testing/helpers.ts";
-import { upload, UploadError, type UploadSession } from "./upload-client.ts";
+import { ApiError } from "./http.ts";
+import { type UploadSession, upload } from "./upload-client.ts";
 
 const endpoint = "http://reelay.test";
 const direct: typeof fetch = (input, init) => api(new URL(String(input)).pathname, init);
@@ -111,8 +112,10 @@ describe("upload client", () => {
       },
     }).catch(() => {});
     const other = new Blob([bytes(7 * MiB, 2)]);
-    await expect(
-      upload({ endpoint, fetch: direct, file: other, filename: "a.mp4", resume: session }),
-    ).rejects.toBeInstanceOf(UploadError);
+    const refused = await upload({ endpoint, fetch: direct, file: other, filename: "a.mp4", resume: session }).catch(
+      (err: unknown) => err,
+    );
+    expect(refused).toBeInstanceOf(ApiError);
+    expect(refused).toMatchObject({ code: "file_mismatch" });
   });
 });

@@ -8,6 +8,17 @@
  * `resume` and only the chunks the server lacks are sent.
  */
 
+import type { ErrorCode } from "../../worker/contracts/errors.ts";
+import type {
+  ChunkReceipt,
+  Completion,
+  CreateUpload,
+  UploadCreated,
+  UploadStatus,
+} from "../../worker/contracts/upload.ts";
+import type { VideoStatus } from "../../worker/contracts/vocabulary.ts";
+import { ApiError, type RequestSpec, request } from "./http.ts";
+
 export type UploadProgress = {
   uploadedBytes: number;
   totalBytes: number;
@@ -15,21 +26,15 @@ export type UploadProgress = {
   totalChunks: number;
 };
 
-export type UploadSession = { videoId: string; uploadToken: string; chunkSize: number; totalChunks: number };
+export type UploadSession = Pick<UploadCreated, "videoId" | "uploadToken" | "chunkSize" | "totalChunks">;
 
-export type UploadOptions = {
+/** `title`, `description`, `tags`, `visibility` and the preferred `chunkSize` go to the server as given. */
+export type UploadOptions = Pick<CreateUpload, "title" | "description" | "tags" | "visibility" | "chunkSize"> & {
   /** Base URL of the Reelay worker, e.g. `http://localhost:8787`. */
   endpoint: string;
   file: Blob;
   filename: string;
   contentType?: string;
-  title?: string;
-  description?: string;
-  tags?: string[];
-  /** `unlisted` videos play by link but are never listed or found. */
-  visibility?: "public" | "unlisted";
-  /** Preferred chunk size; the server clamps it. */
-  chunkSize?: number;
   /** Chunks in flight at once. */
   concurrency?: number;
   /** Attempts per request before giving up. */
@@ -45,171 +50,133 @@ export type UploadOptions = {
   fetch?: typeof fetch;
 };
 
-export type UploadResult = { videoId: string; uploadToken: string; status: string };
+export type UploadResult = { videoId: string; uploadToken: string; status: VideoStatus };
 
 const defaults = { concurrency: 4, maxAttempts: 8 };
+type Options = UploadOptions & typeof defaults;
 
-/** A refusal from the server that retrying cannot fix. */
-export class UploadError extends Error {
-  readonly status: number;
-  readonly code: string;
-  readonly details: Record<string, unknown>;
-  constructor(status: number, code: string, message: string, details: Record<string, unknown> = {}) {
-    super(message);
-    this.name = "UploadError";
-    this.status = status;
-    this.code = code;
-    this.details = details;
-  }
-}
-
+/**
+ * Fails with an `ApiError` (see ./http.ts), whose `code` says whether resuming
+ * can help, or with the abort's reason when `signal` stops it.
+ */
 export async function upload(options: UploadOptions): Promise<UploadResult> {
-  const o = { ...defaults, ...options } satisfies UploadOptions;
-  const http = new Http(o);
-  const session = o.resume ? await resumeSession(http, o) : await createSession(http, o);
+  const o: Options = { ...defaults, ...options };
+  const session = o.resume ? await resumeSession(o) : await createSession(o);
   o.onSession?.(session);
   const { videoId, uploadToken } = session;
 
-  const received = o.resume ? await receivedChunks(http, session, o.file.size) : [];
+  const received = o.resume ? await receivedChunks(o, session) : [];
   if (received === "done") return { videoId, uploadToken, status: "processing" };
   const progress = new ProgressTracker(session, o.file.size, received, o.onProgress);
 
   for (let round = 0; ; round++) {
-    await sendChunks(http, o, session, progress.missing(), progress);
-    const res = await http.request(`/api/uploads/${videoId}/complete`, { method: "POST", token: uploadToken });
-    const body = await readJson(res);
-    if (res.status === 202) return { videoId, uploadToken, status: body.status };
-    // The server lost track of a chunk (rare): send those again and retry.
-    if (res.status === 409 && body.error?.code === "missing_chunks" && round < 3) {
-      progress.forget(body.error.missing as number[]);
-      continue;
+    await sendChunks(o, session, progress.missing(), progress);
+    try {
+      const { status } = await send<Completion>(o, `/api/uploads/${videoId}/complete`, {
+        method: "POST",
+        token: uploadToken,
+      });
+      return { videoId, uploadToken, status };
+    } catch (err) {
+      // The server lost track of a chunk (rare): send those again and retry.
+      if (!(err instanceof ApiError && err.code === "missing_chunks" && round < 3)) throw err;
+      progress.forget(err.details.missing as number[]);
     }
-    throw errorFrom(res.status, body);
   }
 }
 
-async function createSession(http: Http, o: UploadOptions): Promise<UploadSession> {
-  const res = await http.request("/api/uploads", {
-    method: "POST",
-    token: o.apiToken,
-    json: {
-      filename: o.filename,
-      size: o.file.size,
-      contentType: o.contentType || o.file.type || "application/octet-stream",
-      title: o.title,
-      description: o.description,
-      tags: o.tags,
-      visibility: o.visibility,
-      chunkSize: o.chunkSize,
-    },
-  });
-  const body = await readJson(res);
-  if (res.status !== 201) throw errorFrom(res.status, body);
-  return body as UploadSession;
+async function createSession(o: Options): Promise<UploadSession> {
+  const created: CreateUpload = {
+    filename: o.filename,
+    size: o.file.size,
+    contentType: o.contentType || o.file.type || "application/octet-stream",
+    title: o.title,
+    description: o.description,
+    tags: o.tags,
+    visibility: o.visibility,
+    chunkSize: o.chunkSize,
+  };
+  return send<UploadCreated>(o, "/api/uploads", { method: "POST", token: o.apiToken, json: created });
 }
 
-async function resumeSession(http: Http, o: UploadOptions): Promise<UploadSession> {
+async function resumeSession(o: Options): Promise<UploadSession> {
   const { videoId, uploadToken } = o.resume!;
-  const res = await http.request(`/api/uploads/${videoId}`, { token: uploadToken });
-  const body = await readJson(res);
-  if (res.status !== 200) throw errorFrom(res.status, body);
-  if (body.size !== o.file.size) {
-    throw new UploadError(400, "file_mismatch", `This upload expects ${body.size} bytes; the file has ${o.file.size}.`);
+  const status = await send<UploadStatus>(o, `/api/uploads/${videoId}`, { token: uploadToken });
+  if (status.size !== o.file.size) {
+    throw new ApiError("file_mismatch", `This upload expects ${status.size} bytes; the file has ${o.file.size}.`, {
+      details: { expectedBytes: status.size, actualBytes: o.file.size },
+    });
   }
-  return { videoId, uploadToken, chunkSize: body.chunkSize, totalChunks: body.totalChunks };
+  return { videoId, uploadToken, chunkSize: status.chunkSize, totalChunks: status.totalChunks };
 }
 
-async function receivedChunks(http: Http, s: UploadSession, size: number): Promise<number[] | "done"> {
-  const res = await http.request(`/api/uploads/${s.videoId}`, { token: s.uploadToken });
-  const body = await readJson(res);
-  if (res.status !== 200) throw errorFrom(res.status, body);
-  if (body.status === "uploading") return body.received as number[];
-  if (["processing", "ready", "failed"].includes(body.status) && body.size === size) return "done";
-  throw new UploadError(409, "upload_closed", `The upload is ${body.status}.`, { status: body.status });
+async function receivedChunks(o: Options, s: UploadSession): Promise<number[] | "done"> {
+  const status = await send<UploadStatus>(o, `/api/uploads/${s.videoId}`, { token: s.uploadToken });
+  if (status.status === "uploading") return status.received;
+  if (FINISHED.includes(status.status) && status.size === o.file.size) return "done";
+  throw new ApiError("upload_closed", `The upload is ${status.status}.`, { details: { status: status.status } });
 }
 
-async function sendChunks(
-  http: Http,
-  o: UploadOptions & typeof defaults,
-  s: UploadSession,
-  todo: number[],
-  progress: ProgressTracker,
-) {
+/** Statuses of an upload whose every byte arrived. */
+const FINISHED: VideoStatus[] = ["processing", "ready", "failed"];
+
+async function sendChunks(o: Options, s: UploadSession, todo: number[], progress: ProgressTracker) {
   const queue = [...todo];
   const worker = async () => {
     for (let n = queue.shift(); n !== undefined; n = queue.shift()) {
-      await sendChunk(http, o, s, n);
+      await sendChunk(o, s, n);
       progress.done(n);
     }
   };
   await Promise.all(Array.from({ length: Math.min(o.concurrency, Math.max(1, queue.length)) }, worker));
 }
 
-async function sendChunk(http: Http, o: UploadOptions, s: UploadSession, n: number): Promise<void> {
+/** Refusals worth sending a chunk again for: corruption in transit, and a concurrent sender. */
+const CHUNK_RETRY_CODES: ErrorCode[] = ["digest_mismatch", "chunk_in_progress"];
+
+async function sendChunk(o: Options, s: UploadSession, n: number): Promise<void> {
   const start = (n - 1) * s.chunkSize;
   const data = await o.file.slice(start, Math.min(o.file.size, start + s.chunkSize)).arrayBuffer();
   const digest = `sha-256=:${base64(await crypto.subtle.digest("SHA-256", data))}:`;
-  const res = await http.request(`/api/uploads/${s.videoId}/chunks/${n}`, {
-    method: "PUT",
-    token: s.uploadToken,
-    headers: { "content-digest": digest, "content-type": "application/octet-stream" },
-    body: data,
-    // Corruption in transit (422) and a concurrent sender (409 chunk_in_progress) are worth a retry.
-    retryOn: (status, code) => status === 422 || code === "chunk_in_progress",
-  });
-  const body = await readJson(res);
-  if (res.status !== 200) throw errorFrom(res.status, body);
+  await send<ChunkReceipt>(
+    o,
+    `/api/uploads/${s.videoId}/chunks/${n}`,
+    {
+      method: "PUT",
+      token: s.uploadToken,
+      headers: { "content-digest": digest, "content-type": "application/octet-stream" },
+      body: data,
+    },
+    (err) => CHUNK_RETRY_CODES.includes(err.code),
+  );
 }
 
-type RequestSpec = {
-  method?: string;
-  token?: string;
-  json?: unknown;
-  body?: BodyInit;
-  headers?: Record<string, string>;
-  retryOn?: (status: number, code: string | undefined) => boolean;
-};
-
-/** fetch with retries: network errors, 408, 429 and 5xx always; more when the caller says. */
-class Http {
-  private readonly o: UploadOptions & typeof defaults;
-  private readonly fetch: typeof fetch;
-  constructor(o: UploadOptions & typeof defaults) {
-    this.o = o;
-    this.fetch = o.fetch ?? globalThis.fetch.bind(globalThis);
-  }
-
-  async request(path: string, spec: RequestSpec = {}): Promise<Response> {
-    const url = new URL(path, this.o.endpoint).toString();
-    const headers: Record<string, string> = { ...spec.headers };
-    if (spec.token) headers.authorization = `Bearer ${spec.token}`;
-    if (spec.json !== undefined) headers["content-type"] = "application/json";
-    const body = spec.json !== undefined ? JSON.stringify(spec.json) : spec.body;
-    for (let attempt = 1; ; attempt++) {
-      let retryAfterSec: number | undefined;
-      try {
-        const res = await this.fetch(url, { method: spec.method ?? "GET", headers, body, signal: this.o.signal });
-        const retryable =
-          res.status === 408 ||
-          res.status === 429 ||
-          res.status >= 500 ||
-          (spec.retryOn !== undefined && res.status >= 400 && spec.retryOn(res.status, await errorCode(res)));
-        if (!retryable || attempt >= this.o.maxAttempts) return res;
-        retryAfterSec = Number(res.headers.get("retry-after")) || undefined;
-        await res.body?.cancel();
-      } catch (err) {
-        if (this.o.signal?.aborted || attempt >= this.o.maxAttempts) throw err;
-      }
-      await sleep(backoffMs(attempt, retryAfterSec), this.o.signal);
+/**
+ * `request` with retries: no answer, 408, 429 and 5xx always (proxies send
+ * those without Reelay's error body, so the status is all there is to go
+ * on); more when the caller says.
+ */
+async function send<T>(
+  o: Options,
+  path: string,
+  spec: RequestSpec,
+  retryAlso: (err: ApiError) => boolean = () => false,
+): Promise<T> {
+  const url = new URL(path, o.endpoint).toString();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await request<T>(url, { ...spec, signal: o.signal, fetch: o.fetch });
+    } catch (err) {
+      const retryable =
+        err instanceof ApiError &&
+        (err.code === "network_error" ||
+          err.status === 408 ||
+          err.status === 429 ||
+          err.status >= 500 ||
+          retryAlso(err));
+      if (!retryable || attempt >= o.maxAttempts) throw err;
+      await sleep(backoffMs(attempt, err.retryAfterSec), o.signal);
     }
-  }
-}
-
-async function errorCode(res: Response): Promise<string | undefined> {
-  try {
-    return ((await res.clone().json()) as { error?: { code?: string } }).error?.code;
-  } catch {
-    return undefined;
   }
 }
 
@@ -253,22 +220,6 @@ class ProgressTracker {
       totalChunks: this.s.totalChunks,
     });
   }
-}
-
-/** The JSON body, or {} when a proxy or crash answered with something else. */
-// biome-ignore lint/suspicious/noExplicitAny: callers read the fields of the contract they asked for
-async function readJson(res: Response): Promise<any> {
-  try {
-    return await res.json();
-  } catch {
-    return {};
-  }
-}
-
-function errorFrom(status: number, body: { error?: { code?: string; message?: string } }): UploadError {
-  const e = body?.error ?? {};
-  const { code, message, ...details } = e;
-  return new UploadError(status, code ?? "http_error", message ?? `HTTP ${status}`, details);
 }
 
 function base64(buf: ArrayBuffer): string {

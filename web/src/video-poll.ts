@@ -3,11 +3,13 @@
  * `GET /api/videos/:id` until it is settled (fully ready, failed, or gone),
  * reporting each state. Used by the upload cards and the watch page.
  */
-import { ApiError, getVideo, isAbort, type Video } from "./api.ts";
+import type { Video } from "../../worker/contracts/video.ts";
+import { getVideo } from "./api.ts";
+import { ApiError, isAbort } from "./http.ts";
 
 export type PollHandlers = {
   onUpdate: (video: Video) => void;
-  /** A lookup failed; polling goes on (transient) unless the video is gone (404). */
+  /** A lookup failed; polling goes on (transient) unless the video is gone (`not_found`). */
   onError?: (err: unknown) => void;
 };
 
@@ -29,7 +31,7 @@ export function pollVideo(videoId: string, handlers: PollHandlers, intervalMs = 
     } catch (err) {
       if (isAbort(err) || controller.signal.aborted) return;
       handlers.onError?.(err);
-      if (err instanceof ApiError && err.status === 404) return;
+      if (err instanceof ApiError && err.code === "not_found") return;
     }
     // Hidden tabs poll slowly; nobody is watching the bar move.
     timer = setTimeout(tick, document.hidden ? intervalMs * 4 : intervalMs);

@@ -70,6 +70,8 @@ export const ERRORS = {
   network_error: 0,
   /** The server answered without Reelay's error body (a proxy, a crash). */
   http_error: 0,
+  /** A resumed upload was given another file than it started with (`expectedBytes`, `actualBytes`). */
+  file_mismatch: 0,
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;

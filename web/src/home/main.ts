@@ -3,8 +3,10 @@
  * "More videos" for the next page, and an empty state that says what to do.
  */
 import "../styles/home.css";
-import { isAbort, listTags, searchVideos, showError, type SearchItem } from "../api.ts";
+import type { ListedVideo } from "../../../worker/contracts/video.ts";
+import { listTags, searchVideos, showError } from "../api.ts";
 import { byId, h } from "../dom.ts";
+import { isAbort } from "../http.ts";
 import { adoptCurrentUrl, pushUrl, readState, replaceUrl, stateUrl, type SearchState } from "./search-url.ts";
 import { tagList, videoCard } from "./video-card.ts";
 
@@ -92,7 +94,7 @@ async function load(append = false): Promise<void> {
   }
 }
 
-function render(items: SearchItem[], append: boolean): void {
+function render(items: ListedVideo[], append: boolean): void {
   const now = Date.now();
   const cards = items.map((v) => videoCard(v, now));
   if (append) results.append(...cards);

@@ -4,11 +4,9 @@
  * entry is rewritten; pressing Enter makes a new entry (the one before it is
  * first put back as it was, so Back returns to the previous search).
  */
-import type { SearchSort } from "../api.ts";
+import { isSort, type Sort } from "../../../worker/contracts/vocabulary.ts";
 
-export type SearchState = { q: string; tag: string; sort: SearchSort | "" };
-
-const SORTS: SearchSort[] = ["relevance", "newest", "oldest", "duration"];
+export type SearchState = { q: string; tag: string; sort: Sort | "" };
 
 export function readState(search = location.search): SearchState {
   const p = new URLSearchParams(search);
@@ -16,7 +14,7 @@ export function readState(search = location.search): SearchState {
   return {
     q: (p.get("q") ?? "").trim(),
     tag: (p.get("tag") ?? "").trim(),
-    sort: (SORTS as string[]).includes(sort) ? (sort as SearchSort) : "",
+    sort: isSort(sort) ? sort : "",
   };
 }
 

@@ -3,7 +3,7 @@
  * descriptions are user text: they go in as text, and search highlights
  * through renderHighlight, which only ever creates <mark> elements.
  */
-import type { SearchItem } from "../api.ts";
+import type { ListedVideo } from "../../../worker/contracts/video.ts";
 import { h } from "../dom.ts";
 import { formatAge, formatDuration } from "../format.ts";
 import { renderHighlight } from "../highlight.ts";
@@ -18,7 +18,7 @@ export function tagList(tags: string[], label: string): HTMLUListElement | null 
   );
 }
 
-export function videoCard(v: SearchItem, now = Date.now()): HTMLLIElement {
+export function videoCard(v: ListedVideo, now = Date.now()): HTMLLIElement {
   const title = h("h2", { class: "card-title" });
   if (v.highlight?.title) renderHighlight(title, v.highlight.title);
   else title.textContent = v.title;
@@ -43,7 +43,7 @@ export function videoCard(v: SearchItem, now = Date.now()): HTMLLIElement {
 
   // The description is worth showing only where it explains why this matched.
   let snippet: HTMLElement | null = null;
-  if (v.highlight?.description?.toLowerCase().includes("<mark>")) {
+  if (v.highlight?.description.toLowerCase().includes("<mark>")) {
     snippet = h("p", { class: "card-snippet" });
     renderHighlight(snippet, v.highlight.description);
   }

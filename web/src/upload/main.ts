@@ -5,9 +5,12 @@
  * the same file to be picked again.
  */
 import "../styles/upload.css";
-import { ApiError, getUploadStatus, type UploadStatus, type Visibility } from "../api.ts";
+import type { UploadStatus } from "../../../worker/contracts/upload.ts";
+import { titleFromFilename, type Visibility } from "../../../worker/contracts/vocabulary.ts";
+import { getUploadStatus } from "../api.ts";
 import { byId } from "../dom.ts";
-import { formatBytes, parseTags, titleFromFilename } from "../format.ts";
+import { formatBytes, parseTags } from "../format.ts";
+import { ApiError } from "../http.ts";
 import { listUploads, removeUpload, type StoredUpload } from "../upload-store.ts";
 import { UploadCard } from "./upload-card.ts";
 

@@ -3,7 +3,8 @@
  * transcoder's progress, and a Watch link appears as soon as the video can be
  * played (even while the other qualities are still being encoded).
  */
-import { errorMessage, type Video } from "../api.ts";
+import type { Video } from "../../../worker/contracts/video.ts";
+import { errorMessage } from "../api.ts";
 import { h } from "../dom.ts";
 import { formatPercent } from "../format.ts";
 import { watchUrl } from "../links.ts";

@@ -4,12 +4,15 @@
  * cancel, then follow processing until the watch link can be shown. Each
  * unfinished upload is remembered in IndexedDB so it survives a reload.
  */
-import { ApiError, cancelUpload, errorMessage, type UploadStatus, type Visibility } from "../api.ts";
+import type { UploadStatus } from "../../../worker/contracts/upload.ts";
+import type { Visibility } from "../../../worker/contracts/vocabulary.ts";
+import { cancelUpload, errorMessage } from "../api.ts";
 import { h } from "../dom.ts";
 import { formatBytes, formatPercent, formatSpeed, formatTimeLeft } from "../format.ts";
+import { ApiError } from "../http.ts";
 import { forgetOwner, rememberOwner } from "../owner-tokens.ts";
 import { firstChunkSha256, removeUpload, saveUpload, type StoredUpload } from "../upload-store.ts";
-import { upload, UploadError, type UploadOptions, type UploadProgress, type UploadSession } from "../upload-client.ts";
+import { upload, type UploadOptions, type UploadProgress, type UploadSession } from "../upload-client.ts";
 import { CardView } from "./card-view.ts";
 import { followProcessing } from "./processing-status.ts";
 import { TransferRate } from "./transfer-rate.ts";
@@ -159,7 +162,7 @@ export class UploadCard {
       await cancelUpload(videoId, uploadToken);
     } catch (err) {
       // Already gone or finished: either way nothing more to send.
-      if (!(err instanceof ApiError && (err.status === 404 || err.status === 409))) {
+      if (!(err instanceof ApiError && (err.code === "not_found" || err.code === "upload_completed"))) {
         this.view.status(`Cancelled here, but the server could not be told: ${errorMessage(err)}`, true);
       }
     }
@@ -274,7 +277,7 @@ export class UploadCard {
         { label: "Resume", onClick: () => this.start(), primary: true },
         { label: "Cancel", onClick: () => void this.cancel(), danger: true },
       ]);
-    } else if (err instanceof UploadError && (err.status === 404 || err.code === "upload_closed")) {
+    } else if (err instanceof ApiError && (err.code === "not_found" || err.code === "upload_closed")) {
       // Expired, aborted or deleted on the server: only a new upload can help.
       this.session = undefined;
       this.stored = undefined;
@@ -283,7 +286,8 @@ export class UploadCard {
       this.view.actions([{ label: "Start over", onClick: () => this.start(), primary: true }]);
     } else {
       this.setState("failed");
-      const reason = err instanceof TypeError ? "the connection was lost." : errorMessage(err);
+      const reason =
+        err instanceof ApiError && err.code === "network_error" ? "the connection was lost." : errorMessage(err);
       this.view.status(`Upload stopped: ${reason} It resumes from where it stopped.`, true);
       this.view.actions([
         { label: "Resume", onClick: () => this.start(), primary: true },

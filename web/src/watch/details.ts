@@ -2,7 +2,7 @@
  * The words under the player: title, when it was uploaded, description
  * (as text, line breaks kept by CSS) and tags linking to the tag's search.
  */
-import type { Video } from "../api.ts";
+import type { Video } from "../../../worker/contracts/video.ts";
 import { byId, h } from "../dom.ts";
 import { formatAge, formatDuration } from "../format.ts";
 import { tagUrl } from "../links.ts";

@@ -4,9 +4,11 @@
  * by itself; the error when processing failed. The owner gets Edit and Delete.
  */
 import "../styles/watch.css";
-import { ApiError, getVideo, showError, type Video } from "../api.ts";
+import type { Video } from "../../../worker/contracts/video.ts";
+import { getVideo, showError } from "../api.ts";
 import { byId, h } from "../dom.ts";
 import { formatPercent } from "../format.ts";
+import { ApiError } from "../http.ts";
 import { ownerToken } from "../owner-tokens.ts";
 import { isSettled, pollVideo } from "../video-poll.ts";
 import { renderDetails } from "./details.ts";
@@ -125,7 +127,7 @@ async function start(): Promise<void> {
   try {
     video = await getVideo(id);
   } catch (err) {
-    if (err instanceof ApiError && err.status === 404) return gone();
+    if (err instanceof ApiError && err.code === "not_found") return gone();
     const retry = h("button", { type: "button" }, "Try again");
     retry.addEventListener("click", () => void start());
     showError(stage, err, "Could not load the video.").after(retry);
@@ -139,7 +141,7 @@ async function start(): Promise<void> {
     pollVideo(id, {
       onUpdate: show,
       onError: (err) => {
-        if (err instanceof ApiError && err.status === 404) gone();
+        if (err instanceof ApiError && err.code === "not_found") gone();
       },
     });
   }

@@ -3,9 +3,12 @@
  * (saved by the upload page). Editing happens inline, in place of the
  * description; deleting asks first, then leaves for the home page.
  */
-import { ApiError, deleteVideo, errorMessage, updateVideo, type Video, type Visibility } from "../api.ts";
+import type { Video } from "../../../worker/contracts/video.ts";
+import type { Visibility } from "../../../worker/contracts/vocabulary.ts";
+import { deleteVideo, errorMessage, updateVideo } from "../api.ts";
 import { byId, h } from "../dom.ts";
 import { parseTags } from "../format.ts";
+import { ApiError } from "../http.ts";
 import { forgetOwner } from "../owner-tokens.ts";
 
 export function mountOwnerTools(video: Video, token: string, onUpdated: (v: Video) => void): void {
@@ -54,7 +57,7 @@ export function mountOwnerTools(video: Video, token: string, onUpdated: (v: Vide
       await deleteVideo(current.id, token);
     } catch (err) {
       remove.disabled = false;
-      if (!(err instanceof ApiError && err.status === 404)) {
+      if (!(err instanceof ApiError && err.code === "not_found")) {
         alertIn(tools, `Could not delete: ${errorMessage(err)}`);
         return;
       }
@@ -85,7 +88,7 @@ function editForm(v: Video, token: string, saved: (v: Video) => void, cancelled:
     h("option", { value: "public" }, "Public"),
     h("option", { value: "unlisted" }, "Unlisted"),
   );
-  visibility.value = v.visibility ?? "public";
+  visibility.value = v.visibility;
   const error = h("p", { class: "error", role: "alert", hidden: true });
   const save = h("button", { type: "submit", class: "primary" }, "Save");
   const cancel = h("button", { type: "button" }, "Cancel");
@@ -130,7 +133,7 @@ function editForm(v: Video, token: string, saved: (v: Video) => void, cancelled:
       save.disabled = false;
       error.hidden = false;
       error.textContent =
-        err instanceof ApiError && (err.status === 401 || err.status === 403)
+        err instanceof ApiError && (err.code === "missing_token" || err.code === "invalid_token")
           ? "This browser's owner key was not accepted, so the video cannot be changed from here."
           : `Could not save: ${errorMessage(err)}`;
     }
