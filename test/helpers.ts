@@ -24,7 +24,7 @@ export type ClipOptions = {
   crf?: number;
   /** Large and incompressible: every frame noisy, encoded losslessly (h264 only). */
   noise?: boolean;
-  /** A 440 Hz tone as AAC; on by default. */
+  /** A 440 Hz tone as AAC at 128 kb/s, as camera and phone files carry; on by default. */
   audio?: boolean;
   /** A constant video bit rate (h264 only), to pad a clip out to a chosen size. */
   bitrate?: string;

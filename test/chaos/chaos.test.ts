@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { upload, type UploadSession } from "../../web/src/upload-client.ts";
 import { isErrorCode } from "../../worker/contracts/errors.ts";
-import { UploadCreatedSchema, UploadStatusSchema } from "../../worker/contracts/upload.ts";
+import { type UploadCreated, UploadCreatedSchema, UploadStatusSchema } from "../../worker/contracts/upload.ts";
 import { VideoPageSchema } from "../../worker/contracts/video.ts";
 import {
   acceptedJobs,
@@ -32,7 +32,8 @@ import { ffmpegPaths } from "../../transcoder/ffmpeg-path.ts";
 const MiB = 1024 * 1024;
 let dir: string;
 const report: Record<string, unknown> = {};
-const kept: { videoId: string; uploadToken: string; title: string; sha: string }[] = [];
+/** Videos made ready earlier in the run, checked again after the hostile requests. */
+const kept: (Pick<UploadCreated, "videoId" | "uploadToken"> & { title: string; sha: string })[] = [];
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "reelay-chaos-"));
