@@ -1,27 +1,41 @@
 /** Shared helpers for tests against the real stack: media, polling, inspection. */
 import { execFile, execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { readdirSync } from "node:fs";
-import { readFile } from "node:fs/promises";
+import { createReadStream, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { promisify } from "node:util";
 import { ffmpegPaths } from "../transcoder/ffmpeg-path.ts";
+import type { JobSpec } from "../worker/contracts/job.ts";
+import { type Video, VideoSchema } from "../worker/contracts/video.ts";
 import type { Stack } from "./stack.ts";
 
 export const run = promisify(execFile);
 
-/**
- * A test clip from ffmpeg's testsrc2/sine; `noise` makes it large and
- * incompressible, a constant `bitrate` pads it out to a chosen size.
- */
-export async function makeVideo(
-  path: string,
-  opts: { size: string; seconds: number; noise?: boolean; audio?: boolean; bitrate?: string },
-): Promise<string> {
+export type ClipOptions = {
+  /** `WIDTHxHEIGHT`. */
+  size: string;
+  seconds: number;
+  /** `h264` (the default) or `hevc`, tagged `hvc1` as Apple's players want it. */
+  codec?: "h264" | "hevc";
+  /** x264/x265 speed preset; `ultrafast` by default, since most tests only need some valid video. */
+  preset?: string;
+  /** Constant quality; the encoder's default without it. */
+  crf?: number;
+  /** Large and incompressible: every frame noisy, encoded losslessly (h264 only). */
+  noise?: boolean;
+  /** A 440 Hz tone as AAC at 128 kb/s, as camera and phone files carry; on by default. */
+  audio?: boolean;
+  /** A constant video bit rate (h264 only), to pad a clip out to a chosen size. */
+  bitrate?: string;
+};
+
+/** A clip from ffmpeg's testsrc2 pattern (and a sine tone), written to `path` as MP4. */
+export async function makeVideo(path: string, opts: ClipOptions): Promise<string> {
   const audio = opts.audio ?? true;
   const b = opts.bitrate;
   const rate = b ? ["-b:v", b, "-minrate", b, "-maxrate", b, "-bufsize", b, "-x264-params", "nal-hrd=cbr"] : [];
+  const encoder = opts.codec === "hevc" ? ["-c:v", "libx265", "-tag:v", "hvc1"] : ["-c:v", "libx264"];
   await run(
     ffmpegPaths().ffmpeg,
     [
@@ -34,14 +48,14 @@ export async function makeVideo(
       `testsrc2=size=${opts.size}:rate=30:duration=${opts.seconds}`,
       ...(audio ? ["-f", "lavfi", "-i", `sine=frequency=440:duration=${opts.seconds}`] : []),
       ...(opts.noise ? ["-vf", "noise=alls=60:allf=t", "-qp", "0"] : ["-g", "60"]),
-      "-c:v",
-      "libx264",
+      ...encoder,
       "-preset",
-      "ultrafast",
+      opts.preset ?? "ultrafast",
+      ...(opts.crf === undefined ? [] : ["-crf", String(opts.crf)]),
       "-pix_fmt",
       "yuv420p",
       ...rate,
-      ...(audio ? ["-c:a", "aac", "-shortest"] : []),
+      ...(audio ? ["-c:a", "aac", "-b:a", "128k", "-shortest"] : []),
       "-movflags",
       "+faststart",
       path,
@@ -52,29 +66,29 @@ export async function makeVideo(
 }
 
 export const sha256 = (data: Uint8Array) => createHash("sha256").update(data).digest("hex");
-export const sha256File = async (path: string) => sha256(await readFile(path));
+/** The SHA-256 of a file, read as a stream: test files run to hundreds of MiB. */
+export async function sha256File(path: string): Promise<string> {
+  const hash = createHash("sha256");
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest("hex");
+}
 
-export type VideoView = {
-  id: string;
-  title: string;
-  status: string;
-  progress?: number;
-  error?: string;
-  playback: { hls: string | null; poster: string | null };
-  renditions: { name: string }[];
-};
+/** Fully processed: ready, and the whole ladder published (no progress left to report). */
+export const isFinal = (v: Video) => v.status === "ready" && v.progress === undefined;
 
-export const isFinal = (v: VideoView) => v.status === "ready" && v.progress === undefined;
-
+/**
+ * Polls `GET /api/videos/:id` until `done`, reading every answer with the
+ * contract's schema; fails fast if processing fails.
+ */
 export async function waitForVideo(
   base: string,
   id: string,
-  done: (v: VideoView) => boolean,
-  timeoutMs: number,
-): Promise<VideoView> {
+  done: (v: Video) => boolean,
+  timeoutMs = 120_000,
+): Promise<Video> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const v = (await (await fetch(`${base}/api/videos/${id}`)).json()) as VideoView;
+    const v = VideoSchema.parse(await (await fetch(`${base}/api/videos/${id}`)).json());
     if (done(v)) return v;
     if (v.status === "failed") throw new Error(`processing of ${id} failed: ${v.error}`);
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${id}; last: ${JSON.stringify(v)}`);
@@ -179,7 +193,7 @@ export async function killTranscoder(stack: Stack): Promise<{ transcoders: numbe
   return { transcoders: trees.length, encoders: orphans.filter((p) => isEncoder(p.args)).length };
 }
 
-export type AcceptedJob = { jobId: string; videoId: string; attempt: number };
+export type AcceptedJob = Pick<JobSpec, "jobId" | "videoId" | "attempt">;
 
 /** Every job the stack's transcoder accepted for a video, in order, from its `job.accepted` log lines. */
 export function acceptedJobs(stack: Stack, videoId: string): AcceptedJob[] {

@@ -1,9 +1,10 @@
 /**
  * The transcoder as the worker tests' queue consumer sees it: a Node HTTP
  * server speaking the real transcoder's `POST /jobs` contract
- * (transcoder/server.ts): the body is checked with the transcoder's own
+ * (transcoder/server.ts): the body is checked with the contract's
  * `JobSpecSchema` (400 `invalid_request` otherwise), then the job is
- * accepted with 202 or refused with 503 `busy` or 500 `internal`.
+ * accepted with 202 or refused with 503 `transcoder_busy` or 500
+ * `internal_error`, codes and statuses from the error catalogue.
  *
  * Which answer a video's hand-offs get is scripted by the test that owns the
  * video, so test files running side by side do not steer each other:
@@ -18,8 +19,9 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { TestProject } from "vitest/node";
-import { JobSpecSchema, type JobSpec } from "../worker/contracts/job.ts";
 import { readBody, send } from "../transcoder/server.ts";
+import { type ErrorBody, type ErrorCode, ERRORS } from "../worker/contracts/errors.ts";
+import { type JobSpec, JobSpecSchema } from "../worker/contracts/job.ts";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -29,28 +31,34 @@ declare module "vitest" {
 
 export type Answer = 202 | 500 | 503;
 
+/** An error answer in Reelay's shape, its status from the catalogue. */
+function refuse(res: ServerResponse, code: ErrorCode, message: string): void {
+  const body: ErrorBody = { error: { code, message } };
+  send(res, ERRORS[code], body);
+}
+
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const answers = new Map<string, Answer[]>();
   const received = new Map<string, JobSpec[]>();
 
   async function submit(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const text = await readBody(req);
-    if (text === null) return send(res, 413, { error: { code: "too_large", message: "Body too large." } });
+    if (text === null) return refuse(res, "payload_too_large", "Body too large.");
     let body: unknown;
     try {
       body = JSON.parse(text);
     } catch {
-      return send(res, 400, { error: { code: "invalid_json", message: "The body must be JSON." } });
+      return refuse(res, "invalid_json", "The body must be JSON.");
     }
     const parsed = JobSpecSchema.safeParse(body);
-    if (!parsed.success) return send(res, 400, { error: { code: "invalid_request", message: parsed.error.message } });
+    if (!parsed.success) return refuse(res, "invalid_request", parsed.error.message);
     const job = parsed.data;
     const answer = answers.get(job.videoId)?.shift();
     if (answer === undefined) return void res.destroy();
     received.set(job.videoId, [...(received.get(job.videoId) ?? []), job]);
     if (answer === 202) return send(res, 202, { accepted: true, jobId: job.jobId });
-    if (answer === 503) return send(res, 503, { error: { code: "busy", message: "Already running 1 of 1 jobs." } });
-    send(res, 500, { error: { code: "internal", message: "Internal error." } });
+    if (answer === 503) return refuse(res, "transcoder_busy", "Already running 1 of 1 jobs.");
+    refuse(res, "internal_error", "Internal error.");
   }
 
   const server = createServer((req, res) => {
@@ -63,10 +71,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
         return void res.writeHead(204).end();
       }
       if (video?.[2] === "jobs" && req.method === "GET") return send(res, 200, received.get(video[1]!) ?? []);
-      send(res, 404, { error: { code: "not_found", message: "No such endpoint." } });
+      refuse(res, "not_found", "No such endpoint.");
     };
     handle().catch((e: unknown) => {
-      if (!res.headersSent) send(res, 500, { error: { code: "internal", message: String(e) } });
+      if (!res.headersSent) refuse(res, "internal_error", String(e));
       else res.destroy();
     });
   });

@@ -1,15 +1,18 @@
 /**
- * Two test projects:
- * - `worker`: tests beside the code in worker/, run inside workerd by the
- *   Workers vitest integration with real R2, D1, Durable Object and Queue
- *   simulators; D1 migrations from drizzle/ are applied in a setup file, and
- *   hand-offs reach a transcoder stand-in started by test/transcoder-stand-in.ts.
+ * Five test projects. `npm test` runs the first three; the last two are slow
+ * and run on their own (.ci/run runs them after `npm test`).
+ * - `worker`: tests beside the code in worker/ (and web/src), run inside
+ *   workerd by the Workers vitest integration with real R2, D1, Durable Object
+ *   and Queue simulators; D1 migrations from drizzle/ are applied in a setup
+ *   file, and hand-offs reach a transcoder stand-in started by
+ *   test/transcoder-stand-in.ts.
  * - `transcoder`: Node tests beside the transcoder code, running real ffmpeg
  *   on videos they generate with testsrc2/sine.
+ * - `e2e`: Node tests in test/e2e against the real stack, started as a person
+ *   would with `npm start` (test/stack.ts).
  * - `browser`: Debian's Chromium driven by playwright-core against the real
- *   stack (`npm run test:browser`, run by .ci/run after `npm test`).
+ *   stack (`npm run test:browser`).
  * - `chaos`: fault injection against the real stack (`npm run test:chaos`).
- * - `e2e`: Node tests in test/e2e that start the real stack with `npm start`.
  */
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { fileURLToPath } from "node:url";
@@ -61,6 +64,17 @@ export default defineConfig(async () => {
         },
         {
           test: {
+            name: "e2e",
+            root,
+            include: ["test/e2e/**/*.test.ts"],
+            environment: "node",
+            testTimeout: 300_000,
+            hookTimeout: 180_000,
+            fileParallelism: false,
+          },
+        },
+        {
+          test: {
             name: "browser",
             root,
             include: ["test/browser/**/*.test.ts"],
@@ -77,17 +91,6 @@ export default defineConfig(async () => {
             include: ["test/chaos/**/*.test.ts"],
             environment: "node",
             testTimeout: 900_000,
-            hookTimeout: 180_000,
-            fileParallelism: false,
-          },
-        },
-        {
-          test: {
-            name: "e2e",
-            root,
-            include: ["test/e2e/**/*.test.ts"],
-            environment: "node",
-            testTimeout: 300_000,
             hookTimeout: 180_000,
             fileParallelism: false,
           },

@@ -4,24 +4,16 @@
 // with hls.js and switch quality, edit and delete as the owner, and make sure
 // a title full of HTML stays text everywhere. Screenshots of every state go
 // to test/artifacts/screenshots.
-import { createHash } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, BrowserContext, Page, Request } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { stackProcesses } from "../helpers.ts";
+import { UploadStatusSchema } from "../../worker/contracts/upload.ts";
+import { VideoSchema } from "../../worker/contracts/video.ts";
+import { isFinal, makeVideo, sha256File, sourceSha256, stackProcesses, waitForVideo } from "../helpers.ts";
 import { startStack, type Stack } from "../stack.ts";
-import {
-  fullyReady,
-  launchBrowser,
-  makeVideo,
-  screenshotDir,
-  sha256File,
-  shot,
-  sleep,
-  waitForVideo,
-} from "./helpers.ts";
+import { launchBrowser, screenshotDir, shot, sleep } from "./helpers.ts";
 import {
   type ChunkGate,
   gateChunks,
@@ -144,9 +136,9 @@ describe("Reelay in the browser", () => {
     await shot(page, "upload-unfinished-after-reload");
     const token = await page.evaluate((id) => localStorage.getItem(`reelay:owner:${id}`), videoId);
     expect(token).toBeTruthy();
-    const status = (await (
-      await fetch(`${site}/api/uploads/${videoId}`, { headers: { authorization: `Bearer ${token}` } })
-    ).json()) as { received: number[]; totalChunks: number };
+    const status = UploadStatusSchema.parse(
+      await (await fetch(`${site}/api/uploads/${videoId}`, { headers: { authorization: `Bearer ${token}` } })).json(),
+    );
     expect(status.totalChunks).toBe(8);
     expect(status.received.sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5]);
 
@@ -171,14 +163,7 @@ describe("Reelay in the browser", () => {
     expect([...new Set(gate.sent)].sort()).toEqual([6, 7, 8]);
     gate.openAll();
 
-    const source = await fetch(`${site}/api/videos/${videoId}/source`, {
-      headers: { authorization: `Bearer ${token}` },
-    });
-    expect(source.status).toBe(200);
-    const got = createHash("sha256")
-      .update(Buffer.from(await source.arrayBuffer()))
-      .digest("hex");
-    expect(got).toBe(await sha256File(bigPath));
+    expect(await sourceSha256(site, videoId, token!)).toBe(await sha256File(bigPath));
     // Nothing left to resume.
     expect(await storedUploads(page)).toBe(0);
   });
@@ -188,9 +173,7 @@ describe("Reelay in the browser", () => {
     const player = watcher.locator("video");
     await processing.waitFor({ timeout: 30_000 });
     expect(await player.count()).toBe(0);
-    expect(((await (await fetch(`${site}/api/videos/${videoId}`)).json()) as { status: string }).status).toBe(
-      "processing",
-    );
+    expect(VideoSchema.parse(await (await fetch(`${site}/api/videos/${videoId}`)).json()).status).toBe("processing");
     await shot(watcher, "watch-processing");
     resumeTranscoder();
     await player.waitFor({ timeout: 90_000 });
@@ -229,12 +212,9 @@ describe("Reelay in the browser", () => {
   });
 
   it("finds the video by a word of its title and opens it", async () => {
-    await waitForVideo(site, videoId, fullyReady);
-    await waitForVideo(site, xssId, fullyReady);
-    await waitForVideo(site, unlistedId, fullyReady);
-    expect(
-      ((await (await fetch(`${site}/api/videos/${unlistedId}`)).json()) as { visibility: string }).visibility,
-    ).toBe("unlisted");
+    await waitForVideo(site, videoId, isFinal);
+    await waitForVideo(site, xssId, isFinal);
+    expect((await waitForVideo(site, unlistedId, isFinal)).visibility).toBe("unlisted");
 
     // Unlisted: not found by its own title; the empty state says what to do.
     await page.goto(`${site}/?q=wombat`);

@@ -8,6 +8,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { upload, type UploadSession } from "../../web/src/upload-client.ts";
+import { isErrorCode } from "../../worker/contracts/errors.ts";
+import { type UploadCreated, UploadCreatedSchema, UploadStatusSchema } from "../../worker/contracts/upload.ts";
+import { VideoPageSchema } from "../../worker/contracts/video.ts";
 import {
   acceptedJobs,
   isFinal,
@@ -29,7 +32,8 @@ import { ffmpegPaths } from "../../transcoder/ffmpeg-path.ts";
 const MiB = 1024 * 1024;
 let dir: string;
 const report: Record<string, unknown> = {};
-const kept: { videoId: string; uploadToken: string; title: string; sha: string }[] = [];
+/** Videos made ready earlier in the run, checked again after the hostile requests. */
+const kept: (Pick<UploadCreated, "videoId" | "uploadToken"> & { title: string; sha: string })[] = [];
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "reelay-chaos-"));
@@ -153,13 +157,15 @@ describe("a stack under faults", () => {
 
   it("answers 200 hostile requests with 4xx JSON errors, and everything stored still plays and is found", async () => {
     const target = kept[0];
-    const fresh = await (
-      await fetch(`${stack.url}/api/uploads`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ filename: "h.mp4", size: 6 * MiB, contentType: "video/mp4", chunkSize: 5 * MiB }),
-      })
-    ).json();
+    const fresh = UploadCreatedSchema.parse(
+      await (
+        await fetch(`${stack.url}/api/uploads`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ filename: "h.mp4", size: 6 * MiB, contentType: "video/mp4", chunkSize: 5 * MiB }),
+        })
+      ).json(),
+    );
     const chunk = new Uint8Array(5 * MiB);
     const digest = `sha-256=:${Buffer.from(await crypto.subtle.digest("SHA-256", chunk)).toString("base64")}:`;
     const badDigest = `sha-256=:${Buffer.alloc(32, 1).toString("base64")}:`;
@@ -318,19 +324,19 @@ describe("a stack under faults", () => {
     for (const { name, go } of requests) {
       const res = await go();
       const body = (await res.json().catch(() => null)) as {
-        error?: { code?: string; message?: string };
-        items?: unknown[];
+        error?: { code?: unknown; message?: unknown };
       } | null;
       statuses[res.status] = (statuses[res.status] ?? 0) + 1;
       // Hostile search text is not an error: it is quoted, so it may simply find nothing (200).
       if (name === "hostile search" && res.status === 200) {
-        expect(Array.isArray(body?.items), name).toBe(true);
+        expect(VideoPageSchema.safeParse(body).success, name).toBe(true);
         continue;
       }
+      // An error body in Reelay's shape, with a code from the catalogue.
       expect({
         name,
         status: res.status,
-        json: typeof body?.error?.code === "string" && typeof body?.error?.message === "string",
+        json: isErrorCode(body?.error?.code) && typeof body?.error?.message === "string",
       }).toMatchObject({ name, json: true });
       expect(res.status, name).toBeGreaterThanOrEqual(400);
       expect(res.status, name).toBeLessThan(500);
@@ -348,9 +354,9 @@ describe("a stack under faults", () => {
           .stdout,
       );
       expect(probe.streams.length).toBeGreaterThan(0);
-      const found = (await (
-        await fetch(`${stack.url}/api/videos?q=${encodeURIComponent(v.title)}&limit=100`)
-      ).json()) as { items: { id: string }[] };
+      const found = VideoPageSchema.parse(
+        await (await fetch(`${stack.url}/api/videos?q=${encodeURIComponent(v.title)}&limit=100`)).json(),
+      );
       expect(found.items.map((i) => i.id)).toContain(v.videoId);
       expect(await sourceSha256(stack.url, v.videoId, v.uploadToken)).toBe(v.sha);
     }
@@ -389,11 +395,13 @@ describe("wrangler dev killed mid-upload", () => {
       const before = (await stat(path)).size;
 
       stack = await startStack({ stateDir, port, env: { JOB_HEARTBEAT_TIMEOUT_SECONDS: "8" } });
-      const status = (await (
-        await fetch(`${stack.url}/api/uploads/${session!.videoId}`, {
-          headers: { authorization: `Bearer ${session!.uploadToken}` },
-        })
-      ).json()) as { received: number[]; totalChunks: number };
+      const status = UploadStatusSchema.parse(
+        await (
+          await fetch(`${stack.url}/api/uploads/${session!.videoId}`, {
+            headers: { authorization: `Bearer ${session!.uploadToken}` },
+          })
+        ).json(),
+      );
       expect(status.received.length).toBeGreaterThanOrEqual(3);
       expect(status.received.length).toBeLessThan(status.totalChunks);
       const sent: number[] = [];

@@ -9,6 +9,14 @@ import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  ChunkReceiptSchema,
+  CompletionSchema,
+  UploadCreatedSchema,
+  UploadStatusSchema,
+} from "../../worker/contracts/upload.ts";
+import { expectError } from "../expect-error.ts";
+import { sha256 } from "../helpers.ts";
 import { root, startStack, type Stack } from "../stack.ts";
 import { serverErrors, startRecordingProxy, type RecordingProxy } from "./recording-proxy.ts";
 
@@ -28,8 +36,6 @@ afterAll(async () => {
   await stack?.stop();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
-
-const sha256 = (data: Uint8Array) => createHash("sha256").update(data).digest("hex");
 
 type CliRun = {
   done: Promise<{ code: number; stdout: string; stderr: string }>;
@@ -59,7 +65,13 @@ async function createUpload(size: number) {
     body: JSON.stringify({ filename: "drop.mp4", size, contentType: "video/mp4", chunkSize: 5 * MiB }),
   });
   expect(res.status).toBe(201);
-  return (await res.json()) as { videoId: string; uploadToken: string; chunkSize: number; totalChunks: number };
+  return UploadCreatedSchema.parse(await res.json());
+}
+
+async function uploadStatus(videoId: string, token: string) {
+  const res = await fetch(`${stack.url}/api/uploads/${videoId}`, { headers: { authorization: `Bearer ${token}` } });
+  expect(res.status).toBe(200);
+  return UploadStatusSchema.parse(await res.json());
 }
 
 describe("npm start + the upload CLI", () => {
@@ -89,10 +101,11 @@ describe("npm start + the upload CLI", () => {
     });
     expect(run.stderr).toContain("5/5 chunks");
 
-    const auth = { authorization: `Bearer ${result.uploadToken}` };
-    const status = await (await fetch(`${stack.url}/api/uploads/${result.videoId}`, { headers: auth })).json();
+    const status = await uploadStatus(result.videoId, result.uploadToken);
     expect(status).toMatchObject({ status: "processing", totalChunks: 5, received: [1, 2, 3, 4, 5] });
-    const source = await fetch(`${stack.url}/api/videos/${result.videoId}/source`, { headers: auth });
+    const source = await fetch(`${stack.url}/api/videos/${result.videoId}/source`, {
+      headers: { authorization: `Bearer ${result.uploadToken}` },
+    });
     expect(source.status).toBe(200);
     expect(source.headers.get("content-disposition")).toContain("holiday clip.mp4");
     expect(sha256(new Uint8Array(await source.arrayBuffer()))).toBe(sha256(file));
@@ -115,11 +128,7 @@ describe("npm start + the upload CLI", () => {
     first.kill();
     expect((await first.done).code).not.toBe(0);
     const [, videoId, token] = session()!;
-    const auth = { authorization: `Bearer ${token}` };
-    const before = (await (await fetch(`${stack.url}/api/uploads/${videoId}`, { headers: auth })).json()) as {
-      received: number[];
-      totalChunks: number;
-    };
+    const before = await uploadStatus(videoId, token);
     expect(before.totalChunks).toBe(5);
     expect(before.received.toSorted()).toEqual(
       stored()
@@ -140,7 +149,9 @@ describe("npm start + the upload CLI", () => {
     const resent = proxy.exchanges.slice(resumedFrom).filter((e) => e.chunk !== undefined);
     expect(resent.map((e) => e.chunk).toSorted()).toEqual(missing);
     expect(serverErrors(proxy.exchanges.slice(from))).toEqual([]);
-    const source = await fetch(`${stack.url}/api/videos/${videoId}/source`, { headers: auth });
+    const source = await fetch(`${stack.url}/api/videos/${videoId}/source`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
     expect(sha256(new Uint8Array(await source.arrayBuffer()))).toBe(sha256(file));
   });
 
@@ -171,6 +182,7 @@ describe("npm start + the upload CLI", () => {
       await new Promise((r) => setTimeout(r, 250));
     }
     expect(res!.status).toBe(200);
+    expect(ChunkReceiptSchema.parse(await res!.json())).toMatchObject({ chunk: 1, size: chunk.length, received: 1 });
     expect(Date.now() - started).toBeLessThan(10_000);
     const rest = file.subarray(up.chunkSize);
     const ok = await fetch(`${stack.url}/api/uploads/${up.videoId}/chunks/2`, {
@@ -182,11 +194,13 @@ describe("npm start + the upload CLI", () => {
       body: rest,
     });
     expect(ok.status).toBe(200);
+    expect(ChunkReceiptSchema.parse(await ok.json())).toMatchObject({ chunk: 2, received: 2, totalChunks: 2 });
     const done = await fetch(`${stack.url}/api/uploads/${up.videoId}/complete`, {
       method: "POST",
       headers: { authorization: headers.authorization },
     });
     expect(done.status).toBe(202);
+    expect(CompletionSchema.parse(await done.json())).toEqual({ videoId: up.videoId, status: "processing" });
     const source = await fetch(`${stack.url}/api/videos/${up.videoId}/source`, {
       headers: { authorization: headers.authorization },
     });
@@ -203,11 +217,7 @@ describe("npm start + the upload CLI", () => {
       },
       body: new Uint8Array(96 * MiB),
     });
-    expect(res.status).toBe(413);
-    expect(await res.json()).toMatchObject({ error: { code: "payload_too_large" } });
-    const status = await (
-      await fetch(`${stack.url}/api/uploads/${up.videoId}`, { headers: { authorization: `Bearer ${up.uploadToken}` } })
-    ).json();
-    expect(status.received).toEqual([]);
+    await expectError(res, 413, "payload_too_large");
+    expect((await uploadStatus(up.videoId, up.uploadToken)).received).toEqual([]);
   });
 });

@@ -1,5 +1,6 @@
 /**
- * `npm start`: the whole stack on one machine, no cloud account.
+ * `npm start`: the whole stack on one machine, no cloud account. Not Worker
+ * code: a Node launcher for the Worker (under `wrangler dev`) and the transcoder.
  * Builds the web pages, applies D1 migrations to the local state, starts the transcoder as a plain
  * Node process (restarted if it dies, as a container would be), starts
  * `wrangler dev` (R2, D1, Durable Objects and Queues simulated under the
@@ -13,7 +14,7 @@ import { randomBytes } from "node:crypto";
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
-const root = fileURLToPath(new URL("../..", import.meta.url));
+const root = fileURLToPath(new URL("..", import.meta.url));
 const port = Number(process.env.PORT ?? 8787);
 const transcoderPort = Number(process.env.TRANSCODER_PORT ?? 8788);
 // Signs job tokens between the two processes; a new one every start is fine.
@@ -103,7 +104,9 @@ await runToEnd([
 ]);
 await runToEnd([...wrangler, "d1", "migrations", "apply", "reelay", "--local", "--persist-to", stateDir]);
 start("transcoder", [`${root}transcoder/server.ts`], {
-  // Two jobs at once on this 2-core machine; more just thrash.
+  // One local process stands in for the fleet of containers (one job each). Two jobs at once let a
+  // second upload start while the first encodes; x264 already spreads each encode over every core,
+  // so more would only slow each other down.
   env: {
     PORT: String(transcoderPort),
     TRANSCODER_PORT: String(transcoderPort),
