@@ -1,8 +1,8 @@
 /**
  * The transcoder as the worker tests' queue consumer sees it: a Node HTTP
  * server speaking the real transcoder's `POST /jobs` contract
- * (transcoder/server.ts): the body is checked with the contract's
- * `JobSpecSchema` (400 `invalid_request` otherwise), then the job is
+ * (transcoder/server.ts): the body is read by the transcoder's own
+ * `readJobSpec` (400 `invalid_request` otherwise), then the job is
  * accepted with 202 or refused with 503 `transcoder_busy` or 500
  * `internal_error`, codes and statuses from the error catalogue.
  *
@@ -19,9 +19,8 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { TestProject } from "vitest/node";
-import { readBody, send } from "../transcoder/server.ts";
-import { type ErrorBody, type ErrorCode, ERRORS } from "../worker/contracts/errors.ts";
-import { type JobSpec, JobSpecSchema } from "../worker/contracts/job.ts";
+import { readBody, readJobSpec, refuse, send } from "../transcoder/server.ts";
+import type { JobSpec } from "../worker/contracts/job.ts";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -31,28 +30,13 @@ declare module "vitest" {
 
 export type Answer = 202 | 500 | 503;
 
-/** An error answer in Reelay's shape, its status from the catalogue. */
-function refuse(res: ServerResponse, code: ErrorCode, message: string): void {
-  const body: ErrorBody = { error: { code, message } };
-  send(res, ERRORS[code], body);
-}
-
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const answers = new Map<string, Answer[]>();
   const received = new Map<string, JobSpec[]>();
 
   async function submit(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const text = await readBody(req);
-    if (text === null) return refuse(res, "payload_too_large", "Body too large.");
-    let body: unknown;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      return refuse(res, "invalid_json", "The body must be JSON.");
-    }
-    const parsed = JobSpecSchema.safeParse(body);
-    if (!parsed.success) return refuse(res, "invalid_request", parsed.error.message);
-    const job = parsed.data;
+    const job = await readJobSpec(req, res);
+    if (!job) return;
     const answer = answers.get(job.videoId)?.shift();
     if (answer === undefined) return void res.destroy();
     received.set(job.videoId, [...(received.get(job.videoId) ?? []), job]);

@@ -11,7 +11,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { ERRORS, type ErrorBody, type ErrorCode } from "../worker/contracts/errors.ts";
-import { JobSpecSchema } from "../worker/contracts/job.ts";
+import { type JobSpec, JobSpecSchema } from "../worker/contracts/job.ts";
 import { runJob, type JobLog } from "./job.ts";
 
 export type ServerOptions = {
@@ -44,8 +44,27 @@ export function send(res: ServerResponse, status: number, body: unknown): void {
 }
 
 /** An error answer; its status is the one the catalogue gives its code. */
-const error = (res: ServerResponse, code: ErrorCode, message: string) =>
+export function refuse(res: ServerResponse, code: ErrorCode, message: string): undefined {
   send(res, ERRORS[code], { error: { code, message } } satisfies ErrorBody);
+}
+
+/** The job of a `POST /jobs`, or undefined once the request is answered with why it is not one. */
+export async function readJobSpec(req: IncomingMessage, res: ServerResponse): Promise<JobSpec | undefined> {
+  const text = await readBody(req);
+  if (text === null) return refuse(res, "payload_too_large", `The body must be at most ${MAX_BODY_BYTES} bytes.`);
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return refuse(res, "invalid_json", "The body must be JSON.");
+  }
+  const parsed = JobSpecSchema.safeParse(json);
+  if (!parsed.success) {
+    const message = parsed.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; ");
+    return refuse(res, "invalid_request", message);
+  }
+  return parsed.data;
+}
 
 /** The body as text, or null once it runs past `MAX_BODY_BYTES`. */
 export async function readBody(req: IncomingMessage): Promise<string | null> {
@@ -71,25 +90,13 @@ export async function startServer(options: ServerOptions = {}): Promise<Transcod
   let closing = false;
 
   async function submit(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const text = await readBody(req);
-    if (text === null) return error(res, "payload_too_large", `The body must be at most ${MAX_BODY_BYTES} bytes.`);
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      return error(res, "invalid_json", "The body must be JSON.");
-    }
-    const parsed = JobSpecSchema.safeParse(json);
-    if (!parsed.success) {
-      const message = parsed.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; ");
-      return error(res, "invalid_request", message);
-    }
-    const job = parsed.data;
-    if (closing) return error(res, "shutting_down", "The transcoder is shutting down.");
+    const job = await readJobSpec(req, res);
+    if (!job) return;
+    if (closing) return refuse(res, "shutting_down", "The transcoder is shutting down.");
     // A redelivered request for a job already running is accepted, not run twice.
     if (jobs.has(job.jobId)) return send(res, 202, { accepted: true, jobId: job.jobId });
     if (jobs.size >= concurrency)
-      return error(res, "transcoder_busy", `Already running ${jobs.size} of ${concurrency} jobs.`);
+      return refuse(res, "transcoder_busy", `Already running ${jobs.size} of ${concurrency} jobs.`);
 
     log("job.accepted", { jobId: job.jobId, videoId: job.videoId, attempt: job.attempt });
     const running = runJob(job, { tmpRoot, stop: stop.signal, log })
@@ -103,18 +110,18 @@ export async function startServer(options: ServerOptions = {}): Promise<Transcod
     const path = new URL(req.url ?? "/", "http://transcoder").pathname;
     const handle = async () => {
       if (path === "/health") {
-        if (req.method !== "GET" && req.method !== "HEAD") return error(res, "method_not_allowed", "Use GET.");
+        if (req.method !== "GET" && req.method !== "HEAD") return refuse(res, "method_not_allowed", "Use GET.");
         return send(res, 200, { ok: true });
       }
       if (path === "/jobs") {
-        if (req.method !== "POST") return error(res, "method_not_allowed", "Use POST.");
+        if (req.method !== "POST") return refuse(res, "method_not_allowed", "Use POST.");
         return submit(req, res);
       }
-      error(res, "not_found", "No such endpoint.");
+      refuse(res, "not_found", "No such endpoint.");
     };
     handle().catch((e: unknown) => {
       log("http.error", { path, error: String(e) });
-      if (!res.headersSent) error(res, "internal_error", "Internal error.");
+      if (!res.headersSent) refuse(res, "internal_error", "Internal error.");
       else res.destroy();
     });
   });
