@@ -32,6 +32,7 @@ import worker from "../index.ts";
 import { inVideoObject, videoStub } from "../testing/video-object.ts";
 import { signJobToken } from "./job-token.ts";
 import { backoffSeconds } from "./queue.ts";
+import { expectError } from "../../test/expect-error.ts";
 
 const video = async (id: string) => json(await api(`/api/videos/${id}`));
 
@@ -101,15 +102,6 @@ async function handedOffVideo() {
   const [first] = await jobsReceived(up.videoId);
   await until("the upload's own job runs", async () => (await jobState(up.videoId, first!.jobId)) === "running");
   return { up, file };
-}
-
-/** A refusal a client can branch on: its status and its code. */
-async function expectError(res: Response | Promise<Response>, status: number, code: string) {
-  const r = await res;
-  expect({ status: r.status, body: await r.json() }).toMatchObject({
-    status,
-    body: { error: { code, message: expect.any(String) } },
-  });
 }
 
 async function bucketKeys(prefix: string): Promise<string[]> {
