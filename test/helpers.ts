@@ -242,7 +242,7 @@ export async function killTranscoderMidJob(
 
 /** The attempt number of the job whose outputs a ready video plays (its job id is in the poster URL). */
 export function playedAttempt(stack: Stack, videoId: string, poster: string): number | undefined {
-  const jobId = new URL(poster).pathname.split("/")[3];
+  const jobId = new URL(poster, "http://stack").pathname.split("/")[3];
   return acceptedJobs(stack, videoId).find((j) => j.jobId === jobId)?.attempt;
 }
 
@@ -261,3 +261,6 @@ export function recordingFetch(): { fetch: typeof fetch; serverErrors: string[] 
   };
   return { fetch: recording, serverErrors };
 }
+
+/** A playback URL of the API (root-relative, as `playback.hls` and `playback.poster` are) as an absolute URL on the stack. */
+export const playbackUrl = (stack: Pick<Stack, "url">, path: string) => new URL(path, stack.url).href;
