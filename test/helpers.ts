@@ -264,3 +264,13 @@ export function recordingFetch(): { fetch: typeof fetch; serverErrors: string[] 
 
 /** A playback URL of the API (root-relative, as `playback.hls` and `playback.poster` are) as an absolute URL on the stack. */
 export const playbackUrl = (stack: Pick<Stack, "url">, path: string) => new URL(path, stack.url).href;
+
+/** The port the stack's transcoder listens on, from its latest `server.listening` log line. */
+export function transcoderPort(stack: Stack): number {
+  const line = stack
+    .output()
+    .split("\n")
+    .findLast((l) => l.includes('"server.listening"'));
+  if (!line) throw new Error("the transcoder has not said where it listens");
+  return (JSON.parse(line.slice(line.indexOf("{"))) as { port: number }).port;
+}
