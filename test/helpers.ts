@@ -242,7 +242,7 @@ export async function killTranscoderMidJob(
 
 /** The attempt number of the job whose outputs a ready video plays (its job id is in the poster URL). */
 export function playedAttempt(stack: Stack, videoId: string, poster: string): number | undefined {
-  const jobId = new URL(poster).pathname.split("/")[3];
+  const jobId = new URL(poster, "http://stack").pathname.split("/")[3];
   return acceptedJobs(stack, videoId).find((j) => j.jobId === jobId)?.attempt;
 }
 
@@ -260,4 +260,17 @@ export function recordingFetch(): { fetch: typeof fetch; serverErrors: string[] 
     return res;
   };
   return { fetch: recording, serverErrors };
+}
+
+/** A playback URL of the API (root-relative, as `playback.hls` and `playback.poster` are) as an absolute URL on the stack. */
+export const playbackUrl = (stack: Pick<Stack, "url">, path: string) => new URL(path, stack.url).href;
+
+/** The port the stack's transcoder listens on, from its latest `server.listening` log line. */
+export function transcoderPort(stack: Stack): number {
+  const line = stack
+    .output()
+    .split("\n")
+    .findLast((l) => l.includes('"server.listening"'));
+  if (!line) throw new Error("the transcoder has not said where it listens");
+  return (JSON.parse(line.slice(line.indexOf("{"))) as { port: number }).port;
 }

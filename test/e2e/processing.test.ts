@@ -13,6 +13,7 @@ import {
   isFinal as final,
   killTranscoderMidJob,
   makeVideo as makeClip,
+  playbackUrl,
   playedAttempt,
   recordingFetch,
   run,
@@ -63,11 +64,11 @@ describe("processing on the real stack", () => {
     const started = Date.now();
     const playable = await waitFor(up.videoId, (v) => v.status === "ready", 120_000);
     const playableAfter = Date.now() - started;
-    expect(playable.playback.hls).toBe(`${stack.url}/videos/${up.videoId}/master.m3u8`);
+    expect(playable.playback.hls).toBe(`/videos/${up.videoId}/master.m3u8`);
     const ready = await waitFor(up.videoId, final, 240_000);
     expect(ready.renditions.map((r) => r.name)).toEqual(["720p", "480p", "360p", "240p"]);
 
-    const master = await (await fetch(ready.playback.hls!)).text();
+    const master = await (await fetch(playbackUrl(stack, ready.playback.hls!))).text();
     expect(master).toMatch(/AVERAGE-BANDWIDTH=\d+/);
     expect(master).toMatch(/FRAME-RATE=30\.000/);
     const probe = JSON.parse(
@@ -79,7 +80,7 @@ describe("processing on the real stack", () => {
           "stream=codec_name,width,height",
           "-of",
           "json",
-          ready.playback.hls!,
+          playbackUrl(stack, ready.playback.hls!),
         ])
       ).stdout,
     );
@@ -88,7 +89,7 @@ describe("processing on the real stack", () => {
     expect(codecs).toContain("aac");
     expect(probe.streams.some((s: { height?: number }) => s.height === 720)).toBe(true);
 
-    const poster = await fetch(ready.playback.poster!);
+    const poster = await fetch(playbackUrl(stack, ready.playback.poster!));
     expect(poster.headers.get("content-type")).toBe("image/jpeg");
     expect(poster.headers.get("cache-control")).toContain("immutable");
     console.log(`first playable ${playableAfter} ms after completion of a 9 s 720p upload`);
@@ -117,8 +118,17 @@ describe("processing on the real stack", () => {
     expect(ready.playback.poster).toContain(`/${[...jobs][0]}/poster.jpg`);
     expect(keys).toContain(`videos/${up.videoId}/source`);
     const probe = JSON.parse(
-      (await run(ffprobe, ["-v", "error", "-show_entries", "format=duration", "-of", "json", ready.playback.hls!]))
-        .stdout,
+      (
+        await run(ffprobe, [
+          "-v",
+          "error",
+          "-show_entries",
+          "format=duration",
+          "-of",
+          "json",
+          playbackUrl(stack, ready.playback.hls!),
+        ])
+      ).stdout,
     );
     expect(Number(probe.format.duration)).toBeGreaterThan(11);
   });

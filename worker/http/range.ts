@@ -26,3 +26,6 @@ export function parseRange(header: string | undefined | null, size: number): Ran
 }
 
 export const contentRange = (r: ByteRange, size: number) => `bytes ${r.offset}-${r.offset + r.length - 1}/${size}`;
+
+/** The `Content-Range` of a 416 (RFC 9110 §14.4): no range, only the size, so the client can ask again. */
+export const unsatisfiedRange = (size: number) => `bytes */${size}`;

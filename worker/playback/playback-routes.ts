@@ -3,10 +3,17 @@
  * video's current playback job, with its variant URIs rewritten to include
  * the job id, so every URL below it names bytes that never change and can be
  * cached for a year; the master itself is short-lived until the ladder is final.
+ *
+ * Every route reads the video's row first: a job's files are served only
+ * while the video exists and that job is its playback job, so a deleted
+ * video's media (or a superseded job's, should an object outlive the sweep)
+ * is never served again. Unlisted videos are cached `private`: a shared cache
+ * must not keep what only holders of the link may see.
  */
 import { Hono } from "hono";
 import { z } from "zod";
 import { VideoIdSchema } from "../contracts/video.ts";
+import type { VideoRow } from "../db/schema.ts";
 import { getVideo } from "../db/videos.ts";
 import { apiError } from "../http/errors.ts";
 import { noSuchVideo, videoParam } from "../http/params.ts";
@@ -16,7 +23,25 @@ import { serveBytes, serveObject } from "../storage/serve.ts";
 
 export const playback = new Hono<{ Bindings: Env }>();
 
-const IMMUTABLE = "public, max-age=31536000, immutable";
+/** How long each kind of answer may be kept, by the video's visibility. */
+const CACHING = {
+  public: {
+    growingMaster: "public, max-age=2",
+    finalMaster: "public, max-age=86400",
+    posterAlias: "public, max-age=300",
+    playlist: "public, max-age=31536000",
+    media: "public, max-age=31536000, immutable",
+  },
+  // The browser alone may keep these, and not for long: a video made unlisted
+  // or deleted stops playing from caches within the hour.
+  unlisted: {
+    growingMaster: "private, max-age=2",
+    finalMaster: "private, max-age=3600",
+    posterAlias: "private, max-age=300",
+    playlist: "private, max-age=3600",
+    media: "private, max-age=3600",
+  },
+} as const satisfies Record<VideoRow["visibility"], Record<string, string>>;
 
 playback.get("/:id/master.m3u8", videoParam, async (c) => {
   const { id } = c.req.valid("param");
@@ -27,10 +52,11 @@ playback.get("/:id/master.m3u8", videoParam, async (c) => {
   const object = await c.env.VIDEOS.get(jobFileKey(id, row.playbackJob, "master.m3u8"));
   if (!object) throw apiError("not_found", "The playlist is missing.");
   const master = new TextEncoder().encode(withJobPrefix(await object.text(), row.playbackJob));
+  const caching = CACHING[row.visibility];
   // Once final, the job's master never changes again; until then it follows the R2 object.
   return serveBytes(c.req.raw, master, {
     contentType: "application/vnd.apple.mpegurl",
-    cacheControl: row.ladderComplete ? "public, max-age=86400" : "public, max-age=2",
+    cacheControl: row.ladderComplete ? caching.finalMaster : caching.growingMaster,
     etag: `"${row.playbackJob}-${row.ladderComplete ? "final" : object.etag}"`,
   });
 });
@@ -40,7 +66,7 @@ playback.get("/:id/poster.jpg", videoParam, async (c) => {
   const row = await getVideo(c.env.DB, id);
   if (!row?.playbackJob) throw apiError("not_found", "No poster yet.");
   return serveObject(c.req.raw, c.env.VIDEOS, jobFileKey(id, row.playbackJob, "poster.jpg"), {
-    cacheControl: "public, max-age=300",
+    cacheControl: CACHING[row.visibility].posterAlias,
   });
 });
 
@@ -51,15 +77,28 @@ const jobParams = validParams(z.object({ id: VideoIdSchema, job: JobIdSchema }),
   issues.some((i) => i.path[0] === "id") ? noSuchVideo() : noSuchFile(),
 );
 
-/** Media playlists, init segments, segments and posters of one job: immutable. */
+/** Media playlists, init segments, segments and posters of the video's playback job: immutable. */
 playback.get("/:id/:job/*", jobParams, async (c) => {
   const { id, job } = c.req.valid("param");
-  const file = JobFileSchema.safeParse(decodeURIComponent(c.req.path.slice(`/videos/${id}/${job}/`.length)));
+  const file = JobFileSchema.safeParse(decodedPath(c.req.path.slice(`/videos/${id}/${job}/`.length)));
   if (!file.success) throw noSuchFile();
+  const row = await getVideo(c.env.DB, id);
+  if (!row) throw noSuchVideo();
+  if (row.playbackJob !== job) throw noSuchFile();
+  const caching = CACHING[row.visibility];
   return serveObject(c.req.raw, c.env.VIDEOS, jobFileKey(id, job, file.data), {
-    cacheControl: file.data.endsWith(".m3u8") ? "public, max-age=31536000" : IMMUTABLE,
+    cacheControl: file.data.endsWith(".m3u8") ? caching.playlist : caching.media,
   });
 });
+
+/** The path's text, or undefined when its percent-encoding is malformed (`%`, `%zz`): such a path names no file. */
+function decodedPath(path: string): string | undefined {
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return undefined;
+  }
+}
 
 /** Prefixes each variant URI of a master playlist with the job id. */
 function withJobPrefix(master: string, jobId: string): string {

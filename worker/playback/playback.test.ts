@@ -3,7 +3,8 @@
 // is still growing and once it is final. The video is driven through the real
 // internal routes, as the transcoder drives it.
 import { describe, expect, it } from "vitest";
-import { newVideoId } from "../storage/keys.ts";
+import { env, exports } from "cloudflare:workers";
+import { jobFileKey, newVideoId } from "../storage/keys.ts";
 import { api, auth, bytes, json, sha256, type Created } from "../testing/helpers.ts";
 import { event, metadata, processingVideo, publishPlayable, put, type Job } from "../testing/processing.ts";
 
@@ -181,10 +182,17 @@ describe("playback routes", () => {
           body: body.subarray(body.length - 4),
         });
 
+        // RFC 9110 §14.4: a 416 names the size, so the client can ask for a range that exists.
         const outside = await get({ range: `bytes=${body.length}-` });
-        expect({ label, status: outside.status, body: await json(outside) }).toMatchObject({
+        expect({
+          label,
+          status: outside.status,
+          contentRange: outside.headers.get("content-range"),
+          body: await json(outside),
+        }).toMatchObject({
           label,
           status: 416,
+          contentRange: `bytes */${body.length}`,
           body: { error: { code: "range_not_satisfiable", message: expect.any(String), size: body.length } },
         });
       }
@@ -238,6 +246,11 @@ describe("playback errors", () => {
       `/videos/${v.up.videoId}/${v.job.jobId}/source/notes.txt`,
       `/videos/${v.up.videoId}/${otherJob}/poster.jpg`,
       `/videos/${v.up.videoId}/not-a-job/poster.jpg`,
+      // Malformed percent-encoding names no file.
+      `/videos/${v.up.videoId}/${v.job.jobId}/%`,
+      `/videos/${v.up.videoId}/${v.job.jobId}/source/%zz`,
+      `/videos/${v.up.videoId}/${v.job.jobId}/source/seg_%E0%A4%A.m4s`,
+      `/videos/${v.up.videoId}/${v.job.jobId}/%C0%AF`,
     ];
     for (const path of paths) {
       const res = await api(path);
@@ -245,6 +258,100 @@ describe("playback errors", () => {
         path,
         status: 404,
         body: { error: { code: "not_found", message: expect.any(String) } },
+      });
+    }
+  });
+});
+
+describe("who may keep and see playback", () => {
+  const MEDIA = ROUTES.filter((r) => r.name !== "owner's source download");
+
+  it("caches an unlisted video's master, playlists, segments and posters privately, so no shared cache keeps them", async () => {
+    for (const stage of ["growing", "final"] as const) {
+      const v = await playableVideo(stage);
+      const patched = await api(`/api/videos/${v.up.videoId}`, {
+        method: "PATCH",
+        headers: { ...auth(v.up), "content-type": "application/json" },
+        body: JSON.stringify({ visibility: "unlisted" }),
+      });
+      expect(patched.status).toBe(200);
+      for (const route of MEDIA) {
+        const label = `${route.name} (${stage})`;
+        for (const headers of [{}, { range: "bytes=0-1" }] as Record<string, string>[]) {
+          const res = await api(route.path(v), { headers });
+          const cache = res.headers.get("cache-control") ?? "";
+          expect({
+            label,
+            status: res.status,
+            private: cache.includes("private"),
+            public: cache.includes("public"),
+          }).toEqual({ label, status: Object.keys(headers).length ? 206 : 200, private: true, public: false });
+          expect(cache, label).toMatch(/max-age=\d+/);
+          await res.body?.cancel();
+        }
+      }
+    }
+  });
+
+  it("serves none of a deleted video's media, not even a file left behind in R2", async () => {
+    const v = await playableVideo("final");
+    const segment = `/videos/${v.up.videoId}/${v.job.jobId}/source/seg_00001.m4s`;
+    expect((await api(segment)).status).toBe(200);
+    expect((await api(`/api/videos/${v.up.videoId}`, { method: "DELETE", headers: auth(v.up) })).status).toBe(204);
+    // As if the sweep had missed them: the objects are back in the bucket.
+    for (const file of ["source/seg_00001.m4s", "master.m3u8", "poster.jpg"])
+      await env.VIDEOS.put(jobFileKey(v.up.videoId, v.job.jobId, file), bytes(5000, 2));
+    for (const route of MEDIA) {
+      const res = await api(route.path(v));
+      expect({ route: route.name, status: res.status, body: await json(res) }).toMatchObject({
+        route: route.name,
+        status: 404,
+        body: { error: { code: "not_found" } },
+      });
+    }
+  });
+
+  it("serves only the playback job's files, not those of another job left in R2", async () => {
+    const v = await playableVideo("final");
+    const otherJob = "j9zzzzzzzzzz";
+    await env.VIDEOS.put(jobFileKey(v.up.videoId, otherJob, "source/seg_00001.m4s"), bytes(5000, 2));
+    const res = await api(`/videos/${v.up.videoId}/${otherJob}/source/seg_00001.m4s`);
+    expect({ status: res.status, body: await json(res) }).toMatchObject({
+      status: 404,
+      body: { error: { code: "not_found" } },
+    });
+  });
+
+  it("names no host in playback URLs, whatever Host the request carries", async () => {
+    const v = await playableVideo("final");
+    const hostile = (path: string, init: RequestInit = {}) =>
+      exports.default.fetch(
+        new Request(`http://evil.example${path}`, {
+          ...init,
+          headers: { host: "evil.example", ...init.headers },
+        }),
+      );
+    const answers = {
+      video: await hostile(`/api/videos/${v.up.videoId}`),
+      listed: await hostile(`/api/videos?q=${encodeURIComponent("Harbour at dawn")}&limit=100`),
+      patched: await hostile(`/api/videos/${v.up.videoId}`, {
+        method: "PATCH",
+        headers: { ...auth(v.up), "content-type": "application/json" },
+        body: JSON.stringify({ title: "Harbour at dawn" }),
+      }),
+    };
+    for (const [name, res] of Object.entries(answers)) {
+      const text = await res.text();
+      expect({ name, status: res.status, leaks: text.includes("evil.example") }).toEqual({
+        name,
+        status: 200,
+        leaks: false,
+      });
+      const body = JSON.parse(text);
+      const video = name === "listed" ? body.items.find((i: { id: string }) => i.id === v.up.videoId) : body;
+      expect(video.playback).toEqual({
+        hls: `/videos/${v.up.videoId}/master.m3u8`,
+        poster: `/videos/${v.up.videoId}/${v.job.jobId}/poster.jpg`,
       });
     }
   });

@@ -124,8 +124,8 @@ describe("processing", () => {
       width: 1280,
       height: 720,
       playback: {
-        hls: `http://reelay.test/videos/${up.videoId}/master.m3u8`,
-        poster: `http://reelay.test/videos/${up.videoId}/${job.jobId}/poster.jpg`,
+        hls: `/videos/${up.videoId}/master.m3u8`,
+        poster: `/videos/${up.videoId}/${job.jobId}/poster.jpg`,
       },
     });
     expect(ready.progress).toBeLessThan(1);

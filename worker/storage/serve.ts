@@ -6,7 +6,7 @@
  * are served from memory (`serveBytes`) by the same rules.
  */
 import { apiError } from "../http/errors.ts";
-import { contentRange, parseRange, type ByteRange } from "../http/range.ts";
+import { contentRange, parseRange, unsatisfiedRange, type ByteRange } from "../http/range.ts";
 
 export type ServeOptions = { contentType?: string; cacheControl: string; headers?: Record<string, string> };
 
@@ -62,7 +62,13 @@ function plan(req: Request, entity: Entity, opts: ServeOptions): Plan {
     return { response: new Response(null, { status: 304, headers }) };
   const range = parseRange(req.headers.get("range"), entity.size);
   if (range.kind === "unsatisfiable") {
-    throw apiError("range_not_satisfiable", "The requested range is outside the file.", { size: entity.size });
+    // Without the caching headers: a 416 is an answer to this request, not the file's.
+    const refusal = apiError("range_not_satisfiable", "The requested range is outside the file.", {
+      size: entity.size,
+    });
+    return {
+      response: refusal.toResponse({ "Content-Range": unsatisfiedRange(entity.size), "Accept-Ranges": "bytes" }),
+    };
   }
   const status = range.kind === "range" ? 206 : 200;
   if (range.kind === "range") headers.set("Content-Range", contentRange(range.range, entity.size));

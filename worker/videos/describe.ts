@@ -1,8 +1,14 @@
-/** A video's D1 row as the API describes it: the `Video` of the contract, for every answer that carries one. */
+/**
+ * A video's D1 row as the API describes it: the `Video` of the contract, for
+ * every answer that carries one. Playback URLs are root-relative
+ * (`/videos/<id>/master.m3u8`): they resolve against the URL the API was
+ * called at, so they never name a host taken from the request's `Host`
+ * header, and pages, players and CDNs in front of the Worker all reach them.
+ */
 import type { Video } from "../contracts/video.ts";
 import type { VideoRow } from "../db/schema.ts";
 
-export function describeVideo(row: VideoRow, origin: string): Video {
+export function describeVideo(row: VideoRow): Video {
   const inProgress = row.status === "processing" || (row.status === "ready" && !row.ladderComplete);
   return {
     id: row.id,
@@ -26,8 +32,8 @@ export function describeVideo(row: VideoRow, origin: string): Video {
     })),
     createdAt: new Date(row.createdAt).toISOString(),
     playback: {
-      hls: row.playbackJob ? `${origin}/videos/${row.id}/master.m3u8` : null,
-      poster: row.playbackJob ? `${origin}/videos/${row.id}/${row.playbackJob}/poster.jpg` : null,
+      hls: row.playbackJob ? `/videos/${row.id}/master.m3u8` : null,
+      poster: row.playbackJob ? `/videos/${row.id}/${row.playbackJob}/poster.jpg` : null,
     },
   };
 }

@@ -19,11 +19,10 @@ export const videos = new Hono<{ Bindings: Env }>();
 
 videos.get("/", validQuery(ListQuerySchema), async (c) => {
   const { items, nextCursor } = await listVideos(c.env.DB, c.req.valid("query"));
-  const origin = new URL(c.req.url).origin;
   return c.json(
     {
       items: items.map(({ row, highlight }) => ({
-        ...describeVideo(row, origin),
+        ...describeVideo(row),
         ...(highlight ? { highlight } : {}),
       })),
       nextCursor,
@@ -36,7 +35,7 @@ videos.get("/", validQuery(ListQuerySchema), async (c) => {
 videos.patch("/:id", videoParam, owner, validJson(VideoPatchSchema), async (c) => {
   const row = await updateVideo(c.env.DB, c.req.valid("param").id, c.req.valid("json"));
   if (!row) throw noSuchVideo();
-  return c.json(describeVideo(row, new URL(c.req.url).origin));
+  return c.json(describeVideo(row));
 });
 
 videos.delete("/:id", videoParam, owner, async (c) => {
@@ -47,7 +46,7 @@ videos.delete("/:id", videoParam, owner, async (c) => {
 videos.get("/:id", videoParam, async (c) => {
   const row = await getVideo(c.env.DB, c.req.valid("param").id);
   if (!row) throw noSuchVideo();
-  return c.json(describeVideo(row, new URL(c.req.url).origin), 200, { "Cache-Control": "no-store" });
+  return c.json(describeVideo(row), 200, { "Cache-Control": "no-store" });
 });
 
 videos.get("/:id/source", videoParam, uploadToken, async (c) => {
