@@ -12,6 +12,7 @@ import { apiError, unwrap } from "../http/errors.ts";
 import { noSuchUpload, uploadParam } from "../http/params.ts";
 import { parse, validJson, validParams } from "../http/validate.ts";
 import { VideoIdSchema } from "../contracts/video.ts";
+import { decimalInt } from "../contracts/decimal-int.ts";
 import { ChunkIndexSchema, createUploadSchema } from "../contracts/upload.ts";
 import { titleFromFilename } from "../contracts/vocabulary.ts";
 import { newVideoId } from "../storage/keys.ts";
@@ -147,4 +148,4 @@ function declaredLength(c: Context): number | null {
   return bytes;
 }
 
-const ChunkLengthSchema = z.coerce.number().int().min(0);
+const ChunkLengthSchema = decimalInt(0);
