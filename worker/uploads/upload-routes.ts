@@ -7,7 +7,7 @@
 import { type Context, Hono } from "hono";
 import { z } from "zod";
 import { MAX_CHUNK_BYTES, readConfig } from "../config.ts";
-import { operator, uploadToken } from "../http/auth.ts";
+import { uploader, uploadToken } from "../http/auth.ts";
 import { apiError, unwrap } from "../http/errors.ts";
 import { noSuchUpload, uploadParam } from "../http/params.ts";
 import { parse, validJson, validParams } from "../http/validate.ts";
@@ -26,7 +26,7 @@ export const uploads = new Hono<{ Bindings: Env }>();
 
 uploads.post(
   "/",
-  operator,
+  uploader,
   validJson((env) => createUploadSchema(readConfig(env).maxUploadBytes)),
   async (c) => {
     const config = readConfig(c.env);
