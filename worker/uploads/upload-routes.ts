@@ -81,10 +81,11 @@ uploads.put("/:videoId/chunks/:n", chunkParams, uploadToken, async (c) => {
   const video = videoObject(c.env, videoId);
   const grant = unwrap(await video.beginChunk(token, n));
   const rules = { n, expectedBytes: grant.expectedBytes, sha256: digest.sha256, declaredBytes: declared };
+  const watching = { stallMs: readConfig(c.env).chunkStallTimeoutMs, renewEveryMs: CHUNK_LEASE_RENEW_MS };
 
   if (grant.mode === "verify") {
     // Already stored: re-hash what came, keep nothing, never touch the part.
-    const { sha256, bytes } = await verifyChunk(body, rules);
+    const { sha256, bytes } = await verifyChunk(body, rules, { ...watching, onProgress: () => {} });
     if (sha256 !== grant.sha256) {
       throw apiError("chunk_conflict", `Chunk ${n} is already stored with different content.`, {
         stored: grant.sha256,
@@ -95,14 +96,13 @@ uploads.put("/:videoId/chunks/:n", chunkParams, uploadToken, async (c) => {
 
   const part = c.env.VIDEOS.resumeMultipartUpload(grant.r2Key, grant.r2UploadId);
   let stored: Hashed<R2UploadedPart>;
-  const renewing = setInterval(() => void video.renewLease(n, grant.leaseId).catch(() => {}), CHUNK_LEASE_RENEW_MS);
+  // The lease is renewed only while bytes arrive: a stalled body lets it lapse, then is ended.
+  const renew = () => void video.renewLease(n, grant.leaseId).catch(() => {});
   try {
-    stored = await storeChunk(body, rules, (s) => part.uploadPart(n, s));
+    stored = await storeChunk(body, rules, (s) => part.uploadPart(n, s), { ...watching, onProgress: renew });
   } catch (err) {
     await video.releaseChunk(n, grant.leaseId);
     throw err;
-  } finally {
-    clearInterval(renewing);
   }
   const recorded = unwrap(
     await video.recordChunk(n, {

@@ -19,9 +19,10 @@ import type { Video, VideoStore } from "./store.ts";
 
 /**
  * How long a chunk request holds its part number without renewing it. The
- * request renews every `CHUNK_LEASE_RENEW_MS` while bytes flow, so a slow
- * upload keeps its lease, and a request that died with its Worker (a crash,
- * a restart) frees the chunk within seconds.
+ * request renews at most every `CHUNK_LEASE_RENEW_MS`, and only when bytes
+ * arrived since its last renewal, so a slow upload keeps its lease, while a
+ * request that died with its Worker (a crash, a restart) or whose client
+ * stalled frees the chunk within seconds.
  */
 export const CHUNK_LEASE_MS = 15_000;
 export const CHUNK_LEASE_RENEW_MS = 5_000;
