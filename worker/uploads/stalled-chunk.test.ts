@@ -14,7 +14,7 @@ describe("a chunk request whose client stalls", () => {
   it("is ended with 408 request_timeout, and its chunk is free for the next request", async () => {
     const body = bytes(64 * 1024, 7);
     const up = await createUpload({ size: body.length });
-    const stallingEnv = { ...env, CHUNK_STALL_TIMEOUT_SECONDS: "1" } as Env;
+    const stallingEnv = { ...env, CHUNK_STALL_TIMEOUT_SECONDS: "1" } as unknown as Env;
     const held = await holdChunk(up, 1, body, 10, stallingEnv);
 
     const answer = await Promise.race([held.response, sleep(8000).then(() => "still waiting" as const)]);

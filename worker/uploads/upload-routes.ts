@@ -18,6 +18,7 @@ import { titleFromFilename } from "../contracts/vocabulary.ts";
 import { newVideoId } from "../storage/keys.ts";
 import { videoObject } from "../video-object/stub.ts";
 import { planChunks } from "./chunk-plan.ts";
+import { creatingClient } from "./client.ts";
 import { parseContentDigest } from "./content-digest.ts";
 import { type Hashed, storeChunk, verifyChunk } from "./part-stream.ts";
 import { CHUNK_LEASE_RENEW_MS } from "../video-object/upload.ts";
@@ -28,6 +29,7 @@ uploads.post(
   "/",
   uploader,
   validJson((env) => createUploadSchema(readConfig(env).maxUploadBytes)),
+  creatingClient,
   async (c) => {
     const config = readConfig(c.env);
     const body = c.req.valid("json");
@@ -43,6 +45,8 @@ uploads.post(
         description: body.description ?? "",
         tags: body.tags ?? [],
         visibility: body.visibility,
+        clientKey: c.var.clientKey,
+        maxReservedBytes: config.maxReservedBytesPerClient,
       }),
     );
     const { snapshot } = created;

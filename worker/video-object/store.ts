@@ -92,7 +92,7 @@ export class VideoStore {
   }
 
   receivedCount(): number {
-    return this.reader?.select({ received: count() }).from(chunks).get()!.received ?? 0;
+    return this.reader?.select({ received: count() }).from(chunks).get()?.received ?? 0;
   }
 
   missingChunks(total: number): number[] {
@@ -167,7 +167,7 @@ export class VideoStore {
   }
 
   countInState(state: JobState): number {
-    return this.reader?.select({ jobs: count() }).from(jobs).where(eq(jobs.state, state)).get()!.jobs ?? 0;
+    return this.reader?.select({ jobs: count() }).from(jobs).where(eq(jobs.state, state)).get()?.jobs ?? 0;
   }
 
   /** Adds a submitted job and makes it the current one. */
