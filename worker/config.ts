@@ -20,12 +20,20 @@ const ConfigSchema = z.object({
   DEFAULT_CHUNK_SIZE: intString(R2_MIN_PART_BYTES, MAX_CHUNK_BYTES).default(16 * MiB),
   UPLOAD_TTL_SECONDS: intString(60, 30 * 24 * 3600).default(24 * 3600),
   CORS_ORIGINS: z.string().default("*"),
+  /** Before UPLOADER_TOKEN and ADMIN_TOKEN: it still guards creating uploads, and no longer administers videos. */
   API_TOKEN: z.string().min(1).optional().catch(undefined),
   TRANSCODER_URL: z.url().optional().catch(undefined),
   TRANSCODER_SECRET: z.string().min(16).optional().catch(undefined),
   PUBLIC_URL: z.url().optional().catch(undefined),
   JOB_HEARTBEAT_TIMEOUT_SECONDS: intString(5, 3600).default(45),
   JOB_MAX_ATTEMPTS: intString(1, 20).default(4),
+  // Uploads and credentials (issue 10).
+  UPLOADER_TOKEN: z.string().min(1).optional().catch(undefined),
+  ADMIN_TOKEN: z.string().min(1).optional().catch(undefined),
+  ALLOW_ANONYMOUS_UPLOADS: z.enum(["true", "false"]).optional(),
+  MAX_RESERVED_BYTES_PER_CLIENT: intString(1, Number.MAX_SAFE_INTEGER).default(100 * 1024 * MiB),
+  ABANDONED_UPLOAD_GRACE_SECONDS: intString(0, 365 * 24 * 3600).default(7 * 24 * 3600),
+  CHUNK_STALL_TIMEOUT_SECONDS: intString(1, 3600).default(30),
 });
 
 export type Config = {
@@ -33,7 +41,6 @@ export type Config = {
   defaultChunkSize: number;
   uploadTtlMs: number;
   corsOrigins: string[];
-  apiToken: string | undefined;
   /** Local transport: the transcoder as a plain HTTP service. Unset: the Container binding. */
   transcoderUrl: string | undefined;
   /** Signs job tokens; the transcoder never sees it. */
@@ -43,6 +50,23 @@ export type Config = {
   /** A job silent this long is presumed dead and started again. */
   jobHeartbeatTimeoutMs: number;
   jobMaxAttempts: number;
+  // Uploads and credentials.
+  /** Who may create uploads (`UPLOADER_TOKEN`, or the older `API_TOKEN`); unset: see `anonymousUploads`. */
+  uploaderToken: string | undefined;
+  /** Who may edit and delete any video, besides its owner. */
+  adminToken: string | undefined;
+  /**
+   * Without an uploader token: `"true"` lets anyone create uploads, `"false"`
+   * refuses every creation (the operator said a token is set, and it is not),
+   * unset (local development) lets anyone. `npm run deploy` needs it set.
+   */
+  anonymousUploads: "true" | "false" | undefined;
+  /** Bytes one client may have reserved by unfinished uploads at once. */
+  maxReservedBytesPerClient: number;
+  /** An aborted or expired upload's row and state are deleted this long after it ended. */
+  abandonedUploadGraceMs: number;
+  /** A chunk request that receives no byte for this long is ended, freeing its chunk. */
+  chunkStallTimeoutMs: number;
 };
 
 type ConfigEnv = Partial<Record<keyof z.input<typeof ConfigSchema>, unknown>>;
@@ -68,11 +92,16 @@ function parseConfig(env: ConfigEnv): Config {
     corsOrigins: c.CORS_ORIGINS.split(",")
       .map((o) => o.trim())
       .filter(Boolean),
-    apiToken: c.API_TOKEN,
     transcoderUrl: c.TRANSCODER_URL,
     transcoderSecret: c.TRANSCODER_SECRET,
     publicUrl: c.PUBLIC_URL,
     jobHeartbeatTimeoutMs: c.JOB_HEARTBEAT_TIMEOUT_SECONDS * 1000,
     jobMaxAttempts: c.JOB_MAX_ATTEMPTS,
+    uploaderToken: c.UPLOADER_TOKEN ?? c.API_TOKEN,
+    adminToken: c.ADMIN_TOKEN,
+    anonymousUploads: c.ALLOW_ANONYMOUS_UPLOADS,
+    maxReservedBytesPerClient: c.MAX_RESERVED_BYTES_PER_CLIENT,
+    abandonedUploadGraceMs: c.ABANDONED_UPLOAD_GRACE_SECONDS * 1000,
+    chunkStallTimeoutMs: c.CHUNK_STALL_TIMEOUT_SECONDS * 1000,
   };
 }

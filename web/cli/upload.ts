@@ -5,6 +5,10 @@
  * bar on stderr and printing `{ videoId, uploadToken, status }` as JSON on
  * stdout. Interrupted? Run it again with `--resume <videoId> --token <token>`
  * and only the missing chunks are sent.
+ *
+ * A deployment with `UPLOADER_TOKEN` set takes uploads only with that
+ * credential: pass it as `--uploader-token` or `REELAY_UPLOADER_TOKEN`. It is
+ * not the per-video `--token` (the upload token the server gives back).
  */
 import { openAsBlob } from "node:fs";
 import { basename, extname } from "node:path";
@@ -35,6 +39,7 @@ const { values, positionals } = parseArgs({
     concurrency: { type: "string", default: "4" },
     resume: { type: "string" },
     token: { type: "string" },
+    "uploader-token": { type: "string", default: process.env.REELAY_UPLOADER_TOKEN },
     quiet: { type: "boolean", default: false },
   },
 });
@@ -43,7 +48,8 @@ const path = positionals[0];
 if (!path || (values.resume && !values.token)) {
   console.error(
     "usage: npm run upload -- <file> [--title T] [--description D] [--tag X]... [--endpoint URL]\n" +
-      "       [--chunk-size BYTES] [--concurrency N] [--resume VIDEO_ID --token UPLOAD_TOKEN] [--quiet]",
+      "       [--chunk-size BYTES] [--concurrency N] [--resume VIDEO_ID --token UPLOAD_TOKEN] [--quiet]\n" +
+      "       [--uploader-token UPLOADER_TOKEN]  (or REELAY_UPLOADER_TOKEN: the deployment's credential to create uploads)",
   );
   process.exit(2);
 }
@@ -72,6 +78,7 @@ let last: UploadProgress | undefined;
 try {
   const result = await upload({
     endpoint: values.endpoint!,
+    apiToken: values["uploader-token"],
     file,
     filename: basename(path),
     contentType: TYPES[extname(path).toLowerCase()] ?? "application/octet-stream",

@@ -51,6 +51,16 @@ export const ERRORS = {
   digest_mismatch: 422,
   internal_error: 500,
 
+  // Uploads and credentials (issue 10).
+  /** Creating uploads needs a token this deployment has not configured. */
+  uploads_disabled: 403,
+  /** Too many uploads created from this client just now; retry after `Retry-After` seconds. */
+  rate_limited: 429,
+  /** This client's unfinished uploads already reserve too many bytes (`reservedBytes`, `limitBytes`). */
+  upload_quota_exceeded: 429,
+  /** A chunk request sent no byte for too long; its chunk is free again. */
+  request_timeout: 408,
+
   // Between the Worker and the transcoder.
   /** The job is no longer the video's current job: the transcoder stops it and sends nothing more. */
   job_superseded: 409,

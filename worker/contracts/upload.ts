@@ -4,6 +4,7 @@
  * worker/uploads/chunk-plan.ts; what a client sees of them is here.
  */
 import { z } from "zod";
+import { decimalInt } from "./decimal-int.ts";
 import { DescriptionSchema, line, TagsSchema, TitleSchema } from "./video.ts";
 import { VIDEO_STATUSES, VISIBILITIES } from "./vocabulary.ts";
 
@@ -54,7 +55,7 @@ export const UploadStatusSchema = z.object({
 export type UploadStatus = z.infer<typeof UploadStatusSchema>;
 
 /** Path parameter of chunk routes: a 1-based chunk index. */
-export const ChunkIndexSchema = z.coerce.number().int().min(1).max(10_000);
+export const ChunkIndexSchema = decimalInt(1, 10_000);
 
 /** `200` to `PUT /api/uploads/:id/chunks/:n`. */
 export const ChunkReceiptSchema = z.object({

@@ -3,6 +3,7 @@
  * queries. Types come from the schemas; the pages import them as types only.
  */
 import { z } from "zod";
+import { decimalInt } from "./decimal-int.ts";
 import { RenditionSchema } from "./job.ts";
 import { MAX_TITLE_LENGTH, SORTS, VIDEO_STATUSES, VISIBILITIES } from "./vocabulary.ts";
 
@@ -78,7 +79,7 @@ export const ListQuerySchema = z.object({
   q: z.string().max(1000, "q must be at most 1000 characters").optional(),
   tag: z.string().trim().min(1).max(40).optional(),
   sort: z.enum(SORTS).optional(),
-  limit: z.coerce.number().int().min(1).max(100).default(24),
+  limit: decimalInt(1, 100).default(24),
   cursor: z.string().max(512).optional(),
 });
 export type ListQuery = z.input<typeof ListQuerySchema>;
@@ -97,7 +98,7 @@ export type VideoPatch = z.input<typeof VideoPatchSchema>;
 /** The query of `GET /api/tags`. */
 export const TagQuerySchema = z.object({
   prefix: z.string().trim().max(40).default(""),
-  limit: z.coerce.number().int().min(1).max(50).default(10),
+  limit: decimalInt(1, 50).default(10),
 });
 
 /** `GET /api/tags`: suggestions, most used first. */

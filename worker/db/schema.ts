@@ -36,6 +36,12 @@ export const videos = sqliteTable(
     playbackJob: text("playback_job"),
     /** True once the whole ladder is published. */
     ladderComplete: integer("ladder_complete", { mode: "boolean" }).notNull().default(false),
+    /**
+     * Who created the upload: a keyed hash of the client's address (never the
+     * address itself), to cap the bytes one client's unfinished uploads
+     * reserve. Null for videos from before it was recorded.
+     */
+    clientKey: text("client_key"),
     /** Epoch milliseconds. */
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),
@@ -45,6 +51,8 @@ export const videos = sqliteTable(
     // Listings read only public, ready videos, newest/oldest or by duration, keyset by id.
     index("videos_listing_created").on(t.visibility, t.status, t.createdAt, t.id),
     index("videos_listing_duration").on(t.visibility, t.status, t.durationSec, t.id),
+    // The bytes a client's unfinished uploads reserve: its `uploading` rows.
+    index("videos_client_status").on(t.clientKey, t.status),
   ],
 );
 

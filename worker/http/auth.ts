@@ -2,10 +2,15 @@
  * Who may call what, as middleware that answers 401 `missing_token` or
  * `invalid_token`, and leaves on the context what the handler needs of the
  * caller (`c.var.token`, `c.var.claims`):
- * - `operator`: creating an upload, when `API_TOKEN` is set;
+ * - `uploader`: creating an upload, when `UPLOADER_TOKEN` is set;
  * - `uploadToken`: the upload API and the source download; the video's
  *   object checks the token;
- * - `owner`: editing, deleting a video: its upload token or `API_TOKEN`;
+ * - `owner`: editing, deleting a video: its upload token, or the
+ *   administrator's `ADMIN_TOKEN`.
+ *
+ * The two deployment credentials are kept apart: the one a script or a
+ * trusted uploader holds to create uploads grants nothing over videos, so
+ * leaking it cannot cost anyone their videos.
  * - `jobToken`: the transcoder's storage protocol, by signed job token.
  */
 import { createMiddleware } from "hono/factory";
@@ -39,29 +44,40 @@ export const uploadToken = createMiddleware<{ Variables: { token: string } }>(as
   await next();
 });
 
-/** With `API_TOKEN` set, only the operator passes; without it, anyone does. */
-export const operator = createMiddleware<{ Bindings: Env }>(async (c, next) => {
-  const { apiToken } = readConfig(c.env);
-  if (apiToken !== undefined) {
+/**
+ * Who may create uploads. With `UPLOADER_TOKEN` set, only its holder; without
+ * it, anyone, unless the deployment said uploads need a token
+ * (`ALLOW_ANONYMOUS_UPLOADS = "false"`) and none is set: then nobody, rather
+ * than everybody.
+ */
+export const uploader = createMiddleware<{ Bindings: Env }>(async (c, next) => {
+  const { uploaderToken, anonymousUploads } = readConfig(c.env);
+  if (uploaderToken !== undefined) {
     const token = presentedToken(
       c.req.header("authorization"),
-      "Creating an upload needs `Authorization: Bearer <API_TOKEN>`.",
+      "Creating an upload needs `Authorization: Bearer <UPLOADER_TOKEN>`.",
     );
-    if (!(await safeEqual(token, apiToken))) throw apiError("invalid_token", "The API token is not valid.");
+    if (!(await safeEqual(token, uploaderToken))) throw apiError("invalid_token", "The uploader token is not valid.");
+  } else if (anonymousUploads === "false") {
+    throw apiError(
+      "uploads_disabled",
+      "This deployment takes uploads only with a token, and none is configured (UPLOADER_TOKEN).",
+    );
   }
   await next();
 });
 
 /**
  * The owner of the video named by the validated `:id` (its upload token) or
- * the operator (`API_TOKEN`); 401 otherwise, 404 when there is no such video.
+ * the administrator (`ADMIN_TOKEN`); 401 otherwise, 404 when there is no such
+ * video. The uploader token is neither.
  */
 export const owner = createMiddleware<{ Bindings: Env }, string, { out: { param: { id: string } } }>(
   async (c, next) => {
     const token = presentedToken(c.req.header("authorization"), UPLOAD_TOKEN_HINT);
-    const { apiToken } = readConfig(c.env);
-    const isOperator = apiToken !== undefined && (await safeEqual(token, apiToken));
-    if (!isOperator) unwrap(await videoObject(c.env, c.req.valid("param").id).authorizeOwner(token));
+    const { adminToken } = readConfig(c.env);
+    const isAdmin = adminToken !== undefined && (await safeEqual(token, adminToken));
+    if (!isAdmin) unwrap(await videoObject(c.env, c.req.valid("param").id).authorizeOwner(token));
     await next();
   },
 );

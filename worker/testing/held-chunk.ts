@@ -4,6 +4,7 @@
  * acts, instead of hoping two requests happen to overlap.
  */
 import { exports } from "cloudflare:workers";
+import { app } from "../app.ts";
 import { expect } from "vitest";
 import { formatContentDigest } from "../uploads/content-digest.ts";
 import { BASE, sha256, type Created } from "./helpers.ts";
@@ -14,14 +15,23 @@ export type HeldChunk = {
   response: Promise<Response>;
   /** Sends the rest of the body and ends it. */
   finish(): void;
+  /** Sends the next `bytes` of the body, keeping it open. */
+  send(bytes: number): void;
 };
 
 /**
  * Starts `PUT /chunks/n` with a streamed body (no Content-Length) that sends
  * its first `held` bytes and waits for `finish()`. Resolves once the upload's
- * Durable Object has granted the request a lease on chunk `n`.
+ * Durable Object has granted the request a lease on chunk `n`. With `config`,
+ * the Worker runs with that env (overridden vars) instead of the test's own.
  */
-export async function holdChunk(up: Created, n: number, body: Uint8Array, held = 1024): Promise<HeldChunk> {
+export async function holdChunk(
+  up: Created,
+  n: number,
+  body: Uint8Array,
+  held = 1024,
+  config?: Env,
+): Promise<HeldChunk> {
   const before = await leaseOf(up.videoId, n);
   let controller!: ReadableStreamDefaultController<Uint8Array>;
   const stream = new ReadableStream<Uint8Array>({
@@ -30,24 +40,30 @@ export async function holdChunk(up: Created, n: number, body: Uint8Array, held =
       c.enqueue(body.slice(0, held));
     },
   });
-  const response = exports.default.fetch(
-    new Request(`${BASE}/api/uploads/${up.videoId}/chunks/${n}`, {
-      method: "PUT",
-      headers: { authorization: `Bearer ${up.uploadToken}`, "content-digest": formatContentDigest(await sha256(body)) },
-      body: stream,
-    }),
-  );
+  let sent = held;
+  const request = new Request(`${BASE}/api/uploads/${up.videoId}/chunks/${n}`, {
+    method: "PUT",
+    headers: { authorization: `Bearer ${up.uploadToken}`, "content-digest": formatContentDigest(await sha256(body)) },
+    body: stream,
+  });
+  const response = config ? Promise.resolve(app.fetch(request, config, testContext)) : exports.default.fetch(request);
   await expect
     .poll(async () => (await leaseOf(up.videoId, n))?.leaseId, { timeout: 10_000, interval: 5 })
     .not.toBe(before?.leaseId);
   return {
     response,
     finish() {
-      controller.enqueue(body.slice(held));
+      controller.enqueue(body.slice(sent));
       controller.close();
+    },
+    send(bytes) {
+      controller.enqueue(body.slice(sent, sent + bytes));
+      sent += bytes;
     },
   };
 }
+
+const testContext = { waitUntil() {}, passThroughOnException() {}, props: {} } as unknown as ExecutionContext;
 
 /** Chunk `n`'s lease as the Durable Object stores it. */
 export function leaseOf(videoId: string, n: number): Promise<{ leaseId: string; startedAt: number } | undefined> {

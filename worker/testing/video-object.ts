@@ -13,12 +13,14 @@ export function inVideoObject<T>(videoId: string, read: (sql: SqlStorage) => T):
   return runInDurableObject(videoStub(videoId), (_o: VideoObject, state) => read(state.storage.sql));
 }
 
-/** How many rows each of the object's tables holds. */
+/** How many rows each of the object's tables holds; none in a table the object does not have (an emptied object has none). */
 export function rowCounts(videoId: string): Promise<Record<string, number>> {
   return inVideoObject(videoId, (sql) => {
     const counts: Record<string, number> = {};
     for (const table of ["video", "chunks", "leases", "contended", "jobs", "tombstone"]) {
-      counts[table] = sql.exec<{ n: number }>(`SELECT count(*) AS n FROM ${table}`).one().n;
+      const exists =
+        sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", table).toArray().length > 0;
+      counts[table] = exists ? sql.exec<{ n: number }>(`SELECT count(*) AS n FROM ${table}`).one().n : 0;
     }
     return counts;
   });

@@ -7,16 +7,18 @@
 import { type Context, Hono } from "hono";
 import { z } from "zod";
 import { MAX_CHUNK_BYTES, readConfig } from "../config.ts";
-import { operator, uploadToken } from "../http/auth.ts";
+import { uploader, uploadToken } from "../http/auth.ts";
 import { apiError, unwrap } from "../http/errors.ts";
 import { noSuchUpload, uploadParam } from "../http/params.ts";
 import { parse, validJson, validParams } from "../http/validate.ts";
 import { VideoIdSchema } from "../contracts/video.ts";
+import { decimalInt } from "../contracts/decimal-int.ts";
 import { ChunkIndexSchema, createUploadSchema } from "../contracts/upload.ts";
 import { titleFromFilename } from "../contracts/vocabulary.ts";
 import { newVideoId } from "../storage/keys.ts";
 import { videoObject } from "../video-object/stub.ts";
 import { planChunks } from "./chunk-plan.ts";
+import { creatingClient } from "./client.ts";
 import { parseContentDigest } from "./content-digest.ts";
 import { type Hashed, storeChunk, verifyChunk } from "./part-stream.ts";
 import { CHUNK_LEASE_RENEW_MS } from "../video-object/upload.ts";
@@ -25,8 +27,9 @@ export const uploads = new Hono<{ Bindings: Env }>();
 
 uploads.post(
   "/",
-  operator,
+  uploader,
   validJson((env) => createUploadSchema(readConfig(env).maxUploadBytes)),
+  creatingClient,
   async (c) => {
     const config = readConfig(c.env);
     const body = c.req.valid("json");
@@ -42,6 +45,8 @@ uploads.post(
         description: body.description ?? "",
         tags: body.tags ?? [],
         visibility: body.visibility,
+        clientKey: c.var.clientKey,
+        maxReservedBytes: config.maxReservedBytesPerClient,
       }),
     );
     const { snapshot } = created;
@@ -80,10 +85,11 @@ uploads.put("/:videoId/chunks/:n", chunkParams, uploadToken, async (c) => {
   const video = videoObject(c.env, videoId);
   const grant = unwrap(await video.beginChunk(token, n));
   const rules = { n, expectedBytes: grant.expectedBytes, sha256: digest.sha256, declaredBytes: declared };
+  const watching = { stallMs: readConfig(c.env).chunkStallTimeoutMs, renewEveryMs: CHUNK_LEASE_RENEW_MS };
 
   if (grant.mode === "verify") {
     // Already stored: re-hash what came, keep nothing, never touch the part.
-    const { sha256, bytes } = await verifyChunk(body, rules);
+    const { sha256, bytes } = await verifyChunk(body, rules, { ...watching, onProgress: () => {} });
     if (sha256 !== grant.sha256) {
       throw apiError("chunk_conflict", `Chunk ${n} is already stored with different content.`, {
         stored: grant.sha256,
@@ -94,14 +100,13 @@ uploads.put("/:videoId/chunks/:n", chunkParams, uploadToken, async (c) => {
 
   const part = c.env.VIDEOS.resumeMultipartUpload(grant.r2Key, grant.r2UploadId);
   let stored: Hashed<R2UploadedPart>;
-  const renewing = setInterval(() => void video.renewLease(n, grant.leaseId).catch(() => {}), CHUNK_LEASE_RENEW_MS);
+  // The lease is renewed only while bytes arrive: a stalled body lets it lapse, then is ended.
+  const renew = () => void video.renewLease(n, grant.leaseId).catch(() => {});
   try {
-    stored = await storeChunk(body, rules, (s) => part.uploadPart(n, s));
+    stored = await storeChunk(body, rules, (s) => part.uploadPart(n, s), { ...watching, onProgress: renew });
   } catch (err) {
     await video.releaseChunk(n, grant.leaseId);
     throw err;
-  } finally {
-    clearInterval(renewing);
   }
   const recorded = unwrap(
     await video.recordChunk(n, {
@@ -147,4 +152,4 @@ function declaredLength(c: Context): number | null {
   return bytes;
 }
 
-const ChunkLengthSchema = z.coerce.number().int().min(0);
+const ChunkLengthSchema = decimalInt(0);

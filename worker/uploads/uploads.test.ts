@@ -138,26 +138,47 @@ describe("POST /api/uploads", () => {
     expect(await json(res)).toMatchObject({ error: { code: "invalid_json" } });
   });
 
-  it("needs the API token when one is configured", async () => {
-    const withToken = { ...env, API_TOKEN: "s3cret-api-token" };
+  it("needs the uploader token when one is configured, and the older API_TOKEN still guards creation", async () => {
     const ctx = { waitUntil() {}, passThroughOnException() {}, props: {} } as unknown as ExecutionContext;
-    const create = (authorization?: string) =>
+    const create = (config: Env, authorization?: string) =>
       app.fetch(
         new Request("http://reelay.test/api/uploads", {
           method: "POST",
           headers: { "content-type": "application/json", ...(authorization ? { authorization } : {}) },
           body: JSON.stringify({ filename: "a.mp4", size: 10, contentType: "video/mp4" }),
         }),
-        withToken,
+        config,
         ctx,
       );
-    const missing = await create();
-    expect(missing.status).toBe(401);
-    expect(await json(missing)).toMatchObject({ error: { code: "missing_token" } });
-    const wrong = await create("Bearer nope");
-    expect(wrong.status).toBe(401);
-    expect(await json(wrong)).toMatchObject({ error: { code: "invalid_token" } });
-    expect((await create("Bearer s3cret-api-token")).status).toBe(201);
+    for (const config of [
+      { ...env, UPLOADER_TOKEN: "s3cret-uploader-token", ADMIN_TOKEN: "s3cret-admin-token" },
+      { ...env, API_TOKEN: "s3cret-uploader-token" },
+    ] as Env[]) {
+      const missing = await create(config);
+      expect(missing.status).toBe(401);
+      expect(await json(missing)).toMatchObject({ error: { code: "missing_token" } });
+      const wrong = await create(config, "Bearer nope");
+      expect(wrong.status).toBe(401);
+      expect(await json(wrong)).toMatchObject({ error: { code: "invalid_token" } });
+      // The administrator's token is for managing videos, not for creating them.
+      expect((await create(config, "Bearer s3cret-admin-token")).status).toBe(401);
+      expect((await create(config, "Bearer s3cret-uploader-token")).status).toBe(201);
+    }
+  });
+
+  it("refuses every creation when the deployment says uploads need a token and none is set", async () => {
+    const ctx = { waitUntil() {}, passThroughOnException() {}, props: {} } as unknown as ExecutionContext;
+    const res = await app.fetch(
+      new Request("http://reelay.test/api/uploads", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ filename: "a.mp4", size: 10, contentType: "video/mp4" }),
+      }),
+      { ...env, ALLOW_ANONYMOUS_UPLOADS: "false" } as Env,
+      ctx,
+    );
+    expect(res.status).toBe(403);
+    expect(await json(res)).toMatchObject({ error: { code: "uploads_disabled", message: expect.any(String) } });
   });
 });
 

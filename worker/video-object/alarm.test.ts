@@ -3,6 +3,7 @@ import { type AlarmState, MERGE_GRACE_MS, nextWake, SWEEP_AFTER_MS, WATCHDOG_SLA
 
 const NOW = 1_000_000;
 const TIMEOUT = 30_000;
+const GRACE = 7 * 24 * 3600_000;
 const none: AlarmState = {
   tombstone: undefined,
   video: undefined,
@@ -10,12 +11,16 @@ const none: AlarmState = {
   lastJob: undefined,
   merging: false,
 };
-const video = (status: "uploading" | "processing" | "ready" | "failed" | "aborted", ladderComplete = false) => ({
+const video = (
+  status: "uploading" | "processing" | "ready" | "failed" | "aborted" | "expired",
+  ladderComplete = false,
+) => ({
   status,
   expiresAt: NOW + 5000,
   ladderComplete,
+  updatedAt: NOW - 1000,
 });
-const wake = (state: Partial<AlarmState>) => nextWake({ ...none, ...state }, NOW, TIMEOUT);
+const wake = (state: Partial<AlarmState>) => nextWake({ ...none, ...state }, NOW, TIMEOUT, GRACE);
 
 describe("nextWake", () => {
   it("needs no alarm for an object with no video", () => {
@@ -54,8 +59,13 @@ describe("nextWake", () => {
     expect(wake({ video: video("processing"), lastJob: { state: "superseded", retryAt: NOW } })).toBeUndefined();
   });
 
-  it("needs no alarm once an upload is aborted or processing failed", () => {
-    expect(wake({ video: video("aborted") })).toBeUndefined();
+  it("needs no alarm once processing failed", () => {
     expect(wake({ video: video("failed"), activeJob: { heartbeatAt: NOW } })).toBeUndefined();
+  });
+
+  it("forgets an aborted or expired upload once its grace has passed since it ended", () => {
+    for (const status of ["aborted", "expired"] as const) {
+      expect(wake({ video: video(status) })).toEqual({ task: "forget", at: NOW - 1000 + GRACE });
+    }
   });
 });

@@ -4,7 +4,8 @@
  * because the states that wait exclude each other: a deleted video waits for
  * its final sweep, an upload for its expiry, processing for its current
  * job's heartbeat or, with no job running, for a hand-off to be offered
- * again.
+ * again, and an aborted or expired upload for its row and state to be
+ * forgotten.
  *
  * An alarm that fires before its task is due does nothing but re-arm, so a
  * change that only moves a deadline later (a chunk, a heartbeat) needs no
@@ -12,12 +13,12 @@
  */
 import type { Job, Tombstone, Video } from "./store.ts";
 
-export type AlarmTask = "sweep" | "expire" | "watchdog" | "offer-again";
+export type AlarmTask = "sweep" | "expire" | "watchdog" | "offer-again" | "forget";
 export type Wake = { task: AlarmTask; at: number };
 
 export type AlarmState = {
   tombstone: Pick<Tombstone, "deletedAt"> | undefined;
-  video: Pick<Video, "status" | "expiresAt" | "ladderComplete"> | undefined;
+  video: Pick<Video, "status" | "expiresAt" | "ladderComplete" | "updatedAt"> | undefined;
   activeJob: Pick<Job, "heartbeatAt"> | undefined;
   lastJob: Pick<Job, "state" | "retryAt"> | undefined;
   /** A merge is in progress: held in memory, as it ends with the instance. */
@@ -31,12 +32,25 @@ export const MERGE_GRACE_MS = 60_000;
 /** The watchdog looks this long after the current job would count as silent. */
 export const WATCHDOG_SLACK_MS = 1000;
 
-export function nextWake(state: AlarmState, now: number, heartbeatTimeoutMs: number): Wake | undefined {
+/**
+ * `abandonedGraceMs`: how long an aborted or expired upload is kept (its
+ * owner may still ask about it) before its D1 row and the object's storage
+ * are deleted, so abandoned uploads do not pile up for ever.
+ */
+export function nextWake(
+  state: AlarmState,
+  now: number,
+  heartbeatTimeoutMs: number,
+  abandonedGraceMs: number,
+): Wake | undefined {
   if (state.tombstone) return { task: "sweep", at: state.tombstone.deletedAt + SWEEP_AFTER_MS };
   const video = state.video;
   if (video?.status === "uploading") {
     const at = state.merging ? Math.max(video.expiresAt, now + MERGE_GRACE_MS) : video.expiresAt;
     return { task: "expire", at };
+  }
+  if (video?.status === "aborted" || video?.status === "expired") {
+    return { task: "forget", at: video.updatedAt + abandonedGraceMs };
   }
   if (video?.status !== "processing" && video?.status !== "ready") return undefined;
   if (state.activeJob) {

@@ -37,6 +37,18 @@ export class Deletion {
     return { ok: true, videoId: video.videoId };
   }
 
+  /**
+   * The alarm's end of an aborted or expired upload, once its grace has
+   * passed: its D1 row and anything under its prefix go (R2 dropped its
+   * parts when it was aborted); the object then wipes its storage.
+   */
+  async forgetAbandoned(): Promise<void> {
+    const video = this.store.video();
+    if (!video || (video.status !== "aborted" && video.status !== "expired")) return;
+    await deletePrefix(this.env.VIDEOS, videoPrefix(video.videoId));
+    await deleteVideoRow(this.env.DB, video.videoId);
+  }
+
   /** The alarm's final sweep of a deleted video's prefix; the object then wipes its storage, tombstone and all. */
   async sweep(): Promise<void> {
     const buried = this.store.tombstone();

@@ -1,7 +1,9 @@
 /**
  * The video's Durable Object storage schema, as numbered migrations. An
- * object records the last version it applied and, when it starts, applies
- * the later ones in order, in one transaction, before it serves any request:
+ * object records the last version it applied and, when it starts with
+ * tables, applies the later ones in order, in one transaction, before it
+ * serves any request (an object with none gets its schema on its first
+ * write, store.ts):
  * `CREATE TABLE IF NOT EXISTS` alone never changes a table an object already
  * has.
  *
@@ -104,6 +106,18 @@ UPDATE jobs SET retry_at = created_at WHERE state IN ('deferred', 'refused');
 
 /** Migration `i` brings the storage to version `i + 1`. */
 export const MIGRATIONS: readonly string[] = [V1_UNVERSIONED_SCHEMA, V2_VIDEO_ROW];
+
+/**
+ * Whether the object has stored anything: tables of any version. The
+ * runtime's own tables (`_cf_…`) do not count.
+ */
+export function hasTables(storage: DurableObjectStorage): boolean {
+  return (
+    storage.sql
+      .exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\' LIMIT 1")
+      .toArray().length > 0
+  );
+}
 
 /**
  * Applies every migration the storage has not had, and records each. An

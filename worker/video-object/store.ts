@@ -4,10 +4,15 @@
  * Every method is synchronous, as the Durable Object SQL API is, which is
  * what lets the object check and act with no other request slipping in
  * between.
+ *
+ * Storage exists only for a video that was created. Anyone can name any
+ * well-formed id, so an object that holds nothing yet stays empty when it
+ * is opened and read: it has no tables, and every read answers "nothing
+ * here". Its first write (the upload's `create`) creates its schema.
  */
 import { count, desc, eq, inArray, sql } from "drizzle-orm";
 import { type DrizzleSqliteDODatabase, drizzle } from "drizzle-orm/durable-sqlite";
-import { migrate } from "./migrations.ts";
+import { hasTables, migrate } from "./migrations.ts";
 import { chunks, contended, jobs, leases, tombstone, video } from "./tables.ts";
 
 export type Video = typeof video.$inferSelect;
@@ -19,17 +24,37 @@ export type JobState = Job["state"];
 export type Tombstone = Omit<typeof tombstone.$inferSelect, "id">;
 
 export class VideoStore {
-  private readonly db: DrizzleSqliteDODatabase;
+  private readonly storage: DurableObjectStorage;
+  private readonly orm: DrizzleSqliteDODatabase;
+  /** Whether the schema exists: a never-created object has none, and reads find nothing. */
+  private exists: boolean;
 
   constructor(storage: DurableObjectStorage) {
-    migrate(storage);
-    this.db = drizzle(storage);
+    this.storage = storage;
+    this.exists = hasTables(storage);
+    // An object that has stored anything is brought to the latest schema before it serves a request.
+    if (this.exists) migrate(storage);
+    this.orm = drizzle(storage);
+  }
+
+  /** For reads; undefined while the object has no schema, so a read of a never-created video writes nothing. */
+  private get reader(): DrizzleSqliteDODatabase | undefined {
+    return this.exists ? this.orm : undefined;
+  }
+
+  /** For writes: creates the schema on the first one. */
+  private get db(): DrizzleSqliteDODatabase {
+    if (!this.exists) {
+      migrate(this.storage);
+      this.exists = true;
+    }
+    return this.orm;
   }
 
   // --- The video row.
 
   video(): Video | undefined {
-    return this.db.select().from(video).get();
+    return this.reader?.select().from(video).get();
   }
 
   insertVideo(row: NewVideo): void {
@@ -46,7 +71,7 @@ export class VideoStore {
   // --- Chunks and their leases.
 
   chunk(n: number): ChunkRecord | undefined {
-    return this.db.select().from(chunks).where(eq(chunks.n, n)).get();
+    return this.reader?.select().from(chunks).where(eq(chunks.n, n)).get();
   }
 
   /** Records a chunk and frees its lease. */
@@ -56,16 +81,18 @@ export class VideoStore {
   }
 
   receivedChunks(): number[] {
-    return this.db
-      .select({ n: chunks.n })
-      .from(chunks)
-      .orderBy(chunks.n)
-      .all()
-      .map((r) => r.n);
+    return (
+      this.reader
+        ?.select({ n: chunks.n })
+        .from(chunks)
+        .orderBy(chunks.n)
+        .all()
+        .map((r) => r.n) ?? []
+    );
   }
 
   receivedCount(): number {
-    return this.db.select({ received: count() }).from(chunks).get()!.received;
+    return this.reader?.select({ received: count() }).from(chunks).get()?.received ?? 0;
   }
 
   missingChunks(total: number): number[] {
@@ -77,12 +104,12 @@ export class VideoStore {
 
   /** The parts list R2 needs to complete the multipart upload, in order. */
   parts(): R2UploadedPart[] {
-    return this.db.select({ partNumber: chunks.n, etag: chunks.etag }).from(chunks).orderBy(chunks.n).all();
+    return this.reader?.select({ partNumber: chunks.n, etag: chunks.etag }).from(chunks).orderBy(chunks.n).all() ?? [];
   }
 
   lease(n: number): Lease | undefined {
-    return this.db
-      .select({ leaseId: leases.leaseId, startedAt: leases.startedAt })
+    return this.reader
+      ?.select({ leaseId: leases.leaseId, startedAt: leases.startedAt })
       .from(leases)
       .where(eq(leases.n, n))
       .get();
@@ -124,7 +151,7 @@ export class VideoStore {
   // --- Transcode jobs.
 
   job(jobId: string): Job | undefined {
-    return this.db.select().from(jobs).where(eq(jobs.jobId, jobId)).get();
+    return this.reader?.select().from(jobs).where(eq(jobs.jobId, jobId)).get();
   }
 
   /** The current job, if it is still submitted or running. */
@@ -136,11 +163,11 @@ export class VideoStore {
 
   /** The most recently started job, whatever its state. */
   lastJob(): Job | undefined {
-    return this.db.select().from(jobs).orderBy(desc(jobs.createdAt), desc(sql`rowid`)).limit(1).get();
+    return this.reader?.select().from(jobs).orderBy(desc(jobs.createdAt), desc(sql`rowid`)).limit(1).get();
   }
 
   countInState(state: JobState): number {
-    return this.db.select({ jobs: count() }).from(jobs).where(eq(jobs.state, state)).get()!.jobs;
+    return this.reader?.select({ jobs: count() }).from(jobs).where(eq(jobs.state, state)).get()?.jobs ?? 0;
   }
 
   /** Adds a submitted job and makes it the current one. */
@@ -183,6 +210,6 @@ export class VideoStore {
   }
 
   tombstone(): Tombstone | undefined {
-    return this.db.select({ videoId: tombstone.videoId, deletedAt: tombstone.deletedAt }).from(tombstone).get();
+    return this.reader?.select({ videoId: tombstone.videoId, deletedAt: tombstone.deletedAt }).from(tombstone).get();
   }
 }

@@ -11,7 +11,7 @@
 import { readConfig } from "../config.ts";
 import type { VideoStatus, Visibility } from "../contracts/vocabulary.ts";
 import { newToken, safeEqual, sha256Hex } from "../crypto/tokens.ts";
-import { insertVideo, setVideoStatus } from "../db/videos.ts";
+import { deleteVideoRow, insertVideo, reservedBytes, setVideoStatus } from "../db/videos.ts";
 import { sourceKey } from "../storage/keys.ts";
 import { type ChunkPlan, expectedChunkBytes } from "../uploads/chunk-plan.ts";
 import { type Outcome, type Refusal, refuse } from "./outcome.ts";
@@ -19,9 +19,10 @@ import type { Video, VideoStore } from "./store.ts";
 
 /**
  * How long a chunk request holds its part number without renewing it. The
- * request renews every `CHUNK_LEASE_RENEW_MS` while bytes flow, so a slow
- * upload keeps its lease, and a request that died with its Worker (a crash,
- * a restart) frees the chunk within seconds.
+ * request renews at most every `CHUNK_LEASE_RENEW_MS`, and only when bytes
+ * arrived since its last renewal, so a slow upload keeps its lease, while a
+ * request that died with its Worker (a crash, a restart) or whose client
+ * stalled frees the chunk within seconds.
  */
 export const CHUNK_LEASE_MS = 15_000;
 export const CHUNK_LEASE_RENEW_MS = 5_000;
@@ -35,6 +36,10 @@ export type NewUpload = {
   description: string;
   tags: string[];
   visibility: Visibility;
+  /** Who created it (a keyed hash of the client's address), for the cap on the bytes a client reserves. */
+  clientKey: string;
+  /** That cap: `MAX_RESERVED_BYTES_PER_CLIENT` as the Worker that took the request reads it. */
+  maxReservedBytes: number;
 };
 
 export type UploadSnapshot = {
@@ -77,6 +82,8 @@ export class Upload {
 
   async create(input: NewUpload): Promise<Outcome<{ uploadToken: string; snapshot: UploadSnapshot }>> {
     if (this.store.video()) return refuse("upload_exists", "This upload was already created.");
+    const overQuota = await this.quotaRefusal(input, false);
+    if (overQuota) return overQuota;
     const now = Date.now();
     const ttlMs = readConfig(this.env).uploadTtlMs;
     const uploadToken = newToken();
@@ -95,12 +102,22 @@ export class Upload {
         size: input.plan.size,
         contentType: input.contentType,
         status: "uploading",
+        clientKey: input.clientKey,
         createdAt: now,
         updatedAt: now,
       });
     } catch (err) {
       await mpu.abort();
       throw err;
+    }
+    // Creations by one client at the same moment all passed the first check:
+    // each counts again with its own row in, and any that went over leaves.
+    // Racing ones may all leave; none stays over the cap.
+    const wentOver = await this.quotaRefusal(input, true);
+    if (wentOver) {
+      await deleteVideoRow(this.env.DB, input.videoId);
+      await mpu.abort().catch(() => {});
+      return wentOver;
     }
     this.store.insertVideo({
       videoId: input.videoId,
@@ -118,6 +135,24 @@ export class Upload {
       ttlMs,
     });
     return { ok: true, uploadToken, snapshot: this.snapshot() };
+  }
+
+  /**
+   * 429 `upload_quota_exceeded` when this upload would take its client's
+   * unfinished uploads past `MAX_RESERVED_BYTES_PER_CLIENT`; `counted` says
+   * whether its own row is already among them.
+   */
+  private async quotaRefusal(input: NewUpload, counted: boolean): Promise<Refusal | undefined> {
+    const limitBytes = input.maxReservedBytes;
+    const reserved = await reservedBytes(this.env.DB, input.clientKey);
+    const others = counted ? reserved - input.plan.size : reserved;
+    if (others + input.plan.size <= limitBytes) return undefined;
+    return refuse(
+      "upload_quota_exceeded",
+      `Your unfinished uploads already reserve ${others} bytes; this one would pass the limit of ${limitBytes}. ` +
+        "Finish or abort some first.",
+      { reservedBytes: others, limitBytes },
+    );
   }
 
   async describe(token: string): Promise<Outcome<{ snapshot: UploadSnapshot }>> {

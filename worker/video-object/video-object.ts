@@ -14,7 +14,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { readConfig } from "../config.ts";
 import type { JobEvent } from "../contracts/job.ts";
-import { type AlarmState, type AlarmTask, nextWake } from "./alarm.ts";
+import { type AlarmState, type AlarmTask, nextWake, type Wake } from "./alarm.ts";
 import { Deletion } from "./deletion.ts";
 import { type HandOffResult, type JobStart, Processing } from "./processing.ts";
 import { VideoStore } from "./store.ts";
@@ -117,7 +117,7 @@ export class VideoObject extends DurableObject<Env> {
   /** Runs the task that is due, if any (an alarm may fire early: a deadline moved later), then re-arms. */
   override async alarm(): Promise<void> {
     const now = Date.now();
-    const wake = nextWake(this.alarmState(), now, readConfig(this.env).jobHeartbeatTimeoutMs);
+    const wake = this.nextWake(now);
     if (wake && wake.at <= now) await this.run(wake.task);
     await this.arm();
   }
@@ -126,6 +126,11 @@ export class VideoObject extends DurableObject<Env> {
     switch (task) {
       case "sweep":
         await this.deletion.sweep();
+        await this.ctx.storage.deleteAll();
+        this.open();
+        return;
+      case "forget":
+        await this.deletion.forgetAbandoned();
         await this.ctx.storage.deleteAll();
         this.open();
         return;
@@ -154,7 +159,7 @@ export class VideoObject extends DurableObject<Env> {
    */
   private async arm(): Promise<void> {
     const now = Date.now();
-    const wake = nextWake(this.alarmState(), now, readConfig(this.env).jobHeartbeatTimeoutMs);
+    const wake = this.nextWake(now);
     const set = await this.ctx.storage.getAlarm();
     if (!wake) {
       if (set !== null) await this.ctx.storage.deleteAlarm();
@@ -162,6 +167,11 @@ export class VideoObject extends DurableObject<Env> {
     }
     if (set !== null && set > now && set <= wake.at) return;
     await this.ctx.storage.setAlarm(wake.at);
+  }
+
+  private nextWake(now: number): Wake | undefined {
+    const config = readConfig(this.env);
+    return nextWake(this.alarmState(), now, config.jobHeartbeatTimeoutMs, config.abandonedUploadGraceMs);
   }
 
   private alarmState(): AlarmState {

@@ -1,7 +1,7 @@
 // Owner routes of /api/videos: edits and deletion by the owner and, under an
-// operator's API_TOKEN, by the operator, and the codes of their refusals. The
+// ADMIN_TOKEN, by the administrator, and the codes of their refusals. The
 // app runs inside workerd with real D1, R2 and the video's Durable Object;
-// API_TOKEN is set per request by passing the Worker its env.
+// the tokens are set per request by passing the Worker its env.
 import { env, runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { app } from "../app.ts";
@@ -22,12 +22,20 @@ import { expectMultipartGone, recordedMultipart } from "../testing/multipart.ts"
 import { event, metadata, processingVideo, publishPlayable, put } from "../testing/processing.ts";
 import { rowCounts, sweepDue } from "../testing/video-object.ts";
 
-const API_TOKEN = "operator-token-0123456789";
-const withApiToken = { ...env, API_TOKEN };
+const ADMIN_TOKEN = "admin-token-0123456789";
+const UPLOADER_TOKEN = "uploader-token-0123456789";
+const LEGACY_API_TOKEN = "legacy-api-token-0123456789";
+const withTokens = { ...env, ADMIN_TOKEN, UPLOADER_TOKEN };
 const ctx = { waitUntil() {}, passThroughOnException() {}, props: {} } as unknown as ExecutionContext;
 
-/** A request to the Worker configured with API_TOKEN. */
-function call(method: string, path: string, token?: string, body?: unknown): Promise<Response> {
+/** A request to the Worker configured with ADMIN_TOKEN and UPLOADER_TOKEN (or `config`). */
+function call(
+  method: string,
+  path: string,
+  token?: string,
+  body?: unknown,
+  config: Env = withTokens,
+): Promise<Response> {
   const headers: Record<string, string> = {
     ...(token ? { authorization: `Bearer ${token}` } : {}),
     ...(body ? { "content-type": "application/json" } : {}),
@@ -35,7 +43,7 @@ function call(method: string, path: string, token?: string, body?: unknown): Pro
   return Promise.resolve(
     app.fetch(
       new Request(`${BASE}${path}`, { method, headers, body: body ? JSON.stringify(body) : undefined }),
-      withApiToken,
+      config,
       ctx,
     ),
   );
@@ -48,21 +56,21 @@ async function refusal(res: Response) {
 const newVideo = (title: string): Promise<Created> => createUpload({ size: 10, title });
 const titleOf = async (id: string) => (await json(await api(`/api/videos/${id}`))).title;
 
-describe("owner routes with API_TOKEN set", () => {
-  it("let the operator's token edit and delete any video, and the owner's upload token still works", async () => {
+describe("owner routes with ADMIN_TOKEN set", () => {
+  it("let the administrator's token edit and delete any video, and the owner's upload token still works", async () => {
     const a = await newVideo("Original title");
     const b = await newVideo("Another video");
 
-    const byOperator = await call("PATCH", `/api/videos/${a.videoId}`, API_TOKEN, { title: "Edited by the operator" });
-    expect(byOperator.status).toBe(200);
-    expect(await json(byOperator)).toMatchObject({ id: a.videoId, title: "Edited by the operator" });
-    expect(await titleOf(a.videoId)).toBe("Edited by the operator");
+    const byAdmin = await call("PATCH", `/api/videos/${a.videoId}`, ADMIN_TOKEN, { title: "Edited by the admin" });
+    expect(byAdmin.status).toBe(200);
+    expect(await json(byAdmin)).toMatchObject({ id: a.videoId, title: "Edited by the admin" });
+    expect(await titleOf(a.videoId)).toBe("Edited by the admin");
 
     const byOwner = await call("PATCH", `/api/videos/${a.videoId}`, a.uploadToken, { title: "Edited by the owner" });
     expect(byOwner.status).toBe(200);
     expect(await titleOf(a.videoId)).toBe("Edited by the owner");
 
-    expect((await call("DELETE", `/api/videos/${a.videoId}`, API_TOKEN)).status).toBe(204);
+    expect((await call("DELETE", `/api/videos/${a.videoId}`, ADMIN_TOKEN)).status).toBe(204);
     expect(await refusal(await api(`/api/videos/${a.videoId}`))).toMatchObject({
       status: 404,
       body: { error: { code: "not_found" } },
@@ -75,7 +83,7 @@ describe("owner routes with API_TOKEN set", () => {
     const a = await newVideo("Keep me");
     const b = await newVideo("Someone else's");
     const cases = [
-      { token: "not-the-operator-token", code: "invalid_token" },
+      { token: "not-the-admin-token", code: "invalid_token" },
       { token: b.uploadToken, code: "invalid_token" },
       { token: undefined, code: "missing_token" },
     ];
@@ -96,24 +104,58 @@ describe("owner routes with API_TOKEN set", () => {
     expect(await titleOf(a.videoId)).toBe("Keep me");
   });
 
-  it("do not honour the operator's token when API_TOKEN is unset", async () => {
+  it("do not honour the administrator's token when ADMIN_TOKEN is unset", async () => {
     const a = await newVideo("Unmanaged");
     const res = await api(`/api/videos/${a.videoId}`, {
       method: "PATCH",
-      headers: { authorization: `Bearer ${API_TOKEN}`, "content-type": "application/json" },
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
       body: JSON.stringify({ title: "Hijacked" }),
     });
     expect(await refusal(res)).toMatchObject({ status: 401, body: { error: { code: "invalid_token" } } });
     expect(await titleOf(a.videoId)).toBe("Unmanaged");
   });
 
-  it("answer 404 not_found to the operator for a video that does not exist", async () => {
+  it("never let the uploader's token (nor the older API_TOKEN) edit or delete someone's video", async () => {
+    const a = await newVideo("Someone's video");
+    const legacy = { ...env, API_TOKEN: LEGACY_API_TOKEN } as Env;
+    const attempts = [
+      { token: UPLOADER_TOKEN, config: withTokens },
+      { token: LEGACY_API_TOKEN, config: legacy },
+    ];
+    for (const { token, config } of attempts) {
+      // The credential does create uploads…
+      const created = await call(
+        "POST",
+        "/api/uploads",
+        token,
+        { filename: "x.mp4", size: 10, contentType: "video/mp4" },
+        config,
+      );
+      expect(created.status, token).toBe(201);
+      // …and grants nothing over videos.
+      for (const [method, body] of [
+        ["PATCH", { title: "Hijacked" }],
+        ["DELETE", undefined],
+      ] as const) {
+        const res = await call(method, `/api/videos/${a.videoId}`, token, body, config);
+        expect({ method, token, ...(await refusal(res)) }).toMatchObject({
+          method,
+          token,
+          status: 401,
+          body: { error: { code: "invalid_token" } },
+        });
+      }
+    }
+    expect(await titleOf(a.videoId)).toBe("Someone's video");
+  });
+
+  it("answer 404 not_found to the administrator for a video that does not exist", async () => {
     const unknown = newVideoId();
     for (const [method, body] of [
       ["PATCH", { title: "Ghost" }],
       ["DELETE", undefined],
     ] as const) {
-      const res = await call(method, `/api/videos/${unknown}`, API_TOKEN, body);
+      const res = await call(method, `/api/videos/${unknown}`, ADMIN_TOKEN, body);
       expect({ method, ...(await refusal(res)) }).toMatchObject({
         method,
         status: 404,
