@@ -6,6 +6,7 @@
  * silent, and the job's heartbeat with it.
  */
 import { spawn } from "node:child_process";
+import { accessSync, constants } from "node:fs";
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import { abortError, TranscodeError } from "./errors.ts";
@@ -91,13 +92,29 @@ export function progressReader(onAdvance: (seconds: number) => void): (text: str
   };
 }
 
+/**
+ * ffmpeg ignores SIGPIPE and keeps encoding when the transcoder that started
+ * it dies (a crash, an OOM kill): util-linux's `setpriv --pdeathsig KILL`
+ * makes the kernel kill it with its parent. Absent setpriv (not Linux),
+ * ffmpeg runs as is.
+ */
+const setpriv = (() => {
+  try {
+    accessSync("/usr/bin/setpriv", constants.X_OK);
+    return "/usr/bin/setpriv";
+  } catch {
+    return null;
+  }
+})();
+
 function runFfmpeg(spec: FfmpegRun, what: string, job: Job, options: RunOptions): Promise<void> {
   const { ffmpeg } = ffmpegPaths();
   const { signal, onProgress } = options;
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(abortError(signal));
     const args = ["-hide_banner", "-nostdin", "-v", "error", "-nostats", "-progress", "pipe:1", ...ffmpegArgs(spec)];
-    const child = spawn(ffmpeg, args, { stdio: ["ignore", "pipe", "pipe"] });
+    const [file, argv] = setpriv ? [setpriv, ["--pdeathsig", "KILL", "--", ffmpeg, ...args]] : [ffmpeg, args];
+    const child = spawn(file, argv, { stdio: ["ignore", "pipe", "pipe"] });
     const kill = () => child.kill("SIGKILL");
     signal?.addEventListener("abort", kill, { once: true });
     const read = progressReader((seconds) => {
