@@ -198,13 +198,15 @@ describe("an H.264 + AAC 1080p source", () => {
     await expectPublishedFiles(run);
   });
 
-  it("reports progress from 0 to 1 at least every 2 seconds", () => {
+  it("reports progress from 0 to 1 as ffmpeg advances, not on a clock", () => {
     const values = run.progress.map((p) => p.value);
     expect(values).toEqual([...values].sort((a, b) => a - b));
     expect(values[0]).toBe(0);
     expect(values.at(-1)).toBe(1);
-    for (let i = 1; i < run.progress.length; i++)
-      expect(run.progress[i].at - run.progress[i - 1].at).toBeLessThanOrEqual(2000);
+    // Reports come from ffmpeg's own progress, so they move: a clock repeating the last value
+    // (which kept the heartbeat of a stuck job alive) would show as runs of equal values.
+    expect(new Set(values).size).toBeGreaterThanOrEqual(10);
+    expect(new Set(values).size).toBeGreaterThan(values.length / 2);
   });
 });
 
