@@ -7,11 +7,19 @@
  * state directory) pointed at it, waits for `GET /api/health` and prints the
  * URL. Ctrl-C (or SIGTERM) stops everything.
  *
+ * The secret both sides share to sign and verify job tokens is made anew
+ * each start and never put on a command line (any local user can read
+ * /proc/<pid>/cmdline): the transcoder gets it in its environment, wrangler
+ * from an env file only this user can read (`dev-secrets.env` in the state
+ * directory, removed on stop). The transcoder listens on 127.0.0.1 only.
+ *
  * Environment: PORT (default 8787), TRANSCODER_PORT (default 8788),
  * REELAY_STATE_DIR (default .wrangler/state).
  */
 import { randomBytes } from "node:crypto";
 import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, rmSync } from "node:fs";
+import { mkdir, rm, writeFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -20,6 +28,7 @@ const transcoderPort = Number(process.env.TRANSCODER_PORT ?? 8788);
 // Signs job tokens between the two processes; a new one every start is fine.
 const transcoderSecret = randomBytes(32).toString("base64url");
 const stateDir = process.env.REELAY_STATE_DIR ?? `${root}.wrangler/state`;
+const secretsFile = `${stateDir}/dev-secrets.env`;
 const wrangler = [`${root}node_modules/wrangler/bin/wrangler.js`];
 // No telemetry, error reports or `request.cf` download: local runs need no network.
 const env = {
@@ -74,6 +83,7 @@ function stop(code = 0): void {
       // Already gone.
     }
   }
+  rmSync(secretsFile, { force: true });
   setTimeout(() => process.exit(code), 1500).unref();
 }
 process.on("SIGINT", () => stop(0));
@@ -103,6 +113,12 @@ await runToEnd([
   "warn",
 ]);
 await runToEnd([...wrangler, "d1", "migrations", "apply", "reelay", "--local", "--persist-to", stateDir]);
+// Created afresh with mode 0600 (a mode given to writeFile applies only to a new file).
+await mkdir(stateDir, { recursive: true });
+await rm(secretsFile, { force: true });
+await writeFile(secretsFile, `TRANSCODER_SECRET=${transcoderSecret}\n`, { mode: 0o600 });
+// With --env-file wrangler skips .dev.vars, so a person's own .dev.vars is passed first.
+const envFiles = [...(existsSync(`${root}.dev.vars`) ? [`${root}.dev.vars`] : []), secretsFile];
 start("transcoder", [`${root}transcoder/server.ts`], {
   // One local process stands in for the fleet of containers (one job each). Two jobs at once let a
   // second upload start while the first encodes; x264 already spreads each encode over every core,
@@ -111,6 +127,9 @@ start("transcoder", [`${root}transcoder/server.ts`], {
     PORT: String(transcoderPort),
     TRANSCODER_PORT: String(transcoderPort),
     TRANSCODER_CONCURRENCY: process.env.TRANSCODER_CONCURRENCY ?? "2",
+    TRANSCODER_HOST: "127.0.0.1",
+    TRANSCODER_SECRET: transcoderSecret,
+    WORKER_URL: `http://127.0.0.1:${port}`,
   },
   restart: true,
 });
@@ -130,8 +149,7 @@ start("wrangler dev", [
   `TRANSCODER_URL:http://127.0.0.1:${transcoderPort}`,
   "--var",
   `PUBLIC_URL:http://127.0.0.1:${port}`,
-  "--var",
-  `TRANSCODER_SECRET:${transcoderSecret}`,
+  ...envFiles.flatMap((file) => ["--env-file", file]),
   // Tests shorten the watchdog so a killed transcoder is noticed quickly.
   ...(process.env.JOB_HEARTBEAT_TIMEOUT_SECONDS
     ? ["--var", `JOB_HEARTBEAT_TIMEOUT_SECONDS:${process.env.JOB_HEARTBEAT_TIMEOUT_SECONDS}`]

@@ -1,41 +1,40 @@
 /**
  * The ffmpeg runs: remux into HLS, encode renditions, grab the poster. Every
- * run is killable through an AbortSignal (a superseded job must stop burning
- * CPU at once) and reports progress as the fraction of the source processed.
+ * run is killable through an AbortSignal (a superseded or over-budget job
+ * must stop burning CPU at once) and reports progress only when ffmpeg's
+ * position in the source or its output bytes advance: a stuck run goes
+ * silent, and the job's heartbeat with it.
  */
+import { spawn } from "node:child_process";
+import { accessSync, constants } from "node:fs";
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
-import ffmpeg, { type FfmpegCommand } from "fluent-ffmpeg";
 import { abortError, TranscodeError } from "./errors.ts";
 import { ffmpegPaths } from "./ffmpeg-path.ts";
+import { INPUT_GUARD } from "./input-formats.ts";
 import { GOP_SECONDS, LADDER_PRESET, SEGMENT_SECONDS, type Plan, type Rung } from "./plan.ts";
 
 export type RunOptions = {
   signal?: AbortSignal;
-  /** Fraction (0..1) of the source's duration processed so far. */
+  /** Fraction (0..1) of the source's duration processed so far; called only when ffmpeg moved on. */
   onProgress?: (fraction: number) => void;
 };
 
 export type Job = { sourcePath: string; workDir: string; durationSec: number };
 
-function seconds(timemark: unknown): number {
-  const match = /^(\d+):(\d+):(\d+(?:\.\d+)?)$/.exec(String(timemark ?? ""));
-  return match ? Number(match[1]) * 3600 + Number(match[2]) * 60 + Number(match[3]) : 0;
-}
-
-/** The end of ffmpeg's log, minus progress lines and our paths, for a failure reason. */
+/** The end of ffmpeg's log, minus our paths, for a failure reason. */
 function lastWords(stderr: string, job: Job): string {
   return stderr
     .split("\n")
     .map((l) => l.split(job.workDir).join("").split(job.sourcePath).join("the source").trim())
-    .filter((l) => l && !/^(frame|size)=/.test(l))
+    .filter(Boolean)
     .slice(-3)
     .join(" / ");
 }
 
 /**
- * One ffmpeg run as data: the transcoder hands it to fluent-ffmpeg, and the
- * benchmark runs the very same command line by hand as its baseline.
+ * One ffmpeg run as data: the transcoder runs it, and the benchmark runs the
+ * very same command line by hand as its baseline.
  */
 export type FfmpegRun = {
   input: string;
@@ -45,9 +44,13 @@ export type FfmpegRun = {
   outputs: Array<{ path: string; options: string[] }>;
 };
 
-/** The command line fluent-ffmpeg builds from a run: input, overwrite, filter graph, then each output. */
+/**
+ * The command line of a run: the input guard (input-formats.ts) and the
+ * input, overwrite, filter graph, then each output.
+ */
 export function ffmpegArgs(spec: FfmpegRun): string[] {
   return [
+    ...INPUT_GUARD,
     ...spec.inputOptions,
     "-i",
     spec.input,
@@ -57,38 +60,88 @@ export function ffmpegArgs(spec: FfmpegRun): string[] {
   ];
 }
 
-function fluentCommand(spec: FfmpegRun): FfmpegCommand {
-  const command = ffmpeg(spec.input).inputOptions(spec.inputOptions);
-  if (spec.filterGraph) command.complexFilter(spec.filterGraph);
-  for (const o of spec.outputs) command.output(o.path).outputOptions(o.options);
-  return command;
+/**
+ * Reads ffmpeg's `-progress` blocks (key=value lines, each block ended by a
+ * `progress=` line) and calls `onAdvance` with the source position, in
+ * seconds, of each block in which the position or the bytes written grew.
+ */
+export function progressReader(onAdvance: (seconds: number) => void): (text: string) => void {
+  let pending = "";
+  let block: Record<string, string> = {};
+  let lastTime = -1;
+  let lastSize = -1;
+  return (text) => {
+    pending += text;
+    const lines = pending.split("\n");
+    pending = lines.pop() ?? "";
+    for (const line of lines) {
+      const at = line.indexOf("=");
+      if (at < 0) continue;
+      const key = line.slice(0, at).trim();
+      block[key] = line.slice(at + 1).trim();
+      if (key !== "progress") continue;
+      const micros = Number(block.out_time_us ?? block.out_time_ms);
+      const time = Number.isFinite(micros) && micros > 0 ? micros / 1e6 : 0;
+      const size = Number(block.total_size);
+      const bytes = Number.isFinite(size) ? size : 0;
+      if (time > lastTime || bytes > lastSize) onAdvance(Math.max(time, lastTime, 0));
+      lastTime = Math.max(lastTime, time);
+      lastSize = Math.max(lastSize, bytes);
+      block = {};
+    }
+  };
 }
 
+/**
+ * ffmpeg ignores SIGPIPE and keeps encoding when the transcoder that started
+ * it dies (a crash, an OOM kill): util-linux's `setpriv --pdeathsig KILL`
+ * makes the kernel kill it with its parent. Absent setpriv (not Linux),
+ * ffmpeg runs as is.
+ */
+const setpriv = (() => {
+  try {
+    accessSync("/usr/bin/setpriv", constants.X_OK);
+    return "/usr/bin/setpriv";
+  } catch {
+    return null;
+  }
+})();
+
 function runFfmpeg(spec: FfmpegRun, what: string, job: Job, options: RunOptions): Promise<void> {
-  ffmpegPaths();
+  const { ffmpeg } = ffmpegPaths();
   const { signal, onProgress } = options;
-  const command = fluentCommand(spec);
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(abortError(signal));
-    const kill = () => command.kill("SIGKILL");
+    const args = ["-hide_banner", "-nostdin", "-v", "error", "-nostats", "-progress", "pipe:1", ...ffmpegArgs(spec)];
+    const [file, argv] = setpriv ? [setpriv, ["--pdeathsig", "KILL", "--", ffmpeg, ...args]] : [ffmpeg, args];
+    const child = spawn(file, argv, { stdio: ["ignore", "pipe", "pipe"] });
+    const kill = () => child.kill("SIGKILL");
     signal?.addEventListener("abort", kill, { once: true });
+    const read = progressReader((seconds) => {
+      if (job.durationSec > 0) onProgress?.(Math.min(1, seconds / job.durationSec));
+    });
+    child.stdout.setEncoding("utf8").on("data", read);
+    let stderr = "";
+    child.stderr.setEncoding("utf8").on("data", (text: string) => {
+      // The complaint that ends a failed run is at the end; keep a bounded tail.
+      stderr = (stderr + text).slice(-16_384);
+    });
+    let settled = false;
     const settle = (error?: Error) => {
+      if (settled) return;
+      settled = true;
       signal?.removeEventListener("abort", kill);
       if (error) reject(error);
       else resolve();
     };
-    command
-      .on("progress", (p: { timemark?: string }) => {
-        if (job.durationSec > 0) onProgress?.(Math.min(1, seconds(p.timemark) / job.durationSec));
-      })
-      .on("end", () => settle())
-      .on("error", (error: Error, _stdout: string | null, stderr: string | null) => {
-        if (signal?.aborted) return settle(abortError(signal));
-        // A crash or full disk may not happen again: let the worker retry.
-        const why = lastWords(stderr ?? "", job) || error.message;
-        settle(new TranscodeError(`ffmpeg failed while ${what}: ${why}`, true, { cause: error }));
-      })
-      .run();
+    child.on("error", (error) => settle(new TranscodeError(`ffmpeg could not start: ${error.message}`, true)));
+    child.on("close", (code, killedBy) => {
+      if (signal?.aborted) return settle(abortError(signal));
+      if (code === 0) return settle();
+      // A crash or full disk may not happen again: let the worker retry.
+      const why = lastWords(stderr, job) || `ffmpeg exited with ${killedBy ?? code}`;
+      settle(new TranscodeError(`ffmpeg failed while ${what}: ${why}`, true));
+    });
   });
 }
 

@@ -7,7 +7,6 @@
 import { accessSync, constants } from "node:fs";
 import { createRequire } from "node:module";
 import { delimiter, join } from "node:path";
-import ffmpeg from "fluent-ffmpeg";
 
 export type FfmpegPaths = { ffmpeg: string; ffprobe: string };
 
@@ -37,15 +36,13 @@ function pick(envVar: string, name: string, pkg: string): string {
   return process.env[envVar] || onPath(name) || fromInstaller(pkg);
 }
 
-/** Resolves the binaries once and points fluent-ffmpeg at them. */
+/** Resolves the binaries once. */
 export function ffmpegPaths(): FfmpegPaths {
   if (!resolved) {
     resolved = {
       ffmpeg: pick("FFMPEG_PATH", "ffmpeg", "@ffmpeg-installer/ffmpeg"),
       ffprobe: pick("FFPROBE_PATH", "ffprobe", "@ffprobe-installer/ffprobe"),
     };
-    ffmpeg.setFfmpegPath(resolved.ffmpeg);
-    ffmpeg.setFfprobePath(resolved.ffprobe);
   }
   return resolved;
 }

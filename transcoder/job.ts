@@ -1,33 +1,50 @@
 /**
  * One transcode job as the worker asked for it: download, run the pipeline,
- * upload each publish step, report by callback. The callbacks double as the
- * heartbeat the worker uses to notice a dead transcoder, so progress is sent
- * on a clock, not only when it changes.
+ * upload each publish step, report by callback. The progress callbacks
+ * double as the heartbeat the worker uses to notice a dead transcoder, so
+ * they go out only while the job really moves (bytes arrive or leave, ffmpeg
+ * advances): a job stuck anywhere goes silent, and the worker's watchdog
+ * hands the video to a new attempt.
  */
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { JobEvent, JobSpec } from "../worker/contracts/job.ts";
+import { DEFAULT_BUDGET, DEFAULT_LIMITS, DEFAULT_STALL_MS, type JobSettings } from "./config.ts";
 import { abortError, TranscodeError } from "./errors.ts";
 import { runPipeline } from "./pipeline.ts";
-import { downloadSource, HttpError, postJson, SupersededError, uploadFiles, type Destination } from "./storage.ts";
+import {
+  downloadSource,
+  HttpError,
+  postJson,
+  StalledError,
+  uploadFiles,
+  WithdrawnError,
+  type Destination,
+  type Transfer,
+} from "./storage.ts";
 
-export type JobOutcome = "completed" | "failed" | "superseded" | "stopped";
+export type JobOutcome = "completed" | "failed" | "superseded" | "unauthorized" | "stopped";
 
 export type JobLog = (event: string, fields?: Record<string, unknown>) => void;
 
 /**
- * A progress callback goes out every 2 s, changed or not: the worker's "at
- * most every 2 s, at least every 5 s", so these callbacks are the job's heartbeat.
+ * At most one progress callback every 2 s, and only if the job moved since
+ * the last one: the worker's "at most every 2 s", and a heartbeat that stops
+ * when the work does.
  */
 const PROGRESS_CALLBACK_MS = 2000;
+
+const DEFAULT_SETTINGS: JobSettings = { limits: DEFAULT_LIMITS, budget: DEFAULT_BUDGET, stallMs: DEFAULT_STALL_MS };
 /** Share of the progress bar spent downloading; the rest is the pipeline. */
 const DOWNLOAD_SHARE = 0.05;
 
 function failure(error: unknown): { reason: string; retryable: boolean } {
   if (error instanceof TranscodeError) return { reason: error.message, retryable: error.retryable };
+  if (error instanceof StalledError) return { reason: `Transcoding failed: ${error.message}.`, retryable: true };
   if (error instanceof HttpError && /^GET source/.test(error.message)) {
-    // A missing or forbidden source will not appear by asking again; a throttled or timed-out one might.
-    const permanent = error.status >= 400 && error.status < 500 && error.status !== 408 && error.status !== 429;
+    // A missing or forbidden source will not appear by asking again, nor will a redirect go away;
+    // a throttled or timed-out one might.
+    const permanent = error.status < 500 && error.status !== 408 && error.status !== 429;
     return { reason: `The source could not be downloaded: ${error.message}.`, retryable: !permanent };
   }
   const message = error instanceof Error ? error.message : String(error);
@@ -36,47 +53,53 @@ function failure(error: unknown): { reason: string; retryable: boolean } {
 
 /**
  * Runs a job to its end. `stop` (server shutdown) aborts it; a `409
- * job_superseded` from the worker, to a download, an upload or a callback,
- * aborts it too, and then nothing more is sent. The job's temp dir is always
- * removed.
+ * job_superseded` or a 401 from the worker, to a download, an upload or a
+ * callback, aborts it too, and then nothing more is sent. The job's temp dir
+ * is always removed.
  */
 export async function runJob(
   job: JobSpec,
-  options: { tmpRoot: string; stop: AbortSignal; log: JobLog },
+  options: { tmpRoot: string; stop: AbortSignal; log: JobLog; settings?: JobSettings },
 ): Promise<JobOutcome> {
   const { log } = options;
+  const settings = options.settings ?? DEFAULT_SETTINGS;
   const controller = new AbortController();
   const { signal } = controller;
   const onStop = () => controller.abort(abortError(options.stop));
   options.stop.addEventListener("abort", onStop, { once: true });
-  let superseded = false;
+  let withdrawn: WithdrawnError | undefined;
   // Every request to the worker goes through here: whichever is refused first stops the rest.
   const watch = async <T>(work: Promise<T>): Promise<T> => {
     try {
       return await work;
     } catch (error) {
-      if (error instanceof SupersededError) {
-        superseded = true;
+      if (error instanceof WithdrawnError) {
+        withdrawn ??= error;
         controller.abort(error);
       }
       throw error;
     }
   };
+  const withdrawal = () => withdrawn;
+  // Set whenever the job moves: bytes transferred, ffmpeg advancing, a step done.
+  let moved = true;
+  const transfer: Transfer = { token: job.token, signal, stallMs: settings.stallMs, onActivity: () => (moved = true) };
   const callback = (body: JobEvent, callbackSignal = signal, retries?: number) =>
-    watch(postJson(job.callbackUrl, job.token, body, callbackSignal, retries));
-  const destination: Destination = { uploadBaseUrl: job.uploadBaseUrl, token: job.token, signal };
+    watch(postJson(job.callbackUrl, { ...transfer, signal: callbackSignal }, body, retries));
+  const destination: Destination = { ...transfer, uploadBaseUrl: job.uploadBaseUrl };
 
-  // Heartbeat: one progress callback at a time, every PROGRESS_CALLBACK_MS.
+  // Heartbeat: one progress callback at a time, at most every PROGRESS_CALLBACK_MS, only after moving.
   let progress = 0;
   let inFlight: Promise<void> = Promise.resolve();
   let beating = true;
   let busy = false;
   const beat = () => {
-    if (!beating || busy) return;
+    if (!beating || busy || !moved) return;
+    moved = false;
     busy = true;
     inFlight = callback({ type: "progress", jobId: job.jobId, progress: Math.round(progress * 1000) / 1000 })
       .catch((error: unknown) => {
-        if (!superseded && !signal.aborted) log("job.progress_failed", { jobId: job.jobId, error: String(error) });
+        if (!withdrawn && !signal.aborted) log("job.progress_failed", { jobId: job.jobId, error: String(error) });
       })
       .finally(() => (busy = false));
   };
@@ -93,7 +116,7 @@ export async function runJob(
     dir = await mkdtemp(join(options.tmpRoot, "reelay-job-"));
     const sourcePath = join(dir, "source");
     const bytes = await watch(
-      downloadSource(job.sourceUrl, job.token, sourcePath, signal, (received, total) => {
+      downloadSource(job.sourceUrl, transfer, sourcePath, (received, total) => {
         if (total) progress = DOWNLOAD_SHARE * (received / total);
       }),
     );
@@ -104,7 +127,12 @@ export async function runJob(
       sourcePath,
       workDir,
       signal,
-      onProgress: (fraction) => (progress = DOWNLOAD_SHARE + (1 - DOWNLOAD_SHARE) * fraction * 0.99),
+      limits: settings.limits,
+      budget: settings.budget,
+      onProgress: (fraction) => {
+        moved = true;
+        progress = DOWNLOAD_SHARE + (1 - DOWNLOAD_SHARE) * fraction * 0.99;
+      },
       onPublish: async (step, meta) => {
         await watch(uploadFiles(destination, workDir, meta.files));
         log(`job.${step}`, {
@@ -125,9 +153,9 @@ export async function runJob(
     return "completed";
   } catch (error) {
     await stopHeartbeat();
-    if (superseded) {
-      log("job.superseded", { jobId: job.jobId });
-      return "superseded";
+    if (withdrawn) {
+      log(`job.${withdrawn.why}`, { jobId: job.jobId });
+      return withdrawn.why;
     }
     if (options.stop.aborted) {
       // Shutting down: one quick try to hand the job back, so it is retried without waiting for a missed heartbeat.
@@ -143,9 +171,10 @@ export async function runJob(
     const reason = rest.reason.length > 1000 ? `${rest.reason.slice(0, 999)}…` : rest.reason;
     log("job.failed", { jobId: job.jobId, reason, retryable });
     await callback({ type: "failed", jobId: job.jobId, reason, retryable }).catch((e: unknown) => {
-      if (!superseded) log("job.callback_failed", { jobId: job.jobId, error: String(e) });
+      if (!withdrawn) log("job.callback_failed", { jobId: job.jobId, error: String(e) });
     });
-    return superseded ? "superseded" : "failed";
+    // The failure callback itself may have been refused so.
+    return withdrawal()?.why ?? "failed";
   } finally {
     await stopHeartbeat();
     options.stop.removeEventListener("abort", onStop);

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TranscodeError } from "./errors.ts";
+import { NOT_ACCEPTED_REASON } from "./input-formats.ts";
 import { runPipeline } from "./pipeline.ts";
 import { canRemux } from "./plan.ts";
 import { probeSource } from "./probe.ts";
@@ -44,6 +45,7 @@ describe("probing a good source", () => {
 describe("unusable inputs", () => {
   // One fixture for each way probe.ts refuses a file, made the same way on every run (fixed bytes or
   // ffmpeg's lavfi sources), so each case reaches its branch and the uploader's sentence can be asserted whole.
+  // Formats outside the accepted containers (text, subtitles, pictures, raw streams) are refused at open.
   const cases: Array<[string, string, string]> = [
     ["a text file", "notes.txt", "The file is not a video ffmpeg can read: Invalid data found when processing input"],
     [
@@ -53,21 +55,19 @@ describe("unusable inputs", () => {
     ],
     ["an audio-only file", "audio.m4a", "The file has no video stream (audio only)."],
     ["a song whose only picture is its cover art", "song.m4a", "The file has no video stream (audio only)."],
-    ["a subtitle file", "captions.srt", "The file has no video stream."],
-    [
-      "text that ffmpeg renders as ANSI art (.nfo)",
-      "readme.nfo",
-      "The file is not a video: ffmpeg can only read it as text or random data.",
-    ],
-    ["a PNG picture", "still.png", "The file is a still image, not a video."],
+    ["a subtitle file", "captions.srt", NOT_ACCEPTED_REASON],
+    ["a Matroska file holding only subtitles", "captions.mkv", "The file has no video stream."],
+    ["text that ffmpeg renders as ANSI art (.nfo)", "readme.nfo", NOT_ACCEPTED_REASON],
+    ["a PNG picture", "still.png", NOT_ACCEPTED_REASON],
+    ["a raw H.264 stream", "raw.h264", NOT_ACCEPTED_REASON],
     [
       "a transport stream that declares H.264 but carries no picture",
       "tables-only.ts",
       "The file is not a video ffmpeg can read: its video stream has no picture size.",
     ],
     [
-      "a raw H.264 stream, which records no duration",
-      "raw.h264",
+      "a Matroska file written as a stream, which records no duration",
+      "streamed.mkv",
       "The file's duration is unknown; it may be truncated or a still image.",
     ],
     [
@@ -84,6 +84,7 @@ describe("unusable inputs", () => {
     await writeFile(at("notes.txt"), notes);
     await writeFile(at("readme.nfo"), notes);
     await writeFile(at("captions.srt"), "1\n00:00:00,000 --> 00:00:01,000\nHello\n\n");
+    await ffmpeg(["-i", at("captions.srt"), "-c:s", "srt", at("captions.mkv")]);
     // One ffmpeg run makes the rest: starting ffmpeg costs more than encoding these tiny files.
     const sine = ["-f", "lavfi", "-i", "sine=frequency=440:duration=1"];
     // Both inputs end: with an endless one, ffmpeg 5.1 keeps reading after every output is done.
@@ -111,6 +112,8 @@ describe("unusable inputs", () => {
       ...["-map", "1", "-frames:v", "1", at("still.png")],
       ...["-map", "1", "-frames:v", "1", ...h264, "-mpegts_pmt_start_pid", "0x1000", "-f", "mpegts", at("whole.ts")],
       ...["-map", "1", "-frames:v", "5", ...h264, "-f", "h264", at("raw.h264")],
+      // As a live stream, the muxer never goes back to write the duration into the header.
+      ...["-map", "1", "-frames:v", "5", ...h264, "-f", "matroska", "-live", "1", at("streamed.mkv")],
       ...["-map", "1", "-frames:v", "10", "-c:v", "mjpeg", at("mjpeg.mp4")],
     ]);
 
@@ -149,4 +152,39 @@ describe("unusable inputs", () => {
       expect((error as TranscodeError).retryable).toBe(false);
     },
   );
+});
+
+describe("sources that would hold a transcoder for hours", () => {
+  const limits = { maxDurationSec: 12 * 3600, maxPixels: 7680 * 4320, maxFrameRate: 240, minBytesPerSec: 512 };
+  const refusal = (path: string, over: Partial<typeof limits> = {}) =>
+    probeSource(path, undefined, { ...limits, ...over }).then(
+      () => null,
+      (e: unknown) => e as TranscodeError,
+    );
+
+  it("refuses a 7 KB file declaring ten hours of 1080p60, before decoding it", async () => {
+    // Two black frames, the second stamped at 10 h: the ladder would render 2 million frames from them.
+    const path = join(root, "ten-hours.mkv");
+    await ffmpeg([
+      ...["-f", "lavfi", "-i", "color=black:size=1920x1080:rate=60", "-frames:v", "2"],
+      ...["-vf", "setpts=N*36000/TB", "-fps_mode", "passthrough", "-c:v", "libx264", "-preset", "ultrafast"],
+      path,
+    ]);
+    const error = await refusal(path);
+    expect(error).toBeInstanceOf(TranscodeError);
+    expect(error?.message).toMatch(/^The file is too small for the duration it declares: [\d,]+ bytes for 36000 s\.$/);
+    expect(error?.retryable).toBe(false);
+  });
+
+  it("refuses a source longer, larger or faster than the limits allow, and takes it within them", async () => {
+    const path = await makeClip(join(root, "limits.mp4"), { width: 320, height: 240, seconds: 2, fps: 60 });
+    expect((await refusal(path, { maxDurationSec: 1 }))?.message).toBe("The video is too long: 2 s, at most 1 s.");
+    expect((await refusal(path, { maxPixels: 320 * 240 - 1 }))?.message).toBe(
+      "The picture is too large: 320×240, at most 76,799 pixels.",
+    );
+    expect((await refusal(path, { maxFrameRate: 30 }))?.message).toBe(
+      "The frame rate is too high: 60 fps, at most 30 fps.",
+    );
+    expect(await refusal(path, { maxPixels: 320 * 240, maxFrameRate: 60, maxDurationSec: 3 })).toBeNull();
+  });
 });

@@ -5,9 +5,12 @@
  * read, before any encoding starts.
  */
 import { execFile } from "node:child_process";
+import { stat } from "node:fs/promises";
 import { z } from "zod";
+import { DEFAULT_LIMITS, type SourceLimits } from "./config.ts";
 import { abortError, unusableSource } from "./errors.ts";
 import { ffmpegPaths } from "./ffmpeg-path.ts";
+import { INPUT_GUARD, isAcceptedFormat, NOT_ACCEPTED_REASON, NOT_ON_WHITELIST } from "./input-formats.ts";
 
 export type SourceInfo = {
   durationSec: number;
@@ -56,10 +59,9 @@ const ProbeSchema = z.object({
   format: z.object({ format_name: z.string().optional(), duration: z.string().optional() }).optional(),
 });
 
-// Demuxers that turn text (or any bytes, by file extension) into "video" of rendered characters.
+// Decoders that turn text (or any bytes) into "video" of rendered characters. Their demuxers are not
+// accepted (input-formats.ts); this guards against such a stream inside an accepted container.
 const TEXT_CODECS = new Set(["ansi", "bintext", "xbin", "idf", "tty"]);
-// Single-image demuxers: a photo is not a video, even though ffprobe lists a video stream.
-const IMAGE_FORMAT = /^(image2|.*_pipe)$/;
 
 type RunResult = { code: number; stdout: string; stderr: string };
 
@@ -101,15 +103,23 @@ function rotationOf(stream: z.infer<typeof StreamSchema>): number {
   return ((Math.round(degrees) % 360) + 360) % 360;
 }
 
-export async function probeSource(path: string, signal?: AbortSignal): Promise<SourceInfo> {
+export async function probeSource(
+  path: string,
+  signal?: AbortSignal,
+  limits: SourceLimits = DEFAULT_LIMITS,
+): Promise<SourceInfo> {
   const { ffprobe } = ffmpegPaths();
-  const probed = await run(ffprobe, ["-v", "error", "-of", "json", "-show_format", "-show_streams", path], signal);
+  const args = ["-v", "error", ...INPUT_GUARD, "-of", "json", "-show_format", "-show_streams", path];
+  const probed = await run(ffprobe, args, signal);
   if (probed.code !== 0) {
+    if (NOT_ON_WHITELIST.test(probed.stderr)) throw unusableSource(NOT_ACCEPTED_REASON);
     throw unusableSource(`The file is not a video ffmpeg can read: ${ffmpegComplaint(probed.stderr, path)}`);
   }
   const parsed = ProbeSchema.safeParse(JSON.parse(probed.stdout || "{}"));
   if (!parsed.success) throw unusableSource("The file is not a video ffmpeg can read: unexpected stream information.");
   const { streams, format } = parsed.data;
+  // The whitelist already refused it at open; this holds even if an ffmpeg build ignored the option.
+  if (!isAcceptedFormat(format?.format_name ?? "")) throw unusableSource(NOT_ACCEPTED_REASON);
 
   // Cover art in audio files shows up as a one-picture video stream.
   const video = streams.find((s) => s.codec_type === "video" && s.disposition?.attached_pic !== 1);
@@ -119,12 +129,17 @@ export async function probeSource(path: string, signal?: AbortSignal): Promise<S
   }
   if (TEXT_CODECS.has(video.codec_name ?? ""))
     throw unusableSource("The file is not a video: ffmpeg can only read it as text or random data.");
-  if (IMAGE_FORMAT.test(format?.format_name ?? "")) throw unusableSource("The file is a still image, not a video.");
   if (!video.width || !video.height)
     throw unusableSource("The file is not a video ffmpeg can read: its video stream has no picture size.");
 
   const durationSec = Number(format?.duration ?? video.duration);
   if (!(durationSec > 0)) throw unusableSource("The file's duration is unknown; it may be truncated or a still image.");
+  const frameRate = rate(video.avg_frame_rate) || rate(video.r_frame_rate) || 30;
+  refuseBeyondLimits(
+    { durationSec, width: video.width, height: video.height, frameRate },
+    (await stat(path)).size,
+    limits,
+  );
 
   await decodeFirstFrame(path, signal);
 
@@ -133,7 +148,6 @@ export async function probeSource(path: string, signal?: AbortSignal): Promise<S
   const sar = sarNum > 0 && sarDen > 0 ? sarNum / sarDen : 1;
   const storedWidth = Math.round(video.width * sar);
   const sideways = rotation === 90 || rotation === 270;
-  const frameRate = rate(video.avg_frame_rate) || rate(video.r_frame_rate) || 30;
   const videoCodec = video.codec_name ?? "unknown";
 
   return {
@@ -155,10 +169,58 @@ export async function probeSource(path: string, signal?: AbortSignal): Promise<S
   };
 }
 
+/**
+ * What a source costs is decided by what its headers declare: a few KB can
+ * declare ten hours of 1080p60, which the ladder would then render frame by
+ * frame. Refuse, before decoding anything, what no camera makes or what so
+ * few bytes cannot honestly hold.
+ */
+export function refuseBeyondLimits(
+  declared: { durationSec: number; width: number; height: number; frameRate: number },
+  bytes: number,
+  limits: SourceLimits,
+): void {
+  const { durationSec, width, height, frameRate } = declared;
+  const span = (sec: number) =>
+    sec >= 3600
+      ? `${Math.round(sec / 360) / 10} h`
+      : sec >= 60
+        ? `${Math.round(sec / 60)} min`
+        : `${Math.round(sec)} s`;
+  if (durationSec > limits.maxDurationSec)
+    throw unusableSource(`The video is too long: ${span(durationSec)}, at most ${span(limits.maxDurationSec)}.`);
+  if (width * height > limits.maxPixels)
+    throw unusableSource(
+      `The picture is too large: ${width}×${height}, at most ${limits.maxPixels.toLocaleString("en")} pixels.`,
+    );
+  if (frameRate > limits.maxFrameRate)
+    throw unusableSource(
+      `The frame rate is too high: ${Math.round(frameRate)} fps, at most ${limits.maxFrameRate} fps.`,
+    );
+  if (bytes / durationSec < limits.minBytesPerSec)
+    throw unusableSource(
+      `The file is too small for the duration it declares: ${bytes.toLocaleString("en")} bytes for ${Math.round(durationSec)} s.`,
+    );
+}
+
 /** Headers can be intact while the data is not (a cut-off upload): insist on one real frame. */
 async function decodeFirstFrame(path: string, signal?: AbortSignal): Promise<void> {
   const { ffmpeg } = ffmpegPaths();
-  const args = ["-v", "error", "-nostdin", "-i", path, "-map", "0:v:0", "-frames:v", "1", "-f", "framecrc", "-"];
+  const args = [
+    "-v",
+    "error",
+    "-nostdin",
+    ...INPUT_GUARD,
+    "-i",
+    path,
+    "-map",
+    "0:v:0",
+    "-frames:v",
+    "1",
+    "-f",
+    "framecrc",
+    "-",
+  ];
   const decoded = await run(ffmpeg, args, signal);
   const frames = decoded.stdout.split("\n").filter((l) => l && !l.startsWith("#"));
   if (decoded.code !== 0 || frames.length === 0) {
@@ -175,7 +237,7 @@ async function decodeFirstFrame(path: string, signal?: AbortSignal): Promise<voi
 async function maxKeyframeInterval(path: string, durationSec: number, signal?: AbortSignal): Promise<number> {
   const { ffprobe } = ffmpegPaths();
   const window = Math.min(20, durationSec);
-  const args = ["-v", "error", "-select_streams", "v:0", "-read_intervals", `%+${window}`];
+  const args = ["-v", "error", ...INPUT_GUARD, "-select_streams", "v:0", "-read_intervals", `%+${window}`];
   args.push("-show_entries", "packet=pts_time,dts_time,flags", "-of", "csv=p=0", path);
   const { stdout } = await run(ffprobe, args, signal);
   const keyframes = stdout

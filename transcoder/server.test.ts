@@ -3,17 +3,24 @@ import { createReadStream } from "node:fs";
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { createServer, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
+import { networkInterfaces, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ERRORS, type ErrorCode } from "../worker/contracts/errors.ts";
-import type { JobEvent } from "../worker/contracts/job.ts";
+import type { JobEvent, JobSpec } from "../worker/contracts/job.ts";
+import { signJobToken } from "../worker/contracts/job-token.ts";
 import type { PublishedMetadata } from "./pipeline.ts";
+import { NOT_ACCEPTED_REASON } from "./input-formats.ts";
 import { startServer, type TranscoderServer } from "./server.ts";
-import { makeClip } from "./testing/media.ts";
+import { ffmpeg, makeClip } from "./testing/media.ts";
 
-const TOKEN = "secret-token-abc123";
+/** The secret the worker signs job tokens with, shared with the transcoder. */
+const SECRET = "transcoder-test-secret-0123456789";
+/** One expiry for the run, so a job's token is the same every time it is made. */
+const EXP = Date.now() + 3600_000;
+const tokenFor = (jobId: string, exp = EXP, secret = SECRET) =>
+  signJobToken(secret, { videoId: `video-${jobId}`, jobId, exp });
 
 type Received = {
   at: number;
@@ -28,11 +35,12 @@ type Received = {
  * the way the worker's processing routes do, with `{ error: { code, message } }` (README "Error codes").
  * Job "gone" is superseded when it reports playable; from then on every request of its gets
  * `409 job_superseded`, as from the worker. Job "gone-at-upload" has its uploads refused so, but
- * not its callbacks: only the refused upload can tell it to stop. Sources "superseded" and
- * "unavailable" answer 409 with the two codes the worker's source route can give; any other
- * unknown path is 404.
+ * not its callbacks: only the refused upload can tell it to stop. Job "revoked" gets 401
+ * `invalid_token` for everything it sends. Sources "superseded" and "unavailable" answer 409 with
+ * the two codes the worker's source route can give; source "redirect" redirects to `elsewhere`;
+ * `/source/file/<name>` serves a file of the test's directory; any other unknown path is 404.
  */
-async function startStandIn(root: string, clipPath: string) {
+async function startStandIn(root: string, clipPath: string, elsewhere: string) {
   const requests: Received[] = [];
   const callbacks = (jobId: string) =>
     requests
@@ -54,13 +62,20 @@ async function startStandIn(root: string, clipPath: string) {
     if (path === "/source/superseded") return supersede(res);
     if (path === "/source/unavailable")
       return refuse(res, "source_unavailable", "The source is not available while the upload is uploading.");
+    if (path === "/source/redirect") return res.writeHead(302, { location: `${elsewhere}/source/clip` }).end();
+    if (path.startsWith("/source/file/")) {
+      const file = join(root, path.slice("/source/file/".length));
+      res.writeHead(200, { "content-length": (await stat(file)).size });
+      createReadStream(file).pipe(res);
+      return;
+    }
     if (path === "/source/clip") {
       const { size } = await stat(clipPath);
       res.writeHead(200, { "content-type": "video/mp4", "content-length": size });
       createReadStream(clipPath).pipe(res);
       return;
     }
-    if (path === "/source/stall") {
+    if (path === "/source/stall" || path === "/source/trickle") {
       // A download that never finishes: the job is still running when the transcoder is stopped.
       requests.push({ at: Date.now(), method: req.method ?? "", path, headers: req.headers, body: Buffer.alloc(0) });
       res.writeHead(200, { "content-length": 10_000_000 });
@@ -83,6 +98,7 @@ async function startStandIn(root: string, clipPath: string) {
     requests.push(received);
     const jobId = /^\/(?:upload|callback)\/([^/]+)/.exec(path)?.[1] ?? "";
     if (superseded.has(jobId)) return supersede(res);
+    if (jobId === "revoked") return refuse(res, "invalid_token", "The job token is not valid.");
     if (req.method === "PUT" && jobId === "gone-at-upload") return supersede(res);
     if (req.method === "PUT" && path.startsWith("/upload/")) {
       const file = join(root, "uploads", path.slice("/upload/".length));
@@ -116,14 +132,14 @@ async function startStandIn(root: string, clipPath: string) {
     uploads,
     goneAt: () => goneAt,
     releaseHandBack,
-    job: (jobId: string, source = "clip") => ({
+    job: async (jobId: string, source = "clip"): Promise<JobSpec> => ({
       jobId,
       videoId: `video-${jobId}`,
       attempt: 1,
       sourceUrl: `${url}/source/${source}`,
       uploadBaseUrl: `${url}/upload/${jobId}`,
       callbackUrl: `${url}/callback/${jobId}`,
-      token: TOKEN,
+      token: await tokenFor(jobId),
     }),
     close: () => {
       server.closeAllConnections();
@@ -137,12 +153,15 @@ describe("the transcoder service", () => {
   let tmp: string;
   let standIn: Awaited<ReturnType<typeof startStandIn>>;
   let service: TranscoderServer;
+  // Another host: a job must never make the transcoder talk to it.
+  let elsewhere: Server;
+  const elsewhereHits: string[] = [];
   const logs: string[] = [];
-  const post = (body: unknown) =>
+  const post = async (body: unknown) =>
     fetch(`${service.url}/jobs`, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: typeof body === "string" ? body : JSON.stringify(body),
+      body: typeof body === "string" ? body : JSON.stringify(await body),
     });
 
   beforeAll(async () => {
@@ -150,13 +169,29 @@ describe("the transcoder service", () => {
     tmp = join(root, "tmp");
     await mkdir(tmp);
     const clipPath = await makeClip(join(root, "clip.mp4"), { width: 640, height: 360, seconds: 2 });
-    standIn = await startStandIn(root, clipPath);
-    service = await startServer({ port: 0, concurrency: 1, tmpDir: tmp, logLine: (line) => logs.push(line) });
+    elsewhere = createServer((req, res) => {
+      elsewhereHits.push(`${req.method} ${req.url}`);
+      res.writeHead(200, { "content-type": "video/mp4" });
+      createReadStream(clipPath).pipe(res);
+    });
+    await new Promise<void>((resolve) => elsewhere.listen(0, "127.0.0.1", resolve));
+    const elsewhereUrl = `http://127.0.0.1:${(elsewhere.address() as AddressInfo).port}`;
+    standIn = await startStandIn(root, clipPath, elsewhereUrl);
+    service = await startServer({
+      secret: SECRET,
+      workerUrl: standIn.url,
+      port: 0,
+      concurrency: 1,
+      tmpDir: tmp,
+      logLine: (line) => logs.push(line),
+    });
   });
 
   afterAll(async () => {
     await service?.close();
     await standIn?.close();
+    elsewhere?.closeAllConnections();
+    elsewhere?.close();
     await rm(root, { recursive: true, force: true });
   });
 
@@ -169,8 +204,8 @@ describe("the transcoder service", () => {
   it("rejects a bad body with 400", async () => {
     for (const body of [
       "not json",
-      { ...standIn.job("x"), attempt: "one" },
-      { ...standIn.job("x"), sourceUrl: "file:///etc/passwd" },
+      { ...(await standIn.job("x")), attempt: "one" },
+      { ...(await standIn.job("x")), sourceUrl: "file:///etc/passwd" },
     ]) {
       const res = await post(body);
       expect(res.status).toBe(400);
@@ -222,8 +257,9 @@ describe("the transcoder service", () => {
     expect(completed.body.metadata.renditions.map((r) => r.name)).toEqual(["360p", "240p"]);
     expect((completed.body.metadata as PublishedMetadata).files.at(-1)).toBe("master.m3u8");
 
+    const token = (await standIn.job("a")).token;
     for (const u of uploads) {
-      expect(u.headers.authorization).toBe(`Bearer ${TOKEN}`);
+      expect(u.headers.authorization).toBe(`Bearer ${token}`);
       expect(Number(u.headers["content-length"])).toBe(u.body.length);
     }
     const typeOf = (name: string) => uploads.find((u) => u.path.endsWith(name))!.headers["content-type"];
@@ -235,7 +271,7 @@ describe("the transcoder service", () => {
     expect(master).toContain("360p/index.m3u8");
     expect(standIn.callbacks("a").every((c) => c.body.jobId === "a")).toBe(true);
     expect(await readdir(tmp)).toEqual([]);
-    expect(logs.some((l) => l.includes(TOKEN))).toBe(false);
+    expect(logs.some((l) => l.includes(token))).toBe(false);
     expect(logs.map((l) => JSON.parse(l).event)).toEqual(
       expect.arrayContaining(["job.accepted", "job.playable", "job.completed"]),
     );
@@ -310,11 +346,158 @@ describe("the transcoder service", () => {
     expect(await readdir(tmp)).toEqual([]);
   });
 
+  it("listens on 127.0.0.1 only, unless told otherwise", async () => {
+    const listening = logs.map((l) => JSON.parse(l)).find((e) => e.event === "server.listening");
+    expect(listening).toMatchObject({ address: "127.0.0.1", port: service.port });
+    const outside = Object.values(networkInterfaces())
+      .flat()
+      .find((a) => a && a.family === "IPv4" && !a.internal)?.address;
+    if (outside) {
+      const reached = await fetch(`http://${outside}:${service.port}/health`).then(
+        () => true,
+        () => false,
+      );
+      expect(reached).toBe(false);
+    }
+  });
+
+  it("refuses with 401 invalid_token a job the worker did not sign for it, and fetches nothing", async () => {
+    const job = async (jobId: string, token: Promise<string> | string) => ({
+      ...(await standIn.job(jobId, `never-${jobId}`)),
+      token: await token,
+    });
+    const forged = [
+      await job("forged", tokenFor("forged", EXP, "another-secret-0123456789abcdef")),
+      await job("expired", tokenFor("expired", Date.now() - 1000)),
+      await job("borrowed", tokenFor("someone-else")),
+      await job("garbage", "not.a-token"),
+    ];
+    for (const body of forged) {
+      const res = await post(body);
+      expect(res.status, body.jobId).toBe(401);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe("invalid_token");
+    }
+    await service.idle();
+    expect(standIn.requests.filter((r) => r.path.startsWith("/source/never-"))).toEqual([]);
+    expect(eventsOf("forged")).toEqual([]);
+  });
+
+  it("refuses with 400 a job whose URLs lie outside the worker, and fetches nothing", async () => {
+    const other = "http://127.0.0.1:1";
+    const base = await standIn.job("outside");
+    for (const body of [
+      { ...base, sourceUrl: `${other}/source/clip` },
+      { ...base, uploadBaseUrl: `${other}/upload/outside` },
+      { ...base, callbackUrl: `${other}/callback/outside` },
+      { ...base, sourceUrl: base.sourceUrl.replace("http://", "http://user:pass@") },
+    ]) {
+      const res = await post(body);
+      expect(res.status).toBe(400);
+      const json = (await res.json()) as { error: { code: string; message: string } };
+      expect(json.error.code).toBe("invalid_request");
+      expect(json.error.message).toMatch(/must lie under the worker's URL/);
+    }
+    expect(eventsOf("outside")).toEqual([]);
+  });
+
+  it("does not follow a redirect from the worker, and fails the job for good", async () => {
+    expect((await post(standIn.job("redirected", "redirect"))).status).toBe(202);
+    await service.idle();
+    expect(standIn.callbacks("redirected").at(-1)?.body).toEqual({
+      type: "failed",
+      jobId: "redirected",
+      reason: "The source could not be downloaded: GET source answered HTTP 302.",
+      retryable: false,
+    });
+    expect(elsewhereHits).toEqual([]);
+  });
+
+  it("stops a job at once, and reports nothing more, when the worker answers 401", async () => {
+    expect((await post(standIn.job("revoked"))).status).toBe(202);
+    await service.idle();
+    expect(standIn.callbacks("revoked").map((c) => c.body.type)).toEqual(["progress"]);
+    expect(standIn.uploads("revoked")).toEqual([]);
+    expect(eventsOf("revoked")).toContain("job.unauthorized");
+    expect(eventsOf("revoked")).not.toContain("job.failed");
+    expect(await readdir(tmp)).toEqual([]);
+  });
+
+  it("fails an uploaded HLS playlist or concat list naming local files, and publishes nothing", async () => {
+    // A file on the transcoder's host, outside any job's directory, that the upload names.
+    const secretDir = await mkdtemp(join(root, "host-files-"));
+    const local = join(secretDir, "private.ts");
+    await ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-t", "2", "-c:v", "libx264", local]);
+    await writeFile(
+      join(root, "playlist.m3u8"),
+      `#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2.0,\n${local}\n#EXT-X-ENDLIST\n`,
+    );
+    await writeFile(join(root, "list.ffconcat"), `ffconcat version 1.0\nfile '${local}'\n`);
+    for (const [jobId, file] of [
+      ["playlist", "playlist.m3u8"],
+      ["concat", "list.ffconcat"],
+    ]) {
+      expect((await post(standIn.job(jobId, `file/${file}`))).status).toBe(202);
+      await service.idle();
+      expect(standIn.callbacks(jobId).at(-1)?.body).toEqual({
+        type: "failed",
+        jobId,
+        reason: NOT_ACCEPTED_REASON,
+        retryable: false,
+      });
+      expect(standIn.uploads(jobId)).toEqual([]);
+    }
+    expect(await readdir(tmp)).toEqual([]);
+  });
+
+  it("fails a job whose download stalls, its heartbeat silent once bytes stop", async () => {
+    const stallLogs: string[] = [];
+    const stallTmp = await mkdtemp(join(root, "stall-tmp-"));
+    const stalling = await startServer({
+      secret: SECRET,
+      workerUrl: standIn.url,
+      port: 0,
+      tmpDir: stallTmp,
+      settings: { stallMs: 7000 },
+      logLine: (line) => stallLogs.push(line),
+    });
+    try {
+      const posted = Date.now();
+      const res = await fetch(`${stalling.url}/jobs`, {
+        method: "POST",
+        body: JSON.stringify(await standIn.job("trickle", "trickle")),
+      });
+      expect(res.status).toBe(202);
+      await stalling.idle();
+      const callbacks = standIn.callbacks("trickle");
+      expect(callbacks.at(-1)?.body).toEqual({
+        type: "failed",
+        jobId: "trickle",
+        reason: "Transcoding failed: GET source made no progress for 7 s.",
+        retryable: true,
+      });
+      expect(callbacks.at(-1)!.at - posted).toBeGreaterThanOrEqual(7000);
+      // 1 KB arrived at once, then nothing: beats at the start and 2 s later, then silence.
+      const beats = callbacks.filter((c) => c.body.type === "progress");
+      expect(beats.length).toBeGreaterThanOrEqual(1);
+      for (const beat of beats) expect(beat.at - posted).toBeLessThan(3500);
+      expect(await readdir(stallTmp)).toEqual([]);
+    } finally {
+      await stalling.close();
+    }
+  });
+
   it("on SIGTERM stops accepting, hands its running job back and removes its temp dir", async () => {
     const childTmp = await mkdtemp(join(root, "child-tmp-"));
     const child = spawn(process.execPath, [fileURLToPath(new URL("./server.ts", import.meta.url))], {
       // A free slot, so only shutting down can be why a new job is refused.
-      env: { ...process.env, TRANSCODER_PORT: "0", TRANSCODER_CONCURRENCY: "2", TMPDIR: childTmp },
+      env: {
+        ...process.env,
+        TRANSCODER_PORT: "0",
+        TRANSCODER_CONCURRENCY: "2",
+        TMPDIR: childTmp,
+        TRANSCODER_SECRET: SECRET,
+        WORKER_URL: standIn.url,
+      },
       stdio: ["ignore", "pipe", "inherit"],
     });
     const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
@@ -328,7 +511,7 @@ describe("the transcoder service", () => {
     });
     const res = await fetch(`http://127.0.0.1:${port}/jobs`, {
       method: "POST",
-      body: JSON.stringify(standIn.job("stalled", "stall")),
+      body: JSON.stringify(await standIn.job("stalled", "stall")),
     });
     expect(res.status).toBe(202);
     while (!standIn.requests.some((r) => r.path === "/source/stall")) await new Promise((r) => setTimeout(r, 50));
@@ -339,7 +522,7 @@ describe("the transcoder service", () => {
     // Still alive, handing its job back: a new job now is refused, by 503 or by a closed port.
     const late = await fetch(`http://127.0.0.1:${port}/jobs`, {
       method: "POST",
-      body: JSON.stringify(standIn.job("late")),
+      body: JSON.stringify(await standIn.job("late")),
     }).then(
       async (r) => `${r.status} ${((await r.json()) as { error?: { code: string } }).error?.code}`,
       () => "connection refused",

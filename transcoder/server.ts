@@ -4,21 +4,35 @@
  * refuses the rest with 503 rather than queueing them: the worker's queue
  * already does that, and a container should not hold work it cannot start.
  *
- * Environment: TRANSCODER_PORT or PORT (default 8788), TRANSCODER_CONCURRENCY
- * (default 1), TMPDIR (job temp dirs). `node transcoder/server.ts` starts it.
+ * Only the worker may give it work: a job is accepted only with a job token
+ * the worker signed with the shared TRANSCODER_SECRET, naming that job, and
+ * only if every URL it names lies under the worker's own URL (WORKER_URL).
+ * It listens on 127.0.0.1 unless told otherwise (TRANSCODER_HOST; a container
+ * must listen where the Container class reaches it).
+ *
+ * Environment: config.ts (README "Configuration"), and TMPDIR for job temp
+ * dirs. `node transcoder/server.ts` starts it.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { ERRORS, type ErrorBody, type ErrorCode } from "../worker/contracts/errors.ts";
 import { type JobSpec, JobSpecSchema } from "../worker/contracts/job.ts";
+import { verifyJobToken } from "../worker/contracts/job-token.ts";
+import { DEFAULT_BUDGET, DEFAULT_LIMITS, DEFAULT_STALL_MS, type JobSettings, readTranscoderConfig } from "./config.ts";
 import { runJob, type JobLog } from "./job.ts";
 
 export type ServerOptions = {
+  /** Verifies the job tokens the worker signs. */
+  secret: string;
+  /** The worker's base URL: every URL of a job must lie under it. */
+  workerUrl: string;
   port?: number;
+  /** Default 127.0.0.1. */
   host?: string;
   concurrency?: number;
   tmpDir?: string;
+  settings?: Partial<JobSettings>;
   /** One line per event; defaults to stdout. */
   logLine?: (line: string) => void;
 };
@@ -66,6 +80,40 @@ export async function readJobSpec(req: IncomingMessage, res: ServerResponse): Pr
   return parsed.data;
 }
 
+/** Whether `url` lies under `base`: same origin, and its path within the base's. No credentials in it. */
+export function isUnder(url: string, base: string): boolean {
+  const u = new URL(url);
+  const b = new URL(base);
+  const basePath = b.pathname.endsWith("/") ? b.pathname : `${b.pathname}/`;
+  return u.origin === b.origin && !u.username && !u.password && u.pathname.startsWith(basePath);
+}
+
+/**
+ * Whether the worker sent this job: its token verifies with the shared
+ * secret, is unexpired and names this very job, and all its URLs lie under
+ * the worker. Otherwise the request is answered 401 `invalid_token` or 400
+ * `invalid_request`, and false returned.
+ */
+export async function isWorkersJob(
+  job: JobSpec,
+  worker: { secret: string; workerUrl: string },
+  res: ServerResponse,
+): Promise<boolean> {
+  const claims = await verifyJobToken(worker.secret, job.token);
+  if (!claims || claims.jobId !== job.jobId || claims.videoId !== job.videoId) {
+    refuse(res, "invalid_token", "The job token is not valid for this job.");
+    return false;
+  }
+  const outside = (["sourceUrl", "uploadBaseUrl", "callbackUrl"] as const).filter(
+    (field) => !isUnder(job[field], worker.workerUrl),
+  );
+  if (outside.length > 0) {
+    refuse(res, "invalid_request", `${outside.join(", ")}: must lie under the worker's URL.`);
+    return false;
+  }
+  return true;
+}
+
 /** The body as text, or null once it runs past `MAX_BODY_BYTES`. */
 export async function readBody(req: IncomingMessage): Promise<string | null> {
   let size = 0;
@@ -78,9 +126,16 @@ export async function readBody(req: IncomingMessage): Promise<string | null> {
   return Buffer.concat(chunks).toString("utf8");
 }
 
-export async function startServer(options: ServerOptions = {}): Promise<TranscoderServer> {
+export async function startServer(options: ServerOptions): Promise<TranscoderServer> {
+  if (!options.secret || !options.workerUrl) throw new Error("The transcoder needs the worker's secret and URL.");
   const concurrency = Math.max(1, Math.floor(Number(options.concurrency) || 1));
   const tmpRoot = options.tmpDir ?? tmpdir();
+  const settings: JobSettings = {
+    limits: DEFAULT_LIMITS,
+    budget: DEFAULT_BUDGET,
+    stallMs: DEFAULT_STALL_MS,
+    ...options.settings,
+  };
   const logLine = options.logLine ?? ((line: string) => console.log(line));
   // Never pass the token or URLs here: URLs may carry signatures.
   const log: JobLog = (event, fields = {}) =>
@@ -92,6 +147,7 @@ export async function startServer(options: ServerOptions = {}): Promise<Transcod
   async function submit(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const job = await readJobSpec(req, res);
     if (!job) return;
+    if (!(await isWorkersJob(job, options, res))) return;
     if (closing) return refuse(res, "shutting_down", "The transcoder is shutting down.");
     // A redelivered request for a job already running is accepted, not run twice.
     if (jobs.has(job.jobId)) return send(res, 202, { accepted: true, jobId: job.jobId });
@@ -99,7 +155,7 @@ export async function startServer(options: ServerOptions = {}): Promise<Transcod
       return refuse(res, "transcoder_busy", `Already running ${jobs.size} of ${concurrency} jobs.`);
 
     log("job.accepted", { jobId: job.jobId, videoId: job.videoId, attempt: job.attempt });
-    const running = runJob(job, { tmpRoot, stop: stop.signal, log })
+    const running = runJob(job, { tmpRoot, stop: stop.signal, log, settings })
       .catch((e: unknown) => log("job.crashed", { jobId: job.jobId, error: String(e) }))
       .finally(() => jobs.delete(job.jobId));
     jobs.set(job.jobId, running);
@@ -128,10 +184,10 @@ export async function startServer(options: ServerOptions = {}): Promise<Transcod
 
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(options.port ?? 8788, options.host, () => resolve());
+    server.listen(options.port ?? 8788, options.host ?? "127.0.0.1", () => resolve());
   });
-  const { port } = server.address() as AddressInfo;
-  log("server.listening", { port, concurrency });
+  const { port, address } = server.address() as AddressInfo;
+  log("server.listening", { port, address, concurrency });
 
   const idle = async () => {
     while (jobs.size > 0) await Promise.allSettled([...jobs.values()]);
@@ -156,11 +212,15 @@ export async function startServer(options: ServerOptions = {}): Promise<Transcod
 }
 
 if (import.meta.main) {
-  const env = process.env;
-  const server = await startServer({
-    port: Number(env.TRANSCODER_PORT ?? env.PORT ?? 8788),
-    concurrency: Number(env.TRANSCODER_CONCURRENCY ?? 1),
-  });
+  let config: ReturnType<typeof readTranscoderConfig>;
+  try {
+    config = readTranscoderConfig(process.env);
+  } catch (error) {
+    console.error((error as Error).message);
+    process.exit(1);
+  }
+  const { limits, budget, stallMs } = config;
+  const server = await startServer({ ...config, settings: { limits, budget, stallMs } });
   const shutdown = () => {
     server.close().then(
       () => process.exit(0),

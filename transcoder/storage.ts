@@ -2,8 +2,13 @@
  * Moving bytes to and from the Reelay worker: stream the source down, PUT the
  * outputs up, POST callbacks. Files are streamed from disk, never held in
  * memory (sources can be tens of gigabytes). A `409 job_superseded` from the
- * worker means another attempt owns the video now; that is not an error to
- * retry but a reason to stop. Any other refusal, 409s included, is a failure.
+ * worker means another attempt owns the video now, and a `401` that the
+ * job's token is no longer good: neither is an error to retry but a reason to
+ * stop. Any other refusal, 409s included, is a failure.
+ *
+ * Redirects are never followed (a job's URLs all lie under the worker, and
+ * a redirect could lead anywhere), and a transfer that moves no byte for
+ * `stallMs` fails: a peer that never answers must not hold a slot for ever.
  */
 import { createReadStream, createWriteStream } from "node:fs";
 import { stat } from "node:fs/promises";
@@ -13,10 +18,17 @@ import { pipeline } from "node:stream/promises";
 import { type ErrorCode, errorCodeOf } from "../worker/contracts/errors.ts";
 import { abortError } from "./errors.ts";
 
-export class SupersededError extends Error {
-  constructor(what: string) {
-    super(`${what} answered 409 job_superseded: the job was superseded`);
-    this.name = "SupersededError";
+/** The worker will take nothing more from this job: stop it and send nothing more. */
+export class WithdrawnError extends Error {
+  readonly why: "superseded" | "unauthorized";
+  constructor(what: string, why: "superseded" | "unauthorized", code: ErrorCode | null = null) {
+    super(
+      why === "superseded"
+        ? `${what} answered 409 job_superseded: the job was superseded`
+        : `${what} answered 401${code ? ` ${code}` : ""}: the job's token is not accepted`,
+    );
+    this.name = "WithdrawnError";
+    this.why = why;
   }
 }
 
@@ -32,9 +44,55 @@ export class HttpError extends Error {
   }
 }
 
+/** A transfer that moved no byte for too long. */
+export class StalledError extends Error {
+  constructor(what: string, ms: number) {
+    super(`${what} made no progress for ${Math.round(ms / 100) / 10} s`);
+    this.name = "StalledError";
+  }
+}
+
+/** How one job talks to the worker. */
+export type Transfer = {
+  token: string;
+  signal: AbortSignal;
+  /** A transfer that moves no byte for this long fails. */
+  stallMs: number;
+  /** Called whenever bytes move (downloaded, or read from disk to upload): the job's sign of life. */
+  onActivity?: () => void;
+};
+
+/** An AbortSignal that fires when `touch` has not been called for `ms`, or when `parent` aborts. */
+export type StallWatch = { signal: AbortSignal; touch(): void; stop(): void; stalled(): StalledError | null };
+
+export function stallWatch(what: string, ms: number, parent: AbortSignal): StallWatch {
+  const controller = new AbortController();
+  let stalled: StalledError | null = null;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const onParent = () => controller.abort(abortError(parent));
+  parent.addEventListener("abort", onParent, { once: true });
+  const touch = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      stalled = new StalledError(what, ms);
+      controller.abort(stalled);
+    }, ms);
+  };
+  touch();
+  return {
+    signal: controller.signal,
+    touch,
+    stop() {
+      clearTimeout(timer);
+      parent.removeEventListener("abort", onParent);
+    },
+    stalled: () => stalled,
+  };
+}
+
 /**
  * The `error.code` of a refusal: only 4xx answers carry the worker's small
- * JSON error body; null when there is none (a 5xx, a proxy's page).
+ * JSON error body; null when there is none (a 5xx, a redirect, a proxy's page).
  */
 async function refusalCode(response: Response): Promise<ErrorCode | null> {
   if (response.status < 400 || response.status >= 500) {
@@ -65,27 +123,38 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 
 /**
  * Sends a request, retrying network errors and 5xx (up to 5 more times, with
- * exponential backoff and jitter). `409 job_superseded` throws
- * SupersededError at once; other non-2xx throw HttpError.
+ * exponential backoff and jitter); each attempt has its own stall watch,
+ * which `send` uses as its signal and touches as its body moves. A 2xx
+ * answer comes back with its watch still running, for the caller to read
+ * the body under and stop. `409 job_superseded` and 401 throw
+ * WithdrawnError at once; a stall throws StalledError, other non-2xx
+ * (redirects included) HttpError, without retrying.
  */
-export async function request(
+async function watchedRequest(
   what: string,
-  send: () => Promise<Response>,
-  signal: AbortSignal,
-  retries = RETRIES,
-): Promise<Response> {
+  send: (watch: StallWatch) => Promise<Response>,
+  transfer: Transfer,
+  retries: number,
+): Promise<{ response: Response; watch: StallWatch }> {
+  const { signal } = transfer;
   for (let attempt = 0; ; attempt++) {
     let failure: unknown;
+    const watch = stallWatch(what, transfer.stallMs, signal);
     try {
-      const response = await send();
-      if (response.ok) return response;
+      const response = await send(watch);
+      watch.touch();
+      if (response.ok) return { response, watch };
+      watch.stop();
       const code = await refusalCode(response);
-      if (response.status === 409 && code === "job_superseded") throw new SupersededError(what);
+      if (response.status === 409 && code === "job_superseded") throw new WithdrawnError(what, "superseded");
+      if (response.status === 401) throw new WithdrawnError(what, "unauthorized", code);
       failure = new HttpError(what, response.status, code);
       if (response.status < 500) throw failure;
     } catch (error) {
+      watch.stop();
       if (signal.aborted) throw abortError(signal);
-      if (error instanceof SupersededError || error instanceof HttpError) throw error;
+      if (watch.stalled()) throw watch.stalled();
+      if (error instanceof WithdrawnError || error instanceof HttpError) throw error;
       failure = error;
     }
     if (attempt >= retries) throw failure;
@@ -93,35 +162,58 @@ export async function request(
   }
 }
 
+/** `watchedRequest` for requests whose answer body does not matter. */
+export async function request(
+  what: string,
+  send: (watch: StallWatch) => Promise<Response>,
+  transfer: Transfer,
+  retries = RETRIES,
+): Promise<void> {
+  const { response, watch } = await watchedRequest(what, send, transfer, retries);
+  watch.stop();
+  await response.body?.cancel();
+}
+
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
 /** Streams the source to `dest`; `onBytes` gets (received, total or null). */
 export async function downloadSource(
   url: string,
-  token: string,
+  transfer: Transfer,
   dest: string,
-  signal: AbortSignal,
   onBytes?: (received: number, total: number | null) => void,
 ): Promise<number> {
-  const response = await request("GET source", () => fetch(url, { headers: bearer(token), signal }), signal);
-  if (!response.body) throw new Error("GET source returned no body");
-  const length = Number(response.headers.get("content-length"));
-  const total = Number.isFinite(length) && length > 0 ? length : null;
-  let received = 0;
-  await pipeline(
-    Readable.fromWeb(response.body as import("node:stream/web").ReadableStream<Uint8Array>),
-    async function* (chunks: AsyncIterable<Uint8Array>) {
-      for await (const chunk of chunks) {
-        received += chunk.length;
-        onBytes?.(received, total);
-        yield chunk;
-      }
-    },
-    createWriteStream(dest),
-    { signal },
-  );
-  if (total !== null && received !== total) throw new Error(`GET source ended after ${received} of ${total} bytes`);
-  return received;
+  const what = "GET source";
+  const send = (watch: StallWatch) =>
+    fetch(url, { headers: bearer(transfer.token), redirect: "manual", signal: watch.signal });
+  const { response, watch } = await watchedRequest(what, send, transfer, RETRIES);
+  try {
+    if (!response.body) throw new Error("GET source returned no body");
+    const length = Number(response.headers.get("content-length"));
+    const total = Number.isFinite(length) && length > 0 ? length : null;
+    let received = 0;
+    await pipeline(
+      Readable.fromWeb(response.body as import("node:stream/web").ReadableStream<Uint8Array>),
+      async function* (chunks: AsyncIterable<Uint8Array>) {
+        for await (const chunk of chunks) {
+          received += chunk.length;
+          watch.touch();
+          transfer.onActivity?.();
+          onBytes?.(received, total);
+          yield chunk;
+        }
+      },
+      createWriteStream(dest),
+      { signal: watch.signal },
+    );
+    if (total !== null && received !== total) throw new Error(`GET source ended after ${received} of ${total} bytes`);
+    return received;
+  } catch (error) {
+    if (transfer.signal.aborted) throw abortError(transfer.signal);
+    throw watch.stalled() ?? error;
+  } finally {
+    watch.stop();
+  }
 }
 
 export function contentType(path: string): string {
@@ -131,25 +223,35 @@ export function contentType(path: string): string {
   return "application/octet-stream";
 }
 
-export type Destination = { uploadBaseUrl: string; token: string; signal: AbortSignal };
+export type Destination = Transfer & { uploadBaseUrl: string };
+
+/** A file's bytes as a request body, touching `watch` as each chunk leaves the disk. */
+async function* fileBody(path: string, watch: StallWatch, onActivity?: () => void): AsyncGenerator<Uint8Array> {
+  for await (const chunk of createReadStream(path) as AsyncIterable<Buffer>) {
+    watch.touch();
+    onActivity?.();
+    yield chunk;
+  }
+}
 
 export async function uploadFile(dest: Destination, workDir: string, relative: string): Promise<void> {
   const local = join(workDir, relative);
   const { size } = await stat(local);
   const url = `${dest.uploadBaseUrl.replace(/\/+$/, "")}/${relative.split("/").map(encodeURIComponent).join("/")}`;
-  const send = () => {
+  const send = (watch: StallWatch) => {
     // A fresh stream per attempt; Content-Length so storage knows the size up front.
-    const body = Readable.toWeb(createReadStream(local)) as unknown as BodyInit;
+    const body = Readable.toWeb(Readable.from(fileBody(local, watch, dest.onActivity))) as unknown as BodyInit;
     const init: RequestInit & { duplex: "half" } = {
       method: "PUT",
       headers: { ...bearer(dest.token), "content-type": contentType(relative), "content-length": String(size) },
       body,
       duplex: "half",
-      signal: dest.signal,
+      redirect: "manual",
+      signal: watch.signal,
     };
     return fetch(url, init);
   };
-  await request(`PUT ${relative}`, send, dest.signal);
+  await request(`PUT ${relative}`, send, dest);
 }
 
 const PARALLEL_UPLOADS = 4;
@@ -176,19 +278,14 @@ export async function uploadFiles(dest: Destination, workDir: string, files: str
   for (const playlist of playlists) await uploadFile(dest, workDir, playlist);
 }
 
-export async function postJson(
-  url: string,
-  token: string,
-  body: unknown,
-  signal: AbortSignal,
-  retries = RETRIES,
-): Promise<void> {
-  const send = () =>
+export async function postJson(url: string, transfer: Transfer, body: unknown, retries = RETRIES): Promise<void> {
+  const send = (watch: StallWatch) =>
     fetch(url, {
       method: "POST",
-      headers: { ...bearer(token), "content-type": "application/json" },
+      headers: { ...bearer(transfer.token), "content-type": "application/json" },
       body: JSON.stringify(body),
-      signal,
+      redirect: "manual",
+      signal: watch.signal,
     });
-  await request(`POST callback`, send, signal, retries);
+  await request(`POST callback`, send, transfer, retries);
 }

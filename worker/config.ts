@@ -43,7 +43,7 @@ export type Config = {
   corsOrigins: string[];
   /** Local transport: the transcoder as a plain HTTP service. Unset: the Container binding. */
   transcoderUrl: string | undefined;
-  /** Signs job tokens; the transcoder never sees it. */
+  /** Signs job tokens; the transcoder (given it too) verifies them before taking a job. */
   transcoderSecret: string | undefined;
   /** Where the transcoder reaches this Worker. */
   publicUrl: string | undefined;

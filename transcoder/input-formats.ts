@@ -1,0 +1,52 @@
+/**
+ * What ffmpeg may read. Left to itself, ffmpeg picks a demuxer by content,
+ * and some demuxers open other files: an HLS playlist or a concat list names
+ * files on this host, `image2` reads a numbered series, `lavfi` makes input
+ * out of nothing. An uploaded 90-byte `.m3u8` once made the transcoder read
+ * and publish a local file. So every ffprobe and ffmpeg run opens its input
+ * with these arguments: only the containers people upload, and only the
+ * `file` protocol (the one local source in the job's directory; outputs are
+ * local files too). A file of any other format fails at open with
+ * "Format not on whitelist", before a byte past its header is read.
+ */
+
+/**
+ * Demuxer names (ffmpeg matches any name of a demuxer's comma-separated list,
+ * so `mov` admits `mov,mp4,m4a,3gp,3g2,mj2`): MP4/MOV and phone formats,
+ * Matroska/WebM, AVI, MPEG transport streams (.ts, .mts/.m2ts camcorders),
+ * Flash video, MPEG program streams (DVD .vob/.mpg), ASF (.wmv), Ogg, MXF and
+ * DV (professional cameras and camcorders).
+ */
+export const ACCEPTED_FORMATS = [
+  "mov",
+  "mp4",
+  "m4a",
+  "3gp",
+  "3g2",
+  "mj2",
+  "matroska",
+  "webm",
+  "avi",
+  "mpegts",
+  "flv",
+  "mpeg",
+  "asf",
+  "ogg",
+  "mxf",
+  "dv",
+] as const;
+
+/** Input options for every ffprobe and ffmpeg run, before its `-i` (or ffprobe's input path). */
+export const INPUT_GUARD = ["-protocol_whitelist", "file", "-format_whitelist", ACCEPTED_FORMATS.join(",")];
+
+/** ffmpeg's complaint when the input's format is not one of ACCEPTED_FORMATS. */
+export const NOT_ON_WHITELIST = /Format not on whitelist/;
+
+/** Whether a probed `format_name` (itself a comma-separated list) is one we accept. */
+export function isAcceptedFormat(formatName: string): boolean {
+  const accepted: readonly string[] = ACCEPTED_FORMATS;
+  return formatName.split(",").some((name) => accepted.includes(name));
+}
+
+export const NOT_ACCEPTED_REASON =
+  "The file is not a video we accept: upload a video file such as MP4, MOV, MKV, WebM, AVI or MPEG-TS.";
