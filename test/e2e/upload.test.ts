@@ -120,7 +120,7 @@ describe("npm start + the upload CLI", () => {
     proxy.forwardChunks(proxy.exchanges.filter((e) => e.chunk !== undefined).length + 2);
     const first = startCli([path, "--chunk-size", String(5 * MiB), "--endpoint", proxy.url]);
     const stored = () => proxy.exchanges.slice(from).filter((e) => e.chunk !== undefined && e.status === 200);
-    const session = () => /--resume (\S+) --token (\S+)/.exec(first.stderr());
+    const session = () => /--resume (\S+) --token=(\S+)/.exec(first.stderr());
     for (const deadline = Date.now() + 60_000; stored().length < 2 || !session(); ) {
       if (Date.now() > deadline) throw new Error(`the CLI did not get two chunks through: ${first.stderr()}`);
       await new Promise((r) => setTimeout(r, 50));
@@ -139,7 +139,7 @@ describe("npm start + the upload CLI", () => {
 
     proxy.forwardChunks(Infinity);
     const resumedFrom = proxy.exchanges.length;
-    const second = await runCli([path, "--resume", videoId, "--token", token, "--endpoint", proxy.url]);
+    const second = await runCli([path, "--resume", videoId, `--token=${token}`, "--endpoint", proxy.url]);
     expect(second.code, second.stderr).toBe(0);
     expect(JSON.parse(second.stdout.trim().split("\n").at(-1)!)).toEqual({
       videoId,

@@ -3,7 +3,8 @@
  *
  * Uploads a video with the same client the web page uses, drawing a progress
  * bar on stderr and printing `{ videoId, uploadToken, status }` as JSON on
- * stdout. Interrupted? Run it again with `--resume <videoId> --token <token>`
+ * stdout. Interrupted? Run it again with `--resume <videoId> --token=<token>`
+ * (with `=`: a token may begin with `-`, which would read as an option)
  * and only the missing chunks are sent.
  *
  * A deployment with `UPLOADER_TOKEN` set takes uploads only with that
@@ -91,7 +92,7 @@ try {
     onSession: (s) => {
       if (!values.quiet)
         console.error(
-          `upload ${s.videoId}: ${s.totalChunks} chunk(s) of ${s.chunkSize} bytes; resume with --resume ${s.videoId} --token ${s.uploadToken}`,
+          `upload ${s.videoId}: ${s.totalChunks} chunk(s) of ${s.chunkSize} bytes; resume with --resume ${s.videoId} --token=${s.uploadToken}`,
         );
     },
     onProgress: (p) => {
