@@ -5,10 +5,9 @@
  * position in the source or its output bytes advance: a stuck run goes
  * silent, and the job's heartbeat with it.
  */
-import { spawn } from "node:child_process";
-import { accessSync, constants } from "node:fs";
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
+import ffmpeg, { type FfmpegCommand } from "fluent-ffmpeg";
 import { abortError, TranscodeError } from "./errors.ts";
 import { ffmpegPaths } from "./ffmpeg-path.ts";
 import { INPUT_GUARD } from "./input-formats.ts";
@@ -92,56 +91,53 @@ export function progressReader(onAdvance: (seconds: number) => void): (text: str
   };
 }
 
-/**
- * ffmpeg ignores SIGPIPE and keeps encoding when the transcoder that started
- * it dies (a crash, an OOM kill): util-linux's `setpriv --pdeathsig KILL`
- * makes the kernel kill it with its parent. Absent setpriv (not Linux),
- * ffmpeg runs as is.
- */
-const setpriv = (() => {
-  try {
-    accessSync("/usr/bin/setpriv", constants.X_OK);
-    return "/usr/bin/setpriv";
-  } catch {
-    return null;
-  }
-})();
+/** fluent-ffmpeg's command for a run: the same arguments as `ffmpegArgs`, progress blocks on stderr. */
+function fluentCommand(spec: FfmpegRun): FfmpegCommand {
+  const command = ffmpeg(spec.input).inputOptions([
+    ...["-hide_banner", "-nostdin", "-v", "error", "-nostats", "-progress", "pipe:2"],
+    ...INPUT_GUARD,
+    ...spec.inputOptions,
+  ]);
+  if (spec.filterGraph) command.complexFilter(spec.filterGraph);
+  for (const o of spec.outputs) command.output(o.path).outputOptions(o.options);
+  return command;
+}
 
+/**
+ * Runs through fluent-ffmpeg, with no `progress` listener: that would make
+ * fluent-ffmpeg probe the input itself, without the input guard. Progress
+ * comes from ffmpeg's own `-progress` blocks instead, read as they arrive.
+ */
 function runFfmpeg(spec: FfmpegRun, what: string, job: Job, options: RunOptions): Promise<void> {
-  const { ffmpeg } = ffmpegPaths();
+  ffmpegPaths();
   const { signal, onProgress } = options;
+  const command = fluentCommand(spec);
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(abortError(signal));
-    const args = ["-hide_banner", "-nostdin", "-v", "error", "-nostats", "-progress", "pipe:1", ...ffmpegArgs(spec)];
-    const [file, argv] = setpriv ? [setpriv, ["--pdeathsig", "KILL", "--", ffmpeg, ...args]] : [ffmpeg, args];
-    const child = spawn(file, argv, { stdio: ["ignore", "pipe", "pipe"] });
-    const kill = () => child.kill("SIGKILL");
+    const kill = () => command.kill("SIGKILL");
     signal?.addEventListener("abort", kill, { once: true });
     const read = progressReader((seconds) => {
       if (job.durationSec > 0) onProgress?.(Math.min(1, seconds / job.durationSec));
     });
-    child.stdout.setEncoding("utf8").on("data", read);
-    let stderr = "";
-    child.stderr.setEncoding("utf8").on("data", (text: string) => {
-      // The complaint that ends a failed run is at the end; keep a bounded tail.
-      stderr = (stderr + text).slice(-16_384);
-    });
-    let settled = false;
     const settle = (error?: Error) => {
-      if (settled) return;
-      settled = true;
       signal?.removeEventListener("abort", kill);
       if (error) reject(error);
       else resolve();
     };
-    child.on("error", (error) => settle(new TranscodeError(`ffmpeg could not start: ${error.message}`, true)));
-    child.on("close", (code, killedBy) => {
-      if (signal?.aborted) return settle(abortError(signal));
-      if (code === 0) return settle();
-      // A crash or full disk may not happen again: let the worker retry.
-      const why = lastWords(stderr, job) || `ffmpeg exited with ${killedBy ?? code}`;
-      settle(new TranscodeError(`ffmpeg failed while ${what}: ${why}`, true));
-    });
+    command
+      .on("stderr", (line: string) => read(`${line}\n`))
+      .on("end", () => settle())
+      .on("error", (error: Error, _stdout: string | null, stderr: string | null) => {
+        if (signal?.aborted) return settle(abortError(signal));
+        // A crash or full disk may not happen again: let the worker retry.
+        const complaint = (stderr ?? "")
+          .split("\n")
+          .filter((l) => !/^[a-z_]+=/.test(l.trim()))
+          .join("\n");
+        const why = lastWords(complaint, job) || error.message;
+        settle(new TranscodeError(`ffmpeg failed while ${what}: ${why}`, true, { cause: error }));
+      })
+      .run();
   });
 }
 

@@ -7,6 +7,8 @@
 import { accessSync, constants } from "node:fs";
 import { createRequire } from "node:module";
 import { delimiter, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import ffmpeg from "fluent-ffmpeg";
 
 export type FfmpegPaths = { ffmpeg: string; ffprobe: string };
 
@@ -36,13 +38,23 @@ function pick(envVar: string, name: string, pkg: string): string {
   return process.env[envVar] || onPath(name) || fromInstaller(pkg);
 }
 
-/** Resolves the binaries once. */
+/** Runs ffmpeg so that it dies with this process (see the script). */
+const BOUND_FFMPEG = fileURLToPath(new URL("./bin/ffmpeg-bound", import.meta.url));
+
+/**
+ * Resolves the binaries once and points fluent-ffmpeg at them: ffmpeg
+ * through the script that binds its life to ours, which reads the real
+ * binary from the environment its children inherit.
+ */
 export function ffmpegPaths(): FfmpegPaths {
   if (!resolved) {
     resolved = {
       ffmpeg: pick("FFMPEG_PATH", "ffmpeg", "@ffmpeg-installer/ffmpeg"),
       ffprobe: pick("FFPROBE_PATH", "ffprobe", "@ffprobe-installer/ffprobe"),
     };
+    process.env.REELAY_FFMPEG_BINARY = resolved.ffmpeg;
+    ffmpeg.setFfmpegPath(BOUND_FFMPEG);
+    ffmpeg.setFfprobePath(resolved.ffprobe);
   }
   return resolved;
 }
