@@ -79,7 +79,7 @@ let last: UploadProgress | undefined;
 try {
   const result = await upload({
     endpoint: values.endpoint!,
-    apiToken: values["uploader-token"],
+    uploaderToken: values["uploader-token"],
     file,
     filename: basename(path),
     contentType: TYPES[extname(path).toLowerCase()] ?? "application/octet-stream",

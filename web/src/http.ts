@@ -37,7 +37,7 @@ export class ApiError extends Error {
 
 export type RequestSpec = {
   method?: string;
-  /** Sent as `Authorization: Bearer …`: an upload token, or `API_TOKEN` to create uploads. */
+  /** Sent as `Authorization: Bearer …`: an upload token, or the uploader credential (`UPLOADER_TOKEN`) to create uploads. */
   token?: string;
   /** A JSON body; `body` is sent as is instead. */
   json?: unknown;

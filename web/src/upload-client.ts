@@ -39,8 +39,8 @@ export type UploadOptions = Pick<CreateUpload, "title" | "description" | "tags" 
   concurrency?: number;
   /** Attempts per request before giving up. */
   maxAttempts?: number;
-  /** `API_TOKEN`, when the server requires one to create uploads. */
-  apiToken?: string;
+  /** The uploader credential (`UPLOADER_TOKEN`), when the server requires one to create uploads. */
+  uploaderToken?: string;
   /** Continue an upload created earlier instead of creating one. */
   resume?: { videoId: string; uploadToken: string };
   /** Called once the upload exists: persist it to resume after a crash. */
@@ -96,7 +96,7 @@ async function createSession(o: Options): Promise<UploadSession> {
     visibility: o.visibility,
     chunkSize: o.chunkSize,
   };
-  return send<UploadCreated>(o, "/api/uploads", { method: "POST", token: o.apiToken, json: created });
+  return send<UploadCreated>(o, "/api/uploads", { method: "POST", token: o.uploaderToken, json: created });
 }
 
 async function resumeSession(o: Options): Promise<UploadSession> {
@@ -152,9 +152,9 @@ async function sendChunk(o: Options, s: UploadSession, n: number): Promise<void>
 }
 
 /**
- * `request` with retries: no answer, 408, 429 and 5xx always (proxies send
- * those without Reelay's error body, so the status is all there is to go
- * on); more when the caller says.
+ * `request` with retries: no answer, 408, 429 and 5xx (proxies send those
+ * without Reelay's error body, so the status is all there is to go on),
+ * except a 429 `upload_quota_exceeded`; more when the caller says.
  */
 async function send<T>(
   o: Options,
@@ -171,7 +171,8 @@ async function send<T>(
         err instanceof ApiError &&
         (err.code === "network_error" ||
           err.status === 408 ||
-          err.status === 429 ||
+          // A quota is not a rate: waiting does not free reserved bytes.
+          (err.status === 429 && err.code !== "upload_quota_exceeded") ||
           err.status >= 500 ||
           retryAlso(err));
       if (!retryable || attempt >= o.maxAttempts) throw err;

@@ -16,7 +16,7 @@
 import { createMiddleware } from "hono/factory";
 import { readConfig } from "../config.ts";
 import { safeEqual } from "../crypto/tokens.ts";
-import { type JobClaims, verifyJobToken } from "../processing/job-token.ts";
+import { type JobClaims, verifyJobToken } from "../contracts/job-token.ts";
 import { videoObject } from "../video-object/stub.ts";
 import { apiError, unwrap } from "./errors.ts";
 

@@ -12,7 +12,7 @@ import { JobFileSchema, jobFileKey } from "../storage/keys.ts";
 import { contentTypeFor, serveObject } from "../storage/serve.ts";
 import { videoObject } from "../video-object/stub.ts";
 import { JobEventSchema } from "../contracts/job.ts";
-import type { JobClaims } from "./job-token.ts";
+import type { JobClaims } from "../contracts/job-token.ts";
 
 export const internal = new Hono<{ Bindings: Env; Variables: { claims: JobClaims } }>();
 

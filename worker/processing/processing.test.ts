@@ -30,7 +30,7 @@ import {
 } from "../testing/processing.ts";
 import worker from "../index.ts";
 import { inVideoObject, videoStub } from "../testing/video-object.ts";
-import { signJobToken } from "./job-token.ts";
+import { signJobToken } from "../contracts/job-token.ts";
 import { backoffSeconds } from "./queue.ts";
 import { expectError } from "../../test/expect-error.ts";
 

@@ -14,7 +14,7 @@ import { readConfig, type Config } from "../config.ts";
 import type { JobSpec } from "../contracts/job.ts";
 import { videoObject } from "../video-object/stub.ts";
 import { TranscodeJobSchema } from "../video-object/transcode-queue.ts";
-import { signJobToken } from "./job-token.ts";
+import { signJobToken } from "../contracts/job-token.ts";
 import { transcoderFor } from "./transcoder.ts";
 
 /** Job tokens outlive any sane transcode of a 50 GiB source. */

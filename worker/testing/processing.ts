@@ -5,7 +5,7 @@
  * (test/transcoder-stand-in.ts).
  */
 import { expect, inject } from "vitest";
-import { signJobToken } from "../processing/job-token.ts";
+import { signJobToken } from "../contracts/job-token.ts";
 import type { JobSpec, Metadata } from "../contracts/job.ts";
 import { api, auth, bytes, chunkOf, createUpload, MiB, putChunk, type Created } from "./helpers.ts";
 import { videoStub } from "./video-object.ts";

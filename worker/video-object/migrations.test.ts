@@ -18,7 +18,7 @@ import {
   until,
 } from "../testing/processing.ts";
 import { inVideoObject, videoStub } from "../testing/video-object.ts";
-import { signJobToken } from "../processing/job-token.ts";
+import { signJobToken } from "../contracts/job-token.ts";
 import { MIGRATIONS } from "./migrations.ts";
 import type { VideoObject } from "./video-object.ts";
 
