@@ -1,4 +1,3 @@
-import { readdirSync, readFileSync } from "node:fs";
 import { mkdtemp, readFile, readdir, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
@@ -6,7 +5,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TranscodeError } from "./errors.ts";
 import { parseMediaPlaylist, type RenditionMeta } from "./hls-playlists.ts";
 import { runPipeline, type PublishedMetadata, type PublishStep } from "./pipeline.ts";
-import { decodesCleanly, keyframeTimes, makeClip, probeJson, readMaster, type ClipOptions } from "./testing/media.ts";
+import {
+  decodesCleanly,
+  keyframeTimes,
+  makeClip,
+  probeJson,
+  processesNaming,
+  readMaster,
+  type ClipOptions,
+} from "./testing/media.ts";
 
 let root: string;
 beforeAll(async () => {
@@ -340,17 +347,7 @@ describe("aborting", () => {
     const error = await running.catch((e: unknown) => e);
     expect((error as Error).name).toBe("AbortError");
     expect(Date.now() - abortedAt).toBeLessThan(1500);
-    const ffmpegs = readdirSync("/proc")
-      .filter((pid) => /^\d+$/.test(pid))
-      .map((pid) => {
-        try {
-          return readFileSync(`/proc/${pid}/cmdline`, "utf8");
-        } catch {
-          return "";
-        }
-      })
-      .filter((cmd) => cmd.includes(workDir));
-    expect(ffmpegs).toEqual([]);
+    expect(processesNaming(workDir)).toEqual([]);
   });
 });
 
@@ -370,16 +367,6 @@ describe("a time budget", () => {
     );
     expect((error as TranscodeError).retryable).toBe(false);
     expect(Date.now() - started).toBeLessThan(10_000);
-    const ffmpegs = readdirSync("/proc")
-      .filter((pid) => /^\d+$/.test(pid))
-      .map((pid) => {
-        try {
-          return readFileSync(`/proc/${pid}/cmdline`, "utf8");
-        } catch {
-          return "";
-        }
-      })
-      .filter((cmd) => cmd.includes(workDir));
-    expect(ffmpegs).toEqual([]);
+    expect(processesNaming(workDir)).toEqual([]);
   });
 });

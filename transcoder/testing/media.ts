@@ -3,6 +3,7 @@
  * sine sources (no media is committed), and the ffprobe checks the tests share.
  */
 import { execFile } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { promisify } from "node:util";
 import { ffmpegPaths } from "../ffmpeg-path.ts";
@@ -133,4 +134,18 @@ export async function readMaster(path: string): Promise<{ lines: string[]; entri
     entries.push({ attributes, uri: lines[i + 1] });
   });
   return { lines, entries };
+}
+
+/** This host's processes whose command line contains `text`, as `pid: command line` (spaces for NULs). */
+export function processesNaming(text: string): string[] {
+  return readdirSync("/proc")
+    .filter((pid) => /^\d+$/.test(pid))
+    .flatMap((pid) => {
+      try {
+        const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+        return cmdline.includes(text) ? [`${pid}: ${cmdline.replaceAll("\0", " ").slice(0, 120)}`] : [];
+      } catch {
+        return []; // gone, or not ours to read
+      }
+    });
 }
