@@ -4,6 +4,7 @@
  * callbacks that carry them. Both sides validate with these schemas.
  */
 import { z } from "zod";
+import { SOURCE_WARNINGS } from "./vocabulary.ts";
 
 const httpUrl = z.url({ protocol: /^https?$/ });
 
@@ -24,19 +25,55 @@ export const RenditionSchema = z.object({
   name: z.string().regex(/^[a-z0-9_]{1,32}$/),
   width: z.number().int().positive(),
   height: z.number().int().positive(),
-  /** Peak segment bit rate (RFC 8216 §4.3.4.2), bits per second. */
+  /**
+   * The variant's peak bit rate (RFC 8216 §4.3.4.2), bits per second: the
+   * video's segments plus the largest audio track's, as the master announces it.
+   */
   bandwidth: z.number().int().nonnegative(),
   averageBandwidth: z.number().int().nonnegative(),
-  /** RFC 6381 codec string, e.g. `avc1.64001f,mp4a.40.2`. */
+  /** RFC 6381 codec strings of the variant, audio group included, e.g. `avc1.64001f,mp4a.40.2`. */
   codecs: z.string().max(100),
   frameRate: z.number().positive(),
-  /** Init segment plus media segments. */
+  /** The video's init segment plus media segments (audio tracks count their own). */
   bytes: z.number().int().nonnegative(),
 });
 export type Rendition = z.infer<typeof RenditionSchema>;
 
+/**
+ * One of the source's audio tracks, published once as its own HLS rendition
+ * (`EXT-X-MEDIA TYPE=AUDIO`) that every video rendition refers to.
+ */
+export const AudioTrackSchema = z.object({
+  /** The rendition's directory, `audio_<n>` in source order. */
+  name: z.string().regex(/^audio_[0-9]{1,2}$/),
+  /** BCP 47 language from the track's tags, `null` when untagged or `und`. */
+  language: z.string().max(35).nullable(),
+  /** What the audio menu shows: the track's title tag, else its language, else "Track n". */
+  label: z.string().min(1).max(100),
+  /** The track players start with: the source's default, else its first. */
+  default: z.boolean(),
+  channels: z.number().int().positive(),
+  /** RFC 6381, e.g. `mp4a.40.2`. */
+  codecs: z.string().max(50),
+  /** Peak segment bit rate, bits per second. */
+  bandwidth: z.number().int().nonnegative(),
+  bytes: z.number().int().nonnegative(),
+});
+export type AudioTrack = z.infer<typeof AudioTrackSchema>;
+
+/**
+ * Something a viewer or owner should know about a video that still plays:
+ * `source_truncated` when the file ends before the duration it declares.
+ */
+export const SourceWarningSchema = z.object({
+  code: z.enum(SOURCE_WARNINGS),
+  message: z.string().max(500),
+});
+export type SourceWarning = z.infer<typeof SourceWarningSchema>;
+
 /** What the transcoder learned of the source, and the renditions published so far. */
 export const MetadataSchema = z.object({
+  /** What plays: the streams' span with any start offset removed, as the encode measured it. */
   durationSec: z.number().nonnegative(),
   width: z.number().int().positive(),
   height: z.number().int().positive(),
@@ -44,6 +81,8 @@ export const MetadataSchema = z.object({
   videoCodec: z.string().max(50),
   audioCodec: z.string().max(50).nullable(),
   renditions: z.array(RenditionSchema).min(1).max(10),
+  audioTracks: z.array(AudioTrackSchema).max(16).default([]),
+  warnings: z.array(SourceWarningSchema).max(10).default([]),
 });
 export type Metadata = z.infer<typeof MetadataSchema>;
 

@@ -4,7 +4,7 @@
  */
 import { z } from "zod";
 import { decimalInt } from "./decimal-int.ts";
-import { RenditionSchema } from "./job.ts";
+import { AudioTrackSchema, RenditionSchema, SourceWarningSchema } from "./job.ts";
 import { MAX_TITLE_LENGTH, SORTS, VIDEO_STATUSES, VISIBILITIES } from "./vocabulary.ts";
 
 /** 20 lower-case Crockford base32 characters, made by the server. */
@@ -39,6 +39,16 @@ export const PublicRenditionSchema = RenditionSchema.pick({
 });
 export type PublicRendition = z.infer<typeof PublicRenditionSchema>;
 
+/** What a viewer needs of an audio track: enough to build the audio menu. */
+export const PublicAudioTrackSchema = AudioTrackSchema.pick({
+  name: true,
+  language: true,
+  label: true,
+  default: true,
+  channels: true,
+});
+export type PublicAudioTrack = z.infer<typeof PublicAudioTrackSchema>;
+
 /** `GET /api/videos/:id`, and every other answer that carries a video. */
 export const VideoSchema = z.object({
   id: VideoIdSchema,
@@ -56,6 +66,10 @@ export const VideoSchema = z.object({
   height: z.number().int().nullable(),
   frameRate: z.number().nullable(),
   renditions: z.array(PublicRenditionSchema),
+  /** Every audio track of the source, in its order; empty for a silent video. */
+  audioTracks: z.array(PublicAudioTrackSchema),
+  /** What the owner and viewers should know about a video that plays, e.g. that its file was cut short. */
+  warnings: z.array(SourceWarningSchema),
   /** ISO 8601. */
   createdAt: z.string(),
   playback: z.object({ hls: z.string().nullable(), poster: z.string().nullable() }),

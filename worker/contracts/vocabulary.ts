@@ -18,6 +18,22 @@ export type Sort = (typeof SORTS)[number];
 
 export const isSort = (value: string): value is Sort => (SORTS as readonly string[]).includes(value);
 
+/** Warnings a ready video may carry (contracts/job.ts SourceWarningSchema). */
+export const SOURCE_WARNINGS = ["source_truncated"] as const;
+export type SourceWarningCode = (typeof SOURCE_WARNINGS)[number];
+
+/**
+ * Why a file is not a video Reelay can process, in words a person reads. The
+ * transcoder fails a source with these after probing it; the upload page and
+ * the API say the same before a byte is sent when the file's type already
+ * tells (an audio or image file picked by mistake).
+ */
+export const SOURCE_REASONS = {
+  audioOnly: "The file has no video stream (audio only).",
+  notAccepted:
+    "The file is not a video we accept: upload a video file such as MP4, MOV, MKV, WebM, AVI or MPEG-TS.",
+} as const;
+
 /** Longest title (and so longest default title), in characters. */
 export const MAX_TITLE_LENGTH = 200;
 
