@@ -8,10 +8,18 @@
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import ffmpeg, { type FfmpegCommand } from "fluent-ffmpeg";
-import { abortError, TranscodeError } from "./errors.ts";
+import { abortError, ffmpegFailure, TranscodeError } from "./errors.ts";
 import { ffmpegPaths } from "./ffmpeg-path.ts";
 import { INPUT_GUARD } from "./input-formats.ts";
-import { GOP_SECONDS, LADDER_PRESET, SEGMENT_SECONDS, type Plan, type Rung } from "./plan.ts";
+import {
+  type AudioPlan,
+  GOP_SECONDS,
+  LADDER_PRESET,
+  type PictureFix,
+  SEGMENT_SECONDS,
+  type Plan,
+  type Rung,
+} from "./plan.ts";
 
 export type RunOptions = {
   signal?: AbortSignal;
@@ -20,16 +28,6 @@ export type RunOptions = {
 };
 
 export type Job = { sourcePath: string; workDir: string; durationSec: number };
-
-/** The end of ffmpeg's log, minus our paths, for a failure reason. */
-function lastWords(stderr: string, job: Job): string {
-  return stderr
-    .split("\n")
-    .map((l) => l.split(job.workDir).join("").split(job.sourcePath).join("the source").trim())
-    .filter(Boolean)
-    .slice(-3)
-    .join(" / ");
-}
 
 /**
  * One ffmpeg run as data: the transcoder runs it, and the benchmark runs the
@@ -91,6 +89,27 @@ export function progressReader(onAdvance: (seconds: number) => void): (text: str
   };
 }
 
+/**
+ * ffmpeg's complaints for the log and the failure reason: the first and last
+ * lines, without the progress blocks that share stderr. fluent-ffmpeg keeps
+ * only its last 100 lines, which progress blocks fill in seconds.
+ */
+function complaintLog(keep = 100) {
+  const head: string[] = [];
+  const tail: string[] = [];
+  return {
+    add(line: string) {
+      if (/^[a-z_]+=/.test(line.trim()) || !line.trim()) return;
+      if (head.length < keep) head.push(line);
+      else {
+        tail.push(line);
+        if (tail.length > keep) tail.shift();
+      }
+    },
+    text: () => [...head, ...tail].join("\n"),
+  };
+}
+
 /** fluent-ffmpeg's command for a run: the same arguments as `ffmpegArgs`, progress blocks on stderr. */
 function fluentCommand(spec: FfmpegRun): FfmpegCommand {
   const command = ffmpeg(spec.input).inputOptions([
@@ -119,23 +138,22 @@ function runFfmpeg(spec: FfmpegRun, what: string, job: Job, options: RunOptions)
     const read = progressReader((seconds) => {
       if (job.durationSec > 0) onProgress?.(Math.min(1, seconds / job.durationSec));
     });
+    const log = complaintLog();
     const settle = (error?: Error) => {
       signal?.removeEventListener("abort", kill);
       if (error) reject(error);
       else resolve();
     };
     command
-      .on("stderr", (line: string) => read(`${line}\n`))
+      .on("stderr", (line: string) => {
+        read(`${line}\n`);
+        log.add(line);
+      })
       .on("end", () => settle())
-      .on("error", (error: Error, _stdout: string | null, stderr: string | null) => {
+      .on("error", (error: Error) => {
         if (signal?.aborted) return settle(abortError(signal));
-        // A crash or full disk may not happen again: let the worker retry.
-        const complaint = (stderr ?? "")
-          .split("\n")
-          .filter((l) => !/^[a-z_]+=/.test(l.trim()))
-          .join("\n");
-        const why = lastWords(complaint, job) || error.message;
-        settle(new TranscodeError(`ffmpeg failed while ${what}: ${why}`, true, { cause: error }));
+        const failure = ffmpegFailure(what, error.message, log.text(), [job.workDir, job.sourcePath]);
+        settle(Object.assign(failure, { cause: error }));
       })
       .run();
   });
@@ -167,33 +185,83 @@ function hlsOutput(dir: string): string[] {
   ];
 }
 
-/** The source's H.264/AAC copied into HLS under `name`, without re-encoding. */
-export function remuxRun(job: Job, name: string, hasAudio: boolean): FfmpegRun {
-  const dir = join(job.workDir, name);
-  const streams = ["-map", "0:v:0", ...(hasAudio ? ["-map", "0:a:0"] : [])];
+/**
+ * Filters that make the source's picture right for every rung, before it is
+ * brought to the output frame rate and scaled: deinterlacing (bwdif, which
+ * keeps detail where the picture is still) and tone-mapping HDR to SDR BT.709
+ * (zscale to linear light, Hable's curve, back to BT.709), both in Debian's ffmpeg.
+ */
+export function pictureFilters(fix: PictureFix): string[] {
+  const filters: string[] = [];
+  if (fix.deinterlace) {
+    const mode = fix.deinterlace.rate === "field" ? "send_field" : "send_frame";
+    filters.push(`bwdif=mode=${mode}:parity=${fix.deinterlace.parity}:deint=all`);
+  }
+  if (fix.toneMap) {
+    filters.push(
+      "zscale=t=linear:npl=100",
+      "format=gbrpf32le",
+      "zscale=p=bt709",
+      "tonemap=tonemap=hable:desat=0",
+      "zscale=t=bt709:m=bt709:r=tv",
+      "format=yuv420p",
+    );
+  }
+  return filters;
+}
+
+/** Colour tags for rungs made from a tone-mapped source: players must not read them as BT.2020. */
+function colourTags(fix: PictureFix): string[] {
+  return fix.toneMap ? ["-color_primaries", "bt709", "-color_trc", "bt709", "-colorspace", "bt709"] : [];
+}
+
+/**
+ * Each audio track as its own HLS rendition. AAC-LC is copied when `copy`
+ * allows (with ADTS headers, as in MPEG-TS, rewrapped for MP4); anything
+ * else (AC-3, MP2, PCM, Opus, 5.1) is encoded to stereo AAC-LC.
+ */
+export function audioOutputs(job: Job, tracks: AudioPlan[], copy: boolean): FfmpegRun["outputs"] {
+  return tracks.map((t) => {
+    const dir = join(job.workDir, t.name);
+    const codec =
+      copy && t.copyable
+        ? ["-c:a", "copy", "-bsf:a", "aac_adtstoasc"]
+        : ["-c:a", "aac", "-b:a", `${t.kbps}k`, "-ac", String(t.channels), "-ar", String(t.sampleRate)];
+    return { path: join(dir, "index.m3u8"), options: ["-map", `0:a:${t.source}`, ...codec, ...hlsOutput(dir)] };
+  });
+}
+
+/** The source's H.264 copied into HLS under `source`, without re-encoding, and its audio tracks beside it. */
+export function remuxRun(job: Job, plan: Plan): FfmpegRun {
+  const dir = join(job.workDir, "source");
   return {
     input: job.sourcePath,
     inputOptions: [],
     filterGraph: null,
-    outputs: [{ path: join(dir, "index.m3u8"), options: [...streams, "-c", "copy", ...hlsOutput(dir)] }],
+    outputs: [
+      { path: join(dir, "index.m3u8"), options: ["-map", "0:v:0", "-c:v", "copy", ...hlsOutput(dir)] },
+      ...audioOutputs(job, plan.audio, true),
+    ],
   };
 }
 
-/** Copies the source's H.264/AAC into HLS without re-encoding: seconds even for long videos. */
-export async function remuxToHls(job: Job, name: string, hasAudio: boolean, options: RunOptions): Promise<void> {
-  await runFfmpeg(remuxRun(job, name, hasAudio), "copying the source into HLS", job, options);
+/** Copies the source's H.264 into HLS without re-encoding: seconds even for long videos. */
+export async function remuxToHls(job: Job, plan: Plan, options: RunOptions): Promise<void> {
+  await runFfmpeg(remuxRun(job, plan), "copying the source into HLS", job, options);
 }
 
 /**
- * Rungs in one ffmpeg run: the source is decoded once, brought to the output
- * frame rate once, then split and scaled per rung. Identical GOP settings and
- * forced keyframes every 2 s keep all renditions switchable at every segment
- * boundary.
+ * Rungs in one ffmpeg run: the source is decoded once, fixed (deinterlaced,
+ * tone-mapped) and brought to the output frame rate once, then split and
+ * scaled per rung. Identical GOP settings and forced keyframes every 2 s keep
+ * all renditions switchable at every segment boundary. With `audio`, the
+ * audio tracks are encoded in the same run.
  */
-export function encodeRun(job: Job, rungs: Rung[], plan: Plan): FfmpegRun {
+export function encodeRun(job: Job, rungs: Rung[], plan: Plan, audio = false): FfmpegRun {
   const labels = rungs.map((_, i) => `s${i}`);
+  const shared = [...pictureFilters(plan.picture), `fps=${plan.frameRateExpr}`, `split=${rungs.length}`];
   const filterGraph = [
-    `[0:v:0]fps=${plan.frameRateExpr},split=${rungs.length}${labels.map((l) => `[${l}]`).join("")}`,
+    `[0:v:0]${shared.join(",")}${labels.map((l) => `[${l}]`).join("")}`,
     ...rungs.map((r, i) => `[s${i}]scale=${r.width}:${r.height},setsar=1,format=yuv420p[v${i}]`),
   ].join(";");
   const outputs = rungs.map((r, i) => {
@@ -222,34 +290,30 @@ export function encodeRun(job: Job, rungs: Rung[], plan: Plan): FfmpegRun {
       "0",
       "-force_key_frames",
       `expr:gte(t,n_forced*${GOP_SECONDS})`,
+      ...colourTags(plan.picture),
     ];
-    const audio = plan.audio
-      ? [
-          "-map",
-          "0:a:0",
-          "-c:a",
-          "aac",
-          "-b:a",
-          `${r.audioKbps}k`,
-          "-ac",
-          String(plan.audio.channels),
-          "-ar",
-          String(plan.audio.sampleRate),
-        ]
-      : [];
-    return { path: join(dir, "index.m3u8"), options: [...video, ...audio, ...hlsOutput(dir)] };
+    return { path: join(dir, "index.m3u8"), options: [...video, ...hlsOutput(dir)] };
   });
-  return { input: job.sourcePath, inputOptions: [], filterGraph, outputs };
+  return {
+    input: job.sourcePath,
+    inputOptions: [],
+    filterGraph,
+    outputs: [...outputs, ...(audio ? audioOutputs(job, plan.audio, false) : [])],
+  };
 }
 
-export async function encodeRungs(job: Job, rungs: Rung[], plan: Plan, options: RunOptions): Promise<void> {
-  await runFfmpeg(encodeRun(job, rungs, plan), `encoding ${rungs.map((r) => r.name).join(", ")}`, job, options);
+/** Encodes `rungs` (and, with `audio`, every audio track) in one run. */
+export async function encodeRungs(job: Job, rungs: Rung[], plan: Plan, options: RunOptions & { audio?: boolean }) {
+  const what = `encoding ${rungs.map((r) => r.name).join(", ")}`;
+  await runFfmpeg(encodeRun(job, rungs, plan, options.audio), what, job, options);
 }
 
-/** A JPEG from 10% in, where the opening black or title card is usually over. */
-export async function makePoster(job: Job, width: number, height: number, options: RunOptions): Promise<string> {
+/** A JPEG from `atSec` (10% in, where the opening black or title card is usually over), fixed like the rungs. */
+export async function makePoster(job: Job, plan: Plan, atSec: number, options: RunOptions): Promise<string> {
   const file = join(job.workDir, "poster.jpg");
-  for (const at of [job.durationSec * 0.1, 0]) {
+  const top = plan.rungs[0];
+  const filters = [...pictureFilters(plan.picture), `scale=${top.width}:${top.height}`, "setsar=1"];
+  for (const at of [atSec, 0]) {
     const spec: FfmpegRun = {
       input: job.sourcePath,
       inputOptions: ["-ss", at.toFixed(3)],
@@ -257,18 +321,7 @@ export async function makePoster(job: Job, width: number, height: number, option
       outputs: [
         {
           path: file,
-          options: [
-            "-map",
-            "0:v:0",
-            "-frames:v",
-            "1",
-            "-vf",
-            `scale=${width}:${height},setsar=1`,
-            "-q:v",
-            "3",
-            "-update",
-            "1",
-          ],
+          options: ["-map", "0:v:0", "-frames:v", "1", "-vf", filters.join(","), "-q:v", "3", "-update", "1"],
         },
       ],
     };

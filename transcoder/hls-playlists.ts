@@ -1,12 +1,13 @@
 /**
- * HLS playlists: each rendition measured from the media playlist ffmpeg
- * wrote, and the master playlist written from those measures. The master is ours,
+ * HLS playlists: each rendition (video rungs, and each audio track on its
+ * own) measured from the media playlist ffmpeg wrote, and the master playlist
+ * written from those measures. The master is ours,
  * because ffmpeg 5.1's master lacks AVERAGE-BANDWIDTH and FRAME-RATE and
  * guesses BANDWIDTH from the requested bitrate instead of the bytes produced.
  */
 import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
-import type { Rendition } from "../worker/contracts/job.ts";
+import type { AudioTrack, Rendition } from "../worker/contracts/job.ts";
 import { avc1FromInit } from "./codec-strings.ts";
 
 /** A rendition as the contract reports it, plus where its media playlist is, for the master. */
@@ -56,52 +57,110 @@ export function peakBitrate(segments: Array<{ bytes: number; duration: number }>
   return Math.ceil(peak);
 }
 
-export type MeasureInput = {
-  workDir: string;
+/** What ffmpeg wrote for one rendition (video or audio), read back from its media playlist and files. */
+export type MeasuredMedia = {
   name: string;
-  width: number;
-  height: number;
-  frameRate: number;
-  /** The mp4a string when the rendition has audio. */
-  audioCodecs: string | null;
-  /** Used only if the init segment has no readable avcC. */
-  fallbackAvc1: string;
+  /** `<name>/index.m3u8`, as the master refers to it. */
+  playlist: string;
+  /** Init segment, segments, then the playlist: the upload order, in which nothing is named before it exists. */
+  files: string[];
+  /** Init segment plus segments. */
+  bytes: number;
+  peakBandwidth: number;
+  averageBandwidth: number;
+  /** The sum of the segments' durations: how long it really plays. */
+  durationSec: number;
+  init: Buffer | null;
 };
 
-/** Reads what ffmpeg produced for one rendition: its files in upload order and its master entry. */
-export async function measureRendition(input: MeasureInput): Promise<{ meta: RenditionMeta; files: string[] }> {
-  const playlistPath = `${input.name}/index.m3u8`;
-  const playlist = parseMediaPlaylist(await readFile(join(input.workDir, playlistPath), "utf8"));
+export async function measureMedia(workDir: string, name: string): Promise<MeasuredMedia> {
+  const playlistPath = `${name}/index.m3u8`;
+  const playlist = parseMediaPlaylist(await readFile(join(workDir, playlistPath), "utf8"));
   if (playlist.segments.length === 0) throw new Error(`${playlistPath} lists no segments`);
-  const sizeOf = async (uri: string) => (await stat(join(input.workDir, input.name, uri))).size;
+  const sizeOf = async (uri: string) => (await stat(join(workDir, name, uri))).size;
   const segments = await Promise.all(playlist.segments.map(async (s) => ({ ...s, bytes: await sizeOf(s.uri) })));
-  const init = playlist.init ? await readFile(join(input.workDir, input.name, playlist.init)) : null;
+  const init = playlist.init ? await readFile(join(workDir, name, playlist.init)) : null;
   const segmentBytes = segments.reduce((n, s) => n + s.bytes, 0);
-  const duration = segments.reduce((n, s) => n + s.duration, 0);
-  const averageBandwidth = Math.ceil((segmentBytes * 8) / duration);
-  const avc1 = (init && avc1FromInit(init)) || input.fallbackAvc1;
-  const meta: RenditionMeta = {
-    name: input.name,
-    width: input.width,
-    height: input.height,
-    bandwidth: Math.max(peakBitrate(segments, playlist.targetDuration || 4), averageBandwidth),
-    averageBandwidth,
-    codecs: input.audioCodecs ? `${avc1},${input.audioCodecs}` : avc1,
-    frameRate: Math.round(input.frameRate * 1000) / 1000,
-    bytes: segmentBytes + (init?.length ?? 0),
+  const durationSec = segments.reduce((n, s) => n + s.duration, 0);
+  const averageBandwidth = Math.ceil((segmentBytes * 8) / durationSec);
+  return {
+    name,
     playlist: playlistPath,
+    files: [
+      ...(playlist.init ? [`${name}/${playlist.init}`] : []),
+      ...segments.map((s) => `${name}/${s.uri}`),
+      playlistPath,
+    ],
+    bytes: segmentBytes + (init?.length ?? 0),
+    peakBandwidth: Math.max(peakBitrate(segments, playlist.targetDuration || 4), averageBandwidth),
+    averageBandwidth,
+    durationSec: Math.round(durationSec * 1000) / 1000,
+    init,
   };
-  // The playlist goes last: once it is visible, everything it names must be too.
-  const files = [
-    ...(playlist.init ? [`${input.name}/${playlist.init}`] : []),
-    ...segments.map((s) => `${input.name}/${s.uri}`),
-    playlistPath,
-  ];
-  return { meta, files };
 }
 
-export function masterPlaylist(renditions: RenditionMeta[]): string {
+/** An audio track as the master announces it; `averageBandwidth` adds to each variant's. */
+export type AudioMeta = AudioTrack & { playlist: string; averageBandwidth: number };
+
+export function audioRendition(
+  media: MeasuredMedia,
+  track: Pick<AudioTrack, "language" | "label" | "default" | "channels">,
+): AudioMeta {
+  return {
+    name: media.name,
+    ...track,
+    codecs: "mp4a.40.2",
+    bandwidth: media.peakBandwidth,
+    averageBandwidth: media.averageBandwidth,
+    bytes: media.bytes,
+    playlist: media.playlist,
+  };
+}
+
+/**
+ * A video rendition as a variant of the master: its bit rates include the
+ * largest audio track's, since a player fetches both (RFC 8216 §4.3.4.2), and
+ * its CODECS every codec of the audio group.
+ */
+export function videoRendition(
+  media: MeasuredMedia,
+  video: { width: number; height: number; frameRate: number; fallbackAvc1: string },
+  audio: AudioMeta[],
+): RenditionMeta {
+  const avc1 = (media.init && avc1FromInit(media.init)) || video.fallbackAvc1;
+  const audioCodecs = [...new Set(audio.map((a) => a.codecs))];
+  const most = (pick: (a: AudioMeta) => number) => Math.max(0, ...audio.map(pick));
+  return {
+    name: media.name,
+    width: video.width,
+    height: video.height,
+    bandwidth: media.peakBandwidth + most((a) => a.bandwidth),
+    averageBandwidth: media.averageBandwidth + most((a) => a.averageBandwidth),
+    codecs: [avc1, ...audioCodecs].join(","),
+    frameRate: Math.round(video.frameRate * 1000) / 1000,
+    bytes: media.bytes,
+    playlist: media.playlist,
+  };
+}
+
+/** The audio group every variant refers to. */
+const AUDIO_GROUP = "audio";
+
+export function masterPlaylist(renditions: RenditionMeta[], audio: AudioMeta[] = []): string {
   const lines = ["#EXTM3U", "#EXT-X-VERSION:7", "#EXT-X-INDEPENDENT-SEGMENTS"];
+  for (const a of audio) {
+    const attributes = [
+      "TYPE=AUDIO",
+      `GROUP-ID="${AUDIO_GROUP}"`,
+      `NAME="${a.label}"`,
+      ...(a.language ? [`LANGUAGE="${a.language}"`] : []),
+      `DEFAULT=${a.default ? "YES" : "NO"}`,
+      "AUTOSELECT=YES",
+      `CHANNELS="${a.channels}"`,
+      `URI="${a.playlist}"`,
+    ];
+    lines.push(`#EXT-X-MEDIA:${attributes.join(",")}`);
+  }
   for (const r of [...renditions].sort((a, b) => b.bandwidth - a.bandwidth)) {
     const attributes = [
       `BANDWIDTH=${r.bandwidth}`,
@@ -109,6 +168,7 @@ export function masterPlaylist(renditions: RenditionMeta[]): string {
       `RESOLUTION=${r.width}x${r.height}`,
       `CODECS="${r.codecs}"`,
       `FRAME-RATE=${r.frameRate.toFixed(3)}`,
+      ...(audio.length > 0 ? [`AUDIO="${AUDIO_GROUP}"`] : []),
     ];
     lines.push(`#EXT-X-STREAM-INF:${attributes.join(",")}`, r.playlist);
   }

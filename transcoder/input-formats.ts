@@ -9,6 +9,7 @@
  * local files too). A file of any other format fails at open with
  * "Format not on whitelist", before a byte past its header is read.
  */
+import { SOURCE_REASONS } from "../worker/contracts/vocabulary.ts";
 
 /**
  * Demuxer names (ffmpeg matches any name of a demuxer's comma-separated list,
@@ -48,5 +49,4 @@ export function isAcceptedFormat(formatName: string): boolean {
   return formatName.split(",").some((name) => accepted.includes(name));
 }
 
-export const NOT_ACCEPTED_REASON =
-  "The file is not a video we accept: upload a video file such as MP4, MOV, MKV, WebM, AVI or MPEG-TS.";
+export const NOT_ACCEPTED_REASON = SOURCE_REASONS.notAccepted;

@@ -129,6 +129,7 @@ export async function runJob(
       signal,
       limits: settings.limits,
       budget: settings.budget,
+      log: (event, fields) => log(event, { jobId: job.jobId, ...fields }),
       onProgress: (fraction) => {
         moved = true;
         progress = DOWNLOAD_SHARE + (1 - DOWNLOAD_SHARE) * fraction * 0.99;
@@ -169,7 +170,9 @@ export async function runJob(
     const { retryable, ...rest } = failure(error);
     // The worker stores the reason for the uploader to read; keep it a sentence, not a log.
     const reason = rest.reason.length > 1000 ? `${rest.reason.slice(0, 999)}…` : rest.reason;
-    log("job.failed", { jobId: job.jobId, reason, retryable });
+    // What ffmpeg said in full (paths and all) is for the operator, never the uploader.
+    const detail = error instanceof TranscodeError ? error.detail : undefined;
+    log("job.failed", { jobId: job.jobId, reason, retryable, ...(detail ? { detail } : {}) });
     await callback({ type: "failed", jobId: job.jobId, reason, retryable }).catch((e: unknown) => {
       if (!withdrawn) log("job.callback_failed", { jobId: job.jobId, error: String(e) });
     });

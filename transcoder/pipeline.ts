@@ -1,18 +1,27 @@
 /**
  * One source in, adaptive HLS out, in two publish steps: first something
  * playable as soon as possible (the source copied as is, or one small
- * rendition), then the full ladder. Local only: the caller moves the files.
+ * rendition, with every audio track as its own rendition), then the full
+ * ladder. Local only: the caller moves the files.
  */
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Metadata } from "../worker/contracts/job.ts";
-import { avc1FromProfile, mp4aFromProfile } from "./codec-strings.ts";
+import { avc1FromProfile } from "./codec-strings.ts";
 import { DEFAULT_BUDGET, DEFAULT_LIMITS, type SourceLimits, type TimeBudget } from "./config.ts";
-import { encodeRungs, makePoster, remuxToHls, type Job } from "./encode.ts";
-import { abortError, unusableSource } from "./errors.ts";
-import { masterPlaylist, measureRendition, type RenditionMeta } from "./hls-playlists.ts";
+import { encodeRungs, makePoster, type Job, type RunOptions, remuxToHls } from "./encode.ts";
+import { abortError, TranscodeError, unusableSource } from "./errors.ts";
+import {
+  type AudioMeta,
+  audioRendition,
+  masterPlaylist,
+  measureMedia,
+  type RenditionMeta,
+  videoRendition,
+} from "./hls-playlists.ts";
 import { planTranscode, type Plan, type Rung } from "./plan.ts";
 import { probeSource, type SourceInfo } from "./probe.ts";
+import { truncationWarning } from "./truncation.ts";
 
 export type PublishStep = "playable" | "final";
 
@@ -20,8 +29,9 @@ export type PublishStep = "playable" | "final";
  * What one publish step reports: the contract's metadata, each rendition with
  * its playlist, and the files the step adds, which the job uploads before calling back.
  */
-export type PublishedMetadata = Omit<Metadata, "renditions"> & {
+export type PublishedMetadata = Omit<Metadata, "renditions" | "audioTracks"> & {
   renditions: RenditionMeta[];
+  audioTracks: AudioMeta[];
   poster: "poster.jpg";
   master: "master.m3u8";
   /** Relative paths new since the previous step, in upload order; master.m3u8 last. */
@@ -43,7 +53,11 @@ export type PipelineOptions = {
   limits?: SourceLimits;
   /** How long the pipeline may run, from the probe on, for the source's duration. */
   budget?: TimeBudget;
+  /** Where what the uploader does not see goes: ffmpeg's full complaints when a copy falls back to encoding. */
+  log?: PipelineLog;
 };
+
+export type PipelineLog = (event: string, fields?: Record<string, unknown>) => void;
 
 /** Monotonic progress over weighted phases. */
 function progressTracker(onProgress: ((fraction: number) => void) | undefined) {
@@ -94,7 +108,8 @@ function budgetTimer(durationSec: number, budget: TimeBudget, signal: AbortSigna
 }
 
 /** Relative cost of each phase: decoding the source plus encoding each rung's pixels. */
-function phaseWeights(source: SourceInfo, plan: Plan, rest: Rung[]) {
+function phaseWeights(source: SourceInfo, plan: Plan) {
+  const rest = plan.remux ? plan.rungs : plan.rungs.filter((r) => r !== plan.quick);
   const pixels = (r: Rung) => r.width * r.height;
   const decode = source.width * source.height * 0.3;
   const ladder = rest.length ? decode + rest.reduce((n, r) => n + pixels(r), 0) : 0;
@@ -123,65 +138,52 @@ async function transcode(
   progress: ReturnType<typeof progressTracker>,
   signal: AbortSignal,
 ): Promise<PublishedMetadata> {
-  const { sourcePath, workDir } = options;
+  const { workDir } = options;
   const plan = planTranscode(source);
-  const job: Job = { sourcePath, workDir, durationSec: source.durationSec };
-  const rest = plan.remux ? plan.rungs : plan.rungs.filter((r) => r !== plan.quick);
-  const weights = phaseWeights(source, plan, rest);
+  const job: Job = { sourcePath: options.sourcePath, workDir, durationSec: source.durationSec };
   await mkdir(workDir, { recursive: true });
+  const dirs = (names: string[]) => Promise.all(names.map((n) => mkdir(join(workDir, n), { recursive: true })));
+  await dirs(plan.audio.map((a) => a.name));
 
-  const measure = (r: Rung) =>
-    measureRendition({
-      workDir,
-      name: r.name,
-      width: r.width,
-      height: r.height,
-      frameRate: plan.frameRate,
-      audioCodecs: plan.audio ? "mp4a.40.2" : null,
-      fallbackAvc1: avc1FromProfile(r.profile === "high" ? "High" : "Main", 40),
-    });
+  // Step 1: playable in seconds, with every audio track.
+  const weights = phaseWeights(source, plan);
+  const first = await playableFirst(source, plan, job, {
+    signal,
+    onProgress: progress.phase(weights.first),
+    log: options.log,
+  });
+  const audioMedia = await Promise.all(plan.audio.map((a) => measureMedia(workDir, a.name)));
+  const audio = audioMedia.map((media, i) => {
+    const a = plan.audio[i];
+    return audioRendition(media, { language: a.language, label: a.label, default: a.isDefault, channels: a.channels });
+  });
+  const firstMedia = await measureMedia(workDir, first.name);
+  const plays = Math.max(firstMedia.durationSec, ...audioMedia.map((a) => a.durationSec));
+  const truncated = truncationWarning(source.durationSec, plays);
+  const firstRendition = videoRendition(firstMedia, first.video, audio);
 
-  // Step 1: playable in seconds.
-  let first: Awaited<ReturnType<typeof measure>>;
-  if (plan.remux) {
-    await mkdir(join(workDir, "source"), { recursive: true });
-    await remuxToHls(job, "source", source.audioCodec !== null, {
-      signal,
-      onProgress: progress.phase(weights.first),
-    });
-    first = await measureRendition({
-      workDir,
-      name: "source",
-      width: source.width,
-      height: source.height,
-      frameRate: source.frameRate,
-      audioCodecs: source.audioCodec ? mp4aFromProfile(source.audioProfile) : null,
-      fallbackAvc1: avc1FromProfile(source.profile, source.level),
-    });
-  } else {
-    await mkdir(join(workDir, plan.quick.name), { recursive: true });
-    await encodeRungs(job, [plan.quick], plan, { signal, onProgress: progress.phase(weights.first) });
-    first = await measure(plan.quick);
-  }
-  const top = plan.rungs[0];
-  await makePoster(job, top.width, top.height, { signal, onProgress: progress.phase(weights.poster) });
-  await writeFile(join(workDir, "master.m3u8"), masterPlaylist([first.meta]));
+  await makePoster(job, plan, plays * 0.1, { signal, onProgress: progress.phase(weights.poster) });
+  await writeFile(join(workDir, "master.m3u8"), masterPlaylist([firstRendition], audio));
   const metadata = (renditions: RenditionMeta[], files: string[]): PublishedMetadata => ({
-    durationSec: source.durationSec,
+    durationSec: plays,
     width: source.width,
     height: source.height,
-    frameRate: Math.round(source.frameRate * 1000) / 1000,
+    frameRate: Math.round(plan.frameRate * 1000) / 1000,
     videoCodec: source.videoCodec,
     audioCodec: source.audioCodec,
     renditions,
+    audioTracks: audio,
+    warnings: truncated ? [truncated] : [],
     poster: "poster.jpg",
     master: "master.m3u8",
     files,
   });
-  const playable = metadata([first.meta], [...first.files, "poster.jpg", "master.m3u8"]);
+  const audioFiles = audioMedia.flatMap((m) => m.files);
+  const playable = metadata([firstRendition], [...firstMedia.files, ...audioFiles, "poster.jpg", "master.m3u8"]);
 
   // Step 2: the ladder encodes while step 1 is published. If publishing
   // fails (superseded, storage down) there is no point finishing the ladder.
+  const rest = first.name === "source" ? plan.rungs : plan.rungs.filter((r) => r !== plan.quick);
   const ladderAbort = new AbortController();
   const stopLadder = () => ladderAbort.abort(abortError(signal));
   signal.addEventListener("abort", stopLadder, { once: true });
@@ -190,9 +192,8 @@ async function transcode(
   let ladderError: unknown = null;
   try {
     if (rest.length > 0) {
-      await Promise.all(rest.map((r) => mkdir(join(workDir, r.name), { recursive: true })));
-      const onProgress = progress.phase(weights.ladder);
-      await encodeRungs(job, rest, plan, { signal: ladderAbort.signal, onProgress });
+      await dirs(rest.map((r) => r.name));
+      await encodeRungs(job, rest, plan, { signal: ladderAbort.signal, onProgress: progress.phase(weights.ladder) });
     }
   } catch (error) {
     ladderError = error;
@@ -204,14 +205,59 @@ async function transcode(
   if (ladderError) throw ladderError;
   if (signal.aborted) throw abortError(signal);
 
-  const ladder = await Promise.all(plan.rungs.map((r) => (!plan.remux && r === plan.quick ? first : measure(r))));
-  await writeFile(join(workDir, "master.m3u8"), masterPlaylist(ladder.map((r) => r.meta)));
-  const newFiles = ladder.filter((r) => r !== first).flatMap((r) => r.files);
-  const final = metadata(
-    ladder.map((r) => r.meta),
-    [...newFiles, "master.m3u8"],
+  const ladder = await Promise.all(
+    plan.rungs.map(async (r) => {
+      if (r.name === first.name) return { rendition: firstRendition, files: [] as string[] };
+      const media = await measureMedia(workDir, r.name);
+      return { rendition: videoRendition(media, rungVideo(r, plan), audio), files: media.files };
+    }),
   );
+  const renditions = ladder.map((l) => l.rendition);
+  await writeFile(join(workDir, "master.m3u8"), masterPlaylist(renditions, audio));
+  const final = metadata(renditions, [...ladder.flatMap((l) => l.files), "master.m3u8"]);
   progress.emit(1);
   await options.onPublish?.("final", final);
   return final;
+}
+
+/** How a rung's video is described in the master. */
+function rungVideo(r: Rung, plan: Plan) {
+  const fallbackAvc1 = avc1FromProfile(r.profile === "high" ? "High" : "Main", 40);
+  return { width: r.width, height: r.height, frameRate: plan.frameRate, fallbackAvc1 };
+}
+
+/**
+ * Step 1: the source copied into HLS as is when it can be, else the quick
+ * rung encoded, with the audio tracks either way. A copy that ffmpeg refuses
+ * (a stream the remux rules let through but the muxer cannot take) falls back
+ * to encoding instead of failing the video; a failure of the machine does not,
+ * since encoding would hit it too.
+ */
+async function playableFirst(
+  source: SourceInfo,
+  plan: Plan,
+  job: Job,
+  options: RunOptions & { log?: PipelineLog },
+): Promise<{ name: string; video: ReturnType<typeof rungVideo> }> {
+  const { signal } = options;
+  if (plan.remux) {
+    try {
+      await mkdir(join(job.workDir, "source"), { recursive: true });
+      await remuxToHls(job, plan, options);
+      const fallbackAvc1 = avc1FromProfile(source.profile, source.level);
+      const video = { width: source.width, height: source.height, frameRate: source.frameRate, fallbackAvc1 };
+      return { name: "source", video };
+    } catch (error) {
+      if (!(error instanceof TranscodeError) || error.retryable || signal?.aborted) throw error;
+      options.log?.("pipeline.remux_failed", { reason: error.message, detail: error.detail });
+      // Start clean: the copy may have left segments the encode would not overwrite.
+      for (const dir of ["source", ...plan.audio.map((a) => a.name)]) {
+        await rm(join(job.workDir, dir), { recursive: true, force: true });
+        if (dir !== "source") await mkdir(join(job.workDir, dir));
+      }
+    }
+  }
+  await mkdir(join(job.workDir, plan.quick.name), { recursive: true });
+  await encodeRungs(job, [plan.quick], plan, { ...options, audio: true });
+  return { name: plan.quick.name, video: rungVideo(plan.quick, plan) };
 }

@@ -1,6 +1,18 @@
 import { describe, expect, it } from "vitest";
-import { canRemux, outputFrameRate, planLadder, planTranscode, quickRung } from "./plan.ts";
-import type { SourceInfo } from "./probe.ts";
+import { canRemux, languageTag, outputFrameRate, planAudio, planLadder, planTranscode, quickRung } from "./plan.ts";
+import type { AudioSource, SourceInfo } from "./probe.ts";
+
+const track = (overrides: Partial<AudioSource> = {}): AudioSource => ({
+  index: 0,
+  codec: "aac",
+  profile: "LC",
+  channels: 2,
+  sampleRate: 48000,
+  language: null,
+  title: null,
+  isDefault: false,
+  ...overrides,
+});
 
 const source = (overrides: Partial<SourceInfo> = {}): SourceInfo => ({
   durationSec: 10,
@@ -13,10 +25,10 @@ const source = (overrides: Partial<SourceInfo> = {}): SourceInfo => ({
   pixelFormat: "yuv420p",
   profile: "High",
   level: 40,
+  interlaced: null,
+  hdr: null,
+  audio: [track()],
   audioCodec: "aac",
-  audioProfile: "LC",
-  audioChannels: 2,
-  audioSampleRate: 48000,
   maxKeyframeIntervalSec: 2,
   ...overrides,
 });
@@ -76,22 +88,87 @@ describe("the ladder", () => {
   });
 
   it("keeps stereo at most and 48 kHz at most", () => {
-    expect(planTranscode(source({ audioChannels: 6, audioSampleRate: 96000 })).audio).toEqual({
-      channels: 2,
-      sampleRate: 48000,
+    const [surround] = planTranscode(source({ audio: [track({ channels: 6, sampleRate: 96000 })] })).audio;
+    expect(surround).toMatchObject({ channels: 2, sampleRate: 48000, kbps: 128, copyable: false });
+    const [mono] = planTranscode(source({ audio: [track({ channels: 1, sampleRate: 44100 })] })).audio;
+    expect(mono).toMatchObject({ channels: 1, sampleRate: 44100, kbps: 96, copyable: true });
+    expect(planTranscode(source({ audio: [], audioCodec: null })).audio).toEqual([]);
+  });
+
+  it("shows 50i and 60i at their field rate, and 60i above the cap at its frame rate", () => {
+    expect(planTranscode(source({ interlaced: "tff", frameRate: 25 }))).toMatchObject({
+      frameRate: 50,
+      picture: { deinterlace: { parity: "tff", rate: "field" } },
     });
-    expect(planTranscode(source({ audioChannels: 1, audioSampleRate: 44100 })).audio).toEqual({
-      channels: 1,
-      sampleRate: 44100,
+    expect(planTranscode(source({ interlaced: "bff", frameRate: 30000 / 1001 })).frameRateExpr).toBe("60000/1001");
+    expect(planTranscode(source({ interlaced: "tff", frameRate: 50 }))).toMatchObject({
+      frameRate: 50,
+      picture: { deinterlace: { rate: "frame" } },
     });
-    expect(planTranscode(source({ audioCodec: null })).audio).toBeNull();
+    expect(planTranscode(source()).picture).toEqual({ deinterlace: null, toneMap: null });
+  });
+
+  it("tone-maps PQ and HLG sources", () => {
+    expect(planTranscode(source({ hdr: "hlg" })).picture.toneMap).toBe("hlg");
+    expect(planTranscode(source({ hdr: "pq" })).picture.toneMap).toBe("pq");
+  });
+});
+
+describe("audio tracks", () => {
+  it("names each track by its title, else its language, else its position, and keeps names unique", () => {
+    const plans = planAudio([
+      track({ index: 0, language: "eng" }),
+      track({ index: 1, language: "fre", title: "Français" }),
+      track({ index: 2, language: "eng" }),
+      track({ index: 3, language: "und" }),
+      track({ index: 4, title: 'Say "hi"\n' }),
+    ]);
+    expect(plans.map((p) => [p.name, p.label, p.language])).toEqual([
+      ["audio_0", "English", "en"],
+      ["audio_1", "Français", "fr"],
+      ["audio_2", "English (2)", "en"],
+      ["audio_3", "Track 4", null],
+      ["audio_4", "Say hi", null],
+    ]);
+  });
+
+  it("starts on the source's default track, else the first, and exactly one", () => {
+    const marked = planAudio([
+      track({ index: 0 }),
+      track({ index: 1, isDefault: true }),
+      track({ index: 2, isDefault: true }),
+    ]);
+    expect(marked.map((p) => p.isDefault)).toEqual([false, true, false]);
+    expect(planAudio([track({ index: 0 }), track({ index: 1 })]).map((p) => p.isDefault)).toEqual([true, false]);
+  });
+
+  it("copies AAC-LC stereo only; AC-3, MP2, PCM and HE-AAC are encoded", () => {
+    const copyable = (t: Partial<AudioSource>) => planAudio([track(t)])[0].copyable;
+    expect(copyable({})).toBe(true);
+    expect(copyable({ codec: "ac3" })).toBe(false);
+    expect(copyable({ codec: "mp2" })).toBe(false);
+    expect(copyable({ codec: "pcm_s16le", profile: null })).toBe(false);
+    expect(copyable({ profile: "HE-AAC" })).toBe(false);
+  });
+
+  it("turns ISO 639-2 tags into BCP 47", () => {
+    expect(["eng", "ger", "jpn", "pt-BR", "und", "", "not a tag"].map((t) => languageTag(t))).toEqual([
+      "en",
+      "de",
+      "ja",
+      "pt-BR",
+      null,
+      null,
+      null,
+    ]);
   });
 });
 
 describe("remux eligibility", () => {
-  it("copies 8-bit 4:2:0 H.264 with AAC or no audio", () => {
+  it("copies progressive 8-bit 4:2:0 SDR H.264, whatever its audio", () => {
     expect(canRemux(source())).toBe(true);
-    expect(canRemux(source({ audioCodec: null }))).toBe(true);
+    expect(canRemux(source({ audio: [], audioCodec: null }))).toBe(true);
+    expect(canRemux(source({ audio: [track({ codec: "ac3" })], audioCodec: "ac3" }))).toBe(true);
     expect(canRemux(source({ pixelFormat: "yuvj420p", profile: "Constrained Baseline" }))).toBe(true);
   });
 
@@ -99,7 +176,8 @@ describe("remux eligibility", () => {
     expect(canRemux(source({ profile: "High 10", pixelFormat: "yuv420p10le" }))).toBe(false);
     expect(canRemux(source({ profile: "High 4:4:4 Predictive", pixelFormat: "yuv444p" }))).toBe(false);
     expect(canRemux(source({ videoCodec: "hevc" }))).toBe(false);
-    expect(canRemux(source({ audioCodec: "mp3" }))).toBe(false);
+    expect(canRemux(source({ interlaced: "tff" }))).toBe(false);
+    expect(canRemux(source({ hdr: "hlg" }))).toBe(false);
     expect(canRemux(source({ rotation: 90 }))).toBe(false);
     expect(canRemux(source({ maxKeyframeIntervalSec: 12 }))).toBe(false);
   });

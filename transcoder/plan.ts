@@ -4,7 +4,7 @@
  * frame rate and GOP for every rendition so players can switch at any segment)
  * are tested without running ffmpeg.
  */
-import type { SourceInfo } from "./probe.ts";
+import type { AudioSource, SourceInfo } from "./probe.ts";
 
 export type Rung = {
   /** e.g. "720p": named for the short side, so portrait 720x1280 is 720p too. */
@@ -14,8 +14,33 @@ export type Rung = {
   videoKbps: number;
   maxrateKbps: number;
   bufsizeKbps: number;
-  audioKbps: number;
   profile: "high" | "main";
+};
+
+/** One audio track as published: its own HLS rendition, shared by every video rung. */
+export type AudioPlan = {
+  /** `0:a:<source>` in ffmpeg's terms. */
+  source: number;
+  /** Directory and rendition name, `audio_<n>`. */
+  name: string;
+  /** AAC-LC at most stereo can be copied as is; anything else is encoded to it. */
+  copyable: boolean;
+  channels: number;
+  sampleRate: number;
+  kbps: number;
+  /** BCP 47 (`en`, `pt-BR`), or null when untagged. */
+  language: string | null;
+  /** Unique within the video: HLS requires distinct names in one group. */
+  label: string;
+  isDefault: boolean;
+};
+
+/** What the source needs before scaling so every rung looks right on an SDR, progressive screen. */
+export type PictureFix = {
+  /** bwdif: `field` keeps the field rate (50i becomes 50p), `frame` keeps the frame rate. */
+  deinterlace: { parity: "tff" | "bff"; rate: "field" | "frame" } | null;
+  /** Tone-map PQ or HLG to SDR BT.709. */
+  toneMap: "pq" | "hlg" | null;
 };
 
 export type Plan = {
@@ -30,7 +55,8 @@ export type Plan = {
   frameRateExpr: string;
   /** Fixed 2 s GOP: every rendition has keyframes at the same instants. */
   gopFrames: number;
-  audio: { channels: number; sampleRate: number } | null;
+  picture: PictureFix;
+  audio: AudioPlan[];
 };
 
 const LADDER: Array<{ short: number; videoKbps: number }> = [
@@ -46,6 +72,8 @@ export const GOP_SECONDS = 2;
 /** libx264's preset for every rendition, the quick one and the ladder alike. */
 export const LADDER_PRESET = "veryfast";
 const MAX_FPS = 60;
+/** The contract's cap; broadcast files with more tracks keep the first ones. */
+const MAX_AUDIO_TRACKS = 16;
 /** Remuxed segments can only start at source keyframes; beyond this, encode instead. */
 const MAX_REMUX_KEYFRAME_INTERVAL = 10;
 
@@ -60,7 +88,6 @@ function rung(short: number, longSide: number, sourceShort: number, portrait: bo
     videoKbps,
     maxrateKbps: Math.round(videoKbps * 1.07),
     bufsizeKbps: videoKbps * 2,
-    audioKbps: short <= 360 ? 96 : 128,
     profile: short >= 480 ? "high" : "main",
   };
 }
@@ -87,16 +114,19 @@ const PROFILES_WITHOUT_EXTRAS = new Set(["Constrained Baseline", "Baseline", "Ma
 
 /**
  * Copying is only safe when every browser can decode the stream as is:
- * 8-bit 4:2:0 H.264 in a profile players support, AAC or no audio. Rotated
- * or non-square-pixel sources are encoded too, because MSE players do not
- * all honour the container's rotation matrix or aspect ratio.
+ * progressive 8-bit 4:2:0 SDR H.264 in a profile players support. Rotated or
+ * non-square-pixel sources are encoded too, because MSE players do not all
+ * honour the container's rotation matrix or aspect ratio; interlaced ones
+ * would show combing, HDR ones a washed-out picture. Audio is its own
+ * rendition, copied or encoded, so it never stands in the way.
  */
 export function canRemux(source: SourceInfo): boolean {
   return (
+    source.interlaced === null &&
+    source.hdr === null &&
     source.videoCodec === "h264" &&
     (source.pixelFormat === "yuv420p" || source.pixelFormat === "yuvj420p") &&
     PROFILES_WITHOUT_EXTRAS.has(source.profile ?? "") &&
-    (source.audioCodec === null || source.audioCodec === "aac") &&
     source.rotation === 0 &&
     source.squarePixels &&
     source.maxKeyframeIntervalSec !== null &&
@@ -123,9 +153,78 @@ export function outputFrameRate(sourceFps: number): { frameRate: number; frameRa
   return { frameRate: snapped, frameRateExpr: String(snapped) };
 }
 
+/**
+ * Interlaced video is shown at its field rate (50i as 50p, 60i as 59.94p),
+ * which keeps its motion smooth, whenever that fits the ladder's 60 fps cap.
+ */
+export function planPicture(source: Pick<SourceInfo, "interlaced" | "hdr" | "frameRate">): PictureFix {
+  const deinterlace = source.interlaced
+    ? {
+        parity: source.interlaced,
+        rate: source.frameRate * 2 <= MAX_FPS + 0.5 ? ("field" as const) : ("frame" as const),
+      }
+    : null;
+  return { deinterlace, toneMap: source.hdr };
+}
+
+const AUDIO_KBPS = { mono: 96, stereo: 128 };
+
+/** ISO 639-2 tags (`eng`, `fre`) as BCP 47 (`en`, `fr`); null for `und` or anything not a language tag. */
+export function languageTag(tag: string | null): string | null {
+  if (!tag || /^(und|mis|mul|zxx)$/i.test(tag)) return null;
+  try {
+    return Intl.getCanonicalLocales(tag)[0] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+const languageNames = new Intl.DisplayNames(["en"], { type: "language", fallback: "none" });
+
+/** The audio menu's words: the track's own title, else its language's English name, else "Track n". */
+function labelOf(track: AudioSource, language: string | null): string {
+  // It lands in a quoted playlist attribute: no quotes, no control characters.
+  const title = (track.title ?? "")
+    .replace(/[\u0000-\u001f\u007f"]/g, "")
+    .trim()
+    .slice(0, 80);
+  if (title) return title;
+  const named = language ? languageNames.of(language) : undefined;
+  return named || `Track ${track.index + 1}`;
+}
+
+export function planAudio(tracks: AudioSource[]): AudioPlan[] {
+  const defaultAt = Math.max(
+    0,
+    tracks.findIndex((t) => t.isDefault),
+  );
+  const seen = new Map<string, number>();
+  return tracks.map((t, n) => {
+    const language = languageTag(t.language);
+    const base = labelOf(t, language);
+    const count = (seen.get(base.toLowerCase()) ?? 0) + 1;
+    seen.set(base.toLowerCase(), count);
+    const channels = Math.min(t.channels, 2);
+    return {
+      source: t.index,
+      name: `audio_${n}`,
+      copyable:
+        t.codec === "aac" && (t.profile === "LC" || t.profile === null) && t.channels <= 2 && t.sampleRate <= 48000,
+      channels,
+      sampleRate: AAC_RATES.find((r) => r <= t.sampleRate) ?? 48000,
+      kbps: channels === 1 ? AUDIO_KBPS.mono : AUDIO_KBPS.stereo,
+      language,
+      label: count === 1 ? base : `${base} (${count})`,
+      isDefault: n === defaultAt,
+    };
+  });
+}
+
 export function planTranscode(source: SourceInfo): Plan {
   const rungs = planLadder(source);
-  const { frameRate, frameRateExpr } = outputFrameRate(source.frameRate);
+  const picture = planPicture(source);
+  const shownRate = picture.deinterlace?.rate === "field" ? source.frameRate * 2 : source.frameRate;
+  const { frameRate, frameRateExpr } = outputFrameRate(shownRate);
   return {
     rungs,
     quick: quickRung(rungs),
@@ -133,12 +232,7 @@ export function planTranscode(source: SourceInfo): Plan {
     frameRate,
     frameRateExpr,
     gopFrames: Math.max(1, Math.round(GOP_SECONDS * frameRate)),
-    audio:
-      source.audioCodec === null
-        ? null
-        : {
-            channels: Math.min(source.audioChannels ?? 2, 2),
-            sampleRate: AAC_RATES.find((r) => r <= (source.audioSampleRate ?? 48000)) ?? 48000,
-          },
+    picture,
+    audio: planAudio(source.audio.slice(0, MAX_AUDIO_TRACKS)),
   };
 }

@@ -8,27 +8,54 @@ import { execFile } from "node:child_process";
 import { stat } from "node:fs/promises";
 import { z } from "zod";
 import { DEFAULT_LIMITS, type SourceLimits } from "./config.ts";
-import { abortError, unusableSource } from "./errors.ts";
+import { SOURCE_REASONS } from "../worker/contracts/vocabulary.ts";
+import { abortError, complaints, plainReason, unusableSource } from "./errors.ts";
 import { ffmpegPaths } from "./ffmpeg-path.ts";
 import { INPUT_GUARD, isAcceptedFormat, NOT_ACCEPTED_REASON, NOT_ON_WHITELIST } from "./input-formats.ts";
 
+/** One audio stream of the source, kept as its own audio rendition. */
+export type AudioSource = {
+  /** Position among the source's audio streams: ffmpeg's `0:a:<index>`. */
+  index: number;
+  codec: string;
+  profile: string | null;
+  channels: number;
+  sampleRate: number;
+  /** The stream's `language` tag as written (ISO 639-2 such as `eng`), or null. */
+  language: string | null;
+  /** The stream's `title` tag (e.g. "Director's commentary"), or null. */
+  title: string | null;
+  /** The container marks it as the default track. */
+  isDefault: boolean;
+};
+
 export type SourceInfo = {
+  /**
+   * What plays: from the earliest stream start to the latest stream end, so
+   * a file whose timestamps begin at 3600 s lasts what it shows, not 3604 s.
+   * Still what the file declares: the encode measures what really plays.
+   */
   durationSec: number;
   /** Display size: after rotation and non-square pixels. */
   width: number;
   height: number;
   rotation: number;
   squarePixels: boolean;
+  /** Frames per second as stored; an interlaced source has twice as many fields. */
   frameRate: number;
   videoCodec: string;
   pixelFormat: string;
   profile: string | null;
   /** ffprobe's level, e.g. 40 for 4.0. */
   level: number | null;
+  /** Which field comes first, for an interlaced source; null when progressive. */
+  interlaced: "tff" | "bff" | null;
+  /** The transfer of an HDR source (PQ or HLG), which SDR players would show washed out; null for SDR. */
+  hdr: "pq" | "hlg" | null;
+  /** Every audio stream, in the source's order; empty when silent. */
+  audio: AudioSource[];
+  /** The first audio stream's codec, as the metadata reports it. */
   audioCodec: string | null;
-  audioProfile: string | null;
-  audioChannels: number | null;
-  audioSampleRate: number | null;
   /** Longest gap between keyframes in the first seconds; only measured for remux candidates. */
   maxKeyframeIntervalSec: number | null;
 };
@@ -46,10 +73,13 @@ const StreamSchema = z.object({
   sample_aspect_ratio: z.string().optional(),
   avg_frame_rate: z.string().optional(),
   r_frame_rate: z.string().optional(),
+  start_time: z.string().optional(),
   duration: z.string().optional(),
+  field_order: z.string().optional(),
+  color_transfer: z.string().optional(),
   sample_rate: z.string().optional(),
   channels: z.number().optional(),
-  disposition: z.object({ attached_pic: z.number().optional() }).optional(),
+  disposition: z.object({ attached_pic: z.number().optional(), default: z.number().optional() }).optional(),
   tags: z.record(z.string(), z.string()).optional(),
   side_data_list: z.array(z.object({ rotation: z.number().optional() })).optional(),
 });
@@ -75,22 +105,6 @@ export function run(file: string, args: string[], signal?: AbortSignal): Promise
   });
 }
 
-/** ffmpeg's first complaint, without the `[demuxer @ 0x…]` prefix or our temp path. */
-export function ffmpegComplaint(stderr: string, path: string): string {
-  const lines = stderr
-    .split("\n")
-    .map((l) =>
-      l
-        .replace(/^\[[^\]]+ @ 0x[0-9a-f]+\]\s*/, "")
-        .split(path)
-        .join("the file")
-        .replace(/^the file:\s*/, "")
-        .trim(),
-    )
-    .filter(Boolean);
-  return lines[0] ?? "unknown error";
-}
-
 function rate(value: string | undefined): number {
   const [num, den] = (value ?? "").split("/").map(Number);
   const r = den ? num / den : num;
@@ -113,7 +127,7 @@ export async function probeSource(
   const probed = await run(ffprobe, args, signal);
   if (probed.code !== 0) {
     if (NOT_ON_WHITELIST.test(probed.stderr)) throw unusableSource(NOT_ACCEPTED_REASON);
-    throw unusableSource(`The file is not a video ffmpeg can read: ${ffmpegComplaint(probed.stderr, path)}`);
+    throw unusableSource(plainReason(probed.stderr, [path], "The file is not a video ffmpeg can read"), probed.stderr);
   }
   const parsed = ProbeSchema.safeParse(JSON.parse(probed.stdout || "{}"));
   if (!parsed.success) throw unusableSource("The file is not a video ffmpeg can read: unexpected stream information.");
@@ -123,16 +137,17 @@ export async function probeSource(
 
   // Cover art in audio files shows up as a one-picture video stream.
   const video = streams.find((s) => s.codec_type === "video" && s.disposition?.attached_pic !== 1);
-  const audio = streams.find((s) => s.codec_type === "audio");
+  // A transport stream can list audio programs it never carries: no channels, nothing to keep.
+  const audio = streams.filter((s) => s.codec_type === "audio" && (s.channels ?? 0) > 0 && Number(s.sample_rate) > 0);
   if (!video) {
-    throw unusableSource(audio ? "The file has no video stream (audio only)." : "The file has no video stream.");
+    throw unusableSource(audio.length > 0 ? SOURCE_REASONS.audioOnly : "The file has no video stream.");
   }
   if (TEXT_CODECS.has(video.codec_name ?? ""))
     throw unusableSource("The file is not a video: ffmpeg can only read it as text or random data.");
   if (!video.width || !video.height)
     throw unusableSource("The file is not a video ffmpeg can read: its video stream has no picture size.");
 
-  const durationSec = Number(format?.duration ?? video.duration);
+  const durationSec = playSpan([video, ...audio], format?.duration);
   if (!(durationSec > 0)) throw unusableSource("The file's duration is unknown; it may be truncated or a still image.");
   const frameRate = rate(video.avg_frame_rate) || rate(video.r_frame_rate) || 30;
   refuseBeyondLimits(
@@ -149,6 +164,8 @@ export async function probeSource(
   const storedWidth = Math.round(video.width * sar);
   const sideways = rotation === 90 || rotation === 270;
   const videoCodec = video.codec_name ?? "unknown";
+  const order = fieldOrder(video.field_order);
+  const interlaced = order === "progressive" ? null : (order ?? (await detectInterlacing(video, path, signal)));
 
   return {
     durationSec,
@@ -161,12 +178,92 @@ export async function probeSource(
     pixelFormat: video.pix_fmt ?? "unknown",
     profile: video.profile ?? null,
     level: video.level !== undefined && video.level > 0 ? video.level : null,
-    audioCodec: audio?.codec_name ?? null,
-    audioProfile: audio?.profile ?? null,
-    audioChannels: audio?.channels ?? null,
-    audioSampleRate: audio?.sample_rate ? Number(audio.sample_rate) : null,
+    interlaced,
+    hdr: HDR_TRANSFERS[video.color_transfer ?? ""] ?? null,
+    audio: audio.map((a, index) => ({
+      index,
+      codec: a.codec_name ?? "unknown",
+      profile: a.profile ?? null,
+      channels: a.channels ?? 2,
+      sampleRate: Number(a.sample_rate),
+      language: a.tags?.language ?? null,
+      title: a.tags?.title ?? trackName(a.tags?.handler_name),
+      isDefault: a.disposition?.default === 1,
+    })),
+    audioCodec: audio[0]?.codec_name ?? null,
     maxKeyframeIntervalSec: videoCodec === "h264" ? await maxKeyframeInterval(path, durationSec, signal) : null,
   };
+}
+
+/**
+ * From the earliest stream start to the latest stream end. A container's own
+ * duration can count from zero although the streams start at 3600 s (an MP4
+ * cut from a long recording); the streams' span is what plays. Containers
+ * that record no stream durations (Matroska) give their own.
+ */
+export function playSpan(
+  streams: Array<{ start_time?: string; duration?: string }>,
+  formatDuration: string | undefined,
+): number {
+  const timed = streams
+    .map((s) => ({ start: Number(s.start_time), duration: Number(s.duration) }))
+    .filter((t) => Number.isFinite(t.start) && t.duration > 0);
+  if (timed.length === 0) return Number(formatDuration);
+  const start = Math.min(...timed.map((t) => t.start));
+  const end = Math.max(...timed.map((t) => t.start + t.duration));
+  return Math.round((end - start) * 1000) / 1000;
+}
+
+/**
+ * MP4 keeps no `title` for a track; tools that name tracks (ffmpeg's
+ * `handler_name`, editors) put the name in the handler instead. Muxers fill
+ * it with their own boilerplate, which names nothing.
+ */
+function trackName(handler: string | undefined): string | null {
+  if (!handler?.trim()) return null;
+  const boilerplate = /handler|^core media|^gpac|^iso media|^mainconcept|^apple|^google|^l-smash|^(stereo|mono)$/i;
+  return boilerplate.test(handler.trim()) ? null : handler.trim();
+}
+
+const HDR_TRANSFERS: Record<string, "pq" | "hlg"> = { smpte2084: "pq", "arib-std-b67": "hlg" };
+
+/** ffprobe's `field_order`: `tt`/`bt` show the top field first, `bb`/`tb` the bottom; null when it does not say. */
+function fieldOrder(order: string | undefined): "tff" | "bff" | "progressive" | null {
+  if (order === "progressive") return "progressive";
+  if (order === "tt" || order === "bt") return "tff";
+  if (order === "bb" || order === "tb") return "bff";
+  return null;
+}
+
+/** Codecs that have no interlaced coding: nothing to detect. */
+const PROGRESSIVE_ONLY = new Set(["vp8", "vp9", "av1", "theora", "gif", "png", "apng", "webp"]);
+const IDET_FRAMES = 240;
+
+/**
+ * For a stream that does not say whether it is interlaced (motion JPEG, MPEG-4
+ * Part 2, many AVI captures), ffmpeg's `idet` reads the first frames and counts
+ * which look combed. Interlaced when combed frames clearly outnumber clean ones.
+ */
+async function detectInterlacing(
+  video: { codec_name?: string },
+  path: string,
+  signal?: AbortSignal,
+): Promise<"tff" | "bff" | null> {
+  if (PROGRESSIVE_ONLY.has(video.codec_name ?? "")) return null;
+  const { ffmpeg } = ffmpegPaths();
+  const args = ["-hide_banner", "-nostdin", "-v", "info", ...INPUT_GUARD, "-i", path, "-map", "0:v:0"];
+  args.push("-frames:v", String(IDET_FRAMES), "-vf", "idet", "-f", "null", "-");
+  const { stderr } = await run(ffmpeg, args, signal);
+  return interlacingFromIdet(stderr);
+}
+
+/** Reads idet's "Multi frame detection" totals. */
+export function interlacingFromIdet(stderr: string): "tff" | "bff" | null {
+  const m = /Multi frame detection:\s*TFF:\s*(\d+)\s*BFF:\s*(\d+)\s*Progressive:\s*(\d+)/.exec(stderr);
+  if (!m) return null;
+  const [tff, bff, progressive] = m.slice(1).map(Number);
+  if (tff + bff < 10 || tff + bff < 2 * progressive) return null;
+  return tff >= bff ? "tff" : "bff";
 }
 
 /**
@@ -224,8 +321,8 @@ async function decodeFirstFrame(path: string, signal?: AbortSignal): Promise<voi
   const decoded = await run(ffmpeg, args, signal);
   const frames = decoded.stdout.split("\n").filter((l) => l && !l.startsWith("#"));
   if (decoded.code !== 0 || frames.length === 0) {
-    const why = decoded.stderr.trim() ? `: ${ffmpegComplaint(decoded.stderr, path)}` : ".";
-    throw unusableSource(`The first video frame cannot be decoded${why}`);
+    const why = decoded.stderr.trim() ? `: ${complaints(decoded.stderr, [path])[0]}` : ".";
+    throw unusableSource(`The first video frame cannot be decoded${why}`, decoded.stderr);
   }
 }
 
