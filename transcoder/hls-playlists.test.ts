@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { masterPlaylist, parseMediaPlaylist, peakBitrate } from "./hls-playlists.ts";
+import { audioRendition, masterPlaylist, parseMediaPlaylist, peakBitrate, videoRendition } from "./hls-playlists.ts";
 
 describe("playlists", () => {
   it("reads segments, durations and the init segment from a media playlist", () => {
@@ -50,5 +50,54 @@ describe("playlists", () => {
         "",
       ].join("\n"),
     );
+  });
+});
+
+describe("audio renditions", () => {
+  const media = (name: string, peak: number, average: number) => ({
+    name,
+    playlist: `${name}/index.m3u8`,
+    files: [],
+    bytes: 1000,
+    peakBandwidth: peak,
+    averageBandwidth: average,
+    durationSec: 4,
+    init: null,
+  });
+  const english = audioRendition(media("audio_0", 130_000, 128_000), {
+    language: "en",
+    label: "English",
+    default: true,
+    channels: 2,
+  });
+  const french = audioRendition(media("audio_1", 100_000, 96_000), {
+    language: "fr",
+    label: "Français",
+    default: false,
+    channels: 1,
+  });
+
+  it("adds the largest audio track to each variant's bit rates and its codec to CODECS", () => {
+    const video = { width: 1280, height: 720, frameRate: 30, fallbackAvc1: "avc1.64001f" };
+    const r = videoRendition(media("720p", 3_000_000, 2_800_000), video, [english, french]);
+    expect(r).toMatchObject({ bandwidth: 3_130_000, averageBandwidth: 2_928_000, codecs: "avc1.64001f,mp4a.40.2" });
+    expect(videoRendition(media("720p", 3_000_000, 2_800_000), video, [])).toMatchObject({
+      bandwidth: 3_000_000,
+      codecs: "avc1.64001f",
+    });
+  });
+
+  it("lists every track in one audio group, the default first marked, and points each variant at it", () => {
+    const video = { width: 640, height: 360, frameRate: 25, fallbackAvc1: "avc1.4d401e" };
+    const text = masterPlaylist(
+      [videoRendition(media("360p", 900_000, 800_000), video, [english, french])],
+      [english, french],
+    );
+    expect(text.split("\n").slice(3, 7)).toEqual([
+      '#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio",NAME="English",LANGUAGE="en",DEFAULT=YES,AUTOSELECT=YES,CHANNELS="2",URI="audio_0/index.m3u8"',
+      '#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio",NAME="Français",LANGUAGE="fr",DEFAULT=NO,AUTOSELECT=YES,CHANNELS="1",URI="audio_1/index.m3u8"',
+      '#EXT-X-STREAM-INF:BANDWIDTH=1030000,AVERAGE-BANDWIDTH=928000,RESOLUTION=640x360,CODECS="avc1.4d401e,mp4a.40.2",FRAME-RATE=25.000,AUDIO="audio"',
+      "360p/index.m3u8",
+    ]);
   });
 });

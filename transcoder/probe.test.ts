@@ -27,8 +27,10 @@ describe("probing a good source", () => {
       frameRate: 25,
       videoCodec: "h264",
       pixelFormat: "yuv420p",
+      interlaced: null,
+      hdr: null,
+      audio: [{ index: 0, codec: "aac", profile: "LC", channels: 2, sampleRate: 48000, isDefault: true }],
       audioCodec: "aac",
-      audioChannels: 2,
       maxKeyframeIntervalSec: 2,
     });
   });
@@ -47,11 +49,11 @@ describe("unusable inputs", () => {
   // ffmpeg's lavfi sources), so each case reaches its branch and the uploader's sentence can be asserted whole.
   // Formats outside the accepted containers (text, subtitles, pictures, raw streams) are refused at open.
   const cases: Array<[string, string, string]> = [
-    ["a text file", "notes.txt", "The file is not a video ffmpeg can read: Invalid data found when processing input"],
+    ["a text file", "notes.txt", "The file is not a video ffmpeg can read: Invalid data found when processing input."],
     [
       "an MP4 cut off before its index",
       "truncated.mp4",
-      "The file is not a video ffmpeg can read: moov atom not found",
+      "The file looks incomplete: it ends before its index, as when a recording or an upload is cut off. Upload the complete file.",
     ],
     ["an audio-only file", "audio.m4a", "The file has no video stream (audio only)."],
     ["a song whose only picture is its cover art", "song.m4a", "The file has no video stream (audio only)."],

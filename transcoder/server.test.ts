@@ -242,9 +242,16 @@ describe("the transcoder service", () => {
     const masters = names.flatMap((n, i) => (n === "master.m3u8" ? [i] : []));
     expect(masters).toHaveLength(2);
     const playableFiles = names.slice(0, masters[0]);
-    expect(playableFiles.every((n) => n.startsWith("source/") || n === "poster.jpg")).toBe(true);
+    expect(playableFiles.every((n) => /^(source|audio_0)\//.test(n) || n === "poster.jpg")).toBe(true);
     expect(playableFiles).toEqual(
-      expect.arrayContaining(["source/init.mp4", "source/seg_00001.m4s", "source/index.m3u8", "poster.jpg"]),
+      expect.arrayContaining([
+        "source/init.mp4",
+        "source/seg_00001.m4s",
+        "source/index.m3u8",
+        "audio_0/init.mp4",
+        "audio_0/index.m3u8",
+        "poster.jpg",
+      ]),
     );
     expect(names.slice(masters[0] + 1, masters[1]).sort()).toEqual(
       ["360p", "240p"].flatMap((r) => [`${r}/index.m3u8`, `${r}/init.mp4`, `${r}/seg_00001.m4s`]).sort(),

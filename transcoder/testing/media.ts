@@ -4,7 +4,7 @@
  */
 import { execFile } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
-import { readFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { promisify } from "node:util";
 import { ffmpegPaths } from "../ffmpeg-path.ts";
 
@@ -148,4 +148,167 @@ export function processesNaming(text: string): string[] {
         return []; // gone, or not ours to read
       }
     });
+}
+
+/**
+ * Files as phones, cameras, broadcast captures and editors make them, each
+ * generated with ffmpeg from testsrc2 (which moves, so combing shows) and
+ * sine tones, small and short enough for a test.
+ */
+export type RealWorldKind =
+  /** H.264 + ADTS AAC in MPEG-TS: broadcast captures, screen recorders, `.ts` exports. */
+  | "ts-aac"
+  /** AVCHD camcorder: 1080i50 H.264 (interlaced coding, top field first) + AC-3 in M2TS. */
+  | "mts-1080i-ac3"
+  /** DVD / broadcast SD: 576i MPEG-2, 16:9 anamorphic, MP2 audio, in an MPEG program stream. */
+  | "mpeg2-576i"
+  /** Motion JPEG capture of interlaced video in AVI, whose stream does not say it is interlaced. */
+  | "mjpeg-576i"
+  /** An MP4 whose timestamps begin at 3600 s, as cut from a long recording: plays 4 s. */
+  | "offset-3600"
+  /** A faststart MP4 (index first) of 6 s, cut at 60% of its bytes. */
+  | "cut-faststart"
+  /** An MP4 with its index at the end, cut at 60% of its bytes: no index at all. */
+  | "cut-moov-at-end"
+  /** HDR from a phone: 10-bit HEVC, BT.2020, HLG (`arib-std-b67`) or PQ (`smpte2084`). */
+  | "hlg"
+  | "pq"
+  /** Two audio tracks: English at 440 Hz (default) and French at 880 Hz, named by their handlers. */
+  | "two-audio";
+
+const tone = (hz: number) => ["-f", "lavfi", "-i", `sine=frequency=${hz}:sample_rate=48000`];
+const pattern = (size: string, rate: number) => ["-f", "lavfi", "-i", `testsrc2=size=${size}:rate=${rate}`];
+const x264 = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"];
+
+async function cutAt(path: string, whole: string, share: number): Promise<string> {
+  const bytes = await readFile(whole);
+  await writeFile(path, bytes.subarray(0, Math.floor(bytes.length * share)));
+  return path;
+}
+
+function hdrArgs(transfer: "arib-std-b67" | "smpte2084"): string[] {
+  const zscale = `zscale=tin=bt709:pin=bt709:min=bt709:t=${transfer}:p=bt2020:m=bt2020nc:r=tv:npl=100`;
+  return [
+    ...pattern("1280x720", 30),
+    "-t",
+    "2",
+    "-vf",
+    `${zscale},format=yuv420p10le`,
+    "-c:v",
+    "libx265",
+    "-preset",
+    "ultrafast",
+    "-x265-params",
+    `log-level=error:colorprim=bt2020:transfer=${transfer}:colormatrix=bt2020nc`,
+    "-tag:v",
+    "hvc1",
+  ];
+}
+
+export async function makeRealWorld(path: string, kind: RealWorldKind): Promise<string> {
+  const interlace = (size: string, seconds: number) => [...pattern(size, 50), "-t", String(seconds)];
+  switch (kind) {
+    case "ts-aac":
+      await ffmpeg(
+        [...pattern("640x360", 30), ...tone(440), "-t", "6", ...x264, "-g", "60"].concat([
+          "-c:a",
+          "aac",
+          "-b:a",
+          "96k",
+          "-f",
+          "mpegts",
+          path,
+        ]),
+      );
+      return path;
+    case "mts-1080i-ac3":
+      await ffmpeg(
+        [...interlace("1920x1080", 2), ...tone(440), "-t", "2", "-vf", "interlace=scan=tff"]
+          .concat([...x264, "-flags", "+ildct+ilme", "-x264-params", "tff=1", "-c:a", "ac3", "-b:a", "192k"])
+          .concat(["-f", "mpegts", "-mpegts_m2ts_mode", "1", path]),
+      );
+      return path;
+    case "mpeg2-576i":
+      await ffmpeg(
+        [...interlace("720x576", 3), ...tone(440), "-t", "3", "-vf", "interlace=scan=tff,setdar=16/9"]
+          .concat(["-c:v", "mpeg2video", "-b:v", "6M", "-flags", "+ildct+ilme", "-top", "1"])
+          .concat(["-c:a", "mp2", "-b:a", "192k", "-f", "vob", path]),
+      );
+      return path;
+    case "mjpeg-576i":
+      await ffmpeg([...interlace("720x576", 3), "-vf", "interlace=scan=tff", "-c:v", "mjpeg", "-q:v", "3", path]);
+      return path;
+    case "offset-3600":
+      await ffmpeg(
+        [...pattern("640x360", 30), ...tone(440), "-t", "4", ...x264, "-g", "60", "-c:a", "aac"].concat([
+          "-output_ts_offset",
+          "3600",
+          path,
+        ]),
+      );
+      return path;
+    case "cut-faststart":
+    case "cut-moov-at-end": {
+      const whole = `${path}.whole.mp4`;
+      const index = kind === "cut-faststart" ? ["-movflags", "+faststart"] : [];
+      await ffmpeg(
+        [...pattern("640x360", 30), ...tone(440), "-t", "6", ...x264, "-g", "60", "-c:a", "aac"].concat([
+          ...index,
+          whole,
+        ]),
+      );
+      return cutAt(path, whole, 0.6);
+    }
+    case "hlg":
+      await ffmpeg([...hdrArgs("arib-std-b67"), path]);
+      return path;
+    case "pq":
+      await ffmpeg([...hdrArgs("smpte2084"), path]);
+      return path;
+    case "two-audio":
+      await ffmpeg(
+        [...pattern("640x360", 30), ...tone(440), ...tone(880), "-t", "4", "-map", "0", "-map", "1"]
+          .concat(["-map", "2", ...x264, "-g", "60", "-c:a", "aac", "-b:a", "96k"])
+          .concat(["-metadata:s:a:0", "language=eng", "-metadata:s:a:1", "language=fra"])
+          .concat(["-metadata:s:a:1", "handler_name=Français", "-disposition:a:0", "default", path]),
+      );
+      return path;
+  }
+}
+
+/** idet's verdict over a whole file: how many frames look combed (TFF or BFF) and how many clean. */
+export async function combing(path: string): Promise<{ interlaced: number; progressive: number }> {
+  const { stderr } = await exec(
+    ffmpegPaths().ffmpeg,
+    ["-hide_banner", "-nostdin", "-i", path, "-map", "0:v:0", "-vf", "idet", "-f", "null", "-"],
+    { maxBuffer: 64 << 20 },
+  );
+  const m = /Multi frame detection:\s*TFF:\s*(\d+)\s*BFF:\s*(\d+)\s*Progressive:\s*(\d+)/.exec(stderr);
+  if (!m) throw new Error(`idet printed no verdict for ${path}`);
+  return { interlaced: Number(m[1]) + Number(m[2]), progressive: Number(m[3]) };
+}
+
+/** Mean luma (signalstats YAVG, 8-bit scale) of a file's video, through `filters` first. */
+export async function meanLuma(path: string, filters: string[] = []): Promise<number> {
+  const chain = [...filters, "signalstats", "metadata=print:key=lavfi.signalstats.YAVG:file=-"].join(",");
+  const { stdout } = await exec(
+    ffmpegPaths().ffmpeg,
+    ["-v", "error", "-nostdin", "-i", path, "-map", "0:v:0", "-vf", chain, "-f", "null", "-"],
+    { maxBuffer: 64 << 20 },
+  );
+  const values = [...stdout.matchAll(/YAVG=([\d.]+)/g)].map((m) => Number(m[1]));
+  if (values.length === 0) throw new Error(`no luma measured for ${path}`);
+  return values.reduce((a, b) => a + b, 0) / values.length;
+}
+
+/** Zero crossings per sample of the first channel (astats): about 2f/48000 for a tone of f Hz. */
+export async function zeroCrossingRate(path: string): Promise<number> {
+  const { stderr } = await exec(
+    ffmpegPaths().ffmpeg,
+    ["-hide_banner", "-nostdin", "-i", path, "-map", "0:a:0", "-af", "astats=measure_overall=none", "-f", "null", "-"],
+    { maxBuffer: 64 << 20 },
+  );
+  const m = /Zero crossings rate:\s*([\d.]+)/.exec(stderr);
+  if (!m) throw new Error(`astats printed no zero-crossing rate for ${path}`);
+  return Number(m[1]);
 }
