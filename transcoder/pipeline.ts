@@ -21,7 +21,7 @@ import {
 } from "./hls-playlists.ts";
 import { planTranscode, type Plan, type Rung } from "./plan.ts";
 import { probeSource, type SourceInfo } from "./probe.ts";
-import { truncationWarning } from "./truncation.ts";
+import { playsInFull, truncationWarning } from "./truncation.ts";
 
 export type PublishStep = "playable" | "final";
 
@@ -228,10 +228,7 @@ function rungVideo(r: Rung, plan: Plan) {
 
 /**
  * Step 1: the source copied into HLS as is when it can be, else the quick
- * rung encoded, with the audio tracks either way. A copy that ffmpeg refuses
- * (a stream the remux rules let through but the muxer cannot take) falls back
- * to encoding instead of failing the video; a failure of the machine does not,
- * since encoding would hit it too.
+ * rung encoded, with the audio tracks either way.
  */
 async function playableFirst(
   source: SourceInfo,
@@ -239,25 +236,52 @@ async function playableFirst(
   job: Job,
   options: RunOptions & { log?: PipelineLog },
 ): Promise<{ name: string; video: ReturnType<typeof rungVideo> }> {
-  const { signal } = options;
   if (plan.remux) {
-    try {
-      await mkdir(join(job.workDir, "source"), { recursive: true });
-      await remuxToHls(job, plan, options);
-      const fallbackAvc1 = avc1FromProfile(source.profile, source.level);
-      const video = { width: source.width, height: source.height, frameRate: source.frameRate, fallbackAvc1 };
-      return { name: "source", video };
-    } catch (error) {
-      if (!(error instanceof TranscodeError) || error.retryable || signal?.aborted) throw error;
-      options.log?.("pipeline.remux_failed", { reason: error.message, detail: error.detail });
-      // Start clean: the copy may have left segments the encode would not overwrite.
-      for (const dir of ["source", ...plan.audio.map((a) => a.name)]) {
-        await rm(join(job.workDir, dir), { recursive: true, force: true });
-        if (dir !== "source") await mkdir(join(job.workDir, dir));
-      }
+    const copied = await copyFirst(source, plan, job, options);
+    if (copied) return copied;
+    // Start clean: the copy may have left segments the encode would not overwrite.
+    for (const dir of ["source", ...plan.audio.map((a) => a.name)]) {
+      await rm(join(job.workDir, dir), { recursive: true, force: true });
+      if (dir !== "source") await mkdir(join(job.workDir, dir));
     }
   }
   await mkdir(join(job.workDir, plan.quick.name), { recursive: true });
   await encodeRungs(job, [plan.quick], plan, { ...options, audio: true });
   return { name: plan.quick.name, video: rungVideo(plan.quick, plan) };
+}
+
+/**
+ * The source copied into HLS, or null when the copy cannot stand: ffmpeg
+ * refused it (a stream the remux rules let through but the muxer cannot
+ * take), or it plays less than the source (H.264 with B-frames in AVI has no
+ * presentation times, and copies as a zero-length segment). Encoding then
+ * decides; a failure of the machine is thrown instead, since encoding would hit it too.
+ */
+async function copyFirst(
+  source: SourceInfo,
+  plan: Plan,
+  job: Job,
+  options: RunOptions & { log?: PipelineLog },
+): Promise<{ name: string; video: ReturnType<typeof rungVideo> } | null> {
+  try {
+    await mkdir(join(job.workDir, "source"), { recursive: true });
+    await remuxToHls(job, plan, options);
+  } catch (error) {
+    if (!(error instanceof TranscodeError) || error.retryable || options.signal?.aborted) throw error;
+    options.log?.("pipeline.copy_failed", { reason: error.message, detail: error.detail });
+    return null;
+  }
+  const plays = await measureMedia(job.workDir, "source").then(
+    (m) => m.durationSec,
+    () => 0,
+  );
+  if (!playsInFull(source.durationSec, plays)) {
+    options.log?.("pipeline.copy_short", { declaredSec: source.durationSec, playsSec: plays });
+    return null;
+  }
+  const fallbackAvc1 = avc1FromProfile(source.profile, source.level);
+  return {
+    name: "source",
+    video: { width: source.width, height: source.height, frameRate: source.frameRate, fallbackAvc1 },
+  };
 }

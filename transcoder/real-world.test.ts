@@ -62,6 +62,29 @@ describe("an MPEG-TS with H.264 and ADTS AAC (broadcast capture, screen recorder
   });
 });
 
+describe("containers and codecs whose copy or audio needs care", () => {
+  it("H.264 with B-frames in AVI, whose stream copy plays nothing, is encoded instead of failing", async () => {
+    const run = await transcode("avi-h264-bframes", "camera.avi");
+    expect(run.steps[0].renditions.map((r) => r.name)).toEqual(["360p"]);
+    expect(run.result.durationSec).toBeGreaterThan(3.9);
+    expect(run.result.warnings).toEqual([]);
+  }, 120_000);
+
+  it("ProRes with PCM in MOV, and H.264 with 5.1 E-AC-3 in Matroska, play with stereo AAC", async () => {
+    for (const [kind, name, codec] of [
+      ["prores-pcm", "master.mov", "pcm_s16le"],
+      ["mkv-eac3", "episode.mkv", "eac3"],
+    ] as const) {
+      const run = await transcode(kind, name);
+      expect(run.result.audioCodec).toBe(codec);
+      expect(await streamOf(join(run.out, "audio_0/index.m3u8"), "codec_name,channels")).toMatchObject({
+        codec_name: "aac",
+        channels: kind === "mkv-eac3" ? 2 : 1,
+      });
+    }
+  }, 120_000);
+});
+
 describe("interlaced sources", () => {
   it("an AVCHD .MTS (1080i50 H.264, AC-3) becomes 50p with no combed frames, AC-3 as AAC", async () => {
     const run = await transcode("mts-1080i-ac3", "00001.MTS");

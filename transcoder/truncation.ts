@@ -17,14 +17,18 @@ const UNPLAYABLE_SEC = 1;
 
 const seconds = (s: number) => (s >= 100 ? `${Math.round(s)} s` : `${Math.round(s * 10) / 10} s`);
 
+/** Whether `playsSec` is all of `declaredSec`, give or take rounding. */
+export function playsInFull(declaredSec: number, playsSec: number): boolean {
+  return declaredSec - playsSec <= Math.max(TOLERANCE_SEC, TOLERANCE_SHARE * declaredSec);
+}
+
 /**
  * The warning for a source that plays `playsSec` of the `declaredSec` it
  * declares, or null when it plays in full; throws for a source of which
  * almost nothing plays.
  */
 export function truncationWarning(declaredSec: number, playsSec: number): SourceWarning | null {
-  const missing = declaredSec - playsSec;
-  if (missing <= Math.max(TOLERANCE_SEC, TOLERANCE_SHARE * declaredSec)) return null;
+  if (playsInFull(declaredSec, playsSec)) return null;
   if (playsSec < Math.max(UNPLAYABLE_SEC, UNPLAYABLE_SHARE * declaredSec))
     throw unusableSource(
       `The file looks incomplete: only ${seconds(playsSec)} of the ${seconds(declaredSec)} it declares can be played. Upload the complete file.`,

@@ -173,6 +173,12 @@ export type RealWorldKind =
   /** HDR from a phone: 10-bit HEVC, BT.2020, HLG (`arib-std-b67`) or PQ (`smpte2084`). */
   | "hlg"
   | "pq"
+  /** H.264 with B-frames in AVI, which stores no presentation times: a stream copy of it plays nothing. */
+  | "avi-h264-bframes"
+  /** An editor's master: ProRes 422 with 16-bit PCM in MOV. */
+  | "prores-pcm"
+  /** A Matroska file with E-AC-3 (streaming-service style 5.1 downmix). */
+  | "mkv-eac3"
   /** Two audio tracks: English at 440 Hz (default) and French at 880 Hz, named by their handlers. */
   | "two-audio";
 
@@ -264,6 +270,39 @@ export async function makeRealWorld(path: string, kind: RealWorldKind): Promise<
       return path;
     case "pq":
       await ffmpeg([...hdrArgs("smpte2084"), path]);
+      return path;
+    case "avi-h264-bframes":
+      await ffmpeg(
+        [...pattern("640x360", 30), "-t", "4", "-c:v", "libx264", "-preset", "fast", "-bf", "3"].concat([
+          "-g",
+          "60",
+          "-pix_fmt",
+          "yuv420p",
+          path,
+        ]),
+      );
+      return path;
+    case "prores-pcm":
+      await ffmpeg(
+        [...pattern("640x360", 30), ...tone(440), "-t", "2", "-c:v", "prores_ks", "-profile:v", "2"].concat([
+          "-c:a",
+          "pcm_s16le",
+          path,
+        ]),
+      );
+      return path;
+    case "mkv-eac3":
+      await ffmpeg(
+        [...pattern("640x360", 30), ...tone(440), "-t", "4", ...x264, "-g", "60"].concat([
+          "-c:a",
+          "eac3",
+          "-ac",
+          "6",
+          "-b:a",
+          "384k",
+          path,
+        ]),
+      );
       return path;
     case "two-audio":
       await ffmpeg(
