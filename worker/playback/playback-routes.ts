@@ -100,10 +100,18 @@ function decodedPath(path: string): string | undefined {
   }
 }
 
-/** Prefixes each variant URI of a master playlist with the job id. */
+/**
+ * Prefixes every URI of a master playlist with the job id: the variant lines,
+ * and the `URI="…"` attribute of tags that name a playlist (an audio track's
+ * `EXT-X-MEDIA`), so everything below the master is immutable.
+ */
 function withJobPrefix(master: string, jobId: string): string {
   return master
     .split("\n")
-    .map((line) => (line.trim() === "" || line.startsWith("#") ? line : `${jobId}/${line.trim()}`))
+    .map((line) => {
+      if (line.trim() === "") return line;
+      if (line.startsWith("#")) return line.replace(/(^#EXT-X-[A-Z-]+:.*\bURI=")([^"]+)"/, `$1${jobId}/$2"`);
+      return `${jobId}/${line.trim()}`;
+    })
     .join("\n");
 }

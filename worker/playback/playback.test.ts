@@ -12,9 +12,12 @@ const YEAR = "public, max-age=31536000";
 const YEAR_IMMUTABLE = "public, max-age=31536000, immutable";
 const text = (s: string) => new TextEncoder().encode(s);
 
+const AUDIO_TRACK = (prefix: string) =>
+  `#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio",NAME="English",DEFAULT=YES,URI="${prefix}audio_0/index.m3u8"\n`;
 const FINAL_MASTER =
   "#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-STREAM-INF:BANDWIDTH=2000000,RESOLUTION=1280x720\nsource/index.m3u8\n" +
-  "#EXT-X-STREAM-INF:BANDWIDTH=800000,RESOLUTION=640x360\n360p/index.m3u8\n";
+  AUDIO_TRACK("") +
+  '#EXT-X-STREAM-INF:BANDWIDTH=800000,RESOLUTION=640x360,AUDIO="audio"\n360p/index.m3u8\n';
 
 type Stage = "growing" | "final";
 type Played = { up: Created; file: Uint8Array; job: Job };
@@ -45,13 +48,14 @@ const ROUTES: Route[] = [
     path: (v) => `/videos/${v.up.videoId}/master.m3u8`,
     contentType: "application/vnd.apple.mpegurl",
     cacheControl: { growing: "public, max-age=2", final: "public, max-age=86400" },
-    // Variant URIs carry the job id, so everything below the master is immutable.
+    // Variant and audio-track URIs carry the job id, so everything below the master is immutable.
     body: (v, stage) =>
       text(
         stage === "growing"
           ? `#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-STREAM-INF:BANDWIDTH=2000000,RESOLUTION=1280x720\n${v.job.jobId}/source/index.m3u8\n`
           : `#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-STREAM-INF:BANDWIDTH=2000000,RESOLUTION=1280x720\n${v.job.jobId}/source/index.m3u8\n` +
-              `#EXT-X-STREAM-INF:BANDWIDTH=800000,RESOLUTION=640x360\n${v.job.jobId}/360p/index.m3u8\n`,
+              AUDIO_TRACK(`${v.job.jobId}/`) +
+              `#EXT-X-STREAM-INF:BANDWIDTH=800000,RESOLUTION=640x360,AUDIO="audio"\n${v.job.jobId}/360p/index.m3u8\n`,
       ),
   },
   {
