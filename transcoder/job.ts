@@ -10,7 +10,7 @@ import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { JobEvent, JobSpec } from "../worker/contracts/job.ts";
 import { DEFAULT_BUDGET, DEFAULT_LIMITS, DEFAULT_STALL_MS, type JobSettings } from "./config.ts";
-import { abortError, TranscodeError } from "./errors.ts";
+import { abortError, complaints, TranscodeError } from "./errors.ts";
 import { runPipeline } from "./pipeline.ts";
 import {
   downloadSource,
@@ -47,8 +47,9 @@ function failure(error: unknown): { reason: string; retryable: boolean } {
     const permanent = error.status < 500 && error.status !== 408 && error.status !== 429;
     return { reason: `The source could not be downloaded: ${error.message}.`, retryable: !permanent };
   }
+  // Anything else is this machine's trouble (a full temp disk, a bug): retried, told without our paths.
   const message = error instanceof Error ? error.message : String(error);
-  return { reason: `Transcoding failed: ${message}`, retryable: true };
+  return { reason: `Transcoding failed: ${complaints(message, [])[0] ?? "unknown error"}`, retryable: true };
 }
 
 /**
@@ -171,7 +172,7 @@ export async function runJob(
     // The worker stores the reason for the uploader to read; keep it a sentence, not a log.
     const reason = rest.reason.length > 1000 ? `${rest.reason.slice(0, 999)}…` : rest.reason;
     // What ffmpeg said in full (paths and all) is for the operator, never the uploader.
-    const detail = error instanceof TranscodeError ? error.detail : undefined;
+    const detail = error instanceof TranscodeError ? error.detail : error instanceof Error ? error.stack : undefined;
     log("job.failed", { jobId: job.jobId, reason, retryable, ...(detail ? { detail } : {}) });
     await callback({ type: "failed", jobId: job.jobId, reason, retryable }).catch((e: unknown) => {
       if (!withdrawn) log("job.callback_failed", { jobId: job.jobId, error: String(e) });
