@@ -30,8 +30,7 @@ export type SourceWarningCode = (typeof SOURCE_WARNINGS)[number];
  */
 export const SOURCE_REASONS = {
   audioOnly: "The file has no video stream (audio only).",
-  notAccepted:
-    "The file is not a video we accept: upload a video file such as MP4, MOV, MKV, WebM, AVI or MPEG-TS.",
+  notAccepted: "The file is not a video we accept: upload a video file such as MP4, MOV, MKV, WebM, AVI or MPEG-TS.",
 } as const;
 
 /** Longest title (and so longest default title), in characters. */
