@@ -16,6 +16,7 @@ import { upload, type UploadOptions, type UploadProgress, type UploadSession } f
 import { CardView } from "./card-view.ts";
 import { followProcessing } from "./processing-status.ts";
 import { TransferRate } from "./transfer-rate.ts";
+import { declaredType } from "../../../worker/contracts/source-types.ts";
 
 /** 5 MiB: R2's smallest part, so a lost connection costs little and progress moves often. */
 export const CHUNK_SIZE = 5 * 1024 * 1024;
@@ -126,7 +127,7 @@ export class UploadCard {
       endpoint: location.origin,
       file: this.file,
       filename: this.file.name,
-      contentType: this.file.type || undefined,
+      contentType: declaredType(this.file),
       title: this.meta.title,
       description: this.meta.description,
       tags: this.meta.tags,
