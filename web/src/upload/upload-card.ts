@@ -285,6 +285,12 @@ export class UploadCard {
       this.setState("failed");
       this.view.status(`This upload can no longer be resumed: ${err.message}`, true);
       this.view.actions([{ label: "Start over", onClick: () => this.start(), primary: true }]);
+    } else if (err instanceof ApiError && err.code === "not_a_video") {
+      // The page leaves such files out by the server's own rule; a server with a stricter one
+      // still says why, and resuming could never help.
+      this.setState("failed");
+      this.view.status(err.message, true);
+      this.view.actions([]);
     } else {
       this.setState("failed");
       const reason =
