@@ -26,13 +26,35 @@ export type ClipOptions = {
   noise?: boolean;
   /** A 440 Hz tone as AAC at 128 kb/s, as camera and phone files carry; on by default. */
   audio?: boolean;
+  /**
+   * Several audio tracks instead (films, dubbed and commentary releases): one
+   * AAC tone each, tagged with its ISO 639-2 language and title, the first
+   * marked default. Write a `.mkv` to keep titles: ffmpeg 5's MP4 muxer drops them.
+   */
+  audioTracks?: { language: string; title: string; frequency: number }[];
   /** A constant video bit rate (h264 only), to pad a clip out to a chosen size. */
   bitrate?: string;
 };
 
-/** A clip from ffmpeg's testsrc2 pattern (and a sine tone), written to `path` as MP4. */
+/** A clip from ffmpeg's testsrc2 pattern (and sine tones), written to `path` in the container its extension names. */
 export async function makeVideo(path: string, opts: ClipOptions): Promise<string> {
-  const audio = opts.audio ?? true;
+  const tracks = opts.audioTracks ?? ((opts.audio ?? true) ? [{ language: "", title: "", frequency: 440 }] : []);
+  const audio = tracks.length > 0;
+  // Every input's stream is mapped: without -map, ffmpeg would keep one audio stream only.
+  const audioInputs = tracks.flatMap((t) => [
+    "-f",
+    "lavfi",
+    "-i",
+    `sine=frequency=${t.frequency}:duration=${opts.seconds}`,
+  ]);
+  const maps = audio ? ["-map", "0:v", ...tracks.flatMap((_, i) => ["-map", `${i + 1}:a`])] : [];
+  const tags = tracks.flatMap((t, i) => [
+    ...(t.language ? [`-metadata:s:a:${i}`, `language=${t.language}`] : []),
+    ...(t.title ? [`-metadata:s:a:${i}`, `title=${t.title}`] : []),
+    `-disposition:a:${i}`,
+    i === 0 ? "default" : "0",
+  ]);
+  const mp4 = /\.(mp4|m4v|mov)$/i.test(path);
   const b = opts.bitrate;
   const rate = b ? ["-b:v", b, "-minrate", b, "-maxrate", b, "-bufsize", b, "-x264-params", "nal-hrd=cbr"] : [];
   const encoder = opts.codec === "hevc" ? ["-c:v", "libx265", "-tag:v", "hvc1"] : ["-c:v", "libx264"];
@@ -46,7 +68,8 @@ export async function makeVideo(path: string, opts: ClipOptions): Promise<string
       "lavfi",
       "-i",
       `testsrc2=size=${opts.size}:rate=30:duration=${opts.seconds}`,
-      ...(audio ? ["-f", "lavfi", "-i", `sine=frequency=440:duration=${opts.seconds}`] : []),
+      ...audioInputs,
+      ...maps,
       ...(opts.noise ? ["-vf", "noise=alls=60:allf=t", "-qp", "0"] : ["-g", "60"]),
       ...encoder,
       "-preset",
@@ -55,9 +78,8 @@ export async function makeVideo(path: string, opts: ClipOptions): Promise<string
       "-pix_fmt",
       "yuv420p",
       ...rate,
-      ...(audio ? ["-c:a", "aac", "-b:a", "128k", "-shortest"] : []),
-      "-movflags",
-      "+faststart",
+      ...(audio ? ["-c:a", "aac", "-b:a", "128k", ...tags, "-shortest"] : []),
+      ...(mp4 ? ["-movflags", "+faststart"] : []),
       path,
     ],
     { maxBuffer: 1 << 24 },

@@ -46,6 +46,11 @@ export const ERRORS = {
   /** A stored file changed while it was being read: retry. */
   changed: 409,
   payload_too_large: 413,
+  /**
+   * The file's declared type says it is not a video (an audio file, an image):
+   * the message is the reason the transcoder would give (vocabulary.ts SOURCE_REASONS).
+   */
+  not_a_video: 415,
   range_not_satisfiable: 416,
   /** The bytes do not match `Content-Digest`; nothing was kept (`expected`, `actual`). */
   digest_mismatch: 422,

@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { decimalInt } from "./decimal-int.ts";
+import { notAVideoReason } from "./source-types.ts";
 import { DescriptionSchema, line, TagsSchema, TitleSchema } from "./video.ts";
 import { VIDEO_STATUSES, VISIBILITIES } from "./vocabulary.ts";
 
@@ -13,13 +14,23 @@ export const createUploadSchema = (maxUploadBytes: number) =>
   z.object({
     filename: line(255).pipe(z.string().min(1, "filename must not be empty")),
     size: z.number().int().min(1).max(maxUploadBytes, `size must be at most ${maxUploadBytes} bytes`),
+    /**
+     * `video/*`, or `application/octet-stream` when the type is unknown. Any
+     * other media type is refused 415 `not_a_video` with the transcoder's own
+     * reason (source-types.ts), so a person who picked a song or a photo
+     * learns why before a byte is sent.
+     */
     contentType: z
       .string()
       .regex(
-        /^(video\/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}|application\/octet-stream)$/i,
-        "contentType must be video/* or application/octet-stream",
+        /^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$/i,
+        "contentType must be a media type such as video/mp4",
       )
-      .transform((t) => t.toLowerCase()),
+      .transform((t) => t.toLowerCase())
+      .superRefine((type, ctx) => {
+        const reason = notAVideoReason(type);
+        if (reason) ctx.addIssue({ code: "custom", message: reason, params: { code: "not_a_video" } });
+      }),
     title: TitleSchema.optional(),
     description: DescriptionSchema.optional(),
     tags: TagsSchema.optional(),

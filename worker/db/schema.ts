@@ -5,7 +5,7 @@
  */
 import { sql } from "drizzle-orm";
 import { index, integer, real, sqliteTable, text } from "drizzle-orm/sqlite-core";
-import type { Rendition } from "../contracts/job.ts";
+import type { AudioTrack, Rendition, SourceWarning } from "../contracts/job.ts";
 import { VIDEO_STATUSES, VISIBILITIES } from "../contracts/vocabulary.ts";
 
 export const videos = sqliteTable(
@@ -32,6 +32,10 @@ export const videos = sqliteTable(
     videoCodec: text("video_codec"),
     audioCodec: text("audio_codec"),
     renditions: text("renditions", { mode: "json" }).$type<Rendition[]>(),
+    /** JSON array, in the source's order; null for videos processed before tracks were recorded. */
+    audioTracks: text("audio_tracks", { mode: "json" }).$type<AudioTrack[]>(),
+    /** JSON array; null for videos processed before warnings were recorded. */
+    warnings: text("warnings", { mode: "json" }).$type<SourceWarning[]>(),
     /** The transcode job whose outputs are served; set when the first rendition is playable. */
     playbackJob: text("playback_job"),
     /** True once the whole ladder is published. */

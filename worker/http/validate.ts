@@ -6,23 +6,33 @@
  */
 import { zValidator } from "@hono/zod-validator";
 import { z } from "zod";
+import { ERRORS, isErrorCode, type ServerErrorCode } from "../contracts/errors.ts";
 import { type ApiError, apiError } from "./errors.ts";
 
 /** Largest JSON body the API reads; real ones are a few KiB. */
 const MAX_JSON_BYTES = 64 * 1024;
 
-type Issues = readonly { path: readonly PropertyKey[]; message: string }[];
+type Issues = readonly { path: readonly PropertyKey[]; message: string; params?: Record<string, unknown> }[];
 /** What a validator that does not answer `invalid_request` answers instead, given the issues. */
 type Refusal = (issues: Issues) => ApiError;
 
-/** 400 `invalid_request`: the message names the first issue, `issues` lists each. */
+/**
+ * 400 `invalid_request`: the message names the first issue, `issues` lists
+ * each. A rule whose breach has its own catalogue code names it as the
+ * issue's `params.code` (an audio file's type is 415 `not_a_video`, in
+ * contracts/upload.ts); that refusal wins, with the rule's message.
+ */
 function invalidRequest(issues: Issues): ApiError {
+  const named = issues.find((i) => isServerErrorCode(i.params?.code));
+  if (named) return apiError(named.params!.code as ServerErrorCode, named.message);
   const listed = issues.map((i) => ({ path: i.path.join("."), message: i.message }));
   const first = listed[0];
   return apiError("invalid_request", first ? `${first.path || "body"}: ${first.message}` : "Invalid request.", {
     issues: listed,
   });
 }
+
+const isServerErrorCode = (code: unknown): code is ServerErrorCode => isErrorCode(code) && ERRORS[code] !== 0;
 
 /** `value` as `schema` reads it, or 400 `invalid_request`; for values that are not a whole param, query or body. */
 export function parse<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {

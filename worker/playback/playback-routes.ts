@@ -1,8 +1,9 @@
 /**
  * `/videos/:id/…`: what players fetch. The master playlist is served from the
- * video's current playback job, with its variant URIs rewritten to include
- * the job id, so every URL below it names bytes that never change and can be
- * cached for a year; the master itself is short-lived until the ladder is final.
+ * video's current playback job, with its variant and audio rendition URIs
+ * rewritten to include the job id (master-playlist.ts), so every URL below
+ * it names bytes that never change and can be cached for a year; the master
+ * itself is short-lived until the ladder is final.
  *
  * Every route reads the video's row first: a job's files are served only
  * while the video exists and that job is its playback job, so a deleted
@@ -20,6 +21,7 @@ import { noSuchVideo, videoParam } from "../http/params.ts";
 import { validParams } from "../http/validate.ts";
 import { JobFileSchema, JobIdSchema, jobFileKey } from "../storage/keys.ts";
 import { serveBytes, serveObject } from "../storage/serve.ts";
+import { withJobPrefix } from "./master-playlist.ts";
 
 export const playback = new Hono<{ Bindings: Env }>();
 
@@ -98,20 +100,4 @@ function decodedPath(path: string): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-/**
- * Prefixes every URI of a master playlist with the job id: the variant lines,
- * and the `URI="…"` attribute of tags that name a playlist (an audio track's
- * `EXT-X-MEDIA`), so everything below the master is immutable.
- */
-function withJobPrefix(master: string, jobId: string): string {
-  return master
-    .split("\n")
-    .map((line) => {
-      if (line.trim() === "") return line;
-      if (line.startsWith("#")) return line.replace(/(^#EXT-X-[A-Z-]+:.*\bURI=")([^"]+)"/, `$1${jobId}/$2"`);
-      return `${jobId}/${line.trim()}`;
-    })
-    .join("\n");
 }

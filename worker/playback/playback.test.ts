@@ -216,6 +216,26 @@ describe("playback routes", () => {
     expect(revalidated.headers.get("etag")).not.toBe(growing);
     expect(new TextDecoder().decode(await revalidated.arrayBuffer())).toContain(`\n${job.jobId}/360p/index.m3u8\n`);
   });
+  it("serves each alternate audio rendition from the playback job, so a player can switch tracks", async () => {
+    const { up, job } = await playableVideo("growing");
+    const master =
+      "#EXTM3U\n#EXT-X-VERSION:7\n" +
+      '#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio",NAME="English",LANGUAGE="en",DEFAULT=YES,AUTOSELECT=YES,URI="audio_0/index.m3u8"\n' +
+      '#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio",NAME="Français",LANGUAGE="fr",DEFAULT=NO,AUTOSELECT=YES,URI="audio_1/index.m3u8"\n' +
+      '#EXT-X-STREAM-INF:BANDWIDTH=2000000,RESOLUTION=1280x720,AUDIO="audio"\nsource/index.m3u8\n';
+    expect((await put(job, "master.m3u8", master)).status).toBe(204);
+    expect((await put(job, "audio_1/index.m3u8", "#EXTM3U\n#EXTINF:4.0,\nseg_00001.m4s\n")).status).toBe(204);
+    expect((await put(job, "audio_1/seg_00001.m4s", bytes(700, 9))).status).toBe(204);
+
+    const served = new TextDecoder().decode(await (await api(`/videos/${up.videoId}/master.m3u8`)).arrayBuffer());
+    const uris = [...served.matchAll(/URI="([^"]+)"/g)].map((m) => m[1]);
+    expect(uris).toEqual([`${job.jobId}/audio_0/index.m3u8`, `${job.jobId}/audio_1/index.m3u8`]);
+    const playlist = await api(`/videos/${up.videoId}/${uris[1]}`);
+    expect(playlist.status).toBe(200);
+    expect(playlist.headers.get("content-type")).toBe("application/vnd.apple.mpegurl");
+    const segment = await api(`/videos/${up.videoId}/${job.jobId}/audio_1/seg_00001.m4s`);
+    expect(new Uint8Array(await segment.arrayBuffer())).toEqual(bytes(700, 9));
+  });
 });
 
 describe("playback errors", () => {

@@ -165,6 +165,73 @@ describe("processing", () => {
     expect(await video(up.videoId)).toMatchObject({ status: "ready" });
   });
 
+  it("lists every audio track and the source's warnings once the transcoder reports them", async () => {
+    const { up, job } = await processingVideo();
+    const audioTracks = [
+      {
+        name: "audio_0",
+        language: "en",
+        label: "English",
+        default: true,
+        channels: 2,
+        codecs: "mp4a.40.2",
+        bandwidth: 130_000,
+        bytes: 900,
+      },
+      {
+        name: "audio_1",
+        language: "fr",
+        label: "Français",
+        default: false,
+        channels: 6,
+        codecs: "mp4a.40.2",
+        bandwidth: 260_000,
+        bytes: 1800,
+      },
+    ];
+    const warnings = [
+      { code: "source_truncated", message: "The file looks truncated: it declares 6 s, but only 3.5 s could be read." },
+    ];
+    await publishPlayable(job, { ...metadata, audioTracks, warnings });
+    const publicTracks = [
+      { name: "audio_0", language: "en", label: "English", default: true, channels: 2 },
+      { name: "audio_1", language: "fr", label: "Français", default: false, channels: 6 },
+    ];
+    // Viewers get what the audio menu needs, not the encoder's figures.
+    expect(await video(up.videoId)).toMatchObject({ status: "ready", audioTracks: publicTracks, warnings });
+    expect((await video(up.videoId)).audioTracks[0]).not.toHaveProperty("bandwidth");
+
+    expect((await event(job, { type: "completed", metadata: { ...metadata, audioTracks, warnings } })).status).toBe(
+      200,
+    );
+    expect(await video(up.videoId)).toMatchObject({ audioTracks: publicTracks, warnings });
+    // Listings carry the same video shape.
+    const listed = await json(await api("/api/videos?sort=newest&limit=1"));
+    expect(listed.items.find((v: { id: string }) => v.id === up.videoId)).toMatchObject({
+      audioTracks: publicTracks,
+      warnings,
+    });
+  });
+
+  it("lists no audio tracks and no warnings for a transcoder that reports neither", async () => {
+    const { up, job } = await processingVideo();
+    const { audioTracks: _, warnings: __, ...older } = metadata;
+    await publishPlayable(job, older);
+    expect(await video(up.videoId)).toMatchObject({ status: "ready", audioTracks: [], warnings: [] });
+    expect((await event(job, { type: "completed", metadata: older })).status).toBe(200);
+    expect(await video(up.videoId)).toMatchObject({ audioTracks: [], warnings: [] });
+  });
+
+  it("refuses warnings it does not know and keeps the video as it was", async () => {
+    const { up, job } = await processingVideo();
+    await expectError(
+      event(job, { type: "playable", metadata: { ...metadata, warnings: [{ code: "sounds_odd", message: "?" }] } }),
+      400,
+      "invalid_request",
+    );
+    expect(await video(up.videoId)).toMatchObject({ status: "processing", audioTracks: [], warnings: [] });
+  });
+
   it("lets only the current job write, read and report, and sweeps the losers' outputs", async () => {
     const { up, file, job: first } = await processingVideo();
     expect((await put(first, "source/seg_00001.m4s", "from the first job")).status).toBe(204);

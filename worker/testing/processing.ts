@@ -37,6 +37,8 @@ export const metadata: Metadata = {
       bytes: 1234,
     },
   ],
+  audioTracks: [],
+  warnings: [],
 };
 
 const MASTER =
@@ -118,7 +120,8 @@ export const event = (job: Job, e: Record<string, unknown>) =>
     body: JSON.stringify({ jobId: job.jobId, ...e }),
   });
 
-export async function publishPlayable(job: Job) {
+/** Publishes a first rendition and says it is playable, with `meta` as the transcoder would report it. */
+export async function publishPlayable(job: Job, meta: Record<string, unknown> = metadata) {
   expect((await put(job, "source/init.mp4", bytes(1000, 1))).status).toBe(204);
   expect((await put(job, "source/seg_00001.m4s", bytes(5000, 2))).status).toBe(204);
   expect((await put(job, "source/index.m3u8", "#EXTM3U\n#EXTINF:4.0,\nseg_00001.m4s\n#EXT-X-ENDLIST\n")).status).toBe(
@@ -126,5 +129,5 @@ export async function publishPlayable(job: Job) {
   );
   expect((await put(job, "poster.jpg", bytes(300, 3))).status).toBe(204);
   expect((await put(job, "master.m3u8", MASTER)).status).toBe(204);
-  expect((await event(job, { type: "playable", metadata })).status).toBe(200);
+  expect((await event(job, { type: "playable", metadata: meta })).status).toBe(200);
 }

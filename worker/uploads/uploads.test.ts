@@ -1,6 +1,7 @@
 import { createExecutionContext, env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { app } from "../app.ts";
+import { SOURCE_REASONS } from "../contracts/vocabulary.ts";
 import {
   api,
   auth,
@@ -108,7 +109,7 @@ describe("POST /api/uploads", () => {
     ["a size of zero", { size: 0 }, "size"],
     ["a size over the cap", { size: 50 * 1024 * MiB + 1 }, "size"],
     ["a fractional size", { size: 1.5 }, "size"],
-    ["a non-video content type", { contentType: "text/html" }, "contentType"],
+    ["a content type that is not a media type", { contentType: "mp4" }, "contentType"],
     ["an empty filename", { filename: "" }, "filename"],
     ["a filename over 255 characters", { filename: "x".repeat(256) }, "filename"],
     ["a filename with control characters", { filename: "a\u0000b.mp4" }, "filename"],
@@ -126,6 +127,43 @@ describe("POST /api/uploads", () => {
     expect(await json(res)).toMatchObject({
       error: { code: "invalid_request", message: expect.any(String), issues: [{ path, message: expect.any(String) }] },
     });
+  });
+
+  it.each([
+    ["an audio file", "song.mp3", "audio/mpeg", SOURCE_REASONS.audioOnly],
+    ["an audio file whose type is in capitals", "voice.m4a", "Audio/MP4", SOURCE_REASONS.audioOnly],
+    ["an image", "photo.png", "image/png", SOURCE_REASONS.notAccepted],
+    ["an animated GIF", "loop.gif", "image/gif", SOURCE_REASONS.notAccepted],
+    ["a document", "notes.pdf", "application/pdf", SOURCE_REASONS.notAccepted],
+  ])(
+    "refuses %s with 415 not_a_video and the transcoder's reason, creating nothing",
+    async (_name, filename, contentType, reason) => {
+      const res = await api("/api/uploads", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        // The size is wrong too: what the file is matters more than how big it is.
+        body: JSON.stringify({ filename, size: 0, contentType }),
+      });
+      expect({ status: res.status, body: await json(res) }).toEqual({
+        status: 415,
+        body: { error: { code: "not_a_video", message: reason } },
+      });
+      expect(
+        await env.DB.prepare("SELECT count(*) AS n FROM videos WHERE filename = ?").bind(filename).first("n"),
+      ).toBe(0);
+    },
+  );
+
+  it.each([
+    ["video/mp4", "video/mp4"],
+    ["video/MP2T", "video/mp2t"],
+    ["application/octet-stream", "application/octet-stream"],
+  ])("takes a file declared as %s", async (contentType, stored) => {
+    const up = await createUpload({ size: 10, contentType });
+    const row = await env.DB.prepare("SELECT content_type FROM videos WHERE id = ?")
+      .bind(up.videoId)
+      .first("content_type");
+    expect(row).toBe(stored);
   });
 
   it("refuses malformed JSON", async () => {
@@ -415,7 +453,7 @@ describe("chunks and reassembly", () => {
           api("/api/uploads", {
             method: "POST",
             headers: { "content-type": "application/json" },
-            body: JSON.stringify({ filename: "a.mp4", size: -1, contentType: "text/html" }),
+            body: JSON.stringify({ filename: "a.mp4", size: -1, contentType: "video" }),
           }),
         400,
         {

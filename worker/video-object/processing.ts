@@ -234,5 +234,7 @@ function columns(m: Metadata): VideoUpdate {
     videoCodec: m.videoCodec,
     audioCodec: m.audioCodec,
     renditions: m.renditions,
+    audioTracks: m.audioTracks,
+    warnings: m.warnings,
   };
 }

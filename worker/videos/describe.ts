@@ -30,6 +30,15 @@ export function describeVideo(row: VideoRow): Video {
       bandwidth: r.bandwidth,
       bytes: r.bytes,
     })),
+    // Null on rows processed before tracks and warnings were recorded: nothing known is nothing to show.
+    audioTracks: (row.audioTracks ?? []).map((t) => ({
+      name: t.name,
+      language: t.language,
+      label: t.label,
+      default: t.default,
+      channels: t.channels,
+    })),
+    warnings: (row.warnings ?? []).map((w) => ({ code: w.code, message: w.message })),
     createdAt: new Date(row.createdAt).toISOString(),
     playback: {
       hls: row.playbackJob ? `/videos/${row.id}/master.m3u8` : null,

@@ -5,10 +5,11 @@
  * the same file to be picked again.
  */
 import "../styles/upload.css";
+import { declaredType, notAVideoReason, VIDEO_ACCEPT } from "../../../worker/contracts/source-types.ts";
 import type { UploadStatus } from "../../../worker/contracts/upload.ts";
 import { titleFromFilename, type Visibility } from "../../../worker/contracts/vocabulary.ts";
 import { getUploadStatus } from "../api.ts";
-import { byId } from "../dom.ts";
+import { byId, h } from "../dom.ts";
 import { formatBytes, parseTags } from "../format.ts";
 import { ApiError } from "../http.ts";
 import { listUploads, removeUpload, type StoredUpload } from "../upload-store.ts";
@@ -28,6 +29,8 @@ const list = byId<HTMLUListElement>("upload-list");
 const unfinishedSection = byId("unfinished");
 const unfinishedList = byId<HTMLUListElement>("unfinished-list");
 
+// Video files the system types as something else (.ts, .mts) are offered too; the pure list lives with the API's rule.
+fileInput.accept = VIDEO_ACCEPT;
 const selectionHint = selection.textContent ?? "";
 let staged: File[] = [];
 /** The title we filled in, so a title the person typed is never overwritten. */
@@ -35,12 +38,21 @@ let autoTitle = "";
 const cards: UploadCard[] = [];
 const queue: UploadCard[] = [];
 
+/**
+ * Takes the videos among `files`; every other file is left out and listed
+ * with the reason the API and the transcoder would give ("song.mp3: The file
+ * has no video stream (audio only)."), so nothing is sent only to be refused.
+ */
 function stage(files: File[]): void {
-  const videos = files.filter((f) => !f.type || f.type.startsWith("video/"));
-  const rejected = files.filter((f) => !videos.includes(f));
-  staged = videos;
-  formError.hidden = rejected.length === 0;
-  formError.textContent = rejected.length ? `Not a video, so left out: ${rejected.map((f) => f.name).join(", ")}` : "";
+  const refused = files.flatMap((file) => {
+    const reason = notAVideoReason(declaredType(file));
+    return reason ? [{ file, reason }] : [];
+  });
+  staged = files.filter((f) => !refused.some((r) => r.file === f));
+  formError.hidden = refused.length === 0;
+  formError.replaceChildren(
+    ...refused.map(({ file, reason }) => h("span", { class: "refused-file" }, `${file.name}: ${reason}`)),
+  );
   if (staged.length === 0) {
     selection.textContent = selectionHint;
   } else {

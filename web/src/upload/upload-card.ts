@@ -16,6 +16,7 @@ import { upload, type UploadOptions, type UploadProgress, type UploadSession } f
 import { CardView } from "./card-view.ts";
 import { followProcessing } from "./processing-status.ts";
 import { TransferRate } from "./transfer-rate.ts";
+import { declaredType } from "../../../worker/contracts/source-types.ts";
 
 /** 5 MiB: R2's smallest part, so a lost connection costs little and progress moves often. */
 export const CHUNK_SIZE = 5 * 1024 * 1024;
@@ -126,7 +127,7 @@ export class UploadCard {
       endpoint: location.origin,
       file: this.file,
       filename: this.file.name,
-      contentType: this.file.type || undefined,
+      contentType: declaredType(this.file),
       title: this.meta.title,
       description: this.meta.description,
       tags: this.meta.tags,
@@ -284,6 +285,12 @@ export class UploadCard {
       this.setState("failed");
       this.view.status(`This upload can no longer be resumed: ${err.message}`, true);
       this.view.actions([{ label: "Start over", onClick: () => this.start(), primary: true }]);
+    } else if (err instanceof ApiError && err.code === "not_a_video") {
+      // The page leaves such files out by the server's own rule; a server with a stricter one
+      // still says why, and resuming could never help.
+      this.setState("failed");
+      this.view.status(err.message, true);
+      this.view.actions([]);
     } else {
       this.setState("failed");
       const reason =

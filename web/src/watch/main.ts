@@ -71,9 +71,27 @@ function showProcessing(v: Video): void {
   if (status.textContent !== text) status.textContent = text;
 }
 
+/**
+ * Tells viewers, under the player, what processing noticed about a video that
+ * still plays: each warning's message ("The file looks truncated: …").
+ */
+function showWarnings(v: Video): void {
+  let box = stage.querySelector<HTMLElement>(".source-warnings");
+  if (v.warnings.length === 0) {
+    box?.remove();
+    return;
+  }
+  if (!box) {
+    box = h("div", { class: "source-warnings", role: "note", "aria-label": "About this video's file" });
+    stage.querySelector(".player-bar")?.after(box);
+  }
+  box.replaceChildren(...v.warnings.map((w) => h("p", {}, w.message)));
+}
+
 function show(v: Video): void {
   switch (v.status) {
     case "ready":
+      if (player) showWarnings(v);
       if (!player && !mounting && v.playback.hls) void mount(v.playback.hls, v);
       else if (player && ladderPending && v.progress === undefined) {
         // The rest of the ladder is out: pick it up now if nobody is watching yet.
@@ -105,7 +123,8 @@ async function mount(src: string, v: Video): Promise<void> {
   mounting = true;
   try {
     const { mountPlayer } = await playerModule;
-    player = mountPlayer(stage, src, v.playback.poster, v.title);
+    player = mountPlayer(stage, { src, poster: v.playback.poster, title: v.title, audioTracks: v.audioTracks });
+    showWarnings(v);
     byId("shortcuts").hidden = false;
   } catch {
     message("The player could not be loaded. Check your connection and reload the page.", { error: true });

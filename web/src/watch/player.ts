@@ -1,12 +1,16 @@
 /**
- * The video player: hls.js (light build: no subtitles, alternate audio or DRM,
- * which Reelay's renditions never have) over Media Source Extensions, with a
- * Quality menu; native HLS only where MSE is missing (older iPhones).
- * hls.js is preferred even where the browser claims native HLS (Safari, and
- * Chromium, which now answers "maybe" too) so every viewer gets the menu.
+ * The video player: hls.js over Media Source Extensions, with a Quality menu
+ * and, when the video has more than one audio track, an Audio menu; native
+ * HLS only where MSE is missing (older iPhones). hls.js is preferred even
+ * where the browser claims native HLS (Safari, and Chromium, which now
+ * answers "maybe" too) so every viewer gets the menus. The full build, not
+ * the light one: the transcoder publishes audio as alternate renditions
+ * (`EXT-X-MEDIA TYPE=AUDIO`), which the light build cannot play at all.
  */
-import Hls, { type ErrorData, type Level } from "hls.js/light";
+import Hls, { type ErrorData, type Level } from "hls.js";
+import type { PublicAudioTrack } from "../../../worker/contracts/video.ts";
 import { h } from "../dom.ts";
+import { hasAudioChoice, initialTrack, ourTrackFor, type PlayerTrack, playerTrackFor } from "./audio-menu.ts";
 
 export type Player = {
   readonly container: HTMLElement;
@@ -24,16 +28,25 @@ declare global {
   }
 }
 
-export function mountPlayer(stage: HTMLElement, src: string, poster: string | null, title: string): Player {
+export type PlayerOptions = {
+  src: string;
+  poster: string | null;
+  title: string;
+  /** The video's audio tracks (`GET /api/videos/:id`): a menu when there are two or more. */
+  audioTracks: readonly PublicAudioTrack[];
+};
+
+export function mountPlayer(stage: HTMLElement, { src, poster, title, audioTracks }: PlayerOptions): Player {
   const video = h("video", { id: "video", controls: true, playsinline: true, preload: "auto", "aria-label": title });
   if (poster) video.poster = poster;
   const osd = h("div", { class: "osd", role: "status", "aria-live": "polite" });
   const container = h("div", { class: "player" }, video, osd);
   const quality = h("select", { id: "quality" });
   const qualityField = h("div", { class: "quality", hidden: true }, h("label", { for: "quality" }, "Quality"), quality);
+  const audio = audioMenu(audioTracks);
   const notice = h("p", { class: "player-notice", role: "status" });
   const errorBox = h("p", { class: "error", role: "alert", hidden: true });
-  stage.replaceChildren(container, h("div", { class: "player-bar" }, qualityField, notice), errorBox);
+  stage.replaceChildren(container, h("div", { class: "player-bar" }, qualityField, audio.field, notice), errorBox);
 
   const exposed: Exposed = { video, hls: null, fatalErrors: [] };
   window.__reelay = exposed;
@@ -51,6 +64,9 @@ export function mountPlayer(stage: HTMLElement, src: string, poster: string | nu
     hls = instance;
     exposed.hls = instance;
     instance.on(Hls.Events.MANIFEST_PARSED, () => fillQualityMenu(quality, instance.levels));
+    // hls.js starts on the master's DEFAULT track; after a reload, the one chosen stays chosen.
+    instance.on(Hls.Events.AUDIO_TRACKS_UPDATED, () => audio.apply());
+    instance.on(Hls.Events.AUDIO_TRACK_SWITCHED, (_event, data) => audio.follow(data.id));
     instance.on(Hls.Events.LEVEL_SWITCHED, () => labelAuto(quality, instance));
     instance.on(Hls.Events.ERROR, (_event, data: ErrorData) => {
       if (!data.fatal) return;
@@ -69,6 +85,13 @@ export function mountPlayer(stage: HTMLElement, src: string, poster: string | nu
   };
 
   if (Hls.isSupported()) {
+    audio.player = {
+      tracks: () => (hls?.audioTracks ?? []).map((t) => ({ name: t.name, lang: t.lang })),
+      current: () => hls?.audioTrack ?? -1,
+      select: (index) => {
+        if (hls) hls.audioTrack = index;
+      },
+    };
     attach(-1);
     quality.addEventListener("change", () => {
       // nextLevel switches at the next segment without stalling playback; -1 is Auto.
@@ -77,6 +100,12 @@ export function mountPlayer(stage: HTMLElement, src: string, poster: string | nu
     qualityField.hidden = false;
   } else if (video.canPlayType("application/vnd.apple.mpegurl")) {
     video.src = src; // The browser picks the quality itself.
+    const native = (video as WithAudioTracks).audioTracks;
+    if (native) {
+      audio.player = nativeAudio(native);
+      native.addEventListener("change", () => audio.follow(audio.player!.current()));
+      native.addEventListener("addtrack", () => audio.apply());
+    }
   } else {
     fail("This browser cannot play HLS video. Try a current version of Firefox, Chrome, Edge or Safari.");
   }
@@ -97,6 +126,58 @@ export function mountPlayer(stage: HTMLElement, src: string, poster: string | nu
     destroy() {
       hls?.destroy();
       hls = null;
+    },
+  };
+}
+
+/** What the audio menu needs of a player: its list of tracks, which one plays, and a way to choose. */
+type AudioPlayer = { tracks(): PlayerTrack[]; current(): number; select(index: number): void };
+
+/**
+ * A labelled Audio menu listing our tracks by label, starting on the default
+ * one; hidden (and never touching the player) with fewer than two tracks.
+ * `apply` asks the player for the chosen track; `follow` shows what the player
+ * switched to by itself.
+ */
+function audioMenu(tracks: readonly PublicAudioTrack[]) {
+  const select = h("select", { id: "audio" }, ...tracks.map((t, i) => h("option", { value: String(i) }, t.label)));
+  const field = h(
+    "div",
+    { class: "audio", hidden: !hasAudioChoice(tracks) },
+    h("label", { for: "audio" }, "Audio"),
+    select,
+  );
+  select.value = String(initialTrack(tracks));
+  const menu = {
+    field,
+    player: null as AudioPlayer | null,
+    apply(): void {
+      if (!hasAudioChoice(tracks) || !menu.player) return;
+      const index = playerTrackFor(tracks, Number(select.value), menu.player.tracks());
+      if (index >= 0 && index !== menu.player.current()) menu.player.select(index);
+    },
+    follow(index: number): void {
+      if (!menu.player) return;
+      const ours = ourTrackFor(tracks, index, menu.player.tracks());
+      if (ours >= 0) select.value = String(ours);
+    },
+  };
+  select.addEventListener("change", () => menu.apply());
+  return menu;
+}
+
+/** Safari's own tracks (`HTMLMediaElement.audioTracks`, missing from TypeScript's DOM types): one enabled at a time. */
+type NativeAudioTrack = { label: string; language: string; enabled: boolean };
+type NativeAudioTrackList = EventTarget & { readonly length: number; [index: number]: NativeAudioTrack };
+type WithAudioTracks = HTMLVideoElement & { audioTracks?: NativeAudioTrackList };
+
+function nativeAudio(list: NativeAudioTrackList): AudioPlayer {
+  const all = () => Array.from({ length: list.length }, (_, i) => list[i]!);
+  return {
+    tracks: () => all().map((t) => ({ name: t.label, lang: t.language })),
+    current: () => all().findIndex((t) => t.enabled),
+    select: (index) => {
+      for (const [i, t] of all().entries()) t.enabled = i === index;
     },
   };
 }
