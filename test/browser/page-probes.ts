@@ -66,10 +66,21 @@ export async function recordProgress(page: Page): Promise<void> {
   await page.evaluate((selector) => {
     const seen: number[] = [];
     (window as any).__progressSeen = seen;
-    setInterval(() => {
+    const sample = () => {
       const bar = document.querySelector<HTMLProgressElement>(selector);
       if (bar && seen.at(-1) !== bar.value) seen.push(bar.value);
-    }, 20);
+    };
+    // Every change of the bar's value (the property reflects to the attribute) is a mutation record:
+    // each is seen however late the page's timers run on a loaded machine.
+    new MutationObserver((records) => {
+      for (const r of records) if ((r.target as Element).matches?.(selector) || r.type === "childList") sample();
+    }).observe(document.documentElement, {
+      subtree: true,
+      childList: true,
+      attributes: true,
+      attributeFilter: ["value"],
+    });
+    sample();
   }, BAR);
 }
 
