@@ -1,18 +1,17 @@
 // Real-world media in Debian's Chromium against the real stack (`npm start`):
 // a file with two audio tracks gets an Audio menu that switches hls.js to the
-// other track while the video plays; a video the transcoder flagged shows its
+// other track while the video plays; a file cut short shows the transcoder's
 // warning under the player; and an audio file or an image picked on the upload
 // page is listed with the reason it is not a video, and nothing is sent.
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SOURCE_REASONS } from "../../worker/contracts/vocabulary.ts";
 import { upload } from "../../web/src/upload-client.ts";
-import { ffmpegPaths } from "../../transcoder/ffmpeg-path.ts";
-import type { Video } from "../../worker/contracts/video.ts";
-import { isFinal, makeVideo, run, waitForVideo } from "../helpers.ts";
+import { makeRealWorld } from "../../transcoder/testing/media.ts";
+import { isFinal, makeVideo, waitForVideo } from "../helpers.ts";
 import { startStack, type Stack } from "../stack.ts";
 import { launchBrowser, shot } from "./helpers.ts";
 import { type Observed, observe as observePage } from "./page-probes.ts";
@@ -23,6 +22,7 @@ let context: BrowserContext;
 let dir: string;
 let twoTracksPath: string;
 let plainPath: string;
+let truncatedPath: string;
 const seen: Observed = { dialogs: [], problems: [] };
 const observe = (p: Page) => observePage(p, seen);
 
@@ -39,39 +39,6 @@ const playerState = (page: Page) =>
       fatalErrors,
     };
   });
-
-/**
- * HLS as the transcoder publishes a source with two audio tracks (contracts:
- * one `EXT-X-MEDIA TYPE=AUDIO` rendition per track, the video variant in
- * group "audio"), cut by ffmpeg from `source` into `out`.
- */
-async function twoTrackHls(source: string, out: string): Promise<void> {
-  const renditions = [
-    ["360p", "0:v"],
-    ["audio_0", "0:a:0"],
-    ["audio_1", "0:a:1"],
-  ];
-  for (const [name, map] of renditions) {
-    await mkdir(join(out, name!), { recursive: true });
-    await run(ffmpegPaths().ffmpeg, [
-      ...["-v", "error", "-i", source, "-map", map!, "-c", "copy", "-f", "hls", "-hls_time", "2"],
-      ...["-hls_playlist_type", "vod", "-hls_segment_type", "fmp4", "-hls_fmp4_init_filename", "init.mp4"],
-      ...["-hls_segment_filename", join(out, name!, "seg_%05d.m4s"), join(out, name!, "index.m3u8")],
-    ]);
-  }
-  await writeFile(
-    join(out, "master.m3u8"),
-    [
-      "#EXTM3U",
-      "#EXT-X-VERSION:7",
-      '#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio",NAME="English",LANGUAGE="en",DEFAULT=YES,AUTOSELECT=YES,URI="audio_0/index.m3u8"',
-      '#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio",NAME="Français",LANGUAGE="fr",DEFAULT=NO,AUTOSELECT=YES,URI="audio_1/index.m3u8"',
-      '#EXT-X-STREAM-INF:BANDWIDTH=900000,RESOLUTION=640x360,CODECS="avc1.64001e,mp4a.40.2",AUDIO="audio"',
-      "360p/index.m3u8",
-      "",
-    ].join("\n"),
-  );
-}
 
 /** Every request for an audio rendition's segment the page makes, by rendition (`audio_1`). */
 function audioSegmentsOf(page: Page): string[] {
@@ -113,7 +80,7 @@ async function switchToFrench(page: Page, audioSegments: string[]): Promise<void
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "reelay-media-"));
-  [stack, twoTracksPath, plainPath, browser] = await Promise.all([
+  [stack, twoTracksPath, plainPath, truncatedPath, browser] = await Promise.all([
     startStack(),
     // Long enough to keep playing through the switch; MKV keeps the tracks' titles.
     makeVideo(join(dir, "dubbed.mkv"), {
@@ -125,6 +92,7 @@ beforeAll(async () => {
       ],
     }),
     makeVideo(join(dir, "plain.mp4"), { size: "320x240", seconds: 3 }),
+    makeRealWorld(join(dir, "cut.mp4"), "cut-faststart"),
     launchBrowser(),
   ]);
   context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
@@ -170,45 +138,6 @@ describe("real-world media in the browser", () => {
     await page.close();
   });
 
-  it("switches hls.js to the track chosen in the Audio menu, on HLS published as the contract says", async () => {
-    // The page alone: the API answer and the HLS are served by the test, so this holds whatever the transcoder does.
-    const hls = join(dir, "hls");
-    await twoTrackHls(twoTracksPath, hls);
-    const id = "zzzzzzzzzzzzzzzzzzzz";
-    const video: Video = {
-      id,
-      title: "Dubbed",
-      description: "",
-      tags: [],
-      status: "ready",
-      visibility: "public",
-      durationSec: 20,
-      width: 640,
-      height: 360,
-      frameRate: 30,
-      renditions: [{ name: "360p", width: 640, height: 360, bandwidth: 900_000, bytes: 1 }],
-      audioTracks: [
-        { name: "audio_0", language: "en", label: "English", default: true, channels: 1 },
-        { name: "audio_1", language: "fr", label: "Français", default: false, channels: 1 },
-      ],
-      warnings: [],
-      createdAt: new Date().toISOString(),
-      playback: { hls: `/videos/${id}/master.m3u8`, poster: null },
-    };
-    const page = observe(await context.newPage());
-    await page.route(`**/api/videos/${id}`, (route) => route.fulfill({ json: video }));
-    await page.route(`**/videos/${id}/**`, async (route) => {
-      const file = new URL(route.request().url()).pathname.slice(`/videos/${id}/`.length);
-      const type = file.endsWith(".m3u8") ? "application/vnd.apple.mpegurl" : "video/mp4";
-      await route.fulfill({ body: await readFile(join(hls, file)), contentType: type });
-    });
-    const audioSegments = audioSegmentsOf(page);
-    await page.goto(`${stack.url}/watch/${id}`);
-    await switchToFrench(page, audioSegments);
-    expect(seen.problems).toEqual([]);
-    await page.close();
-  });
-
   it("plays a file with two audio tracks and switches to the second from the Audio menu", async () => {
     const page = observe(await context.newPage());
     await page.goto(`${stack.url}/upload`);
@@ -232,27 +161,23 @@ describe("real-world media in the browser", () => {
     await page.close();
   });
 
-  it("shows no Audio menu for one track, and shows the source's warnings under the player", async () => {
+  it("shows no Audio menu for one track, and the transcoder's warning for a file cut short", async () => {
+    // A faststart MP4 cut at 60%: its index promises 6 s, about 3.6 s play.
     const up = await upload({
       endpoint: stack.url,
-      file: new Blob([await readFile(plainPath)]),
-      filename: "plain.mp4",
+      file: new Blob([await readFile(truncatedPath)]),
+      filename: "cut.mp4",
       contentType: "video/mp4",
-      title: "Plain clip",
+      title: "Cut short",
     });
-    await waitForVideo(stack.url, up.videoId, isFinal, 120_000);
+    const ready = await waitForVideo(stack.url, up.videoId, isFinal, 120_000);
+    expect(ready.warnings.map((w) => w.code)).toEqual(["source_truncated"]);
     const page = observe(await context.newPage());
-    // A truncated source needs the transcoder to notice; the page's part is to show what the API says.
-    const message = "The file looks truncated: it declares 6 s, but only 3.5 s could be read.";
-    await page.route(`**/api/videos/${up.videoId}`, async (route) => {
-      const res = await route.fetch();
-      const video = await res.json();
-      await route.fulfill({ response: res, json: { ...video, warnings: [{ code: "source_truncated", message }] } });
-    });
     await page.goto(`${stack.url}/watch/${up.videoId}`);
     await page.locator("video").waitFor();
     const note = page.getByRole("note", { name: "About this video's file" });
-    await expect.poll(() => note.textContent()).toBe(message);
+    await expect.poll(() => note.textContent()).toBe(ready.warnings[0].message);
+    expect(await note.textContent()).toMatch(/^The file looks truncated: 3\.\d s of the 6 s it declares play\.$/);
     expect(await page.getByLabel("Audio", { exact: true }).isVisible()).toBe(false);
     await shot(page, "watch-source-warning");
     expect(seen.problems).toEqual([]);
