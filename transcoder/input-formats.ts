@@ -37,8 +37,39 @@ export const ACCEPTED_FORMATS = [
   "dv",
 ] as const;
 
-/** Input options for every ffprobe and ffmpeg run, before its `-i` (or ffprobe's input path). */
+/** Input options for every ffprobe and ffmpeg run on a local file, before its `-i` (or ffprobe's input path). */
 export const INPUT_GUARD = ["-protocol_whitelist", "file", "-format_whitelist", ACCEPTED_FORMATS.join(",")];
+
+/**
+ * Where ffmpeg reads a source: a local file, or the worker's source URL read
+ * by range with the job's token, so a probe reads the few bytes it needs
+ * instead of waiting for a download of the whole file.
+ */
+export type SourceInput = { path: string } | { url: string; token: string; stallMs: number };
+
+/**
+ * The input options and the input to name for `source`. A URL is read over
+ * HTTP only (no `file`: nothing the source names can open a local file), with
+ * the token as a header; an `https` worker needs TLS too. The token is on
+ * ffprobe's command line: only this host's own processes can read it, and
+ * it is good for this one job.
+ */
+export function inputFor(source: SourceInput): { options: string[]; input: string } {
+  if ("path" in source) return { options: INPUT_GUARD, input: source.path };
+  return {
+    options: [
+      ...["-protocol_whitelist", "http,https,tcp,tls", "-format_whitelist", ACCEPTED_FORMATS.join(",")],
+      ...["-headers", `Authorization: Bearer ${source.token}\r\n`],
+      // The worker never redirects; following one would send the token, and read, elsewhere.
+      ...["-max_redirects", "0"],
+      // The worker answers a range with a bounded slice (job-routes.ts): read on with a new request.
+      ...["-reconnect", "1"],
+      // A read that moves no byte for this long fails, as the transcoder's own transfers do.
+      ...["-rw_timeout", String(source.stallMs * 1000)],
+    ],
+    input: source.url,
+  };
+}
 
 /** ffmpeg's complaint when the input's format is not one of ACCEPTED_FORMATS. */
 export const NOT_ON_WHITELIST = /Format not on whitelist/;

@@ -12,6 +12,7 @@ import type { JobEvent, JobSpec } from "../worker/contracts/job.ts";
 import { DEFAULT_BUDGET, DEFAULT_LIMITS, DEFAULT_STALL_MS, type JobSettings } from "./config.ts";
 import { abortError, complaints, TranscodeError } from "./errors.ts";
 import { runPipeline } from "./pipeline.ts";
+import { probeSource } from "./probe.ts";
 import {
   downloadSource,
   HttpError,
@@ -115,6 +116,20 @@ export async function runJob(
   try {
     beat();
     dir = await mkdtemp(join(options.tmpRoot, "reelay-job-"));
+    // Probe by range first: a file that is not a video fails in seconds, not after downloading gigabytes.
+    const probed = await probeSource(
+      { url: job.sourceUrl, token: job.token, stallMs: settings.stallMs },
+      signal,
+      settings.limits,
+    ).catch((error: unknown) => {
+      if (!(error instanceof TranscodeError) || !error.retryable) throw error;
+      // A source that stops sending fails as the download would; otherwise (the worker busy, the job
+      // withdrawn) the download will tell which, as always.
+      if (/timed out/i.test(error.detail ?? "")) throw new StalledError("GET source", settings.stallMs);
+      log("job.probe_unread", { jobId: job.jobId, detail: error.detail });
+      return undefined;
+    });
+    if (probed) moved = true;
     const sourcePath = join(dir, "source");
     const bytes = await watch(
       downloadSource(job.sourceUrl, transfer, sourcePath, (received, total) => {
@@ -130,6 +145,7 @@ export async function runJob(
       signal,
       limits: settings.limits,
       budget: settings.budget,
+      probed,
       log: (event, fields) => log(event, { jobId: job.jobId, ...fields }),
       onProgress: (fraction) => {
         moved = true;

@@ -4,7 +4,7 @@
  * rendition, with every audio track as its own rendition), then the full
  * ladder. Local only: the caller moves the files.
  */
-import { mkdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Metadata } from "../worker/contracts/job.ts";
 import { avc1FromProfile } from "./codec-strings.ts";
@@ -20,7 +20,7 @@ import {
   videoRendition,
 } from "./hls-playlists.ts";
 import { planTranscode, type Plan, type Rung } from "./plan.ts";
-import { probeSource, type SourceInfo } from "./probe.ts";
+import { probeSource, refuseBeyondLimits, type SourceInfo } from "./probe.ts";
 import { playsInFull, truncationWarning } from "./truncation.ts";
 
 export type PublishStep = "playable" | "final";
@@ -53,6 +53,8 @@ export type PipelineOptions = {
   limits?: SourceLimits;
   /** How long the pipeline may run, from the probe on, for the source's duration. */
   budget?: TimeBudget;
+  /** The source as already probed (from its URL, before the download): not probed again. */
+  probed?: SourceInfo;
   /** Where what the uploader does not see goes: ffmpeg's full complaints when a copy falls back to encoding. */
   log?: PipelineLog;
 };
@@ -121,7 +123,10 @@ function phaseWeights(source: SourceInfo, plan: Plan) {
 
 export async function runPipeline(options: PipelineOptions): Promise<PublishedMetadata> {
   const progress = progressTracker(options.onProgress);
-  const source = await probeSource(options.sourcePath, options.signal, options.limits ?? DEFAULT_LIMITS);
+  const limits = options.limits ?? DEFAULT_LIMITS;
+  const source = options.probed ?? (await probeSource(options.sourcePath, options.signal, limits));
+  // Probed from its URL, the size may have been unknown: the bytes now on disk are not.
+  if (options.probed) refuseBeyondLimits(source, (await stat(options.sourcePath)).size, limits);
   const budget = budgetTimer(source.durationSec, options.budget ?? DEFAULT_BUDGET, options.signal);
   try {
     return await transcode(options, source, progress, budget.signal);

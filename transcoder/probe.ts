@@ -9,9 +9,17 @@ import { stat } from "node:fs/promises";
 import { z } from "zod";
 import { DEFAULT_LIMITS, type SourceLimits } from "./config.ts";
 import { SOURCE_REASONS } from "../worker/contracts/vocabulary.ts";
-import { abortError, complaints, plainReason, unusableSource } from "./errors.ts";
+import { abortError, complaints, plainReason, TranscodeError, unusableSource } from "./errors.ts";
 import { ffmpegPaths } from "./ffmpeg-path.ts";
-import { INPUT_GUARD, isAcceptedFormat, NOT_ACCEPTED_REASON, NOT_ON_WHITELIST } from "./input-formats.ts";
+import {
+  inputFor,
+  isAcceptedFormat,
+  NOT_ACCEPTED_REASON,
+  NOT_ON_WHITELIST,
+  type SourceInput,
+} from "./input-formats.ts";
+
+type ReadArgs = ReturnType<typeof inputFor>;
 
 /** One audio stream of the source, kept as its own audio rendition. */
 export type AudioSource = {
@@ -86,7 +94,9 @@ const StreamSchema = z.object({
 
 const ProbeSchema = z.object({
   streams: z.array(StreamSchema).default([]),
-  format: z.object({ format_name: z.string().optional(), duration: z.string().optional() }).optional(),
+  format: z
+    .object({ format_name: z.string().optional(), duration: z.string().optional(), size: z.string().optional() })
+    .optional(),
 });
 
 // Decoders that turn text (or any bytes) into "video" of rendered characters. Their demuxers are not
@@ -117,15 +127,29 @@ function rotationOf(stream: z.infer<typeof StreamSchema>): number {
   return ((Math.round(degrees) % 360) + 360) % 360;
 }
 
+/** ffmpeg's words when it could not read a URL at all: the worker's trouble, or the job's, not the file's. */
+const NOT_READ =
+  /Server returned|HTTP error|Connection refused|Connection timed out|Connection reset|Failed to resolve|Input\/output error/i;
+
+/**
+ * What the source is, read from a local file or from the worker's URL by
+ * range (a few reads of the header and index, whatever the file's size). A
+ * URL that cannot be read at all is a retryable failure, never a verdict on the file.
+ */
 export async function probeSource(
-  path: string,
+  source: string | SourceInput,
   signal?: AbortSignal,
   limits: SourceLimits = DEFAULT_LIMITS,
 ): Promise<SourceInfo> {
+  const from = typeof source === "string" ? { path: source } : source;
+  const read = inputFor(from);
+  const path = read.input;
   const { ffprobe } = ffmpegPaths();
-  const args = ["-v", "error", ...INPUT_GUARD, "-of", "json", "-show_format", "-show_streams", path];
+  const args = ["-v", "error", ...read.options, "-of", "json", "-show_format", "-show_streams", path];
   const probed = await run(ffprobe, args, signal);
   if (probed.code !== 0) {
+    if ("url" in from && NOT_READ.test(probed.stderr))
+      throw new TranscodeError("The source could not be read for probing.", true, { detail: probed.stderr });
     if (NOT_ON_WHITELIST.test(probed.stderr)) throw unusableSource(NOT_ACCEPTED_REASON);
     throw unusableSource(plainReason(probed.stderr, [path], "The file is not a video ffmpeg can read"), probed.stderr);
   }
@@ -152,11 +176,12 @@ export async function probeSource(
   const frameRate = rate(video.avg_frame_rate) || rate(video.r_frame_rate) || 30;
   refuseBeyondLimits(
     { durationSec, width: video.width, height: video.height, frameRate },
-    (await stat(path)).size,
+    // Unknown over HTTP without a length: checked again once downloaded (pipeline.ts).
+    "path" in from ? (await stat(from.path)).size : Number(format?.size ?? Number.POSITIVE_INFINITY),
     limits,
   );
 
-  await decodeFirstFrame(path, signal);
+  await decodeFirstFrame(read, signal);
 
   const rotation = rotationOf(video);
   const [sarNum, sarDen] = (video.sample_aspect_ratio ?? "1:1").split(":").map(Number);
@@ -165,7 +190,7 @@ export async function probeSource(
   const sideways = rotation === 90 || rotation === 270;
   const videoCodec = video.codec_name ?? "unknown";
   const order = fieldOrder(video.field_order);
-  const interlaced = order === "progressive" ? null : (order ?? (await detectInterlacing(video, path, signal)));
+  const interlaced = order === "progressive" ? null : (order ?? (await detectInterlacing(video, read, signal)));
 
   return {
     durationSec,
@@ -191,7 +216,7 @@ export async function probeSource(
       isDefault: a.disposition?.default === 1,
     })),
     audioCodec: audio[0]?.codec_name ?? null,
-    maxKeyframeIntervalSec: videoCodec === "h264" ? await maxKeyframeInterval(path, durationSec, signal) : null,
+    maxKeyframeIntervalSec: videoCodec === "h264" ? await maxKeyframeInterval(read, durationSec, signal) : null,
   };
 }
 
@@ -246,12 +271,12 @@ const IDET_FRAMES = 240;
  */
 async function detectInterlacing(
   video: { codec_name?: string },
-  path: string,
+  read: ReadArgs,
   signal?: AbortSignal,
 ): Promise<"tff" | "bff" | null> {
   if (PROGRESSIVE_ONLY.has(video.codec_name ?? "")) return null;
   const { ffmpeg } = ffmpegPaths();
-  const args = ["-hide_banner", "-nostdin", "-v", "info", ...INPUT_GUARD, "-i", path, "-map", "0:v:0"];
+  const args = ["-hide_banner", "-nostdin", "-v", "info", ...read.options, "-i", read.input, "-map", "0:v:0"];
   args.push("-frames:v", String(IDET_FRAMES), "-vf", "idet", "-f", "null", "-");
   const { stderr } = await run(ffmpeg, args, signal);
   return interlacingFromIdet(stderr);
@@ -301,15 +326,15 @@ export function refuseBeyondLimits(
 }
 
 /** Headers can be intact while the data is not (a cut-off upload): insist on one real frame. */
-async function decodeFirstFrame(path: string, signal?: AbortSignal): Promise<void> {
+async function decodeFirstFrame(read: ReadArgs, signal?: AbortSignal): Promise<void> {
   const { ffmpeg } = ffmpegPaths();
   const args = [
     "-v",
     "error",
     "-nostdin",
-    ...INPUT_GUARD,
+    ...read.options,
     "-i",
-    path,
+    read.input,
     "-map",
     "0:v:0",
     "-frames:v",
@@ -321,7 +346,7 @@ async function decodeFirstFrame(path: string, signal?: AbortSignal): Promise<voi
   const decoded = await run(ffmpeg, args, signal);
   const frames = decoded.stdout.split("\n").filter((l) => l && !l.startsWith("#"));
   if (decoded.code !== 0 || frames.length === 0) {
-    const why = decoded.stderr.trim() ? `: ${complaints(decoded.stderr, [path])[0]}` : ".";
+    const why = decoded.stderr.trim() ? `: ${complaints(decoded.stderr, [read.input])[0]}` : ".";
     throw unusableSource(`The first video frame cannot be decoded${why}`, decoded.stderr);
   }
 }
@@ -331,11 +356,11 @@ async function decodeFirstFrame(path: string, signal?: AbortSignal): Promise<voi
  * with sparse keyframes would give huge segments. Reading packet flags (no
  * decoding) over the first 20 s is enough to tell.
  */
-async function maxKeyframeInterval(path: string, durationSec: number, signal?: AbortSignal): Promise<number> {
+async function maxKeyframeInterval(read: ReadArgs, durationSec: number, signal?: AbortSignal): Promise<number> {
   const { ffprobe } = ffmpegPaths();
   const window = Math.min(20, durationSec);
-  const args = ["-v", "error", ...INPUT_GUARD, "-select_streams", "v:0", "-read_intervals", `%+${window}`];
-  args.push("-show_entries", "packet=pts_time,dts_time,flags", "-of", "csv=p=0", path);
+  const args = ["-v", "error", ...read.options, "-select_streams", "v:0", "-read_intervals", `%+${window}`];
+  args.push("-show_entries", "packet=pts_time,dts_time,flags", "-of", "csv=p=0", read.input);
   const { stdout } = await run(ffprobe, args, signal);
   const keyframes = stdout
     .split("\n")

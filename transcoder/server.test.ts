@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { createReadStream } from "node:fs";
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
-import { createServer, type Server, type ServerResponse } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { networkInterfaces, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -40,6 +40,27 @@ type Received = {
  * the two codes the worker's source route can give; source "redirect" redirects to `elsewhere`;
  * `/source/file/<name>` serves a file of the test's directory; any other unknown path is 404.
  */
+/** A file as the worker serves a source: whole, or the one byte range asked for (ffprobe reads the index first). */
+async function serveFile(req: IncomingMessage, res: ServerResponse, file: string): Promise<void> {
+  const { size } = await stat(file);
+  const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? "");
+  if (!range) {
+    res.writeHead(200, { "content-type": "video/mp4", "content-length": size, "accept-ranges": "bytes" });
+    createReadStream(file).pipe(res);
+    return;
+  }
+  const start = Number(range[1]);
+  const end = range[2] ? Math.min(Number(range[2]), size - 1) : size - 1;
+  if (start >= size) return void res.writeHead(416, { "content-range": `bytes */${size}` }).end();
+  res.writeHead(206, {
+    "content-type": "video/mp4",
+    "content-length": end - start + 1,
+    "content-range": `bytes ${start}-${end}/${size}`,
+    "accept-ranges": "bytes",
+  });
+  createReadStream(file, { start, end }).pipe(res);
+}
+
 async function startStandIn(root: string, clipPath: string, elsewhere: string) {
   const requests: Received[] = [];
   const callbacks = (jobId: string) =>
@@ -63,18 +84,8 @@ async function startStandIn(root: string, clipPath: string, elsewhere: string) {
     if (path === "/source/unavailable")
       return refuse(res, "source_unavailable", "The source is not available while the upload is uploading.");
     if (path === "/source/redirect") return res.writeHead(302, { location: `${elsewhere}/source/clip` }).end();
-    if (path.startsWith("/source/file/")) {
-      const file = join(root, path.slice("/source/file/".length));
-      res.writeHead(200, { "content-length": (await stat(file)).size });
-      createReadStream(file).pipe(res);
-      return;
-    }
-    if (path === "/source/clip") {
-      const { size } = await stat(clipPath);
-      res.writeHead(200, { "content-type": "video/mp4", "content-length": size });
-      createReadStream(clipPath).pipe(res);
-      return;
-    }
+    if (path.startsWith("/source/file/")) return serveFile(req, res, join(root, path.slice("/source/file/".length)));
+    if (path === "/source/clip") return serveFile(req, res, clipPath);
     if (path === "/source/stall" || path === "/source/trickle") {
       // A download that never finishes: the job is still running when the transcoder is stopped.
       requests.push({ at: Date.now(), method: req.method ?? "", path, headers: req.headers, body: Buffer.alloc(0) });

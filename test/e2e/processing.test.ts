@@ -2,6 +2,8 @@
 // with real ffmpeg. Then the transcoder is killed mid-job and the watchdog
 // must retry the job to `ready` with no orphaned outputs. Every upload counts
 // the 5xx answers its client retried over: there must be none.
+import { randomFillSync } from "node:crypto";
+import { createWriteStream, openAsBlob } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -57,7 +59,44 @@ const waitFor = (id: string, done: Parameters<typeof waitForVideo>[2], timeoutMs
   waitForVideo(stack.url, id, done, timeoutMs);
 const storedKeys = (prefix: string) => keysIn(stack.stateDir, prefix);
 
+/** `bytes` of random data: what no probe can take for a video. */
+async function writeNoise(path: string, bytes: number): Promise<string> {
+  const out = createWriteStream(path);
+  const block = Buffer.alloc(16 << 20);
+  for (let written = 0; written < bytes; written += block.length) {
+    randomFillSync(block);
+    if (!out.write(block.subarray(0, Math.min(block.length, bytes - written))))
+      await new Promise<void>((r) => out.once("drain", () => r()));
+  }
+  await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve())));
+  return path;
+}
+
 describe("processing on the real stack", () => {
+  it("fails a 1 GiB file that is not a video within 10 s of completion, reading only what the probe needs", async () => {
+    const path = await writeNoise(join(dir, "holiday.mp4"), 1 << 30);
+    const up = await upload({
+      endpoint: stack.url,
+      file: await openAsBlob(path),
+      filename: "holiday.mp4",
+      contentType: "video/mp4",
+      title: "Not a video",
+    });
+    const completed = Date.now();
+    let video = await (await fetch(`${stack.url}/api/videos/${up.videoId}`)).json();
+    while (video.status !== "failed" && Date.now() - completed < 60_000) {
+      await new Promise((r) => setTimeout(r, 100));
+      video = await (await fetch(`${stack.url}/api/videos/${up.videoId}`)).json();
+    }
+    const failedAfter = Date.now() - completed;
+    expect(video).toMatchObject({
+      status: "failed",
+      error: "The file is not a video ffmpeg can read: Invalid data found when processing input.",
+    });
+    console.log(`a 1 GiB non-video failed ${failedAfter} ms after completion`);
+    expect(failedAfter).toBeLessThan(10_000);
+  }, 180_000);
+
   it("makes an uploaded video playable, then publishes the full ladder, decodable over HTTP", async () => {
     const path = await makeVideo("clip.mp4", "1280x720", 9);
     const up = await uploadFile(path, "Test pattern");

@@ -21,10 +21,23 @@ const MAX_OUTPUT_BYTES = 512 * 1024 * 1024;
 
 internal.use("/jobs/:jobId/*", jobToken);
 
+/**
+ * Most bytes one ranged read of a source returns. ffmpeg asks for `bytes=0-`
+ * (everything from there) and reads on only as far as it needs: a probe a
+ * few MiB of a 50 GiB file. An open-ended R2 read streams the whole rest
+ * (the local simulator reads it all, at 60 MB/s, into memory), so each answer
+ * is a bounded slice and ffmpeg (`-reconnect`) asks again where it ended.
+ * A plain GET without `Range` still streams the whole source.
+ */
+const SOURCE_SLICE_BYTES = 16 * 1024 * 1024;
+
 internal.get("/jobs/:jobId/source", async (c) => {
   const { videoId, jobId } = c.var.claims;
   const source = unwrap(await videoObject(c.env, videoId).jobSource(jobId));
-  return serveObject(c.req.raw, c.env.VIDEOS, source.r2Key, { cacheControl: "no-store" });
+  return serveObject(c.req.raw, c.env.VIDEOS, source.r2Key, {
+    cacheControl: "no-store",
+    maxRangeBytes: SOURCE_SLICE_BYTES,
+  });
 });
 
 internal.put("/jobs/:jobId/files/*", async (c) => {

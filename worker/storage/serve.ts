@@ -8,7 +8,16 @@
 import { apiError } from "../http/errors.ts";
 import { contentRange, parseRange, unsatisfiedRange, type ByteRange } from "../http/range.ts";
 
-export type ServeOptions = { contentType?: string; cacheControl: string; headers?: Record<string, string> };
+export type ServeOptions = {
+  contentType?: string;
+  cacheControl: string;
+  headers?: Record<string, string>;
+  /**
+   * Answer a range request with at most this many bytes (a 206 whose
+   * `Content-Range` says how many came); the client asks again from there.
+   */
+  maxRangeBytes?: number;
+};
 
 const TYPES: Record<string, string> = {
   m3u8: "application/vnd.apple.mpegurl",
@@ -61,6 +70,8 @@ function plan(req: Request, entity: Entity, opts: ServeOptions): Plan {
   if (ifNoneMatch(req.headers.get("if-none-match"), entity.etag))
     return { response: new Response(null, { status: 304, headers }) };
   const range = parseRange(req.headers.get("range"), entity.size);
+  if (range.kind === "range" && opts.maxRangeBytes !== undefined)
+    range.range.length = Math.min(range.range.length, opts.maxRangeBytes);
   if (range.kind === "unsatisfiable") {
     // Without the caching headers: a 416 is an answer to this request, not the file's.
     const refusal = apiError("range_not_satisfiable", "The requested range is outside the file.", {
