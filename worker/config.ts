@@ -33,6 +33,7 @@ const ConfigSchema = z.object({
   ALLOW_ANONYMOUS_UPLOADS: z.enum(["true", "false"]).optional(),
   MAX_RESERVED_BYTES_PER_CLIENT: intString(1, Number.MAX_SAFE_INTEGER).default(100 * 1024 * MiB),
   ABANDONED_UPLOAD_GRACE_SECONDS: intString(0, 365 * 24 * 3600).default(7 * 24 * 3600),
+  FAILED_SOURCE_RETENTION_SECONDS: intString(0, 365 * 24 * 3600).default(7 * 24 * 3600),
   CHUNK_STALL_TIMEOUT_SECONDS: intString(1, 3600).default(30),
 });
 
@@ -65,6 +66,8 @@ export type Config = {
   maxReservedBytesPerClient: number;
   /** An aborted or expired upload's row and state are deleted this long after it ended. */
   abandonedUploadGraceMs: number;
+  /** A video whose processing failed is deleted, source and all, this long after it failed. */
+  failedSourceRetentionMs: number;
   /** A chunk request that receives no byte for this long is ended, freeing its chunk. */
   chunkStallTimeoutMs: number;
 };
@@ -102,6 +105,7 @@ function parseConfig(env: ConfigEnv): Config {
     anonymousUploads: c.ALLOW_ANONYMOUS_UPLOADS,
     maxReservedBytesPerClient: c.MAX_RESERVED_BYTES_PER_CLIENT,
     abandonedUploadGraceMs: c.ABANDONED_UPLOAD_GRACE_SECONDS * 1000,
+    failedSourceRetentionMs: c.FAILED_SOURCE_RETENTION_SECONDS * 1000,
     chunkStallTimeoutMs: c.CHUNK_STALL_TIMEOUT_SECONDS * 1000,
   };
 }

@@ -20,7 +20,13 @@ const video = (
   ladderComplete,
   updatedAt: NOW - 1000,
 });
-const wake = (state: Partial<AlarmState>) => nextWake({ ...none, ...state }, NOW, TIMEOUT, GRACE);
+const RETENTION = 3 * 24 * 3600_000;
+const wake = (state: Partial<AlarmState>) =>
+  nextWake({ ...none, ...state }, NOW, {
+    heartbeatTimeoutMs: TIMEOUT,
+    abandonedGraceMs: GRACE,
+    failedRetentionMs: RETENTION,
+  });
 
 describe("nextWake", () => {
   it("needs no alarm for an object with no video", () => {
@@ -53,14 +59,17 @@ describe("nextWake", () => {
       const lastJob = { state, retryAt: NOW + 3000 };
       expect(wake({ video: video("processing"), lastJob })).toEqual({ task: "offer-again", at: NOW + 3000 });
       expect(wake({ video: video("ready", true), lastJob })).toBeUndefined();
-      expect(wake({ video: video("failed"), lastJob })).toBeUndefined();
+      expect(wake({ video: video("failed"), lastJob })?.task).toBe("forget");
       expect(wake({ video: video("processing"), lastJob: { state, retryAt: null } })).toBeUndefined();
     }
     expect(wake({ video: video("processing"), lastJob: { state: "superseded", retryAt: NOW } })).toBeUndefined();
   });
 
-  it("needs no alarm once processing failed", () => {
-    expect(wake({ video: video("failed"), activeJob: { heartbeatAt: NOW } })).toBeUndefined();
+  it("forgets a video whose processing failed, source and all, once its retention has passed", () => {
+    expect(wake({ video: video("failed"), activeJob: { heartbeatAt: NOW } })).toEqual({
+      task: "forget",
+      at: NOW - 1000 + RETENTION,
+    });
   });
 
   it("forgets an aborted or expired upload once its grace has passed since it ended", () => {

@@ -4,8 +4,8 @@
  * because the states that wait exclude each other: a deleted video waits for
  * its final sweep, an upload for its expiry, processing for its current
  * job's heartbeat or, with no job running, for a hand-off to be offered
- * again, and an aborted or expired upload for its row and state to be
- * forgotten.
+ * again, and an aborted or expired upload, or a video whose processing
+ * failed, for its objects, row and state to be forgotten.
  *
  * An alarm that fires before its task is due does nothing but re-arm, so a
  * change that only moves a deadline later (a chunk, a heartbeat) needs no
@@ -33,16 +33,16 @@ export const MERGE_GRACE_MS = 60_000;
 export const WATCHDOG_SLACK_MS = 1000;
 
 /**
- * `abandonedGraceMs`: how long an aborted or expired upload is kept (its
- * owner may still ask about it) before its D1 row and the object's storage
- * are deleted, so abandoned uploads do not pile up for ever.
+ * How long things wait. `abandonedGraceMs`: an aborted or expired upload is
+ * kept (its owner may still ask about it) before its D1 row and the object's
+ * storage are deleted, so abandoned uploads do not pile up for ever.
+ * `failedRetentionMs`: a video whose processing failed keeps its source that
+ * long, for its owner to fetch, and is then deleted with all its objects.
  */
-export function nextWake(
-  state: AlarmState,
-  now: number,
-  heartbeatTimeoutMs: number,
-  abandonedGraceMs: number,
-): Wake | undefined {
+export type Waits = { heartbeatTimeoutMs: number; abandonedGraceMs: number; failedRetentionMs: number };
+
+export function nextWake(state: AlarmState, now: number, waits: Waits): Wake | undefined {
+  const { heartbeatTimeoutMs, abandonedGraceMs, failedRetentionMs } = waits;
   if (state.tombstone) return { task: "sweep", at: state.tombstone.deletedAt + SWEEP_AFTER_MS };
   const video = state.video;
   if (video?.status === "uploading") {
@@ -52,6 +52,7 @@ export function nextWake(
   if (video?.status === "aborted" || video?.status === "expired") {
     return { task: "forget", at: video.updatedAt + abandonedGraceMs };
   }
+  if (video?.status === "failed") return { task: "forget", at: video.updatedAt + failedRetentionMs };
   if (video?.status !== "processing" && video?.status !== "ready") return undefined;
   if (state.activeJob) {
     return { task: "watchdog", at: state.activeJob.heartbeatAt + heartbeatTimeoutMs + WATCHDOG_SLACK_MS };

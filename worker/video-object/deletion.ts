@@ -38,13 +38,14 @@ export class Deletion {
   }
 
   /**
-   * The alarm's end of an aborted or expired upload, once its grace has
-   * passed: its D1 row and anything under its prefix go (R2 dropped its
-   * parts when it was aborted); the object then wipes its storage.
+   * The alarm's end of an aborted or expired upload, or of a video whose
+   * processing failed, once its wait has passed: its D1 row and everything
+   * under its prefix go (the failed video's source and any outputs; R2
+   * dropped an aborted upload's parts already); the object then wipes its storage.
    */
-  async forgetAbandoned(): Promise<void> {
+  async forget(): Promise<void> {
     const video = this.store.video();
-    if (!video || (video.status !== "aborted" && video.status !== "expired")) return;
+    if (!video || (video.status !== "aborted" && video.status !== "expired" && video.status !== "failed")) return;
     await deletePrefix(this.env.VIDEOS, videoPrefix(video.videoId));
     await deleteVideoRow(this.env.DB, video.videoId);
   }

@@ -130,7 +130,7 @@ export class VideoObject extends DurableObject<Env> {
         this.open();
         return;
       case "forget":
-        await this.deletion.forgetAbandoned();
+        await this.deletion.forget();
         await this.ctx.storage.deleteAll();
         this.open();
         return;
@@ -171,7 +171,11 @@ export class VideoObject extends DurableObject<Env> {
 
   private nextWake(now: number): Wake | undefined {
     const config = readConfig(this.env);
-    return nextWake(this.alarmState(), now, config.jobHeartbeatTimeoutMs, config.abandonedUploadGraceMs);
+    return nextWake(this.alarmState(), now, {
+      heartbeatTimeoutMs: config.jobHeartbeatTimeoutMs,
+      abandonedGraceMs: config.abandonedUploadGraceMs,
+      failedRetentionMs: config.failedSourceRetentionMs,
+    });
   }
 
   private alarmState(): AlarmState {
