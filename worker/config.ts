@@ -34,6 +34,7 @@ const ConfigSchema = z.object({
   MAX_RESERVED_BYTES_PER_CLIENT: intString(1, Number.MAX_SAFE_INTEGER).default(100 * 1024 * MiB),
   ABANDONED_UPLOAD_GRACE_SECONDS: intString(0, 365 * 24 * 3600).default(7 * 24 * 3600),
   FAILED_SOURCE_RETENTION_SECONDS: intString(0, 365 * 24 * 3600).default(7 * 24 * 3600),
+  FIRST_PLAYABLE_GRACE_SECONDS: intString(0, 7 * 24 * 3600).default(900),
   CHUNK_STALL_TIMEOUT_SECONDS: intString(1, 3600).default(30),
 });
 
@@ -68,6 +69,8 @@ export type Config = {
   abandonedUploadGraceMs: number;
   /** A video whose processing failed is deleted, source and all, this long after it failed. */
   failedSourceRetentionMs: number;
+  /** The first-playable copy is deleted this long after the final ladder replaced it. */
+  firstPlayableGraceMs: number;
   /** A chunk request that receives no byte for this long is ended, freeing its chunk. */
   chunkStallTimeoutMs: number;
 };
@@ -106,6 +109,7 @@ function parseConfig(env: ConfigEnv): Config {
     maxReservedBytesPerClient: c.MAX_RESERVED_BYTES_PER_CLIENT,
     abandonedUploadGraceMs: c.ABANDONED_UPLOAD_GRACE_SECONDS * 1000,
     failedSourceRetentionMs: c.FAILED_SOURCE_RETENTION_SECONDS * 1000,
+    firstPlayableGraceMs: c.FIRST_PLAYABLE_GRACE_SECONDS * 1000,
     chunkStallTimeoutMs: c.CHUNK_STALL_TIMEOUT_SECONDS * 1000,
   };
 }

@@ -10,6 +10,7 @@ import {
   env,
   getQueueResult,
   runDurableObjectAlarm,
+  runInDurableObject,
 } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { api, auth, bytes, json, MiB, sha256 } from "../testing/helpers.ts";
@@ -230,6 +231,31 @@ describe("processing", () => {
       "invalid_request",
     );
     expect(await video(up.videoId)).toMatchObject({ status: "processing", audioTracks: [], warnings: [] });
+  });
+
+  it("deletes the first-playable copy a grace period after the final ladder, keeping the ladder and poster", async () => {
+    const { up, job } = await processingVideo();
+    for (const file of ["source/init.mp4", "source/seg_00001.m4s", "source/index.m3u8", "poster.jpg"])
+      expect((await put(job, file, `bytes of ${file}`)).status).toBe(204);
+    expect((await event(job, { type: "playable", metadata })).status).toBe(200);
+    for (const file of ["360p/init.mp4", "360p/seg_00001.m4s", "360p/index.m3u8", "master.m3u8"])
+      expect((await put(job, file, `bytes of ${file}`)).status).toBe(204);
+    expect((await event(job, { type: "completed", metadata })).status).toBe(200);
+    const prefix = `videos/${up.videoId}/jobs/${job.jobId}/`;
+    const all = await bucketKeys(prefix);
+
+    // Viewers who started on the copy keep it for the grace.
+    expect(await runDurableObjectAlarm(videoStub(up.videoId))).toBe(true);
+    expect(await bucketKeys(prefix)).toEqual(all);
+
+    await inVideoObject(up.videoId, (sql) => {
+      sql.exec("UPDATE video SET first_copy_retire_at = ?", Date.now() - 1);
+    });
+    await runInDurableObject(videoStub(up.videoId), (_o, state) => state.storage.setAlarm(Date.now()));
+    expect(await runDurableObjectAlarm(videoStub(up.videoId))).toBe(true);
+    expect(await bucketKeys(prefix)).toEqual(all.filter((k) => !k.startsWith(`${prefix}source/`)));
+    expect(await bucketKeys(`videos/${up.videoId}/source`)).not.toEqual([]);
+    expect((await api(`/videos/${up.videoId}/master.m3u8`)).status).toBe(200);
   });
 
   it("lets only the current job write, read and report, and sweeps the losers' outputs", async () => {

@@ -19,6 +19,7 @@ const video = (
   expiresAt: NOW + 5000,
   ladderComplete,
   updatedAt: NOW - 1000,
+  firstCopyRetireAt: null,
 });
 const RETENTION = 3 * 24 * 3600_000;
 const wake = (state: Partial<AlarmState>) =>
@@ -63,6 +64,12 @@ describe("nextWake", () => {
       expect(wake({ video: video("processing"), lastJob: { state, retryAt: null } })).toBeUndefined();
     }
     expect(wake({ video: video("processing"), lastJob: { state: "superseded", retryAt: NOW } })).toBeUndefined();
+  });
+
+  it("deletes the first-playable copy when its grace ends, once the ladder is complete", () => {
+    const done = { ...video("ready", true), firstCopyRetireAt: NOW + 900_000 };
+    expect(wake({ video: done })).toEqual({ task: "retire-first-copy", at: NOW + 900_000 });
+    expect(wake({ video: video("ready", true) })).toBeUndefined();
   });
 
   it("forgets a video whose processing failed, source and all, once its retention has passed", () => {

@@ -4,7 +4,7 @@
  * because the states that wait exclude each other: a deleted video waits for
  * its final sweep, an upload for its expiry, processing for its current
  * job's heartbeat or, with no job running, for a hand-off to be offered
- * again, and an aborted or expired upload, or a video whose processing
+ * again, a finished ladder for its first-playable copy to be deleted, and an aborted or expired upload, or a video whose processing
  * failed, for its objects, row and state to be forgotten.
  *
  * An alarm that fires before its task is due does nothing but re-arm, so a
@@ -13,12 +13,12 @@
  */
 import type { Job, Tombstone, Video } from "./store.ts";
 
-export type AlarmTask = "sweep" | "expire" | "watchdog" | "offer-again" | "forget";
+export type AlarmTask = "sweep" | "expire" | "watchdog" | "offer-again" | "forget" | "retire-first-copy";
 export type Wake = { task: AlarmTask; at: number };
 
 export type AlarmState = {
   tombstone: Pick<Tombstone, "deletedAt"> | undefined;
-  video: Pick<Video, "status" | "expiresAt" | "ladderComplete" | "updatedAt"> | undefined;
+  video: Pick<Video, "status" | "expiresAt" | "ladderComplete" | "updatedAt" | "firstCopyRetireAt"> | undefined;
   activeJob: Pick<Job, "heartbeatAt"> | undefined;
   lastJob: Pick<Job, "state" | "retryAt"> | undefined;
   /** A merge is in progress: held in memory, as it ends with the instance. */
@@ -57,6 +57,8 @@ export function nextWake(state: AlarmState, now: number, waits: Waits): Wake | u
   if (state.activeJob) {
     return { task: "watchdog", at: state.activeJob.heartbeatAt + heartbeatTimeoutMs + WATCHDOG_SLACK_MS };
   }
+  if (video.ladderComplete && video.firstCopyRetireAt !== null)
+    return { task: "retire-first-copy", at: video.firstCopyRetireAt };
   const last = state.lastJob;
   if (video.ladderComplete || !last || last.retryAt === null) return undefined;
   if (last.state !== "deferred" && last.state !== "refused") return undefined;

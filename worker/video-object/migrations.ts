@@ -104,8 +104,16 @@ ALTER TABLE jobs ADD COLUMN retry_at INTEGER;
 UPDATE jobs SET retry_at = created_at WHERE state IN ('deferred', 'refused');
 `;
 
+/**
+ * Version 3: when the first-playable copy (the source copied into HLS, which
+ * the final ladder replaces) is deleted; null when none waits.
+ */
+const V3_FIRST_COPY = `
+ALTER TABLE video ADD COLUMN first_copy_retire_at INTEGER;
+`;
+
 /** Migration `i` brings the storage to version `i + 1`. */
-export const MIGRATIONS: readonly string[] = [V1_UNVERSIONED_SCHEMA, V2_VIDEO_ROW];
+export const MIGRATIONS: readonly string[] = [V1_UNVERSIONED_SCHEMA, V2_VIDEO_ROW, V3_FIRST_COPY];
 
 /**
  * Whether the object has stored anything: tables of any version. The

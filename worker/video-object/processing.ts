@@ -30,6 +30,8 @@ export type HandOffResult = "accepted" | "refused" | "busy";
 
 /** A busy transcoder is asked again after this long. */
 const BUSY_RETRY_MS = 3000;
+/** The first-playable copy's rendition (transcoder/pipeline.ts names the source copied into HLS so). */
+const FIRST_COPY = "source";
 /** Hand-offs that may fail (not busy: failed) before the video is marked failed, as the dead-letter queue would. */
 const MAX_REFUSALS = 6;
 
@@ -141,6 +143,8 @@ export class Processing {
           ladderComplete: true,
           error: null,
           updatedAt: now,
+          // The final master no longer lists the first-playable copy; its viewers get a grace.
+          firstCopyRetireAt: now + this.config.firstPlayableGraceMs,
         });
         await this.mirror({
           status: "ready",
@@ -165,6 +169,19 @@ export class Processing {
         break;
     }
     return { ok: true, status: this.store.video()!.status };
+  }
+
+  /**
+   * The alarm's end of the first-playable copy: `source/` of the playback
+   * job, the source copied into HLS to be playable at once, which the final
+   * ladder replaced. Kept until now for viewers who started on it; a job
+   * that encoded its first rendition instead has nothing there.
+   */
+  async retireFirstCopy(): Promise<void> {
+    const video = this.store.video();
+    if (!video?.playbackJob || video.firstCopyRetireAt === null) return;
+    await deletePrefix(this.env.VIDEOS, `${jobPrefix(video.videoId, video.playbackJob)}${FIRST_COPY}/`);
+    this.store.updateVideo({ firstCopyRetireAt: null });
   }
 
   /** The alarm's watchdog: the current job has been silent past the heartbeat timeout, so supersede it. */

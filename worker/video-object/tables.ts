@@ -40,6 +40,12 @@ export const video = sqliteTable("video", {
   playbackJob: text("playback_job"),
   ladderComplete: integer("ladder_complete", { mode: "boolean" }).notNull().default(false),
   error: text("error"),
+  /**
+   * Epoch milliseconds after which the playback job's first-playable copy
+   * (`source/`, the source copied into HLS) is deleted: the final ladder
+   * replaced it, and viewers who were playing it have had that long.
+   */
+  firstCopyRetireAt: integer("first_copy_retire_at"),
 });
 
 /** The chunks recorded, each an R2 part. */

@@ -140,6 +140,8 @@ export class VideoObject extends DurableObject<Env> {
         return this.processing.supersedeSilentJob();
       case "offer-again":
         return this.processing.offerAgain();
+      case "retire-first-copy":
+        return this.processing.retireFirstCopy();
     }
   }
 
