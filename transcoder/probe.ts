@@ -5,6 +5,7 @@
  * read, before any encoding starts.
  */
 import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
 import { stat } from "node:fs/promises";
 import { z } from "zod";
 import { DEFAULT_LIMITS, type SourceLimits } from "./config.ts";
@@ -105,9 +106,14 @@ const TEXT_CODECS = new Set(["ansi", "bintext", "xbin", "idf", "tty"]);
 
 type RunResult = { code: number; stdout: string; stderr: string };
 
+/** ffprobe and the probe's ffmpeg runs die with the transcoder, as the encodes do (transcoder/bin/ffmpeg-bound). */
+const SETPRIV = "/usr/bin/setpriv";
+
 export function run(file: string, args: string[], signal?: AbortSignal): Promise<RunResult> {
+  // A probe reads the source over HTTP and may outlast a crashed transcoder: the kernel kills it then.
+  const [command, argv] = existsSync(SETPRIV) ? [SETPRIV, ["--pdeathsig", "KILL", "--", file, ...args]] : [file, args];
   return new Promise((resolve, reject) => {
-    execFile(file, args, { signal, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+    execFile(command, argv, { signal, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
       if (signal?.aborted) return reject(abortError(signal));
       if (error && typeof error.code !== "number") return reject(error);
       resolve({ code: error ? Number(error.code) : 0, stdout, stderr });
