@@ -14,6 +14,7 @@ import { abortError, TranscodeError, unusableSource } from "./errors.ts";
 import {
   type AudioMeta,
   audioRendition,
+  type MeasuredMedia,
   masterPlaylist,
   measureMedia,
   type RenditionMeta,
@@ -162,7 +163,7 @@ async function transcode(
     const a = plan.audio[i];
     return audioRendition(media, { language: a.language, label: a.label, default: a.isDefault, channels: a.channels });
   });
-  const firstMedia = await measureMedia(workDir, first.name);
+  const firstMedia = first.media;
   const plays = Math.max(firstMedia.durationSec, ...audioMedia.map((a) => a.durationSec));
   const truncated = truncationWarning(source.durationSec, plays);
   const firstRendition = videoRendition(firstMedia, first.video, audio);
@@ -225,6 +226,9 @@ async function transcode(
   return final;
 }
 
+/** Step 1's video rendition: its name, how the master describes it, and what ffmpeg wrote, measured once. */
+type FirstRendition = { name: string; video: ReturnType<typeof rungVideo>; media: MeasuredMedia };
+
 /** How a rung's video is described in the master. */
 function rungVideo(r: Rung, plan: Plan) {
   const fallbackAvc1 = avc1FromProfile(r.profile === "high" ? "High" : "Main", 40);
@@ -240,7 +244,7 @@ async function playableFirst(
   plan: Plan,
   job: Job,
   options: RunOptions & { log?: PipelineLog },
-): Promise<{ name: string; video: ReturnType<typeof rungVideo> }> {
+): Promise<FirstRendition> {
   if (plan.remux) {
     const copied = await copyFirst(source, plan, job, options);
     if (copied) return copied;
@@ -252,7 +256,11 @@ async function playableFirst(
   }
   await mkdir(join(job.workDir, plan.quick.name), { recursive: true });
   await encodeRungs(job, [plan.quick], plan, { ...options, audio: true });
-  return { name: plan.quick.name, video: rungVideo(plan.quick, plan) };
+  return {
+    name: plan.quick.name,
+    video: rungVideo(plan.quick, plan),
+    media: await measureMedia(job.workDir, plan.quick.name),
+  };
 }
 
 /**
@@ -267,7 +275,7 @@ async function copyFirst(
   plan: Plan,
   job: Job,
   options: RunOptions & { log?: PipelineLog },
-): Promise<{ name: string; video: ReturnType<typeof rungVideo> } | null> {
+): Promise<FirstRendition | null> {
   try {
     await mkdir(join(job.workDir, "source"), { recursive: true });
     await remuxToHls(job, plan, options);
@@ -276,17 +284,15 @@ async function copyFirst(
     options.log?.("pipeline.copy_failed", { reason: error.message, detail: error.detail });
     return null;
   }
-  const plays = await measureMedia(job.workDir, "source").then(
-    (m) => m.durationSec,
-    () => 0,
-  );
-  if (!playsInFull(source.durationSec, plays)) {
-    options.log?.("pipeline.copy_short", { declaredSec: source.durationSec, playsSec: plays });
+  const media = await measureMedia(job.workDir, "source").catch(() => null);
+  if (!media || !playsInFull(source.durationSec, media.durationSec)) {
+    options.log?.("pipeline.copy_short", { declaredSec: source.durationSec, playsSec: media?.durationSec ?? 0 });
     return null;
   }
   const fallbackAvc1 = avc1FromProfile(source.profile, source.level);
   return {
     name: "source",
     video: { width: source.width, height: source.height, frameRate: source.frameRate, fallbackAvc1 },
+    media,
   };
 }
