@@ -59,7 +59,7 @@ function baseline(what: string, spec: FfmpegRun): Baseline {
 
 /** What Reelay does first, as one plain ffmpeg command: copy into HLS, or encode the quick rung alone. */
 function firstBaseline(source: string, plan: Plan, info: SourceInfo): Baseline {
-  const job = { sourcePath: source, workDir: join(tmp, "baseline-first"), durationSec: info.durationSec };
+  const job = { source: { path: source }, workDir: join(tmp, "baseline-first"), durationSec: info.durationSec };
   if (plan.remux) return baseline("ffmpeg -c copy -f hls", remuxRun(job, plan));
   const q = plan.quick;
   const what = `plain ffmpeg, one ${q.name} rung (${q.width}x${q.height} ${q.videoKbps}k libx264 ${LADDER_PRESET})`;
@@ -67,7 +67,7 @@ function firstBaseline(source: string, plan: Plan, info: SourceInfo): Baseline {
 }
 
 function ladderBaseline(source: string, plan: Plan, info: SourceInfo): Baseline {
-  const job = { sourcePath: source, workDir: join(tmp, "baseline-ladder"), durationSec: info.durationSec };
+  const job = { source: { path: source }, workDir: join(tmp, "baseline-ladder"), durationSec: info.durationSec };
   return baseline("plain ffmpeg ladder", encodeRun(job, plan.rungs, plan));
 }
 

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import ffmpeg, { type FfmpegCommand } from "fluent-ffmpeg";
 import { abortError, ffmpegFailure, TranscodeError } from "./errors.ts";
 import { ffmpegPaths } from "./ffmpeg-path.ts";
-import { INPUT_GUARD } from "./input-formats.ts";
+import { inputFor, type SourceInput } from "./input-formats.ts";
 import {
   type AudioPlan,
   GOP_SECONDS,
@@ -27,7 +27,8 @@ export type RunOptions = {
   onProgress?: (fraction: number) => void;
 };
 
-export type Job = { sourcePath: string; workDir: string; durationSec: number };
+/** One job's ffmpeg work: where the source is read (a local file, or the worker's URL by range), where outputs go. */
+export type Job = { source: SourceInput; workDir: string; durationSec: number };
 
 /**
  * One ffmpeg run as data: the transcoder runs it, and the benchmark runs the
@@ -35,19 +36,16 @@ export type Job = { sourcePath: string; workDir: string; durationSec: number };
  */
 export type FfmpegRun = {
   input: string;
+  /** The input guard (input-formats.ts `inputFor`) first, then the run's own, such as `-ss`. */
   inputOptions: string[];
   /** `-filter_complex`, for outputs that share one decode. */
   filterGraph: string | null;
   outputs: Array<{ path: string; options: string[] }>;
 };
 
-/**
- * The command line of a run: the input guard (input-formats.ts) and the
- * input, overwrite, filter graph, then each output.
- */
+/** The command line of a run: input options and input, overwrite, filter graph, then each output. */
 export function ffmpegArgs(spec: FfmpegRun): string[] {
   return [
-    ...INPUT_GUARD,
     ...spec.inputOptions,
     "-i",
     spec.input,
@@ -110,11 +108,13 @@ function complaintLog(keep = 100) {
   };
 }
 
+/** How the source is named in ffmpeg's complaints, to be replaced by "the file". */
+const sourceName = (source: SourceInput) => ("path" in source ? source.path : source.url);
+
 /** fluent-ffmpeg's command for a run: the same arguments as `ffmpegArgs`, progress blocks on stderr. */
 function fluentCommand(spec: FfmpegRun): FfmpegCommand {
   const command = ffmpeg(spec.input).inputOptions([
     ...["-hide_banner", "-nostdin", "-v", "error", "-nostats", "-progress", "pipe:2"],
-    ...INPUT_GUARD,
     ...spec.inputOptions,
   ]);
   if (spec.filterGraph) command.complexFilter(spec.filterGraph);
@@ -152,26 +152,33 @@ function runFfmpeg(spec: FfmpegRun, what: string, job: Job, options: RunOptions)
       .on("end", () => settle())
       .on("error", (error: Error) => {
         if (signal?.aborted) return settle(abortError(signal));
-        const failure = ffmpegFailure(what, error.message, log.text(), [job.workDir, job.sourcePath]);
+        const failure = ffmpegFailure(what, error.message, log.text(), [job.workDir, sourceName(job.source)]);
         settle(Object.assign(failure, { cause: error }));
       })
       .run();
   });
 }
 
+/**
+ * `event` for what is published as it is written (step 1): ffmpeg rewrites
+ * the playlist after each segment, atomically (a temp file renamed), and
+ * ends it with `EXT-X-ENDLIST`. `vod` for what is published once finished.
+ */
+export type PlaylistType = "event" | "vod";
+
 /*
  * fMP4 (CMAF) segments rather than MPEG-TS: hls.js and Safari both play them,
  * they carry less overhead than TS packets, the same files could later serve
  * DASH, and HEVC in HLS requires fMP4 anyway.
  */
-function hlsOutput(dir: string): string[] {
+function hlsOutput(dir: string, playlist: PlaylistType): string[] {
   return [
     "-f",
     "hls",
     "-hls_time",
     String(SEGMENT_SECONDS),
     "-hls_playlist_type",
-    "vod",
+    playlist,
     "-hls_segment_type",
     "fmp4",
     "-hls_flags",
@@ -220,27 +227,36 @@ function colourTags(fix: PictureFix): string[] {
  * allows (with ADTS headers, as in MPEG-TS, rewrapped for MP4); anything
  * else (AC-3, MP2, PCM, Opus, 5.1) is encoded to stereo AAC-LC.
  */
-export function audioOutputs(job: Job, tracks: AudioPlan[], copy: boolean): FfmpegRun["outputs"] {
+export function audioOutputs(
+  job: Job,
+  tracks: AudioPlan[],
+  copy: boolean,
+  playlist: PlaylistType,
+): FfmpegRun["outputs"] {
   return tracks.map((t) => {
     const dir = join(job.workDir, t.name);
     const codec =
       copy && t.copyable
         ? ["-c:a", "copy", "-bsf:a", "aac_adtstoasc"]
         : ["-c:a", "aac", "-b:a", `${t.kbps}k`, "-ac", String(t.channels), "-ar", String(t.sampleRate)];
-    return { path: join(dir, "index.m3u8"), options: ["-map", `0:a:${t.source}`, ...codec, ...hlsOutput(dir)] };
+    return {
+      path: join(dir, "index.m3u8"),
+      options: ["-map", `0:a:${t.source}`, ...codec, ...hlsOutput(dir, playlist)],
+    };
   });
 }
 
 /** The source's H.264 copied into HLS under `source`, without re-encoding, and its audio tracks beside it. */
 export function remuxRun(job: Job, plan: Plan): FfmpegRun {
   const dir = join(job.workDir, "source");
+  const { input, options } = inputFor(job.source);
   return {
-    input: job.sourcePath,
-    inputOptions: [],
+    input,
+    inputOptions: options,
     filterGraph: null,
     outputs: [
-      { path: join(dir, "index.m3u8"), options: ["-map", "0:v:0", "-c:v", "copy", ...hlsOutput(dir)] },
-      ...audioOutputs(job, plan.audio, true),
+      { path: join(dir, "index.m3u8"), options: ["-map", "0:v:0", "-c:v", "copy", ...hlsOutput(dir, "event")] },
+      ...audioOutputs(job, plan.audio, true, "event"),
     ],
   };
 }
@@ -255,9 +271,11 @@ export async function remuxToHls(job: Job, plan: Plan, options: RunOptions): Pro
  * tone-mapped) and brought to the output frame rate once, then split and
  * scaled per rung. Identical GOP settings and forced keyframes every 2 s keep
  * all renditions switchable at every segment boundary. With `audio`, the
- * audio tracks are encoded in the same run.
+ * audio tracks are encoded in the same run: that is step 1's quick rung,
+ * published as it is written (`event` playlists); the ladder is published whole.
  */
 export function encodeRun(job: Job, rungs: Rung[], plan: Plan, audio = false): FfmpegRun {
+  const playlist: PlaylistType = audio ? "event" : "vod";
   const labels = rungs.map((_, i) => `s${i}`);
   const shared = [...pictureFilters(plan.picture), `fps=${plan.frameRateExpr}`, `split=${rungs.length}`];
   const filterGraph = [
@@ -292,13 +310,14 @@ export function encodeRun(job: Job, rungs: Rung[], plan: Plan, audio = false): F
       `expr:gte(t,n_forced*${GOP_SECONDS})`,
       ...colourTags(plan.picture),
     ];
-    return { path: join(dir, "index.m3u8"), options: [...video, ...hlsOutput(dir)] };
+    return { path: join(dir, "index.m3u8"), options: [...video, ...hlsOutput(dir, playlist)] };
   });
+  const { input, options } = inputFor(job.source);
   return {
-    input: job.sourcePath,
-    inputOptions: [],
+    input,
+    inputOptions: options,
     filterGraph,
-    outputs: [...outputs, ...(audio ? audioOutputs(job, plan.audio, false) : [])],
+    outputs: [...outputs, ...(audio ? audioOutputs(job, plan.audio, false, playlist) : [])],
   };
 }
 
@@ -313,10 +332,11 @@ export async function makePoster(job: Job, plan: Plan, atSec: number, options: R
   const file = join(job.workDir, "poster.jpg");
   const top = plan.rungs[0];
   const filters = [...pictureFilters(plan.picture), `scale=${top.width}:${top.height}`, "setsar=1"];
+  const { input, options: guard } = inputFor(job.source);
   for (const at of [atSec, 0]) {
     const spec: FfmpegRun = {
-      input: job.sourcePath,
-      inputOptions: ["-ss", at.toFixed(3)],
+      input,
+      inputOptions: [...guard, "-ss", at.toFixed(3)],
       filterGraph: null,
       outputs: [
         {

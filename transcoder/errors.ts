@@ -33,12 +33,27 @@ export function abortError(signal?: AbortSignal): Error {
 }
 
 /**
+ * What ffmpeg logs, as an error, each time it reads on past one of the
+ * worker's bounded source slices (input-formats.ts `-reconnect`): routine,
+ * and no reason for anything.
+ */
+const READ_ON = /Stream ends prematurely at \d+|Will reconnect at \d+/;
+
+/** ffmpeg's log without its routine read-on lines. */
+export function withoutReadOn(stderr: string): string {
+  return stderr
+    .split("\n")
+    .filter((line) => !READ_ON.test(line))
+    .join("\n");
+}
+
+/**
  * ffmpeg's complaints, one per line, as a person may read them: without the
  * `[demuxer @ 0x…]` prefix, memory addresses, or our paths (which name the
  * job's temp directory, not anything the uploader knows).
  */
 export function complaints(stderr: string, paths: string[]): string[] {
-  return stderr
+  return withoutReadOn(stderr)
     .split("\n")
     .map((line) => {
       let text = line.replace(/^\[[^\]]+ @ 0x[0-9a-f]+\]\s*/, "");
@@ -82,6 +97,8 @@ const INFRASTRUCTURE = [
   /Cannot allocate memory|Out of memory/i,
   /Resource temporarily unavailable|Too many open files/i,
   /Input\/output error|Broken pipe|Connection (?:reset|refused|timed out)/i,
+  // The worker, read over HTTP, failing (not the file).
+  /Server returned 5/i,
   /spawn .*(?:ENOENT|EACCES|EAGAIN)/i,
 ];
 
@@ -90,9 +107,10 @@ const INFRASTRUCTURE = [
  * it could not handle fails the same way every time: the source fails at once
  * with a reason, no retry. Only a killed process or a starved machine is retried.
  */
-export function ffmpegFailure(what: string, message: string, stderr: string, paths: string[]): TranscodeError {
-  const detail = `${message}\n${stderr}`.trim();
-  if (INFRASTRUCTURE.some((p) => p.test(message) || p.test(stderr)))
+export function ffmpegFailure(what: string, message: string, log: string, paths: string[]): TranscodeError {
+  const detail = `${message}\n${log}`.trim();
+  const [said, stderr] = [withoutReadOn(message), withoutReadOn(log)];
+  if (INFRASTRUCTURE.some((p) => p.test(said) || p.test(stderr)))
     return new TranscodeError(`Transcoding was interrupted while ${what}; it will be retried.`, true, { detail });
   return unusableSource(plainReason(stderr, paths, `The video could not be processed while ${what}`), detail);
 }

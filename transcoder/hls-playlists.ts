@@ -73,9 +73,10 @@ export type MeasuredMedia = {
   init: Buffer | null;
 };
 
-export async function measureMedia(workDir: string, name: string): Promise<MeasuredMedia> {
+/** Measures a rendition from its media playlist on disk, or from `text`, the playlist as published so far. */
+export async function measureMedia(workDir: string, name: string, text?: string): Promise<MeasuredMedia> {
   const playlistPath = `${name}/index.m3u8`;
-  const playlist = parseMediaPlaylist(await readFile(join(workDir, playlistPath), "utf8"));
+  const playlist = parseMediaPlaylist(text ?? (await readFile(join(workDir, playlistPath), "utf8")));
   if (playlist.segments.length === 0) throw new Error(`${playlistPath} lists no segments`);
   const sizeOf = async (uri: string) => (await stat(join(workDir, name, uri))).size;
   const segments = await Promise.all(playlist.segments.map(async (s) => ({ ...s, bytes: await sizeOf(s.uri) })));

@@ -1,12 +1,13 @@
 /**
- * One transcode job as the worker asked for it: download, run the pipeline,
- * upload each publish step, report by callback. The progress callbacks
+ * One transcode job as the worker asked for it: run the pipeline on the
+ * source where it is (the worker's URL, read by range), upload what it
+ * writes as it writes it, report by callback. The progress callbacks
  * double as the heartbeat the worker uses to notice a dead transcoder, so
  * they go out only while the job really moves (bytes arrive or leave, ffmpeg
  * advances): a job stuck anywhere goes silent, and the worker's watchdog
  * hands the video to a new attempt.
  */
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { JobEvent, JobSpec } from "../worker/contracts/job.ts";
 import { DEFAULT_BUDGET, DEFAULT_LIMITS, DEFAULT_STALL_MS, type JobSettings } from "./config.ts";
@@ -14,7 +15,7 @@ import { abortError, complaints, TranscodeError } from "./errors.ts";
 import { runPipeline } from "./pipeline.ts";
 import { probeSource } from "./probe.ts";
 import {
-  downloadSource,
+  checkSource,
   HttpError,
   postJson,
   StalledError,
@@ -36,8 +37,6 @@ export type JobLog = (event: string, fields?: Record<string, unknown>) => void;
 const PROGRESS_CALLBACK_MS = 2000;
 
 const DEFAULT_SETTINGS: JobSettings = { limits: DEFAULT_LIMITS, budget: DEFAULT_BUDGET, stallMs: DEFAULT_STALL_MS };
-/** Share of the progress bar spent downloading; the rest is the pipeline. */
-const DOWNLOAD_SHARE = 0.05;
 
 function failure(error: unknown): { reason: string; retryable: boolean } {
   if (error instanceof TranscodeError) return { reason: error.message, retryable: error.retryable };
@@ -46,7 +45,7 @@ function failure(error: unknown): { reason: string; retryable: boolean } {
     // A missing or forbidden source will not appear by asking again, nor will a redirect go away;
     // a throttled or timed-out one might.
     const permanent = error.status < 500 && error.status !== 408 && error.status !== 429;
-    return { reason: `The source could not be downloaded: ${error.message}.`, retryable: !permanent };
+    return { reason: `The source could not be read: ${error.message}.`, retryable: !permanent };
   }
   // Anything else is this machine's trouble (a full temp disk, a bug): retried, told without our paths.
   const message = error instanceof Error ? error.message : String(error);
@@ -116,31 +115,21 @@ export async function runJob(
   try {
     beat();
     dir = await mkdtemp(join(options.tmpRoot, "reelay-job-"));
-    // Probe by range first: a file that is not a video fails in seconds, not after downloading gigabytes.
-    const probed = await probeSource(
-      { url: job.sourceUrl, token: job.token, stallMs: settings.stallMs },
-      signal,
-      settings.limits,
-    ).catch((error: unknown) => {
+    const source = { url: job.sourceUrl, token: job.token, stallMs: settings.stallMs };
+    // Probed by range: a file that is not a video fails in seconds, not after reading gigabytes.
+    const probed = await probeSource(source, signal, settings.limits).catch(async (error: unknown) => {
       if (!(error instanceof TranscodeError) || !error.retryable) throw error;
-      // A source that stops sending fails as the download would; otherwise (the worker busy, the job
-      // withdrawn) the download will tell which, as always.
       if (/timed out/i.test(error.detail ?? "")) throw new StalledError("GET source", settings.stallMs);
-      log("job.probe_unread", { jobId: job.jobId, detail: error.detail });
-      return undefined;
+      // Why ffmpeg could not read it (the job withdrawn, the source gone, the worker busy): one plain request tells.
+      await watch(checkSource(job.sourceUrl, transfer));
+      throw error;
     });
-    if (probed) moved = true;
-    const sourcePath = join(dir, "source");
-    const bytes = await watch(
-      downloadSource(job.sourceUrl, transfer, sourcePath, (received, total) => {
-        if (total) progress = DOWNLOAD_SHARE * (received / total);
-      }),
-    );
-    log("job.downloaded", { jobId: job.jobId, bytes });
-    const workDir = join(dir, "out");
-    await mkdir(workDir);
+    moved = true;
+    const workDir = dir;
+    const upload = (files: string[], texts?: Map<string, string>) =>
+      watch(uploadFiles(destination, workDir, files, texts));
     const metadata = await runPipeline({
-      sourcePath,
+      source,
       workDir,
       signal,
       limits: settings.limits,
@@ -149,10 +138,11 @@ export async function runJob(
       log: (event, fields) => log(event, { jobId: job.jobId, ...fields }),
       onProgress: (fraction) => {
         moved = true;
-        progress = DOWNLOAD_SHARE + (1 - DOWNLOAD_SHARE) * fraction * 0.99;
+        progress = fraction * 0.99;
       },
+      upload,
       onPublish: async (step, meta) => {
-        await watch(uploadFiles(destination, workDir, meta.files));
+        await upload(meta.files);
         log(`job.${step}`, {
           jobId: job.jobId,
           files: meta.files.length,

@@ -25,28 +25,43 @@ afterAll(async () => {
 
 const clip = (name: string, options: ClipOptions) => makeClip(join(root, name), options);
 
-type Publish = { step: PublishStep; metadata: PublishedMetadata; master: string };
+/** A publish step, and how many uploads had been made when it was announced. */
+type Publish = { step: PublishStep; metadata: PublishedMetadata; master: string; uploadsBefore: number };
+/** One file as it was uploaded: its text for playlists, which may be uploaded again as they grow. */
+type Uploaded = { file: string; text: string | null };
 type Run = {
   workDir: string;
   sourcePath: string;
   result: PublishedMetadata;
   publishes: Publish[];
+  /** Every upload in order, the growing step's and each publish step's. */
+  uploads: Uploaded[];
   progress: Array<{ at: number; value: number }>;
 };
 
 async function transcode(name: string, sourcePath: string): Promise<Run> {
   const workDir = join(root, `${name}-out`);
   const publishes: Publish[] = [];
+  const uploads: Uploaded[] = [];
   const progress: Run["progress"] = [];
+  const upload = async (files: string[], texts?: Map<string, string>) => {
+    for (const file of files) {
+      const text = file.endsWith(".m3u8") ? (texts?.get(file) ?? (await readFile(join(workDir, file), "utf8"))) : null;
+      uploads.push({ file, text });
+    }
+  };
   const result = await runPipeline({
-    sourcePath,
+    source: { path: sourcePath },
     workDir,
     onProgress: (value) => progress.push({ at: Date.now(), value }),
+    upload,
     onPublish: async (step, metadata) => {
-      publishes.push({ step, metadata, master: await readFile(join(workDir, "master.m3u8"), "utf8") });
+      await upload(metadata.files);
+      const master = await readFile(join(workDir, "master.m3u8"), "utf8");
+      publishes.push({ step, metadata, master, uploadsBefore: uploads.length });
     },
   });
-  return { workDir, sourcePath, result, publishes, progress };
+  return { workDir, sourcePath, result, publishes, uploads, progress };
 }
 
 const dims = (renditions: RenditionMeta[]) => renditions.map((r) => `${r.name} ${r.width}x${r.height}`);
@@ -121,11 +136,25 @@ async function videoPacketBytes(path: string): Promise<number> {
   return (packets as Array<{ size: string }>).reduce((n, p) => n + Number(p.size), 0);
 }
 
+/**
+ * Every file on disk is uploaded; media files once, playlists as often as
+ * they grew; each playlist names only files uploaded before it, and each
+ * publish step ends with the master.
+ */
 async function expectPublishedFiles(run: Run): Promise<void> {
   for (const p of run.publishes) expect(p.metadata.files.at(-1)).toBe("master.m3u8");
-  const published = run.publishes.flatMap((p) => p.metadata.files.filter((f) => f !== "master.m3u8"));
-  expect(new Set(published).size).toBe(published.length);
-  expect((await filesOnDisk(run.workDir)).sort()).toEqual([...published, "master.m3u8"].sort());
+  const media = run.uploads.filter((u) => u.text === null).map((u) => u.file);
+  expect(new Set(media).size).toBe(media.length);
+  expect((await filesOnDisk(run.workDir)).sort()).toEqual([...new Set(run.uploads.map((u) => u.file))].sort());
+  const up = new Set<string>();
+  for (const { file, text } of run.uploads) {
+    if (text !== null && file !== "master.m3u8") {
+      const dir = file.slice(0, file.lastIndexOf("/") + 1);
+      const { init, segments } = parseMediaPlaylist(text);
+      for (const named of [...(init ? [init] : []), ...segments.map((s) => s.uri)]) expect(up).toContain(dir + named);
+    }
+    up.add(file);
+  }
 }
 
 describe("an H.264 + AAC 1080p source", () => {
@@ -135,21 +164,26 @@ describe("an H.264 + AAC 1080p source", () => {
   });
 
   it("is remuxed into a playable rendition first, without re-encoding", async () => {
-    const [first] = run.publishes;
+    const [growing, first] = run.publishes;
+    expect(growing.step).toBe("growing");
     expect(first.step).toBe("playable");
-    expect(dims(first.metadata.renditions)).toEqual(["source 1920x1080"]);
-    expect(first.metadata.renditions[0].codecs).toMatch(/^avc1\.42[0-9a-f]{4},mp4a\.40\.2$/);
-    expect(first.master).toContain("source/index.m3u8");
-    expect(first.master.match(/EXT-X-STREAM-INF/g)).toHaveLength(1);
-    expect(first.metadata.files).toEqual(
-      expect.arrayContaining(["source/init.mp4", "source/seg_00001.m4s", "poster.jpg"]),
-    );
+    for (const step of [growing, first]) {
+      expect(dims(step.metadata.renditions)).toEqual(["source 1920x1080"]);
+      expect(step.metadata.renditions[0].codecs).toMatch(/^avc1\.42[0-9a-f]{4},mp4a\.40\.2$/);
+      expect(step.master).toContain("source/index.m3u8");
+      expect(step.master.match(/EXT-X-STREAM-INF/g)).toHaveLength(1);
+    }
+    // The segments went up as ffmpeg wrote them; the step itself adds the poster and the master.
+    expect(first.metadata.files).toEqual(["poster.jpg", "master.m3u8"]);
+    const uploaded = run.uploads.map((u) => u.file);
+    expect(uploaded.indexOf("source/seg_00001.m4s")).toBeLessThan(uploaded.indexOf("master.m3u8"));
+    expect(uploaded).toContain("source/init.mp4");
     expect(await videoPacketBytes(join(run.workDir, "source/index.m3u8"))).toBe(await videoPacketBytes(run.sourcePath));
     await expectSegments(run.workDir, first.metadata.renditions[0], false);
   });
 
   it("then encodes the full five-rung ladder", () => {
-    expect(run.publishes.map((p) => p.step)).toEqual(["playable", "final"]);
+    expect(run.publishes.map((p) => p.step)).toEqual(["growing", "playable", "final"]);
     expect(dims(run.result.renditions)).toEqual([
       "1080p 1920x1080",
       "720p 1280x720",
@@ -187,7 +221,7 @@ describe("an H.264 + AAC 1080p source", () => {
   });
 
   it("returns the metadata it published last", () => {
-    expect(run.result).toEqual(run.publishes[1].metadata);
+    expect(run.result).toEqual(run.publishes[2].metadata);
     expect(run.result).toMatchObject({
       width: 1920,
       height: 1080,
@@ -239,9 +273,9 @@ describe("an odd-sized 641x361 4:4:4 source", () => {
   });
 
   it("is encoded, not remuxed: 360p first, then 240p", async () => {
-    const [playable, final] = run.publishes;
+    const [, playable, final] = run.publishes;
     expect(dims(playable.metadata.renditions)).toEqual(["360p 640x360"]);
-    expect(playable.metadata.files.some((f) => f.startsWith("source/"))).toBe(false);
+    expect(run.uploads.some((u) => u.file.startsWith("source/"))).toBe(false);
     expect(dims(final.metadata.renditions)).toEqual(["360p 640x360", "240p 426x240"]);
     // The quick rendition was already uploaded; the final step only adds the rest.
     expect(final.metadata.files.some((f) => f.startsWith("360p/"))).toBe(false);
@@ -252,6 +286,40 @@ describe("an odd-sized 641x361 4:4:4 source", () => {
     await expectMasterDescribes(run.workDir, run.result.renditions);
     await expectAlignedKeyframes(run.workDir, run.result.renditions);
     await expectPoster(run.workDir, 640, 360);
+  });
+});
+
+describe("a source whose first rendition takes seconds to encode", () => {
+  let run: Run;
+  beforeAll(async () => {
+    const source = await clip("growing.mp4", { width: 1280, height: 720, fps: 30, seconds: 16, video: "hevc" });
+    run = await transcode("growing", source);
+  });
+
+  it("is announced playable at its first segments, then published segment by segment", async () => {
+    const texts = (file: string, before = run.uploads.length) =>
+      run.uploads
+        .slice(0, before)
+        .filter((u) => u.file === file)
+        .map((u) => u.text ?? "");
+    const growing = run.publishes[0];
+    expect(growing.step).toBe("growing");
+    expect(growing.metadata.durationSec).toBeCloseTo(16, 0);
+    for (const rendition of ["360p", "audio_0"]) {
+      const atAnnouncement = texts(`${rendition}/index.m3u8`, growing.uploadsBefore).at(-1)!;
+      const all = texts(`${rendition}/index.m3u8`);
+      expect(atAnnouncement).toContain("#EXT-X-PLAYLIST-TYPE:EVENT");
+      expect(atAnnouncement).not.toContain("#EXT-X-ENDLIST");
+      const first = parseMediaPlaylist(atAnnouncement).segments.length;
+      expect(first).toBeGreaterThan(0);
+      expect(first).toBeLessThan(parseMediaPlaylist(all.at(-1)!).segments.length);
+      expect(all.at(-1)).toContain("#EXT-X-ENDLIST");
+      expect(new Set(all).size).toBeGreaterThanOrEqual(2);
+    }
+    // The growing master describes the rendition its players will see grow.
+    expect(growing.master).toContain("360p/index.m3u8");
+    expect(growing.master).toContain('URI="audio_0/index.m3u8"');
+    await expectPublishedFiles(run);
   });
 });
 
@@ -332,7 +400,7 @@ describe("aborting", () => {
     const controller = new AbortController();
     let abortedAt = 0;
     const running = runPipeline({
-      sourcePath: source,
+      source: { path: source },
       workDir,
       signal: controller.signal,
       onPublish: (step) => {
@@ -357,7 +425,7 @@ describe("a time budget", () => {
     const workDir = join(root, "budget-out");
     const started = Date.now();
     const error = await runPipeline({
-      sourcePath: source,
+      source: { path: source },
       workDir,
       budget: { perSourceSecond: 0.1, extraSec: 0 },
     }).catch((e: unknown) => e);

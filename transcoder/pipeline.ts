@@ -1,16 +1,18 @@
 /**
  * One source in, adaptive HLS out, in two publish steps: first something
  * playable as soon as possible (the source copied as is, or one small
- * rendition, with every audio track as its own rendition), then the full
- * ladder. Local only: the caller moves the files.
+ * rendition, with every audio track as its own rendition), published segment
+ * by segment as ffmpeg writes it, then the full ladder. The source is read
+ * where it is (the worker's URL, by range): no local copy of it is needed.
  */
-import { mkdir, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Metadata } from "../worker/contracts/job.ts";
 import { avc1FromProfile } from "./codec-strings.ts";
 import { DEFAULT_BUDGET, DEFAULT_LIMITS, type SourceLimits, type TimeBudget } from "./config.ts";
 import { encodeRungs, makePoster, type Job, type RunOptions, remuxToHls } from "./encode.ts";
 import { abortError, TranscodeError, unusableSource } from "./errors.ts";
+import { GrowingPublisher, type Snapshots, type Upload } from "./growing-publisher.ts";
 import {
   type AudioMeta,
   audioRendition,
@@ -20,11 +22,16 @@ import {
   type RenditionMeta,
   videoRendition,
 } from "./hls-playlists.ts";
+import type { SourceInput } from "./input-formats.ts";
 import { planTranscode, type Plan, type Rung } from "./plan.ts";
-import { probeSource, refuseBeyondLimits, type SourceInfo } from "./probe.ts";
+import { probeSource, type SourceInfo } from "./probe.ts";
 import { playsInFull, truncationWarning } from "./truncation.ts";
 
-export type PublishStep = "playable" | "final";
+/**
+ * `growing`: step 1's first segments are up and its playlists grow as ffmpeg
+ * writes; `playable`: step 1 is complete; `final`: the ladder is.
+ */
+export type PublishStep = "growing" | "playable" | "final";
 
 /**
  * What one publish step reports: the contract's metadata, each rendition with
@@ -35,20 +42,25 @@ export type PublishedMetadata = Omit<Metadata, "renditions" | "audioTracks"> & {
   audioTracks: AudioMeta[];
   poster: "poster.jpg";
   master: "master.m3u8";
-  /** Relative paths new since the previous step, in upload order; master.m3u8 last. */
+  /** Relative paths to upload before the step is announced, in upload order; master.m3u8 last. */
   files: string[];
 };
 
 export type PipelineOptions = {
-  sourcePath: string;
+  source: SourceInput;
   workDir: string;
   /**
    * Overall fraction done, 0..1; called only when work moved on (a phase
    * started or ended, ffmpeg advanced), never on a clock: silence means a stuck run.
    */
   onProgress?: (fraction: number) => void;
-  /** Runs while the ladder encodes; the final step waits for it. */
+  /**
+   * Uploads `metadata.files`, then announces the step. `growing` and
+   * `playable` run while encoding goes on; the final step waits for them.
+   */
   onPublish?: (step: PublishStep, metadata: PublishedMetadata) => void | Promise<void>;
+  /** Uploads step 1's files as ffmpeg writes them (growing-publisher.ts); none are uploaded without it. */
+  upload?: Upload;
   signal?: AbortSignal;
   /** What a source may declare (config.ts); the defaults when absent. */
   limits?: SourceLimits;
@@ -125,9 +137,7 @@ function phaseWeights(source: SourceInfo, plan: Plan) {
 export async function runPipeline(options: PipelineOptions): Promise<PublishedMetadata> {
   const progress = progressTracker(options.onProgress);
   const limits = options.limits ?? DEFAULT_LIMITS;
-  const source = options.probed ?? (await probeSource(options.sourcePath, options.signal, limits));
-  // Probed from its URL, the size may have been unknown: the bytes now on disk are not.
-  if (options.probed) refuseBeyondLimits(source, (await stat(options.sourcePath)).size, limits);
+  const source = options.probed ?? (await probeSource(options.source, options.signal, limits));
   const budget = budgetTimer(source.durationSec, options.budget ?? DEFAULT_BUDGET, options.signal);
   try {
     return await transcode(options, source, progress, budget.signal);
@@ -146,32 +156,19 @@ async function transcode(
 ): Promise<PublishedMetadata> {
   const { workDir } = options;
   const plan = planTranscode(source);
-  const job: Job = { sourcePath: options.sourcePath, workDir, durationSec: source.durationSec };
+  const job: Job = { source: options.source, workDir, durationSec: source.durationSec };
   await mkdir(workDir, { recursive: true });
   const dirs = (names: string[]) => Promise.all(names.map((n) => mkdir(join(workDir, n), { recursive: true })));
   await dirs(plan.audio.map((a) => a.name));
-
-  // Step 1: playable in seconds, with every audio track.
-  const weights = phaseWeights(source, plan);
-  const first = await playableFirst(source, plan, job, {
-    signal,
-    onProgress: progress.phase(weights.first),
-    log: options.log,
-  });
-  const audioMedia = await Promise.all(plan.audio.map((a) => measureMedia(workDir, a.name)));
-  const audio = audioMedia.map((media, i) => {
-    const a = plan.audio[i];
-    return audioRendition(media, { language: a.language, label: a.label, default: a.isDefault, channels: a.channels });
-  });
-  const firstMedia = first.media;
-  const plays = Math.max(firstMedia.durationSec, ...audioMedia.map((a) => a.durationSec));
-  const truncated = truncationWarning(source.durationSec, plays);
-  const firstRendition = videoRendition(firstMedia, first.video, audio);
-
-  await makePoster(job, plan, plays * 0.1, { signal, onProgress: progress.phase(weights.poster) });
-  await writeFile(join(workDir, "master.m3u8"), masterPlaylist([firstRendition], audio));
-  const metadata = (renditions: RenditionMeta[], files: string[]): PublishedMetadata => ({
-    durationSec: plays,
+  const publish = async (step: PublishStep, metadata: PublishedMetadata) => options.onPublish?.(step, metadata);
+  const metadata = (
+    renditions: RenditionMeta[],
+    audio: AudioMeta[],
+    durationSec: number,
+    warnings: Metadata["warnings"],
+    files: string[],
+  ): PublishedMetadata => ({
+    durationSec,
     width: source.width,
     height: source.height,
     frameRate: Math.round(plan.frameRate * 1000) / 1000,
@@ -179,21 +176,59 @@ async function transcode(
     audioCodec: source.audioCodec,
     renditions,
     audioTracks: audio,
-    warnings: truncated ? [truncated] : [],
+    warnings,
     poster: "poster.jpg",
     master: "master.m3u8",
     files,
   });
-  const audioFiles = audioMedia.flatMap((m) => m.files);
-  const playable = metadata([firstRendition], [...firstMedia.files, ...audioFiles, "poster.jpg", "master.m3u8"]);
+  const describeAudio = (media: MeasuredMedia[]) =>
+    media.map((m, i) => {
+      const a = plan.audio[i];
+      return audioRendition(m, { language: a.language, label: a.label, default: a.isDefault, channels: a.channels });
+    });
+  /** Writes the master for step 1's rendition as measured so far, and says what it describes. */
+  const firstMaster = async (video: FirstVideo, videoMedia: MeasuredMedia, audioMedia: MeasuredMedia[]) => {
+    const audio = describeAudio(audioMedia);
+    const rendition = videoRendition(videoMedia, video.describe, audio);
+    await writeFile(join(workDir, "master.m3u8"), masterPlaylist([rendition], audio));
+    return { rendition, audio };
+  };
+
+  // Step 1: playable in seconds, with every audio track, published as it is written.
+  const weights = phaseWeights(source, plan);
+  let poster: Promise<unknown> | null = null;
+  const first = await playableFirst(source, plan, job, {
+    signal,
+    onProgress: progress.phase(weights.first),
+    log: options.log,
+    upload: options.upload ?? (async () => {}),
+    onFirstSegments: async (video, published) => {
+      const measure = (name: string) => measureMedia(workDir, name, published.get(name));
+      const audioMedia = await Promise.all(plan.audio.map((a) => measure(a.name)));
+      const { rendition, audio } = await firstMaster(video, await measure(video.name), audioMedia);
+      // The declared duration until the whole copy is in; the poster meanwhile, from what is declared.
+      await publish("growing", metadata([rendition], audio, source.durationSec, [], ["master.m3u8"]));
+      poster ??= makePoster(job, plan, source.durationSec * 0.1, { signal });
+    },
+  });
+  const audioMedia = await Promise.all(plan.audio.map((a) => measureMedia(workDir, a.name)));
+  const plays = Math.max(first.media.durationSec, ...audioMedia.map((a) => a.durationSec));
+  const truncated = truncationWarning(source.durationSec, plays);
+  const { rendition: firstRendition, audio } = await firstMaster(first.video, first.media, audioMedia);
+  // Step 1 ended before any segment of every rendition was up (a clip shorter than a segment).
+  poster ??= makePoster(job, plan, plays * 0.1, { signal });
+  progress.phase(weights.poster);
+  await poster;
+  const warnings = truncated ? [truncated] : [];
+  const playable = metadata([firstRendition], audio, plays, warnings, ["poster.jpg", "master.m3u8"]);
 
   // Step 2: the ladder encodes while step 1 is published. If publishing
   // fails (superseded, storage down) there is no point finishing the ladder.
-  const rest = first.name === "source" ? plan.rungs : plan.rungs.filter((r) => r !== plan.quick);
+  const rest = first.video.name === "source" ? plan.rungs : plan.rungs.filter((r) => r !== plan.quick);
   const ladderAbort = new AbortController();
   const stopLadder = () => ladderAbort.abort(abortError(signal));
   signal.addEventListener("abort", stopLadder, { once: true });
-  const published = Promise.resolve().then(() => options.onPublish?.("playable", playable));
+  const published = Promise.resolve().then(() => publish("playable", playable));
   published.catch((error: unknown) => ladderAbort.abort(error));
   let ladderError: unknown = null;
   try {
@@ -213,21 +248,32 @@ async function transcode(
 
   const ladder = await Promise.all(
     plan.rungs.map(async (r) => {
-      if (r.name === first.name) return { rendition: firstRendition, files: [] as string[] };
+      if (r.name === first.video.name) return { rendition: firstRendition, files: [] as string[] };
       const media = await measureMedia(workDir, r.name);
       return { rendition: videoRendition(media, rungVideo(r, plan), audio), files: media.files };
     }),
   );
   const renditions = ladder.map((l) => l.rendition);
   await writeFile(join(workDir, "master.m3u8"), masterPlaylist(renditions, audio));
-  const final = metadata(renditions, [...ladder.flatMap((l) => l.files), "master.m3u8"]);
+  const final = metadata(renditions, audio, plays, warnings, [...ladder.flatMap((l) => l.files), "master.m3u8"]);
   progress.emit(1);
-  await options.onPublish?.("final", final);
+  await publish("final", final);
   return final;
 }
 
-/** Step 1's video rendition: its name, how the master describes it, and what ffmpeg wrote, measured once. */
-type FirstRendition = { name: string; video: ReturnType<typeof rungVideo>; media: MeasuredMedia };
+/** Step 1's video rendition: its name, and how the master describes it. */
+type FirstVideo = { name: string; describe: ReturnType<typeof rungVideo> };
+
+/** Step 1 once written: its video rendition, and what ffmpeg wrote for it, measured once. */
+type FirstRendition = { video: FirstVideo; media: MeasuredMedia };
+
+type FirstOptions = RunOptions & {
+  signal: AbortSignal;
+  log?: PipelineLog;
+  upload: Upload;
+  /** Every rendition of step 1 has its first segment up: `published` holds each playlist as uploaded. */
+  onFirstSegments: (video: FirstVideo, published: Snapshots) => Promise<void>;
+};
 
 /** How a rung's video is described in the master. */
 function rungVideo(r: Rung, plan: Plan) {
@@ -236,15 +282,30 @@ function rungVideo(r: Rung, plan: Plan) {
 }
 
 /**
+ * Runs step 1's ffmpeg `work`, writing `video` and the audio tracks, while
+ * publishing what it has written (growing-publisher.ts).
+ */
+function publishing(
+  video: FirstVideo,
+  plan: Plan,
+  job: Job,
+  options: FirstOptions,
+  work: (signal: AbortSignal) => Promise<void>,
+): Promise<void> {
+  const publisher = new GrowingPublisher({
+    workDir: job.workDir,
+    names: [video.name, ...plan.audio.map((a) => a.name)],
+    upload: options.upload,
+    onFirstSegments: (published) => options.onFirstSegments(video, published),
+  });
+  return publisher.during(work, options.signal);
+}
+
+/**
  * Step 1: the source copied into HLS as is when it can be, else the quick
  * rung encoded, with the audio tracks either way.
  */
-async function playableFirst(
-  source: SourceInfo,
-  plan: Plan,
-  job: Job,
-  options: RunOptions & { log?: PipelineLog },
-): Promise<FirstRendition> {
+async function playableFirst(source: SourceInfo, plan: Plan, job: Job, options: FirstOptions): Promise<FirstRendition> {
   if (plan.remux) {
     const copied = await copyFirst(source, plan, job, options);
     if (copied) return copied;
@@ -254,13 +315,12 @@ async function playableFirst(
       if (dir !== "source") await mkdir(join(job.workDir, dir));
     }
   }
-  await mkdir(join(job.workDir, plan.quick.name), { recursive: true });
-  await encodeRungs(job, [plan.quick], plan, { ...options, audio: true });
-  return {
-    name: plan.quick.name,
-    video: rungVideo(plan.quick, plan),
-    media: await measureMedia(job.workDir, plan.quick.name),
-  };
+  const video: FirstVideo = { name: plan.quick.name, describe: rungVideo(plan.quick, plan) };
+  await mkdir(join(job.workDir, video.name), { recursive: true });
+  await publishing(video, plan, job, options, (signal) =>
+    encodeRungs(job, [plan.quick], plan, { ...options, signal, audio: true }),
+  );
+  return { video, media: await measureMedia(job.workDir, video.name) };
 }
 
 /**
@@ -269,18 +329,25 @@ async function playableFirst(
  * take), or it plays less than the source (H.264 with B-frames in AVI has no
  * presentation times, and copies as a zero-length segment). Encoding then
  * decides; a failure of the machine is thrown instead, since encoding would hit it too.
+ * A copy that fails after its first segments were announced is replaced by
+ * the encode's own announcement: players that started on it reload the master.
  */
 async function copyFirst(
   source: SourceInfo,
   plan: Plan,
   job: Job,
-  options: RunOptions & { log?: PipelineLog },
+  options: FirstOptions,
 ): Promise<FirstRendition | null> {
+  const fallbackAvc1 = avc1FromProfile(source.profile, source.level);
+  const video: FirstVideo = {
+    name: "source",
+    describe: { width: source.width, height: source.height, frameRate: source.frameRate, fallbackAvc1 },
+  };
   try {
     await mkdir(join(job.workDir, "source"), { recursive: true });
-    await remuxToHls(job, plan, options);
+    await publishing(video, plan, job, options, (signal) => remuxToHls(job, plan, { ...options, signal }));
   } catch (error) {
-    if (!(error instanceof TranscodeError) || error.retryable || options.signal?.aborted) throw error;
+    if (!(error instanceof TranscodeError) || error.retryable || options.signal.aborted) throw error;
     options.log?.("pipeline.copy_failed", { reason: error.message, detail: error.detail });
     return null;
   }
@@ -289,10 +356,5 @@ async function copyFirst(
     options.log?.("pipeline.copy_short", { declaredSec: source.durationSec, playsSec: media?.durationSec ?? 0 });
     return null;
   }
-  const fallbackAvc1 = avc1FromProfile(source.profile, source.level);
-  return {
-    name: "source",
-    video: { width: source.width, height: source.height, frameRate: source.frameRate, fallbackAvc1 },
-    media,
-  };
+  return { video, media };
 }

@@ -148,7 +148,7 @@ describe("unusable inputs", () => {
     "rejects %s with the reason the uploader reads, not retryable",
     async ([name, file, reason], { expect }) => {
       const workDir = join(root, `bad-${name.replace(/\W+/g, "-")}`);
-      const error = await runPipeline({ sourcePath: at(file), workDir }).catch((e: unknown) => e);
+      const error = await runPipeline({ source: { path: at(file) }, workDir }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(TranscodeError);
       expect((error as TranscodeError).message).toBe(reason);
       expect((error as TranscodeError).retryable).toBe(false);

@@ -182,7 +182,7 @@ export async function probeSource(
   const frameRate = rate(video.avg_frame_rate) || rate(video.r_frame_rate) || 30;
   refuseBeyondLimits(
     { durationSec, width: video.width, height: video.height, frameRate },
-    // Unknown over HTTP without a length: checked again once downloaded (pipeline.ts).
+    // Over HTTP, the length the worker's answer declares (it always sends one).
     "path" in from ? (await stat(from.path)).size : Number(format?.size ?? Number.POSITIVE_INFINITY),
     limits,
   );

@@ -34,13 +34,15 @@ async function transcode(kind: RealWorldKind, name: string): Promise<Run> {
   const source = await makeRealWorld(join(root, name), kind);
   const out = join(root, `${name}.out`);
   const steps: PublishedMetadata[] = [];
-  const result = await runPipeline({ sourcePath: source, workDir: out, onPublish: (_, m) => void steps.push(m) });
+  const result = await runPipeline({ source: { path: source }, workDir: out, onPublish: (_, m) => void steps.push(m) });
   return { source, out, steps, result };
 }
 
 async function failure(kind: RealWorldKind, name: string): Promise<TranscodeError> {
   const source = await makeRealWorld(join(root, name), kind);
-  const error = await runPipeline({ sourcePath: source, workDir: join(root, `${name}.out`) }).catch((e: unknown) => e);
+  const error = await runPipeline({ source: { path: source }, workDir: join(root, `${name}.out`) }).catch(
+    (e: unknown) => e,
+  );
   expect(error).toBeInstanceOf(TranscodeError);
   return error as TranscodeError;
 }

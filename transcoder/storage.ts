@@ -1,7 +1,7 @@
 /**
- * Moving bytes to and from the Reelay worker: stream the source down, PUT the
- * outputs up, POST callbacks. Files are streamed from disk, never held in
- * memory (sources can be tens of gigabytes). A `409 job_superseded` from the
+ * Moving bytes to the Reelay worker: PUT the outputs up, POST callbacks
+ * (ffmpeg reads the source itself, by range: input-formats.ts). Files are
+ * streamed from disk, never held in memory. A `409 job_superseded` from the
  * worker means another attempt owns the video now, and a `401` that the
  * job's token is no longer good: neither is an error to retry but a reason to
  * stop. Any other refusal, 409s included, is a failure.
@@ -10,11 +10,10 @@
  * a redirect could lead anywhere), and a transfer that moves no byte for
  * `stallMs` fails: a peer that never answers must not hold a slot for ever.
  */
-import { createReadStream, createWriteStream } from "node:fs";
+import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
 import { type ErrorCode, errorCodeOf } from "../worker/contracts/errors.ts";
 import { abortError } from "./errors.ts";
 
@@ -176,44 +175,20 @@ export async function request(
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
-/** Streams the source to `dest`; `onBytes` gets (received, total or null). */
-export async function downloadSource(
-  url: string,
-  transfer: Transfer,
-  dest: string,
-  onBytes?: (received: number, total: number | null) => void,
-): Promise<number> {
-  const what = "GET source";
+/**
+ * One request for the source's first byte: whether this job may still read
+ * it, and if not why, in the terms the rest of the job understands
+ * (WithdrawnError, HttpError, a stall). ffmpeg, which reads the source
+ * itself, can only say that it could not.
+ */
+export async function checkSource(url: string, transfer: Transfer): Promise<void> {
   const send = (watch: StallWatch) =>
-    fetch(url, { headers: bearer(transfer.token), redirect: "manual", signal: watch.signal });
-  const { response, watch } = await watchedRequest(what, send, transfer, RETRIES);
-  try {
-    if (!response.body) throw new Error("GET source returned no body");
-    const length = Number(response.headers.get("content-length"));
-    const total = Number.isFinite(length) && length > 0 ? length : null;
-    let received = 0;
-    await pipeline(
-      Readable.fromWeb(response.body as import("node:stream/web").ReadableStream<Uint8Array>),
-      async function* (chunks: AsyncIterable<Uint8Array>) {
-        for await (const chunk of chunks) {
-          received += chunk.length;
-          watch.touch();
-          transfer.onActivity?.();
-          onBytes?.(received, total);
-          yield chunk;
-        }
-      },
-      createWriteStream(dest),
-      { signal: watch.signal },
-    );
-    if (total !== null && received !== total) throw new Error(`GET source ended after ${received} of ${total} bytes`);
-    return received;
-  } catch (error) {
-    if (transfer.signal.aborted) throw abortError(transfer.signal);
-    throw watch.stalled() ?? error;
-  } finally {
-    watch.stop();
-  }
+    fetch(url, {
+      headers: { ...bearer(transfer.token), range: "bytes=0-0" },
+      redirect: "manual",
+      signal: watch.signal,
+    });
+  await request("GET source", send, transfer);
 }
 
 export function contentType(path: string): string {
@@ -225,22 +200,29 @@ export function contentType(path: string): string {
 
 export type Destination = Transfer & { uploadBaseUrl: string };
 
-/** A file's bytes as a request body, touching `watch` as each chunk leaves the disk. */
-async function* fileBody(path: string, watch: StallWatch, onActivity?: () => void): AsyncGenerator<Uint8Array> {
-  for await (const chunk of createReadStream(path) as AsyncIterable<Buffer>) {
+/** A file's bytes (or `text`, when given) as a request body, touching `watch` as each chunk leaves. */
+async function* fileBody(
+  path: string,
+  text: Uint8Array | undefined,
+  watch: StallWatch,
+  onActivity?: () => void,
+): AsyncGenerator<Uint8Array> {
+  for await (const chunk of text ? [text] : (createReadStream(path) as AsyncIterable<Buffer>)) {
     watch.touch();
     onActivity?.();
     yield chunk;
   }
 }
 
-export async function uploadFile(dest: Destination, workDir: string, relative: string): Promise<void> {
+/** PUTs a file of the work dir, or `text` under its name (a playlist as it was when read). */
+export async function uploadFile(dest: Destination, workDir: string, relative: string, text?: string): Promise<void> {
   const local = join(workDir, relative);
-  const { size } = await stat(local);
+  const bytes = text === undefined ? undefined : new TextEncoder().encode(text);
+  const size = bytes ? bytes.length : (await stat(local)).size;
   const url = `${dest.uploadBaseUrl.replace(/\/+$/, "")}/${relative.split("/").map(encodeURIComponent).join("/")}`;
   const send = (watch: StallWatch) => {
     // A fresh stream per attempt; Content-Length so storage knows the size up front.
-    const body = Readable.toWeb(Readable.from(fileBody(local, watch, dest.onActivity))) as unknown as BodyInit;
+    const body = Readable.toWeb(Readable.from(fileBody(local, bytes, watch, dest.onActivity))) as unknown as BodyInit;
     const init: RequestInit & { duplex: "half" } = {
       method: "PUT",
       headers: { ...bearer(dest.token), "content-type": contentType(relative), "content-length": String(size) },
@@ -257,11 +239,17 @@ export async function uploadFile(dest: Destination, workDir: string, relative: s
 const PARALLEL_UPLOADS = 4;
 
 /**
- * Uploads one publish step. Segments, init segments and the poster go up in
- * parallel; playlists follow one by one in the given order, so no playlist is
- * visible before the files it names, and master.m3u8 (last) before its playlists.
+ * Uploads files of one publish step. Segments, init segments and the poster
+ * go up in parallel; playlists follow one by one in the given order, so no
+ * playlist is visible before the files it names, and master.m3u8 (last)
+ * before its playlists. `texts` holds what to send for a path instead of the file.
  */
-export async function uploadFiles(dest: Destination, workDir: string, files: string[]): Promise<void> {
+export async function uploadFiles(
+  dest: Destination,
+  workDir: string,
+  files: string[],
+  texts?: Map<string, string>,
+): Promise<void> {
   const media = files.filter((f) => !f.endsWith(".m3u8"));
   const playlists = files.filter((f) => f.endsWith(".m3u8"));
   let next = 0;
@@ -275,7 +263,7 @@ export async function uploadFiles(dest: Destination, workDir: string, files: str
     }
   };
   await Promise.all(Array.from({ length: Math.min(PARALLEL_UPLOADS, media.length) }, worker));
-  for (const playlist of playlists) await uploadFile(dest, workDir, playlist);
+  for (const playlist of playlists) await uploadFile(dest, workDir, playlist, texts?.get(playlist));
 }
 
 export async function postJson(url: string, transfer: Transfer, body: unknown, retries = RETRIES): Promise<void> {

@@ -28,7 +28,7 @@ export const playback = new Hono<{ Bindings: Env }>();
 /** How long each kind of answer may be kept, by the video's visibility. */
 const CACHING = {
   public: {
-    growingMaster: "public, max-age=2",
+    growing: "public, max-age=2",
     finalMaster: "public, max-age=86400",
     posterAlias: "public, max-age=300",
     playlist: "public, max-age=31536000",
@@ -37,7 +37,7 @@ const CACHING = {
   // The browser alone may keep these, and not for long: a video made unlisted
   // or deleted stops playing from caches within the hour.
   unlisted: {
-    growingMaster: "private, max-age=2",
+    growing: "private, max-age=2",
     finalMaster: "private, max-age=3600",
     posterAlias: "private, max-age=300",
     playlist: "private, max-age=3600",
@@ -58,7 +58,7 @@ playback.get("/:id/master.m3u8", videoParam, async (c) => {
   // Once final, the job's master never changes again; until then it follows the R2 object.
   return serveBytes(c.req.raw, master, {
     contentType: "application/vnd.apple.mpegurl",
-    cacheControl: row.ladderComplete ? caching.finalMaster : caching.growingMaster,
+    cacheControl: row.ladderComplete ? caching.finalMaster : caching.growing,
     etag: `"${row.playbackJob}-${row.ladderComplete ? "final" : object.etag}"`,
   });
 });
@@ -79,7 +79,7 @@ const jobParams = validParams(z.object({ id: VideoIdSchema, job: JobIdSchema }),
   issues.some((i) => i.path[0] === "id") ? noSuchVideo() : noSuchFile(),
 );
 
-/** Media playlists, init segments, segments and posters of the video's playback job: immutable. */
+/** Media playlists, init segments, segments and posters of the video's playback job: immutable once the ladder is final. */
 playback.get("/:id/:job/*", jobParams, async (c) => {
   const { id, job } = c.req.valid("param");
   const file = JobFileSchema.safeParse(decodedPath(c.req.path.slice(`/videos/${id}/${job}/`.length)));
@@ -88,8 +88,10 @@ playback.get("/:id/:job/*", jobParams, async (c) => {
   if (!row) throw noSuchVideo();
   if (row.playbackJob !== job) throw noSuchFile();
   const caching = CACHING[row.visibility];
+  // Until the ladder is final, the first-playable playlists may still grow (EVENT playlists, transcoder/growing-publisher.ts).
+  const playlist = row.ladderComplete ? caching.playlist : caching.growing;
   return serveObject(c.req.raw, c.env.VIDEOS, jobFileKey(id, job, file.data), {
-    cacheControl: file.data.endsWith(".m3u8") ? caching.playlist : caching.media,
+    cacheControl: file.data.endsWith(".m3u8") ? playlist : caching.media,
   });
 });
 

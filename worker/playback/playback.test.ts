@@ -62,7 +62,8 @@ const ROUTES: Route[] = [
     name: "rendition playlist",
     path: (v) => `/videos/${v.up.videoId}/${v.job.jobId}/source/index.m3u8`,
     contentType: "application/vnd.apple.mpegurl",
-    cacheControl: { growing: YEAR, final: YEAR },
+    // Step 1's playlists grow as the transcoder writes them, until the ladder is final.
+    cacheControl: { growing: "public, max-age=2", final: YEAR },
     body: () => text("#EXTM3U\n#EXTINF:4.0,\nseg_00001.m4s\n#EXT-X-ENDLIST\n"),
   },
   {

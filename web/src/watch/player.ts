@@ -92,7 +92,8 @@ export function mountPlayer(stage: HTMLElement, { src, poster, title, audioTrack
         if (hls) hls.audioTrack = index;
       },
     };
-    attach(-1);
+    // From the start, not the live edge: until step 1 is written in full its playlists are EVENT playlists.
+    attach(0);
     quality.addEventListener("change", () => {
       // nextLevel switches at the next segment without stalling playback; -1 is Auto.
       if (hls) hls.nextLevel = Number(quality.value);

@@ -1,0 +1,110 @@
+/**
+ * Step 1 published while ffmpeg writes it, so a video plays seconds after its
+ * upload whatever its length. ffmpeg writes step 1's media playlists as
+ * `EVENT` playlists and rewrites each one (atomically: a temp file renamed)
+ * after every segment it finishes. Each sync reads every rendition's
+ * playlist, uploads its init segment and the segments it lists that are not
+ * up yet, then that very playlist text, never the file on disk, which may
+ * have moved on: a player never sees a segment named before it exists.
+ * Once every rendition (the video and each audio track) has a segment up,
+ * `onFirstSegments` runs, once.
+ */
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { abortError } from "./errors.ts";
+import { parseMediaPlaylist } from "./hls-playlists.ts";
+
+/**
+ * Uploads files of the work dir in the given order; `texts` gives the bytes
+ * to send for a path instead of the file's (a playlist as it was read).
+ */
+export type Upload = (files: string[], texts?: Map<string, string>) => Promise<void>;
+
+/** Each rendition's playlist text as published, by rendition name. */
+export type Snapshots = Map<string, string>;
+
+/** How often the playlists are read while ffmpeg writes: a fraction of a 4 s segment. */
+const SYNC_INTERVAL_MS = 250;
+
+export class GrowingPublisher {
+  private readonly workDir: string;
+  private readonly names: string[];
+  private readonly upload: Upload;
+  private readonly onFirstSegments: (published: Snapshots) => Promise<void>;
+  private readonly published: Snapshots = new Map();
+  private readonly segmentsUp = new Map<string, number>();
+  private announced = false;
+
+  constructor(options: {
+    workDir: string;
+    /** The renditions written, each a directory holding `index.m3u8`. */
+    names: string[];
+    upload: Upload;
+    onFirstSegments: (published: Snapshots) => Promise<void>;
+  }) {
+    this.workDir = options.workDir;
+    this.names = options.names;
+    this.upload = options.upload;
+    this.onFirstSegments = options.onFirstSegments;
+  }
+
+  /** Publishes what ffmpeg has finished since the last sync. */
+  async sync(): Promise<void> {
+    for (const name of this.names) {
+      const path = `${name}/index.m3u8`;
+      const text = await readFile(join(this.workDir, path), "utf8").catch(() => null);
+      if (text === null || text === this.published.get(name)) continue;
+      const { init, segments } = parseMediaPlaylist(text);
+      if (segments.length === 0) continue;
+      const up = this.segmentsUp.get(name) ?? 0;
+      const files = [
+        ...(up === 0 && init ? [`${name}/${init}`] : []),
+        ...segments.slice(up).map((s) => `${name}/${s.uri}`),
+        path,
+      ];
+      await this.upload(files, new Map([[path, text]]));
+      this.published.set(name, text);
+      this.segmentsUp.set(name, segments.length);
+    }
+    if (!this.announced && this.names.every((n) => this.published.has(n))) {
+      this.announced = true;
+      await this.onFirstSegments(new Map(this.published));
+    }
+  }
+
+  /**
+   * Runs `work` (the ffmpeg run writing the renditions) while syncing every
+   * SYNC_INTERVAL_MS, then syncs once more to publish the ended playlists. A
+   * failed sync (an upload refused, the job superseded) aborts the work
+   * through `abort` and is what is thrown.
+   */
+  async during<T>(work: (signal: AbortSignal) => Promise<T>, signal: AbortSignal): Promise<T> {
+    const controller = new AbortController();
+    const stopWork = () => controller.abort(abortError(signal));
+    signal.addEventListener("abort", stopWork, { once: true });
+    let running = true;
+    let syncError: unknown = null;
+    const loop = (async () => {
+      while (running && !syncError) {
+        await this.sync().catch((error: unknown) => {
+          syncError = error;
+          controller.abort(error);
+        });
+        if (running && !syncError) await new Promise((resolve) => setTimeout(resolve, SYNC_INTERVAL_MS));
+      }
+    })();
+    try {
+      const result = await work(controller.signal).finally(async () => {
+        running = false;
+        await loop;
+      });
+      if (syncError) throw syncError;
+      await this.sync();
+      return result;
+    } catch (error) {
+      throw syncError ?? error;
+    } finally {
+      signal.removeEventListener("abort", stopWork);
+    }
+  }
+}
