@@ -2,7 +2,7 @@
  * The HTTP application: CORS, the one error shape, and the resource routes.
  * Every failure leaves here as `{ error: { code, message } }`.
  */
-import { Hono, type MiddlewareHandler } from "hono";
+import { type ErrorHandler, Hono, type MiddlewareHandler } from "hono";
 import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
 import { readConfig } from "./config.ts";
@@ -37,13 +37,13 @@ app.route("/api/tags", tags);
 app.route("/videos", playback);
 app.route("/internal", internal);
 
+const notFound = () => apiError("not_found", "No such resource.").toResponse();
+
 // Anything under /api that matched no route is a JSON 404, never a page.
-app.all("/api/*", () => apiError("not_found", "No such resource.").toResponse());
+app.all("/api/*", notFound);
 app.route("/", pages);
 
-app.notFound(() => apiError("not_found", "No such resource.").toResponse());
-
-app.onError((err) => {
+const onError: ErrorHandler<{ Bindings: Env }> = (err) => {
   if (err instanceof ApiError) {
     const retryAfter = err.details.retryAfter;
     return err.toResponse(typeof retryAfter === "number" ? { "Retry-After": String(retryAfter) } : undefined);
@@ -51,4 +51,17 @@ app.onError((err) => {
   if (err instanceof HTTPException && err.status < 500) return fromHttpException(err).toResponse();
   console.error("unhandled error", err instanceof Error ? err.stack : err);
   return apiError("internal_error", "Something went wrong on our side; please try again.").toResponse();
-});
+};
+
+app.notFound(notFound);
+app.onError(onError);
+
+/**
+ * What a transcoder container reaches when it calls the Worker
+ * (processing/container.ts): the job storage protocol, the very routes above
+ * under `/internal`, and nothing else; no public or operator API.
+ */
+export const containerOutbound = new Hono<{ Bindings: Env }>();
+containerOutbound.route("/internal", internal);
+containerOutbound.notFound(notFound);
+containerOutbound.onError(onError);

@@ -5,6 +5,8 @@ import { consumeDeadLetters, consumeTranscodeJobs } from "./processing/queue.ts"
 
 export { VideoObject } from "./video-object/video-object.ts";
 export { TranscoderContainer } from "./processing/container.ts";
+// Answers the containers' outbound requests (processing/container.ts `outboundByHost`).
+export { ContainerProxy } from "@cloudflare/containers";
 
 export default {
   fetch: app.fetch,

@@ -1,8 +1,10 @@
 // `npm run deploy` runs dev/check-deploy.ts before wrangler deploys: with
 // uploads open to anyone unless wrangler.toml says so on purpose, it must
-// refuse. Offline, on throwaway configs and on the repository's own.
+// refuse. Offline, on throwaway configs and on the repository's own; and the
+// repository's config, once its operator has chosen, builds for deploy
+// (`wrangler deploy --dry-run`) with nothing else to fill in.
 import { execFile } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -70,5 +72,50 @@ describe("npm run deploy's check", () => {
   it("runs before anything is built or deployed", async () => {
     const { default: pkg } = await import("../../package.json", { with: { type: "json" } });
     expect(pkg.scripts.deploy).toMatch(/^node dev\/check-deploy\.ts && /);
+  });
+
+  it("deploys the repository's config once the operator has chosen, with no PUBLIC_URL: containers reach the Worker inside it", async () => {
+    const toml = await readFile(join(root, "wrangler.toml"), "utf8");
+    expect(toml).not.toMatch(/^\s*PUBLIC_URL\s*=/m);
+    // The operator's one edit, in a copy beside the original so its relative paths still hold.
+    const chosen = join(root, `.wrangler-check-deploy-${process.pid}.toml`);
+    await writeFile(
+      chosen,
+      toml.replace(/^# ALLOW_ANONYMOUS_UPLOADS = "false"$/m, 'ALLOW_ANONYMOUS_UPLOADS = "false"'),
+    );
+    const out = join(dir, "bundle");
+    const assets = join(dir, "assets");
+    await mkdir(assets, { recursive: true });
+    try {
+      expect(await check({ config: chosen })).toEqual({ code: 0, output: "" });
+      // Docker is not needed: the image is neither built nor rolled out. The
+      // web app is built separately (npm run build:web); an empty one will do.
+      const dry = await promisify(execFile)(
+        process.execPath,
+        [
+          join(root, "node_modules/wrangler/bin/wrangler.js"),
+          "deploy",
+          "--dry-run",
+          "--containers-rollout=none",
+          "--config",
+          chosen,
+          "--outdir",
+          out,
+          "--assets",
+          assets,
+        ],
+        { cwd: root, env: { ...process.env, WRANGLER_SEND_METRICS: "false" } },
+      );
+      expect(dry.stdout).toContain("env.TRANSCODER (TranscoderContainer)");
+      expect(dry.stdout).not.toContain("PUBLIC_URL");
+      expect(dry.stdout).toContain("--dry-run: exiting now.");
+      // Outbound interception needs the library's ContainerProxy among the Worker's exports.
+      const bundle = await readFile(join(out, "index.js"), "utf8");
+      const exported = /export\s*\{([^}]*)\}\s*;?\s*(\/\/# sourceMappingURL=.*)?$/.exec(bundle.trimEnd())?.[1] ?? "";
+      expect(exported).toMatch(/\bContainerProxy\b/);
+      expect(exported).toMatch(/\bTranscoderContainer\b/);
+    } finally {
+      await rm(chosen, { force: true });
+    }
   });
 });

@@ -3,6 +3,10 @@
  * same from a local Node process or a container. Every request carries the
  * job's signed token; the video's Durable Object must still call the job
  * current, so a superseded job can neither read nor write nor report.
+ *
+ * A local transcoder reaches these routes at `PUBLIC_URL/internal/…`; a
+ * container at `http://reelay.internal/internal/…`, answered inside the
+ * Worker by `containerOutbound` (app.ts), which serves these routes alone.
  */
 import { Hono } from "hono";
 import { jobToken } from "../http/auth.ts";
@@ -13,6 +17,8 @@ import { contentTypeFor, serveObject } from "../storage/serve.ts";
 import { videoObject } from "../video-object/stub.ts";
 import { JobEventSchema } from "../contracts/job.ts";
 import type { JobClaims } from "../contracts/job-token.ts";
+import { readConfig } from "../config.ts";
+import { transcoderFor } from "./transcoder.ts";
 
 export const internal = new Hono<{ Bindings: Env; Variables: { claims: JobClaims } }>();
 
@@ -61,5 +67,10 @@ internal.post("/jobs/:jobId/events", validJson(JobEventSchema), async (c) => {
   const event = c.req.valid("json");
   if (event.jobId !== jobId) throw apiError("job_mismatch", "The event names another job.");
   const { status } = unwrap(await videoObject(c.env, videoId).jobEvent(event));
+  // Only once the video's object took the event, and outside it: a job it
+  // no longer counts is not kept alive, and a renewal never fails a callback.
+  if (event.type === "progress" || event.type === "playable") {
+    await transcoderFor(c.env, readConfig(c.env), jobId).keepAlive();
+  }
   return c.json({ ok: true, status });
 });

@@ -15,7 +15,7 @@ import type { JobSpec } from "../contracts/job.ts";
 import { videoObject } from "../video-object/stub.ts";
 import { TranscodeJobSchema } from "../video-object/transcode-queue.ts";
 import { signJobToken } from "../contracts/job-token.ts";
-import { transcoderFor } from "./transcoder.ts";
+import { transcoderFor, workerUrlFor } from "./transcoder.ts";
 
 /** Job tokens outlive any sane transcode of a 50 GiB source. */
 const JOB_TOKEN_TTL_MS = 12 * 3600 * 1000;
@@ -69,12 +69,22 @@ export async function consumeDeadLetters(batch: MessageBatch<unknown>, env: Env)
   }
 }
 
+/**
+ * The job as the transcoder gets it: its URLs lie under the Worker as that
+ * transcoder reaches it (transcoder.ts `workerUrlFor`): `PUBLIC_URL` for the
+ * local process, the internal origin a container's requests are answered on.
+ */
 async function jobSpec(config: Config, videoId: string, jobId: string, attempt: number): Promise<JobSpec> {
-  if (!config.transcoderSecret || !config.publicUrl) {
-    throw new Error("TRANSCODER_SECRET and PUBLIC_URL must be configured to hand jobs to a transcoder");
+  const workerUrl = workerUrlFor(config);
+  if (!config.transcoderSecret || !workerUrl) {
+    throw new Error(
+      config.transcoderUrl
+        ? "TRANSCODER_SECRET and PUBLIC_URL must be configured to hand jobs to the transcoder at TRANSCODER_URL"
+        : "TRANSCODER_SECRET must be configured to hand jobs to a transcoder",
+    );
   }
   const token = await signJobToken(config.transcoderSecret, { videoId, jobId, exp: Date.now() + JOB_TOKEN_TTL_MS });
-  const base = `${config.publicUrl.replace(/\/$/, "")}/internal/jobs/${jobId}`;
+  const base = `${workerUrl.replace(/\/$/, "")}/internal/jobs/${jobId}`;
   return {
     jobId,
     videoId,
