@@ -187,8 +187,6 @@ export async function probeSource(
     limits,
   );
 
-  await decodeFirstFrame(read, signal);
-
   const rotation = rotationOf(video);
   const [sarNum, sarDen] = (video.sample_aspect_ratio ?? "1:1").split(":").map(Number);
   const sar = sarNum > 0 && sarDen > 0 ? sarNum / sarDen : 1;
@@ -196,7 +194,26 @@ export async function probeSource(
   const sideways = rotation === 90 || rotation === 270;
   const videoCodec = video.codec_name ?? "unknown";
   const order = fieldOrder(video.field_order);
-  const interlaced = order === "progressive" ? null : (order ?? (await detectInterlacing(video, read, signal)));
+  // Each check reads the source in its own process: side by side, since the
+  // video is playable only after them; the first to fail stops the others.
+  const checks = new AbortController();
+  const checked = AbortSignal.any(signal ? [signal, checks.signal] : [checks.signal]);
+  const stopOthers = <T>(work: Promise<T>) =>
+    work.catch((error: unknown) => {
+      checks.abort(error);
+      throw error;
+    });
+  const [, interlaced, maxKeyframeIntervalSec] = await Promise.all([
+    stopOthers(decodeFirstFrame(read, checked)),
+    stopOthers(
+      order === "progressive"
+        ? Promise.resolve(null)
+        : order
+          ? Promise.resolve(order)
+          : detectInterlacing(video, read, checked),
+    ),
+    stopOthers(videoCodec === "h264" ? maxKeyframeInterval(read, durationSec, checked) : Promise.resolve(null)),
+  ]);
 
   return {
     durationSec,
@@ -222,7 +239,7 @@ export async function probeSource(
       isDefault: a.disposition?.default === 1,
     })),
     audioCodec: audio[0]?.codec_name ?? null,
-    maxKeyframeIntervalSec: videoCodec === "h264" ? await maxKeyframeInterval(read, durationSec, signal) : null,
+    maxKeyframeIntervalSec,
   };
 }
 
