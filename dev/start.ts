@@ -21,6 +21,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, rmSync } from "node:fs";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
+import { ConfigSchema } from "../worker/config.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const port = Number(process.env.PORT ?? 8787);
@@ -150,10 +151,11 @@ start("wrangler dev", [
   "--var",
   `PUBLIC_URL:http://127.0.0.1:${port}`,
   ...envFiles.flatMap((file) => ["--env-file", file]),
-  // Tests shorten the watchdog so a killed transcoder is noticed quickly.
-  ...(process.env.JOB_HEARTBEAT_TIMEOUT_SECONDS
-    ? ["--var", `JOB_HEARTBEAT_TIMEOUT_SECONDS:${process.env.JOB_HEARTBEAT_TIMEOUT_SECONDS}`]
-    : []),
+  // Worker settings set in this environment win over wrangler.toml's (tests shorten the watchdog
+  // and the grace periods); the two above are the launcher's own.
+  ...Object.keys(ConfigSchema.shape)
+    .filter((name) => process.env[name] !== undefined && name !== "TRANSCODER_URL" && name !== "PUBLIC_URL")
+    .flatMap((name) => ["--var", `${name}:${process.env[name]}`]),
   "--log-level",
   "warn",
 ]);

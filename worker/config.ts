@@ -15,7 +15,8 @@ export const MAX_CHUNK_BYTES = 95 * MiB;
 
 const intString = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
-const ConfigSchema = z.object({
+/** Every setting the worker reads from its vars; `dev/start.ts` passes through those set in its environment. */
+export const ConfigSchema = z.object({
   MAX_UPLOAD_BYTES: intString(1, MAX_CHUNK_BYTES * R2_MAX_PARTS).default(50 * 1024 * MiB),
   DEFAULT_CHUNK_SIZE: intString(R2_MIN_PART_BYTES, MAX_CHUNK_BYTES).default(16 * MiB),
   UPLOAD_TTL_SECONDS: intString(60, 30 * 24 * 3600).default(24 * 3600),

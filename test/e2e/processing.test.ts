@@ -4,11 +4,12 @@
 // the 5xx answers its client retried over: there must be none.
 import { randomFillSync } from "node:crypto";
 import { createWriteStream, openAsBlob } from "node:fs";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ffmpegPaths } from "../../transcoder/ffmpeg-path.ts";
+import { decodesCleanly } from "../../transcoder/testing/media.ts";
 import { upload } from "../../web/src/upload-client.ts";
 import {
   acceptedJobs,
@@ -29,7 +30,8 @@ let dir: string;
 const { ffprobe } = ffmpegPaths();
 
 beforeAll(async () => {
-  stack = await startStack({ env: { JOB_HEARTBEAT_TIMEOUT_SECONDS: "8" } });
+  // A short grace for the first-playable copy, so a test can see it go.
+  stack = await startStack({ env: { JOB_HEARTBEAT_TIMEOUT_SECONDS: "8", FIRST_PLAYABLE_GRACE_SECONDS: "3" } });
   dir = await mkdtemp(join(tmpdir(), "reelay-e2e-proc-"));
 });
 
@@ -58,6 +60,35 @@ async function uploadFile(path: string, title: string) {
 const waitFor = (id: string, done: Parameters<typeof waitForVideo>[2], timeoutMs: number) =>
   waitForVideo(stack.url, id, done, timeoutMs);
 const storedKeys = (prefix: string) => keysIn(stack.stateDir, prefix);
+
+/**
+ * A two-minute H.264/AAC MP4 heavy enough (about 400 MB) that copying it into
+ * HLS through the worker takes many seconds: a generated 20 s of noisy 240p
+ * at a high bit rate, repeated six times with `-c copy`, as long recordings
+ * are cut. Small pictures keep its ladder (240p only) quick to encode.
+ */
+async function makeLongHeavyVideo(path: string): Promise<string> {
+  const part = `${path}.part.mp4`;
+  const list = `${path}.txt`;
+  const { ffmpeg } = ffmpegPaths();
+  await run(ffmpeg, [
+    ...["-y", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=426x240:rate=30:duration=20,noise=alls=40:allf=t"],
+    ...["-f", "lavfi", "-i", "sine=frequency=440:duration=20"],
+    ...["-c:v", "libx264", "-preset", "ultrafast", "-qp", "12", "-g", "60", "-pix_fmt", "yuv420p"],
+    ...["-c:a", "aac", "-b:a", "96k", part],
+  ]);
+  await writeFile(list, Array.from({ length: 6 }, () => `file '${part}'\n`).join(""));
+  await run(
+    ffmpeg,
+    ["-y", "-v", "error", "-f", "concat", "-safe", "0", "-i", list, "-c", "copy"].concat([
+      "-movflags",
+      "+faststart",
+      path,
+    ]),
+  );
+  await rm(part);
+  return path;
+}
 
 /** `bytes` of random data: what no probe can take for a video. */
 async function writeNoise(path: string, bytes: number): Promise<string> {
@@ -133,6 +164,77 @@ describe("processing on the real stack", () => {
     expect(poster.headers.get("cache-control")).toContain("immutable");
     console.log(`first playable ${playableAfter} ms after completion of a 9 s 720p upload`);
   });
+
+  it("plays a two-minute H.264 source from its first segments while its playlist grows, then keeps only the source, ladder and poster", async () => {
+    const path = await makeLongHeavyVideo(join(dir, "recording.mp4"));
+    const up = await upload({
+      endpoint: stack.url,
+      file: await openAsBlob(path),
+      filename: "recording.mp4",
+      contentType: "video/mp4",
+      title: "Two minutes",
+    });
+    const completed = Date.now();
+    const playable = await waitFor(up.videoId, (v) => v.status === "ready", 120_000);
+    const readyAfter = Date.now() - completed;
+    const master = await (await fetch(playbackUrl(stack, playable.playback.hls!))).text();
+    const variant = master.split("\n").find((l) => l.endsWith("source/index.m3u8"));
+    expect(variant, master).toBeDefined();
+    const playlistUrl = playbackUrl(stack, `/videos/${up.videoId}/${variant}`);
+    const atReady = await fetch(playlistUrl);
+    const growing = await atReady.text();
+    // An EVENT playlist, not ended, holding the first of the 30 segments two minutes make.
+    expect(growing).toContain("#EXT-X-PLAYLIST-TYPE:EVENT");
+    expect(growing).not.toContain("#EXT-X-ENDLIST");
+    const segmentsAtReady = growing.split("\n").filter((l) => l.startsWith("#EXTINF")).length;
+    expect(segmentsAtReady).toBeGreaterThan(0);
+    expect(segmentsAtReady).toBeLessThan(30);
+    expect(atReady.headers.get("cache-control")).toBe("public, max-age=2");
+    // Its first segment plays: ffprobe reads the growing playlist from the start.
+    const firstSeconds = JSON.parse(
+      (
+        await run(ffprobe, [
+          ...["-v", "error", "-read_intervals", "%+2", "-show_entries", "stream=codec_name,width", "-of", "json"],
+          playbackUrl(stack, playable.playback.hls!),
+        ])
+      ).stdout,
+    );
+    expect(firstSeconds.streams.map((s: { codec_name: string }) => s.codec_name).sort()).toEqual(["aac", "h264"]);
+
+    const ready = await waitFor(up.videoId, final, 600_000);
+    expect(ready.renditions.map((r) => r.name)).toEqual(["240p"]);
+    expect(ready.durationSec).toBeCloseTo(120, 0);
+    const ended = await (await fetch(playlistUrl)).text();
+    expect(ended).toContain("#EXT-X-ENDLIST");
+    expect(ended.split("\n").filter((l) => l.startsWith("#EXTINF")).length).toBe(30);
+    const ladder = JSON.parse(
+      (
+        await run(ffprobe, [
+          ...["-v", "error", "-show_entries", "format=duration:stream=codec_name,height", "-of", "json"],
+          playbackUrl(stack, ready.playback.hls!),
+        ])
+      ).stdout,
+    );
+    expect(Number(ladder.format.duration)).toBeGreaterThan(119);
+    expect(ladder.streams.map((s: { codec_name: string }) => s.codec_name).sort()).toEqual(["aac", "h264"]);
+    expect(await decodesCleanly(playbackUrl(stack, ready.playback.hls!))).toBe(true);
+
+    // After the grace (3 s here), the copy the first viewers played is gone: the source, the ladder, the poster.
+    const job = ready.playback.poster!.split("/").at(-2);
+    const prefix = `videos/${up.videoId}/`;
+    const kinds = () =>
+      [...new Set(storedKeys(prefix).map((k) => k.slice(prefix.length).split("/").slice(0, 3).join("/")))].sort();
+    expect(kinds()).toContain(`jobs/${job}/source`);
+    const deadline = Date.now() + 60_000;
+    while (kinds().includes(`jobs/${job}/source`) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 500));
+    expect(kinds()).toEqual(
+      ["source", ...["240p", "audio_0", "master.m3u8", "poster.jpg"].map((f) => `jobs/${job}/${f}`)].sort(),
+    );
+    console.log(
+      `a 2 min H.264 source was ready ${readyAfter} ms after completion, with ${segmentsAtReady} of 30 segments`,
+    );
+  }, 900_000);
 
   it("retries a job whose transcoder is killed mid-job to ready, leaving no orphaned outputs", async () => {
     const path = await makeVideo("long.mp4", "1280x720", 12);
