@@ -119,6 +119,8 @@ export type ReelayMemoryRun = MemoryRun & {
   ladderSec: number | null;
   /** Why processing ended without the whole ladder; the memory figures up to then still stand. */
   error?: string;
+  /** The end of the stack's output when it failed. */
+  stackLog?: string;
 };
 
 export type RssBench = {
@@ -129,7 +131,10 @@ export type RssBench = {
 };
 
 /** A source whose run ended in an error: the run goes on with the next one, and the table says why. */
-export type FailedRun = { codec: Codec; minutes: number; error: string };
+export type FailedRun = { codec: Codec; minutes: number; error: string; stackLog?: string };
+
+/** The end of a stack's output, kept with a failure: why workerd or the transcoder stopped is only said there. */
+const tailOf = (stack: Stack) => stack.output().slice(-4000);
 
 export type LargeBench = {
   options: LargeOptions;
@@ -326,6 +331,8 @@ async function timedRun(codec: Codec, minutes: number, o: LargeOptions): Promise
       copyBaselineSec: baseline.seconds,
       stored: awaitLadder ? await storedAfterGrace(stack, up.videoId, o.graceSeconds) : null,
     };
+  } catch (err) {
+    throw Object.assign(new Error((err as Error).message), { stackLog: tailOf(stack) });
   } finally {
     await stack.stop();
     if (minutes !== 1) await rm(path, { force: true });
@@ -390,11 +397,11 @@ async function reelayMemory(path: string, bytes: number, o: LargeOptions): Promi
     });
     const completedAt = performance.now();
     sampler.phase("processing");
-    let followed: { readySec: number | null; ladderSec: number | null; error?: string };
+    let followed: { readySec: number | null; ladderSec: number | null; error?: string; stackLog?: string };
     try {
       followed = await follow(stack, up.videoId, completedAt, { ladder: true, timeoutSec: 3 * 3600 });
     } catch (err) {
-      followed = { readySec: null, ladderSec: null, error: (err as Error).message };
+      followed = { readySec: null, ladderSec: null, error: (err as Error).message, stackLog: tailOf(stack) };
     }
     sampler.phase("after");
     await sleep(5000);
@@ -406,7 +413,7 @@ async function reelayMemory(path: string, bytes: number, o: LargeOptions): Promi
       samples: sampler.samples,
       readySec: followed.readySec,
       ladderSec: followed.ladderSec,
-      ...(followed.error ? { error: followed.error } : {}),
+      ...(followed.error ? { error: followed.error, stackLog: followed.stackLog } : {}),
     };
   } finally {
     sampler.stop();
@@ -572,7 +579,8 @@ export async function benchLarge(o: LargeOptions): Promise<LargeBench> {
           result.timed.push(r);
         } catch (err) {
           console.error(`[bench] large ${codec} ${minutes} min failed: ${(err as Error).message}`);
-          result.timed.push({ codec, minutes, error: (err as Error).message });
+          const { message, stackLog } = err as Error & { stackLog?: string };
+          result.timed.push({ codec, minutes, error: message, stackLog });
         }
       }
     if (o.rssGiB > 0) result.rss = await rssBench(o).catch((err: Error) => ({ error: err.message }));
