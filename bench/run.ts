@@ -12,11 +12,14 @@ import { ffmpegPaths } from "../transcoder/ffmpeg-path.ts";
 import { root } from "../test/stack.ts";
 import { table } from "./lib.ts";
 import { benchFirstFrame, firstFrameRows } from "./first-frame.ts";
+import { benchLarge, type Codec, largeRows } from "./large.ts";
 import { benchSearch, searchRows } from "./search.ts";
 import { benchTranscode, transcodeRows } from "./transcode.ts";
 import { benchUpload, uploadRows } from "./upload.ts";
 
-const SECTIONS = ["upload", "transcode", "transcode-h264", "transcode-hevc", "search", "first-frame"];
+const SECTIONS = ["upload", "transcode", "transcode-h264", "transcode-hevc", "search", "first-frame", "large"];
+/** Sections a plain `npm run bench` leaves out, for their cost: named, they run. */
+const ONLY_WHEN_NAMED = new Set(["large"]);
 const argv = process.argv.slice(2);
 const { values, positionals } = parseArgs({
   args: argv,
@@ -30,6 +33,13 @@ const { values, positionals } = parseArgs({
     "upload-mib": { type: "string", default: "2048" },
     "search-videos": { type: "string", default: "100000" },
     "search-per-kind": { type: "string", default: "200" },
+    // The large section: its full default set takes about two and a half hours (bench/README.md).
+    "large-minutes": { type: "string", default: "1,5,20" },
+    "large-codecs": { type: "string", default: "h264,hevc" },
+    "large-rss-gib": { type: "string", default: "10" },
+    // Sources longer than this are timed to ready only, without waiting for their ladder; "none" waits for all.
+    "large-ladder-max-minutes": { type: "string", default: "none" },
+    "large-grace-seconds": { type: "string", default: "10" },
     // A partial run can be kept beside the full one instead of replacing it.
     out: { type: "string", default: "bench/results.json" },
   },
@@ -37,7 +47,7 @@ const { values, positionals } = parseArgs({
 for (const p of positionals)
   if (!SECTIONS.includes(p)) throw new Error(`unknown section ${p}; known: ${SECTIONS.join(", ")}`);
 const only = new Set(positionals);
-const wanted = (name: string) => only.size === 0 || only.has(name);
+const wanted = (name: string) => only.has(name) || (only.size === 0 && !ONLY_WHEN_NAMED.has(name));
 const runs = Number(values.runs);
 
 const firstLine = (file: string, args: string[]) => {
@@ -119,6 +129,25 @@ if (wanted("search")) {
 
 if (wanted("first-frame")) {
   await section("first-frame", () => benchFirstFrame(runs), firstFrameRows);
+}
+
+if (wanted("large")) {
+  const list = (s: string) => s.split(",").filter(Boolean);
+  const codecs = list(values["large-codecs"]);
+  for (const c of codecs) if (c !== "h264" && c !== "hevc") throw new Error(`--large-codecs: unknown codec ${c}`);
+  const ladderMax = values["large-ladder-max-minutes"];
+  await section(
+    "large",
+    () =>
+      benchLarge({
+        minutes: list(values["large-minutes"]).map(Number),
+        codecs: codecs as Codec[],
+        rssGiB: Number(values["large-rss-gib"]),
+        ladderMaxMinutes: ladderMax === "none" ? Number.POSITIVE_INFINITY : Number(ladderMax),
+        graceSeconds: Number(values["large-grace-seconds"]),
+      }),
+    largeRows,
+  );
 }
 
 const out = table(["measure", "Reelay", "baseline (same run)", "ratio", "spread / notes"], rows);

@@ -4,7 +4,7 @@
  */
 import { execFile } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
-import { readFile, writeFile } from "node:fs/promises";
+import { readFile, rm, writeFile } from "node:fs/promises";
 import { promisify } from "node:util";
 import { ffmpegPaths } from "../ffmpeg-path.ts";
 
@@ -350,4 +350,74 @@ export async function zeroCrossingRate(path: string): Promise<number> {
   const m = /Zero crossings rate:\s*([\d.]+)/.exec(stderr);
   if (!m) throw new Error(`astats printed no zero-crossing rate for ${path}`);
   return Number(m[1]);
+}
+
+export type CameraMinuteOptions = {
+  width: number;
+  height: number;
+  seconds: number;
+  fps?: number;
+  video: "h264" | "hevc";
+  /** Target video bit rate; film grain (temporal noise) over testsrc2 makes the encoder spend it. */
+  videoKbps: number;
+  audioKbps?: number;
+  /** The index (moov) first, as web exports have it. */
+  faststart?: boolean;
+};
+
+/**
+ * A camera-like clip at a realistic bit rate (e.g. 10 Mbit/s 1080p): testsrc2
+ * with grain, so it costs what a real recording costs to store, move and
+ * decode, with a 2 s GOP and stereo AAC.
+ */
+export async function makeCameraClip(path: string, o: CameraMinuteOptions): Promise<string> {
+  const fps = o.fps ?? 30;
+  const rate = [`-b:v`, `${o.videoKbps}k`, "-maxrate", `${Math.round(o.videoKbps * 1.5)}k`];
+  const video =
+    o.video === "hevc"
+      ? ["-c:v", "libx265", "-preset", "ultrafast", ...rate, "-bufsize", `${o.videoKbps * 2}k`]
+          .concat(["-x265-params", "log-level=error", "-tag:v", "hvc1"])
+          .concat(["-pix_fmt", "yuv420p"])
+      : ["-c:v", "libx264", "-preset", "veryfast", ...rate, "-bufsize", `${o.videoKbps * 2}k`, "-pix_fmt", "yuv420p"];
+  await ffmpeg(
+    [...pattern(`${o.width}x${o.height}`, fps), ...tone(440), "-t", String(o.seconds)]
+      .concat(["-vf", "noise=alls=12:allf=t", ...video, "-g", String(2 * fps), "-keyint_min", String(2 * fps)])
+      .concat(["-c:a", "aac", "-ac", "2", "-b:a", `${o.audioKbps ?? 128}k`])
+      .concat([...(o.faststart ? ["-movflags", "+faststart"] : []), path]),
+  );
+  return path;
+}
+
+/**
+ * A clip of about the highest bit rate 8-bit 4:2:0 H.264 reaches: x264
+ * ultrafast at QP 1 over full-strength noise, ~125 MB/s at 1080p30, with
+ * stereo AAC. Near-lossless, not lossless (QP 0 would need the High 4:4:4
+ * profile, which Reelay re-encodes), so it stays Constrained Baseline and is
+ * remuxed: the cheapest way to many gigabytes of a real video, to be
+ * repeated with `concatCopies`.
+ */
+export async function makeDenseClip(path: string, o: { width: number; height: number; seconds: number }) {
+  await ffmpeg(
+    [...pattern(`${o.width}x${o.height}`, 30), ...tone(440), "-t", String(o.seconds)]
+      .concat(["-vf", "noise=alls=100:allf=t+u", ...x264, "-qp", "1", "-g", "60"])
+      .concat(["-c:a", "aac", "-ac", "2", "-b:a", "128k", path]),
+  );
+  return path;
+}
+
+/**
+ * `part` played `times` times in a row, stream-copied by the concat demuxer:
+ * a long video in seconds of I/O instead of an encode.
+ */
+export async function concatCopies(path: string, part: string, times: number, faststart = false): Promise<string> {
+  const list = `${path}.concat.txt`;
+  await writeFile(list, `file '${part.replaceAll("'", "'\\''")}'\n`.repeat(times));
+  await ffmpeg(
+    ["-f", "concat", "-safe", "0", "-i", list, "-c", "copy"].concat([
+      ...(faststart ? ["-movflags", "+faststart"] : []),
+      path,
+    ]),
+  );
+  await rm(list, { force: true });
+  return path;
 }

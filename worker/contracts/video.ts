@@ -120,3 +120,28 @@ export const TagSuggestionsSchema = z.object({
   tags: z.array(z.object({ tag: z.string(), count: z.number().int() })),
 });
 export type TagSuggestions = z.infer<typeof TagSuggestionsSchema>;
+
+/** One stored R2 object: its key and size. */
+export const StoredObjectSchema = z.object({ key: z.string(), bytes: z.number().int().min(0) });
+export type StoredObject = z.infer<typeof StoredObjectSchema>;
+
+/**
+ * `GET /api/videos/:id/storage`, for the operator (`ADMIN_TOKEN`): every R2
+ * object under the video's prefix, to check what a video costs to keep and
+ * that nothing is stored twice (after the first-playable grace period: the
+ * source, and the playback job's ladder and poster).
+ */
+export const VideoStorageSchema = z.object({
+  videoId: VideoIdSchema,
+  /** Every object under `videos/<id>/`, in key order. */
+  objects: z.array(StoredObjectSchema),
+  /** The sum of every object's bytes. */
+  bytes: z.number().int().min(0),
+  /** The original upload's bytes; null when it is not stored (before completion, or once deleted). */
+  source: z.number().int().min(0).nullable(),
+  /** The job whose outputs are served (`jobs/<playbackJob>/…`); null before the video is playable. */
+  playbackJob: z.string().nullable(),
+  /** Each job that stores anything, with its object count and bytes, in key order. */
+  jobs: z.array(z.object({ jobId: z.string(), objects: z.number().int().min(0), bytes: z.number().int().min(0) })),
+});
+export type VideoStorage = z.infer<typeof VideoStorageSchema>;

@@ -1,12 +1,16 @@
 /**
  * `/api/videos`: search and listing, a video's public description and
- * status, its owner's edits and deletion, and the owner's download of the
- * original file, byte for byte.
+ * status, its owner's edits and deletion, the owner's download of the
+ * original file, byte for byte, and the operator's listing of what a video
+ * stores.
  */
 import { Hono } from "hono";
+import { createMiddleware } from "hono/factory";
+import { readConfig } from "../config.ts";
+import { safeEqual } from "../crypto/tokens.ts";
 import { getVideo, updateVideo } from "../db/videos.ts";
 import { owner, uploadToken } from "../http/auth.ts";
-import { unwrap } from "../http/errors.ts";
+import { apiError, unwrap } from "../http/errors.ts";
 import { noSuchVideo, videoParam } from "../http/params.ts";
 import { validJson, validQuery } from "../http/validate.ts";
 import { listVideos } from "../search/list.ts";
@@ -14,6 +18,7 @@ import { serveObject } from "../storage/serve.ts";
 import { videoObject } from "../video-object/stub.ts";
 import { ListQuerySchema, VideoPatchSchema } from "../contracts/video.ts";
 import { describeVideo } from "./describe.ts";
+import { describeStorage, storedObjects } from "./storage.ts";
 
 export const videos = new Hono<{ Bindings: Env }>();
 
@@ -56,6 +61,36 @@ videos.get("/:id/source", videoParam, uploadToken, async (c) => {
     cacheControl: "private, no-store",
     headers: { "Content-Disposition": attachment(source.filename) },
   });
+});
+
+/**
+ * The operator only: `Authorization: Bearer <ADMIN_TOKEN>`, 401 otherwise.
+ * Without ADMIN_TOKEN nobody passes, rather than everybody. (Local here
+ * while this is the one route no owner may call; it belongs in http/auth.ts
+ * once there is a second.)
+ */
+const administrator = createMiddleware<{ Bindings: Env }>(async (c, next) => {
+  const header = /^Bearer[ \t]+(\S{1,512})[ \t]*$/i.exec(c.req.header("authorization") ?? "");
+  if (!header)
+    throw apiError("missing_token", "Send the administrator's token as `Authorization: Bearer <ADMIN_TOKEN>`.");
+  const { adminToken } = readConfig(c.env);
+  if (adminToken === undefined)
+    throw apiError("invalid_token", "This deployment has no ADMIN_TOKEN, so nobody may list what a video stores.");
+  if (!(await safeEqual(header[1], adminToken)))
+    throw apiError("invalid_token", "The administrator's token is not valid.");
+  await next();
+});
+
+/**
+ * Every object the video stores in R2, for the operator. A video Reelay has
+ * no row for is 404 only when nothing is stored under its id either: objects
+ * left behind are exactly what this listing is for.
+ */
+videos.get("/:id/storage", videoParam, administrator, async (c) => {
+  const id = c.req.valid("param").id;
+  const [row, objects] = await Promise.all([getVideo(c.env.DB, id), storedObjects(c.env.VIDEOS, id)]);
+  if (!row && objects.length === 0) throw noSuchVideo();
+  return c.json(describeStorage(id, objects, row?.playbackJob ?? null), 200, { "Cache-Control": "no-store" });
 });
 
 /** `attachment` with the user's filename, safely encoded (RFC 6266 / 8187). */
