@@ -150,7 +150,7 @@ export type LargeBench = {
  * encode.ts's `Job` shape (it becomes `{ source: { path }, … }`).
  */
 function localJob(path: string, workDir: string, durationSec: number): Job {
-  return { sourcePath: path, workDir, durationSec };
+  return { source: { path }, workDir, durationSec };
 }
 
 async function freeBytes(): Promise<number> {
@@ -196,9 +196,7 @@ async function copyBaseline(path: string): Promise<{ args: string[]; seconds: nu
 const stackFor = (graceSeconds: number) =>
   startStack({
     env: {
-      // dev/start.ts passes wrangler only some settings as --var: with this, wrangler gives the Worker
-      // its process environment too, and so the two below.
-      CLOUDFLARE_INCLUDE_PROCESS_ENV: "true",
+      // dev/start.ts passes the Worker every setting set in its environment.
       ADMIN_TOKEN,
       FIRST_PLAYABLE_GRACE_SECONDS: String(graceSeconds),
     },
