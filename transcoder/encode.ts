@@ -25,7 +25,15 @@ export type RunOptions = {
   signal?: AbortSignal;
   /** Fraction (0..1) of the source's duration processed so far; called only when ffmpeg moved on. */
   onProgress?: (fraction: number) => void;
+  /**
+   * Runs niced: the ladder, which no viewer waits for, yields the CPU to
+   * other jobs' probes and first renditions, which someone does wait for.
+   */
+  background?: boolean;
 };
+
+/** `nice` value of background runs. */
+const BACKGROUND_NICENESS = 10;
 
 /** One job's ffmpeg work: where the source is read (a local file, or the worker's URL by range), where outputs go. */
 export type Job = { source: SourceInput; workDir: string; durationSec: number };
@@ -131,6 +139,7 @@ function runFfmpeg(spec: FfmpegRun, what: string, job: Job, options: RunOptions)
   ffmpegPaths();
   const { signal, onProgress } = options;
   const command = fluentCommand(spec);
+  if (options.background) command.renice(BACKGROUND_NICENESS);
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(abortError(signal));
     const kill = () => command.kill("SIGKILL");

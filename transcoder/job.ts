@@ -125,6 +125,7 @@ export async function runJob(
       throw error;
     });
     moved = true;
+    log("job.probed", { jobId: job.jobId, durationSec: probed.durationSec, videoCodec: probed.videoCodec });
     const workDir = dir;
     const upload = (files: string[], texts?: Map<string, string>) =>
       watch(uploadFiles(destination, workDir, files, texts));

@@ -234,7 +234,8 @@ async function transcode(
   try {
     if (rest.length > 0) {
       await dirs(rest.map((r) => r.name));
-      await encodeRungs(job, rest, plan, { signal: ladderAbort.signal, onProgress: progress.phase(weights.ladder) });
+      const onProgress = progress.phase(weights.ladder);
+      await encodeRungs(job, rest, plan, { signal: ladderAbort.signal, onProgress, background: true });
     }
   } catch (error) {
     ladderError = error;
