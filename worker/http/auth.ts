@@ -6,7 +6,8 @@
  * - `uploadToken`: the upload API and the source download; the video's
  *   object checks the token;
  * - `owner`: editing, deleting a video: its upload token, or the
- *   administrator's `ADMIN_TOKEN`.
+ *   administrator's `ADMIN_TOKEN`;
+ * - `administrator`: what only the operator sees (what a video stores).
  *
  * The two deployment credentials are kept apart: the one a script or a
  * trusted uploader holds to create uploads grants nothing over videos, so
@@ -81,6 +82,18 @@ export const owner = createMiddleware<{ Bindings: Env }, string, { out: { param:
     await next();
   },
 );
+
+/** The administrator (`ADMIN_TOKEN`) alone; without ADMIN_TOKEN nobody passes, rather than everybody. */
+export const administrator = createMiddleware<{ Bindings: Env }>(async (c, next) => {
+  const token = presentedToken(
+    c.req.header("authorization"),
+    "Send the administrator's token as `Authorization: Bearer <ADMIN_TOKEN>`.",
+  );
+  const { adminToken } = readConfig(c.env);
+  if (adminToken === undefined) throw apiError("invalid_token", "This deployment has no ADMIN_TOKEN.");
+  if (!(await safeEqual(token, adminToken))) throw apiError("invalid_token", "The administrator's token is not valid.");
+  await next();
+});
 
 /**
  * The claims of a valid job token for the `:jobId` of the path, on

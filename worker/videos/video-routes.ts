@@ -5,12 +5,9 @@
  * stores.
  */
 import { Hono } from "hono";
-import { createMiddleware } from "hono/factory";
-import { readConfig } from "../config.ts";
-import { safeEqual } from "../crypto/tokens.ts";
 import { getVideo, updateVideo } from "../db/videos.ts";
-import { owner, uploadToken } from "../http/auth.ts";
-import { apiError, unwrap } from "../http/errors.ts";
+import { administrator, owner, uploadToken } from "../http/auth.ts";
+import { unwrap } from "../http/errors.ts";
 import { noSuchVideo, videoParam } from "../http/params.ts";
 import { validJson, validQuery } from "../http/validate.ts";
 import { listVideos } from "../search/list.ts";
@@ -61,24 +58,6 @@ videos.get("/:id/source", videoParam, uploadToken, async (c) => {
     cacheControl: "private, no-store",
     headers: { "Content-Disposition": attachment(source.filename) },
   });
-});
-
-/**
- * The operator only: `Authorization: Bearer <ADMIN_TOKEN>`, 401 otherwise.
- * Without ADMIN_TOKEN nobody passes, rather than everybody. (Local here
- * while this is the one route no owner may call; it belongs in http/auth.ts
- * once there is a second.)
- */
-const administrator = createMiddleware<{ Bindings: Env }>(async (c, next) => {
-  const header = /^Bearer[ \t]+(\S{1,512})[ \t]*$/i.exec(c.req.header("authorization") ?? "");
-  if (!header)
-    throw apiError("missing_token", "Send the administrator's token as `Authorization: Bearer <ADMIN_TOKEN>`.");
-  const { adminToken } = readConfig(c.env);
-  if (adminToken === undefined)
-    throw apiError("invalid_token", "This deployment has no ADMIN_TOKEN, so nobody may list what a video stores.");
-  if (!(await safeEqual(header[1], adminToken)))
-    throw apiError("invalid_token", "The administrator's token is not valid.");
-  await next();
 });
 
 /**
