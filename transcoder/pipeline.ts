@@ -197,6 +197,12 @@ async function transcode(
   // Step 1: playable in seconds, with every audio track, published as it is written.
   const weights = phaseWeights(source, plan);
   let poster: Promise<unknown> | null = null;
+  /** The poster, made while step 1 goes on; its failure is seen where it is awaited, after step 1. */
+  const startPoster = (atSec: number) => {
+    const made = makePoster(job, plan, atSec, { signal });
+    made.catch(() => {});
+    return made;
+  };
   const first = await playableFirst(source, plan, job, {
     signal,
     onProgress: progress.phase(weights.first),
@@ -208,7 +214,7 @@ async function transcode(
       const { rendition, audio } = await firstMaster(video, await measure(video.name), audioMedia);
       // The declared duration until the whole copy is in; the poster meanwhile, from what is declared.
       await publish("growing", metadata([rendition], audio, source.durationSec, [], ["master.m3u8"]));
-      poster ??= makePoster(job, plan, source.durationSec * 0.1, { signal });
+      poster ??= startPoster(source.durationSec * 0.1);
     },
   });
   const audioMedia = await Promise.all(plan.audio.map((a) => measureMedia(workDir, a.name)));
@@ -216,7 +222,7 @@ async function transcode(
   const truncated = truncationWarning(source.durationSec, plays);
   const { rendition: firstRendition, audio } = await firstMaster(first.video, first.media, audioMedia);
   // Step 1 ended before any segment of every rendition was up (a clip shorter than a segment).
-  poster ??= makePoster(job, plan, plays * 0.1, { signal });
+  poster ??= startPoster(plays * 0.1);
   progress.phase(weights.poster);
   await poster;
   const warnings = truncated ? [truncated] : [];
