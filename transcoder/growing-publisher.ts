@@ -8,8 +8,12 @@
  * have moved on: a player never sees a segment named before it exists.
  * Once every rendition (the video and each audio track) has a segment up,
  * `onFirstSegments` runs, once.
+ *
+ * With `discard`, each media segment is deleted from the work dir once it is
+ * up (its size kept in `sizes`): a copy of a 50 GiB source need not fit on
+ * the transcoder's disk.
  */
-import { readFile } from "node:fs/promises";
+import { readFile, stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { abortError } from "./errors.ts";
 import { parseMediaPlaylist } from "./hls-playlists.ts";
@@ -30,18 +34,24 @@ export class GrowingPublisher {
   private readonly workDir: string;
   private readonly names: string[];
   private readonly upload: Upload;
-  private readonly onFirstSegments: (published: Snapshots) => Promise<void>;
+  private readonly onFirstSegments: (published: Snapshots, sizes: Map<string, number>) => Promise<void>;
   private readonly published: Snapshots = new Map();
   private readonly segmentsUp = new Map<string, number>();
+  private readonly discard: boolean;
   private announced = false;
+  /** Bytes of every media segment uploaded, by path in the work dir: what measures it once discarded. */
+  readonly sizes = new Map<string, number>();
 
   constructor(options: {
     workDir: string;
     /** The renditions written, each a directory holding `index.m3u8`. */
     names: string[];
     upload: Upload;
-    onFirstSegments: (published: Snapshots) => Promise<void>;
+    /** With each playlist as published, and the sizes of the segments it names. */
+    onFirstSegments: (published: Snapshots, sizes: Map<string, number>) => Promise<void>;
+    discard?: boolean;
   }) {
+    this.discard = options.discard ?? false;
     this.workDir = options.workDir;
     this.names = options.names;
     this.upload = options.upload;
@@ -57,18 +67,16 @@ export class GrowingPublisher {
       const { init, segments } = parseMediaPlaylist(text);
       if (segments.length === 0) continue;
       const up = this.segmentsUp.get(name) ?? 0;
-      const files = [
-        ...(up === 0 && init ? [`${name}/${init}`] : []),
-        ...segments.slice(up).map((s) => `${name}/${s.uri}`),
-        path,
-      ];
-      await this.upload(files, new Map([[path, text]]));
+      const fresh = segments.slice(up).map((s) => `${name}/${s.uri}`);
+      for (const file of fresh) this.sizes.set(file, (await stat(join(this.workDir, file))).size);
+      await this.upload([...(up === 0 && init ? [`${name}/${init}`] : []), ...fresh, path], new Map([[path, text]]));
       this.published.set(name, text);
       this.segmentsUp.set(name, segments.length);
+      if (this.discard) for (const file of fresh) await unlink(join(this.workDir, file));
     }
     if (!this.announced && this.names.every((n) => this.published.has(n))) {
       this.announced = true;
-      await this.onFirstSegments(new Map(this.published));
+      await this.onFirstSegments(new Map(this.published), this.sizes);
     }
   }
 

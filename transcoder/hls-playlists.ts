@@ -73,12 +73,21 @@ export type MeasuredMedia = {
   init: Buffer | null;
 };
 
-/** Measures a rendition from its media playlist on disk, or from `text`, the playlist as published so far. */
-export async function measureMedia(workDir: string, name: string, text?: string): Promise<MeasuredMedia> {
+/**
+ * Measures a rendition from its media playlist on disk, or from `text`, the
+ * playlist as published so far; segment sizes from `sizes` (by path in the
+ * work dir) for segments no longer on disk, else from the files.
+ */
+export async function measureMedia(
+  workDir: string,
+  name: string,
+  options: { text?: string; sizes?: Map<string, number> } = {},
+): Promise<MeasuredMedia> {
   const playlistPath = `${name}/index.m3u8`;
-  const playlist = parseMediaPlaylist(text ?? (await readFile(join(workDir, playlistPath), "utf8")));
+  const playlist = parseMediaPlaylist(options.text ?? (await readFile(join(workDir, playlistPath), "utf8")));
   if (playlist.segments.length === 0) throw new Error(`${playlistPath} lists no segments`);
-  const sizeOf = async (uri: string) => (await stat(join(workDir, name, uri))).size;
+  const sizeOf = async (uri: string) =>
+    options.sizes?.get(`${name}/${uri}`) ?? (await stat(join(workDir, name, uri))).size;
   const segments = await Promise.all(playlist.segments.map(async (s) => ({ ...s, bytes: await sizeOf(s.uri) })));
   const init = playlist.init ? await readFile(join(workDir, name, playlist.init)) : null;
   const segmentBytes = segments.reduce((n, s) => n + s.bytes, 0);

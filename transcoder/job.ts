@@ -142,6 +142,7 @@ export async function runJob(
         progress = fraction * 0.99;
       },
       upload,
+      discardUploaded: true,
       onPublish: async (step, meta) => {
         await upload(meta.files);
         log(`job.${step}`, {

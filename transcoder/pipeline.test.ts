@@ -39,7 +39,7 @@ type Run = {
   progress: Array<{ at: number; value: number }>;
 };
 
-async function transcode(name: string, sourcePath: string): Promise<Run> {
+async function transcode(name: string, sourcePath: string, discardUploaded = false): Promise<Run> {
   const workDir = join(root, `${name}-out`);
   const publishes: Publish[] = [];
   const uploads: Uploaded[] = [];
@@ -55,6 +55,7 @@ async function transcode(name: string, sourcePath: string): Promise<Run> {
     workDir,
     onProgress: (value) => progress.push({ at: Date.now(), value }),
     upload,
+    discardUploaded,
     onPublish: async (step, metadata) => {
       await upload(metadata.files);
       const master = await readFile(join(workDir, "master.m3u8"), "utf8");
@@ -320,6 +321,22 @@ describe("a source whose first rendition takes seconds to encode", () => {
     expect(growing.master).toContain("360p/index.m3u8");
     expect(growing.master).toContain('URI="audio_0/index.m3u8"');
     await expectPublishedFiles(run);
+  });
+});
+
+describe("discarding step 1's segments once uploaded", () => {
+  it("leaves none on disk and measures and publishes the same as keeping them", async () => {
+    const source = await clip("discard.mp4", { width: 640, height: 360, seconds: 9 });
+    const [kept, discarded] = [await transcode("kept", source), await transcode("discarded", source, true)];
+    const onDisk = await filesOnDisk(discarded.workDir);
+    expect(onDisk.filter((f) => /^(source|audio_0)\/seg_/.test(f))).toEqual([]);
+    expect(onDisk.filter((f) => /^360p\/seg_/.test(f)).length).toBeGreaterThan(0);
+    expect(discarded.uploads.map((u) => u.file)).toEqual(kept.uploads.map((u) => u.file));
+    // Step 1 is a copy, the same bytes both times (the ladder's encodes may differ by a few bytes).
+    const stepOne = (r: Run) => r.publishes.find((p) => p.step === "playable")!.metadata;
+    expect(stepOne(discarded).renditions).toEqual(stepOne(kept).renditions);
+    expect(stepOne(discarded).audioTracks).toEqual(stepOne(kept).audioTracks);
+    expect(discarded.result.audioTracks).toEqual(kept.result.audioTracks);
   });
 });
 

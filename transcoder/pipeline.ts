@@ -61,6 +61,11 @@ export type PipelineOptions = {
   onPublish?: (step: PublishStep, metadata: PublishedMetadata) => void | Promise<void>;
   /** Uploads step 1's files as ffmpeg writes them (growing-publisher.ts); none are uploaded without it. */
   upload?: Upload;
+  /**
+   * Deletes step 1's segments from `workDir` once uploaded, so the copy of a
+   * large source never fills the disk; left for tests to inspect otherwise.
+   */
+  discardUploaded?: boolean;
   signal?: AbortSignal;
   /** What a source may declare (config.ts); the defaults when absent. */
   limits?: SourceLimits;
@@ -208,8 +213,9 @@ async function transcode(
     onProgress: progress.phase(weights.first),
     log: options.log,
     upload: options.upload ?? (async () => {}),
-    onFirstSegments: async (video, published) => {
-      const measure = (name: string) => measureMedia(workDir, name, published.get(name));
+    discard: options.discardUploaded ?? false,
+    onFirstSegments: async (video, published, sizes) => {
+      const measure = (name: string) => measureMedia(workDir, name, { text: published.get(name), sizes });
       const audioMedia = await Promise.all(plan.audio.map((a) => measure(a.name)));
       const { rendition, audio } = await firstMaster(video, await measure(video.name), audioMedia);
       // The declared duration until the whole copy is in; the poster meanwhile, from what is declared.
@@ -217,7 +223,7 @@ async function transcode(
       poster ??= startPoster(source.durationSec * 0.1);
     },
   });
-  const audioMedia = await Promise.all(plan.audio.map((a) => measureMedia(workDir, a.name)));
+  const audioMedia = await Promise.all(plan.audio.map((a) => measureMedia(workDir, a.name, { sizes: first.sizes })));
   const plays = Math.max(first.media.durationSec, ...audioMedia.map((a) => a.durationSec));
   const truncated = truncationWarning(source.durationSec, plays);
   const { rendition: firstRendition, audio } = await firstMaster(first.video, first.media, audioMedia);
@@ -271,15 +277,19 @@ async function transcode(
 /** Step 1's video rendition: its name, and how the master describes it. */
 type FirstVideo = { name: string; describe: ReturnType<typeof rungVideo> };
 
-/** Step 1 once written: its video rendition, and what ffmpeg wrote for it, measured once. */
-type FirstRendition = { video: FirstVideo; media: MeasuredMedia };
+/**
+ * Step 1 once written: its video rendition, what ffmpeg wrote for it,
+ * measured once, and the sizes of every segment of step 1 (discarded ones too).
+ */
+type FirstRendition = { video: FirstVideo; media: MeasuredMedia; sizes: Map<string, number> };
 
 type FirstOptions = RunOptions & {
   signal: AbortSignal;
   log?: PipelineLog;
   upload: Upload;
+  discard: boolean;
   /** Every rendition of step 1 has its first segment up: `published` holds each playlist as uploaded. */
-  onFirstSegments: (video: FirstVideo, published: Snapshots) => Promise<void>;
+  onFirstSegments: (video: FirstVideo, published: Snapshots, sizes: Map<string, number>) => Promise<void>;
 };
 
 /** How a rung's video is described in the master. */
@@ -290,22 +300,24 @@ function rungVideo(r: Rung, plan: Plan) {
 
 /**
  * Runs step 1's ffmpeg `work`, writing `video` and the audio tracks, while
- * publishing what it has written (growing-publisher.ts).
+ * publishing what it has written (growing-publisher.ts); the sizes of the segments published.
  */
-function publishing(
+async function publishing(
   video: FirstVideo,
   plan: Plan,
   job: Job,
   options: FirstOptions,
   work: (signal: AbortSignal) => Promise<void>,
-): Promise<void> {
+): Promise<Map<string, number>> {
   const publisher = new GrowingPublisher({
     workDir: job.workDir,
     names: [video.name, ...plan.audio.map((a) => a.name)],
     upload: options.upload,
-    onFirstSegments: (published) => options.onFirstSegments(video, published),
+    discard: options.discard,
+    onFirstSegments: (published, sizes) => options.onFirstSegments(video, published, sizes),
   });
-  return publisher.during(work, options.signal);
+  await publisher.during(work, options.signal);
+  return publisher.sizes;
 }
 
 /**
@@ -324,10 +336,10 @@ async function playableFirst(source: SourceInfo, plan: Plan, job: Job, options: 
   }
   const video: FirstVideo = { name: plan.quick.name, describe: rungVideo(plan.quick, plan) };
   await mkdir(join(job.workDir, video.name), { recursive: true });
-  await publishing(video, plan, job, options, (signal) =>
+  const sizes = await publishing(video, plan, job, options, (signal) =>
     encodeRungs(job, [plan.quick], plan, { ...options, signal, audio: true }),
   );
-  return { video, media: await measureMedia(job.workDir, video.name) };
+  return { video, media: await measureMedia(job.workDir, video.name, { sizes }), sizes };
 }
 
 /**
@@ -350,18 +362,19 @@ async function copyFirst(
     name: "source",
     describe: { width: source.width, height: source.height, frameRate: source.frameRate, fallbackAvc1 },
   };
+  let sizes: Map<string, number>;
   try {
     await mkdir(join(job.workDir, "source"), { recursive: true });
-    await publishing(video, plan, job, options, (signal) => remuxToHls(job, plan, { ...options, signal }));
+    sizes = await publishing(video, plan, job, options, (signal) => remuxToHls(job, plan, { ...options, signal }));
   } catch (error) {
     if (!(error instanceof TranscodeError) || error.retryable || options.signal.aborted) throw error;
     options.log?.("pipeline.copy_failed", { reason: error.message, detail: error.detail });
     return null;
   }
-  const media = await measureMedia(job.workDir, "source").catch(() => null);
+  const media = await measureMedia(job.workDir, "source", { sizes }).catch(() => null);
   if (!media || !playsInFull(source.durationSec, media.durationSec)) {
     options.log?.("pipeline.copy_short", { declaredSec: source.durationSec, playsSec: media?.durationSec ?? 0 });
     return null;
   }
-  return { video, media };
+  return { video, media, sizes };
 }
