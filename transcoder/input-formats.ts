@@ -4,10 +4,11 @@
  * files on this host, `image2` reads a numbered series, `lavfi` makes input
  * out of nothing. An uploaded 90-byte `.m3u8` once made the transcoder read
  * and publish a local file. So every ffprobe and ffmpeg run opens its input
- * with these arguments: only the containers people upload, and only the
- * `file` protocol (the one local source in the job's directory; outputs are
- * local files too). A file of any other format fails at open with
- * "Format not on whitelist", before a byte past its header is read.
+ * with these arguments: only the containers people upload, and only the one
+ * protocol the source is read with (HTTP from the worker in a job, `file`
+ * for a local path in tests and benchmarks; outputs are local files). A file
+ * of any other format fails at open with "Format not on whitelist", before a
+ * byte past its header is read.
  */
 import { SOURCE_REASONS } from "../worker/contracts/vocabulary.ts";
 
@@ -41,9 +42,9 @@ export const ACCEPTED_FORMATS = [
 export const INPUT_GUARD = ["-protocol_whitelist", "file", "-format_whitelist", ACCEPTED_FORMATS.join(",")];
 
 /**
- * Where ffmpeg reads a source: a local file, or the worker's source URL read
- * by range with the job's token, so a probe reads the few bytes it needs
- * instead of waiting for a download of the whole file.
+ * Where ffmpeg reads a source: the worker's source URL read by range with
+ * the job's token (a job never downloads its source: a probe reads the few
+ * bytes it needs, the copy and the encodes stream it), or a local file.
  */
 export type SourceInput = { path: string } | { url: string; token: string; stallMs: number };
 
