@@ -155,7 +155,7 @@ export async function runJob(
           await stopHeartbeat();
           await callback({ type: "completed", jobId: job.jobId, metadata: meta });
         } else {
-          await callback({ type: "playable", jobId: job.jobId, metadata: meta });
+          await callback({ type: "playable", jobId: job.jobId, metadata: meta, growing: step === "growing" });
         }
       },
     });

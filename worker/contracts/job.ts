@@ -88,11 +88,18 @@ export type Metadata = z.infer<typeof MetadataSchema>;
 
 /**
  * The transcoder's callbacks. `progress` doubles as the heartbeat; `playable`
- * says the first rendition is published, `completed` the whole ladder.
+ * says the first rendition is published (`growing` while it is still being
+ * written: its playlists have their first segments but no `EXT-X-ENDLIST`),
+ * `completed` the whole ladder.
  */
 export const JobEventSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("progress"), jobId: z.string(), progress: z.number().min(0).max(1) }),
-  z.object({ type: z.literal("playable"), jobId: z.string(), metadata: MetadataSchema }),
+  z.object({
+    type: z.literal("playable"),
+    jobId: z.string(),
+    metadata: MetadataSchema,
+    growing: z.boolean().default(false),
+  }),
   z.object({ type: z.literal("completed"), jobId: z.string(), metadata: MetadataSchema }),
   z.object({ type: z.literal("failed"), jobId: z.string(), reason: z.string().max(2000), retryable: z.boolean() }),
 ]);

@@ -306,6 +306,27 @@ describe("processing", () => {
     await expectError(api(`/videos/${up.videoId}/master.m3u8`), 409, "not_ready");
   });
 
+  it("fails a video whose job fails for good while its first rendition is still growing, and serves none of it", async () => {
+    const { up, job } = await processingVideo();
+    expect((await put(job, "master.m3u8", "#EXTM3U\n")).status).toBe(204);
+    expect((await event(job, { type: "playable", metadata, growing: true })).status).toBe(200);
+    expect(await video(up.videoId)).toMatchObject({ status: "ready" });
+    const reason = "Processing took longer than the 61 s allowed for a 20 s video and was stopped.";
+    expect((await event(job, { type: "failed", reason, retryable: false })).status).toBe(200);
+    expect(await video(up.videoId)).toMatchObject({ status: "failed", error: reason, playback: { hls: null } });
+    await expectError(api(`/videos/${up.videoId}/master.m3u8`), 409, "not_ready");
+  });
+
+  it("stays ready on its whole first rendition when the ladder's job fails for good", async () => {
+    const { up, job } = await processingVideo();
+    expect((await event(job, { type: "playable", metadata, growing: true })).status).toBe(200);
+    await publishPlayable(job);
+    const reason = "The video could not be processed while encoding 720p.";
+    expect((await event(job, { type: "failed", reason, retryable: false })).status).toBe(200);
+    expect(await video(up.videoId)).toMatchObject({ status: "ready", error: reason });
+    expect((await api(`/videos/${up.videoId}/master.m3u8`)).status).toBe(200);
+  });
+
   it("refuses unsigned, forged, expired and cross-job tokens", async () => {
     const { up, job } = await processingVideo();
     const other = {

@@ -112,8 +112,16 @@ const V3_FIRST_COPY = `
 ALTER TABLE video ADD COLUMN first_copy_retire_at INTEGER;
 `;
 
+/**
+ * Version 4: whether the rendition served is still being written (published
+ * at its first segments): a job that fails then leaves nothing that plays to the end.
+ */
+const V4_PLAYBACK_GROWING = `
+ALTER TABLE video ADD COLUMN playback_growing INTEGER NOT NULL DEFAULT 0;
+`;
+
 /** Migration `i` brings the storage to version `i + 1`. */
-export const MIGRATIONS: readonly string[] = [V1_UNVERSIONED_SCHEMA, V2_VIDEO_ROW, V3_FIRST_COPY];
+export const MIGRATIONS: readonly string[] = [V1_UNVERSIONED_SCHEMA, V2_VIDEO_ROW, V3_FIRST_COPY, V4_PLAYBACK_GROWING];
 
 /**
  * Whether the object has stored anything: tables of any version. The

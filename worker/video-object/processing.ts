@@ -126,7 +126,13 @@ export class Processing {
         break;
       case "playable":
         this.store.heartbeat(job.jobId, now);
-        this.store.updateVideo({ status: "ready", playbackJob: job.jobId, ladderComplete: false, updatedAt: now });
+        this.store.updateVideo({
+          status: "ready",
+          playbackJob: job.jobId,
+          ladderComplete: false,
+          playbackGrowing: event.growing,
+          updatedAt: now,
+        });
         await this.mirror({
           status: "ready",
           playbackJob: job.jobId,
@@ -141,6 +147,7 @@ export class Processing {
           status: "ready",
           playbackJob: job.jobId,
           ladderComplete: true,
+          playbackGrowing: false,
           error: null,
           updatedAt: now,
           // The final master no longer lists the first-playable copy; its viewers get a grace.
@@ -212,7 +219,11 @@ export class Processing {
     this.store.updateJob(last.jobId, { retryAt: Date.now() + this.stallMs });
   }
 
-  /** Ends processing as failed, unless a playable rendition is already served (then it stays ready). */
+  /**
+   * Ends processing as failed, unless a whole playable rendition is already
+   * served (then it stays ready). One still being written when its job
+   * failed would play only part of the video: then the video fails too.
+   */
   async fail(reason: string): Promise<void> {
     const video = this.store.video();
     if (!video) return;
@@ -220,9 +231,9 @@ export class Processing {
     this.store.clearRetries();
     const active = this.store.activeJob();
     if (active) this.store.updateJob(active.jobId, { state: "failed" });
-    if (video.status === "processing") {
-      this.store.updateVideo({ status: "failed", updatedAt: Date.now() });
-      await this.mirror({ status: "failed", error: reason, progress: null });
+    if (video.status === "processing" || (video.status === "ready" && video.playbackGrowing)) {
+      this.store.updateVideo({ status: "failed", playbackJob: null, playbackGrowing: false, updatedAt: Date.now() });
+      await this.mirror({ status: "failed", playbackJob: null, error: reason, progress: null });
     } else {
       await this.mirror({ error: reason });
     }

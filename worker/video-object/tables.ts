@@ -39,6 +39,8 @@ export const video = sqliteTable("video", {
   /** The job whose outputs are served. */
   playbackJob: text("playback_job"),
   ladderComplete: integer("ladder_complete", { mode: "boolean" }).notNull().default(false),
+  /** The playback job's first rendition is still being written (its playlists grow): it plays only as far as they go. */
+  playbackGrowing: integer("playback_growing", { mode: "boolean" }).notNull().default(false),
   error: text("error"),
   /**
    * Epoch milliseconds after which the playback job's first-playable copy
