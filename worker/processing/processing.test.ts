@@ -289,6 +289,24 @@ describe("processing", () => {
     });
   });
 
+  it("keeps playing a ready video whose job goes silent until the next job's outputs replace it", async () => {
+    const { up, job: first } = await processingVideo();
+    await publishPlayable(first);
+    await inVideoObject(up.videoId, (sql) => {
+      sql.exec("UPDATE jobs SET heartbeat_at = ?", Date.now() - 60_000);
+    });
+    expect(await runDurableObjectAlarm(videoStub(up.videoId))).toBe(true);
+    // Superseded, so it may write nothing more; what it published still plays.
+    await expectError(put(first, "source/seg_00002.m4s", "late write"), 409, "job_superseded");
+    expect((await api(`/videos/${up.videoId}/${first.jobId}/source/seg_00001.m4s`)).status).toBe(200);
+    expect((await api(`/videos/${up.videoId}/master.m3u8`)).status).toBe(200);
+
+    const second = await startJob(up.videoId, 2);
+    await publishPlayable(second);
+    expect((await event(second, { type: "completed", metadata })).status).toBe(200);
+    expect(await bucketKeys(`videos/${up.videoId}/jobs/${first.jobId}/`)).toEqual([]);
+  });
+
   it("fails with the transcoder's reason, once, and keeps the source downloadable", async () => {
     const { up, file, job } = await processingVideo();
     expect(

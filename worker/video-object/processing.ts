@@ -8,7 +8,8 @@
  * count (a late, repeated or superseded callback is refused `job_superseded`
  * and cannot move a `ready` video back); a job silent past the heartbeat
  * timeout is superseded and started again by the alarm; losers' outputs are
- * deleted.
+ * deleted (a superseded job's that the video plays once another job's are
+ * published: a retry never takes a playing video away).
  *
  * The alarm is also the durable backstop of the hand-off: a job refused
  * because every transcoder is busy is offered again a few seconds later, and
@@ -77,7 +78,7 @@ export class Processing {
     const jobId = newJobId(attempt);
     if (active) this.store.updateJob(active.jobId, { state: "superseded" });
     this.store.addJob(jobId, attempt, now);
-    if (active) await deletePrefix(this.env.VIDEOS, jobPrefix(video.videoId, active.jobId));
+    if (active) await this.dropOutputs(active.jobId);
     return { start: true, jobId, attempt };
   }
 
@@ -197,7 +198,7 @@ export class Processing {
     const video = this.store.video();
     if (!active || !video) return;
     this.store.updateJob(active.jobId, { state: "superseded" });
-    await deletePrefix(this.env.VIDEOS, jobPrefix(video.videoId, active.jobId));
+    await this.dropOutputs(active.jobId);
     if (active.attempt < this.config.jobMaxAttempts) {
       // Queued at once: the alarm that decided on it already waited.
       await queueTranscode(this.env, video.videoId, active.attempt + 1);
@@ -237,6 +238,17 @@ export class Processing {
     } else {
       await this.mirror({ error: reason });
     }
+  }
+
+  /**
+   * Deletes a superseded job's outputs, unless they are what the video
+   * plays: those stay served until another job's are published (its
+   * `completed` sweeps every other job's), so viewers never lose a playing video to a retry.
+   */
+  private async dropOutputs(jobId: string): Promise<void> {
+    const video = this.store.video();
+    if (!video || video.playbackJob === jobId) return;
+    await deletePrefix(this.env.VIDEOS, jobPrefix(video.videoId, jobId));
   }
 
   /** How long a refused hand-off waits for the queue's own retry before the alarm queues it again. */
