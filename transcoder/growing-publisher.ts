@@ -16,7 +16,7 @@
 import { readFile, stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { abortError } from "./errors.ts";
-import { parseMediaPlaylist } from "./hls-playlists.ts";
+import { type MediaPlaylist, parseMediaPlaylist } from "./hls-playlists.ts";
 
 /**
  * Uploads files of the work dir in the given order; `texts` gives the bytes
@@ -27,8 +27,8 @@ export type Upload = (files: string[], texts?: Map<string, string>) => Promise<v
 /** Each rendition's playlist text as published, by rendition name. */
 export type Snapshots = Map<string, string>;
 
-/** How often the playlists are read while ffmpeg writes: a fraction of a 4 s segment. */
-const SYNC_INTERVAL_MS = 250;
+/** How often the playlists are read while ffmpeg writes: reading one is cheap, and the first is awaited. */
+const SYNC_INTERVAL_MS = 100;
 
 export class GrowingPublisher {
   private readonly workDir: string;
@@ -38,6 +38,7 @@ export class GrowingPublisher {
   private readonly published: Snapshots = new Map();
   private readonly segmentsUp = new Map<string, number>();
   private readonly discard: boolean;
+  private readonly accept: (name: string, playlist: MediaPlaylist) => void;
   private announced = false;
   /** Bytes of every media segment uploaded, by path in the work dir: what measures it once discarded. */
   readonly sizes = new Map<string, number>();
@@ -50,7 +51,10 @@ export class GrowingPublisher {
     /** With each playlist as published, and the sizes of the segments it names. */
     onFirstSegments: (published: Snapshots, sizes: Map<string, number>) => Promise<void>;
     discard?: boolean;
+    /** Looks at each rendition's playlist before it is published; what it throws stops the work. */
+    accept?: (name: string, playlist: MediaPlaylist) => void;
   }) {
+    this.accept = options.accept ?? (() => {});
     this.discard = options.discard ?? false;
     this.workDir = options.workDir;
     this.names = options.names;
@@ -58,26 +62,30 @@ export class GrowingPublisher {
     this.onFirstSegments = options.onFirstSegments;
   }
 
-  /** Publishes what ffmpeg has finished since the last sync. */
+  /** Publishes what ffmpeg has finished since the last sync, every rendition side by side. */
   async sync(): Promise<void> {
-    for (const name of this.names) {
-      const path = `${name}/index.m3u8`;
-      const text = await readFile(join(this.workDir, path), "utf8").catch(() => null);
-      if (text === null || text === this.published.get(name)) continue;
-      const { init, segments } = parseMediaPlaylist(text);
-      if (segments.length === 0) continue;
-      const up = this.segmentsUp.get(name) ?? 0;
-      const fresh = segments.slice(up).map((s) => `${name}/${s.uri}`);
-      for (const file of fresh) this.sizes.set(file, (await stat(join(this.workDir, file))).size);
-      await this.upload([...(up === 0 && init ? [`${name}/${init}`] : []), ...fresh, path], new Map([[path, text]]));
-      this.published.set(name, text);
-      this.segmentsUp.set(name, segments.length);
-      if (this.discard) for (const file of fresh) await unlink(join(this.workDir, file));
-    }
+    await Promise.all(this.names.map((name) => this.syncRendition(name)));
     if (!this.announced && this.names.every((n) => this.published.has(n))) {
       this.announced = true;
       await this.onFirstSegments(new Map(this.published), this.sizes);
     }
+  }
+
+  private async syncRendition(name: string): Promise<void> {
+    const path = `${name}/index.m3u8`;
+    const text = await readFile(join(this.workDir, path), "utf8").catch(() => null);
+    if (text === null || text === this.published.get(name)) return;
+    const playlist = parseMediaPlaylist(text);
+    const { init, segments } = playlist;
+    if (segments.length === 0) return;
+    this.accept(name, playlist);
+    const up = this.segmentsUp.get(name) ?? 0;
+    const fresh = segments.slice(up).map((s) => `${name}/${s.uri}`);
+    for (const file of fresh) this.sizes.set(file, (await stat(join(this.workDir, file))).size);
+    await this.upload([...(up === 0 && init ? [`${name}/${init}`] : []), ...fresh, path], new Map([[path, text]]));
+    this.published.set(name, text);
+    this.segmentsUp.set(name, segments.length);
+    if (this.discard) for (const file of fresh) await unlink(join(this.workDir, file));
   }
 
   /**

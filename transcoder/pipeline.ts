@@ -5,6 +5,7 @@
  * by segment as ffmpeg writes it, then the full ladder. The source is read
  * where it is (the worker's URL, by range): no local copy of it is needed.
  */
+import { existsSync } from "node:fs";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Metadata } from "../worker/contracts/job.ts";
@@ -16,6 +17,7 @@ import { GrowingPublisher, type Snapshots, type Upload } from "./growing-publish
 import {
   type AudioMeta,
   audioRendition,
+  type MediaPlaylist,
   type MeasuredMedia,
   masterPlaylist,
   measureMedia,
@@ -306,7 +308,7 @@ async function publishing(
   video: FirstVideo,
   plan: Plan,
   job: Job,
-  options: FirstOptions,
+  options: FirstOptions & { accept?: (name: string, playlist: MediaPlaylist) => void },
   work: (signal: AbortSignal) => Promise<void>,
 ): Promise<Map<string, number>> {
   const publisher = new GrowingPublisher({
@@ -314,6 +316,7 @@ async function publishing(
     names: [video.name, ...plan.audio.map((a) => a.name)],
     upload: options.upload,
     discard: options.discard,
+    accept: options.accept,
     onFirstSegments: (published, sizes) => options.onFirstSegments(video, published, sizes),
   });
   await publisher.during(work, options.signal);
@@ -343,13 +346,33 @@ async function playableFirst(source: SourceInfo, plan: Plan, job: Job, options: 
 }
 
 /**
- * The source copied into HLS, or null when the copy cannot stand: ffmpeg
- * refused it (a stream the remux rules let through but the muxer cannot
- * take), or it plays less than the source (H.264 with B-frames in AVI has no
- * presentation times, and copies as a zero-length segment). Encoding then
- * decides; a failure of the machine is thrown instead, since encoding would hit it too.
- * A copy that fails after its first segments were announced is replaced by
- * the encode's own announcement: players that started on it reload the master.
+ * The copy's segments can only start at the source's keyframes: a segment
+ * longer than this means keyframes too sparse to copy (screen recordings,
+ * some editors' exports), and the first rendition is encoded instead.
+ */
+const MAX_COPIED_SEGMENT_SEC = 10;
+
+/** The copy stopped early: what it writes cannot be published. */
+class UnfitCopy extends Error {
+  constructor(why: string) {
+    super(why);
+    this.name = "UnfitCopy";
+  }
+}
+
+const tooLong = (seconds: number) =>
+  new UnfitCopy(`a copied segment would last ${Math.round(seconds)} s, over ${MAX_COPIED_SEGMENT_SEC} s`);
+
+/**
+ * The source copied into HLS, or null when the copy cannot stand: its
+ * keyframes are too sparse (a segment over MAX_COPIED_SEGMENT_SEC, or none
+ * after that much of the source), ffmpeg refused it (a stream the remux rules
+ * let through but the muxer cannot take), or it plays less than the source
+ * (H.264 with B-frames in AVI has no presentation times, and copies as a
+ * zero-length segment). Encoding then decides; a failure of the machine is
+ * thrown instead, since encoding would hit it too. A copy that fails after
+ * its first segments were announced is replaced by the encode's own
+ * announcement: players that started on it reload the master.
  */
 async function copyFirst(
   source: SourceInfo,
@@ -362,12 +385,40 @@ async function copyFirst(
     name: "source",
     describe: { width: source.width, height: source.height, frameRate: source.frameRate, fallbackAvc1 },
   };
+  const sparse = new AbortController();
+  const accept = (name: string, playlist: MediaPlaylist) => {
+    const longest = Math.max(...playlist.segments.map((s) => s.duration));
+    if (name !== video.name) return;
+    // EXTINF carries the muxer's rounding: a 10 s GOP is not sparse.
+    if (longest > MAX_COPIED_SEGMENT_SEC + 0.1) throw tooLong(longest);
+    // A stream without presentation times (H.264 with B-frames in AVI) copies into empty segments.
+    if (playlist.segments.some((s) => !(s.duration > 0))) throw new UnfitCopy("a copied segment plays for 0 s");
+  };
+  const playlist = join(job.workDir, video.name, "index.m3u8");
+  const remux = (signal: AbortSignal) =>
+    remuxToHls(job, plan, {
+      ...options,
+      signal: AbortSignal.any([signal, sparse.signal]),
+      onProgress: (fraction) => {
+        options.onProgress?.(fraction);
+        // ffmpeg writes the playlist once it has cut the first segment: none yet, that far
+        // into the source, means no keyframe to cut at.
+        const seconds = fraction * job.durationSec;
+        if (seconds > MAX_COPIED_SEGMENT_SEC + 1 && !existsSync(playlist)) sparse.abort(tooLong(seconds));
+      },
+    });
   let sizes: Map<string, number>;
   try {
     await mkdir(join(job.workDir, "source"), { recursive: true });
-    sizes = await publishing(video, plan, job, options, (signal) => remuxToHls(job, plan, { ...options, signal }));
+    sizes = await publishing(video, plan, job, { ...options, accept }, remux);
   } catch (error) {
-    if (!(error instanceof TranscodeError) || error.retryable || options.signal.aborted) throw error;
+    if (options.signal.aborted) throw error;
+    const refused = sparse.signal.aborted ? sparse.signal.reason : error;
+    if (refused instanceof UnfitCopy) {
+      options.log?.("pipeline.copy_unfit", { reason: refused.message });
+      return null;
+    }
+    if (!(error instanceof TranscodeError) || error.retryable) throw error;
     options.log?.("pipeline.copy_failed", { reason: error.message, detail: error.detail });
     return null;
   }

@@ -29,7 +29,6 @@ const source = (overrides: Partial<SourceInfo> = {}): SourceInfo => ({
   hdr: null,
   audio: [track()],
   audioCodec: "aac",
-  maxKeyframeIntervalSec: 2,
   ...overrides,
 });
 
@@ -178,6 +177,5 @@ describe("remux eligibility", () => {
     expect(canRemux(source({ interlaced: "tff" }))).toBe(false);
     expect(canRemux(source({ hdr: "hlg" }))).toBe(false);
     expect(canRemux(source({ rotation: 90 }))).toBe(false);
-    expect(canRemux(source({ maxKeyframeIntervalSec: 12 }))).toBe(false);
   });
 });

@@ -74,8 +74,6 @@ export const LADDER_PRESET = "veryfast";
 const MAX_FPS = 60;
 /** The contract's cap; broadcast files with more tracks keep the first ones. */
 const MAX_AUDIO_TRACKS = 16;
-/** Remuxed segments can only start at source keyframes; beyond this, encode instead. */
-const MAX_REMUX_KEYFRAME_INTERVAL = 10;
 
 const even = (n: number) => Math.max(2, 2 * Math.round(n / 2));
 
@@ -118,7 +116,9 @@ const PROFILES_WITHOUT_EXTRAS = new Set(["Constrained Baseline", "Baseline", "Ma
  * non-square-pixel sources are encoded too, because MSE players do not all
  * honour the container's rotation matrix or aspect ratio; interlaced ones
  * would show combing, HDR ones a washed-out picture. Audio is its own
- * rendition, copied or encoded, so it never stands in the way.
+ * rendition, copied or encoded, so it never stands in the way. Keyframes too
+ * sparse to cut segments at are found by the copy itself (pipeline.ts
+ * `copyFirst`), which then gives way to encoding.
  */
 export function canRemux(source: SourceInfo): boolean {
   return (
@@ -128,9 +128,7 @@ export function canRemux(source: SourceInfo): boolean {
     (source.pixelFormat === "yuv420p" || source.pixelFormat === "yuvj420p") &&
     PROFILES_WITHOUT_EXTRAS.has(source.profile ?? "") &&
     source.rotation === 0 &&
-    source.squarePixels &&
-    source.maxKeyframeIntervalSec !== null &&
-    source.maxKeyframeIntervalSec <= MAX_REMUX_KEYFRAME_INTERVAL
+    source.squarePixels
   );
 }
 

@@ -31,7 +31,6 @@ describe("probing a good source", () => {
       hdr: null,
       audio: [{ index: 0, codec: "aac", profile: "LC", channels: 2, sampleRate: 48000, isDefault: true }],
       audioCodec: "aac",
-      maxKeyframeIntervalSec: 2,
     });
   });
 

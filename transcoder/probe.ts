@@ -65,8 +65,6 @@ export type SourceInfo = {
   audio: AudioSource[];
   /** The first audio stream's codec, as the metadata reports it. */
   audioCodec: string | null;
-  /** Longest gap between keyframes in the first seconds; only measured for remux candidates. */
-  maxKeyframeIntervalSec: number | null;
 };
 
 // Only the fields we rely on; ffprobe prints many more, which zod strips.
@@ -203,7 +201,7 @@ export async function probeSource(
       checks.abort(error);
       throw error;
     });
-  const [, interlaced, maxKeyframeIntervalSec] = await Promise.all([
+  const [, interlaced] = await Promise.all([
     stopOthers(decodeFirstFrame(read, checked)),
     stopOthers(
       order === "progressive"
@@ -212,7 +210,6 @@ export async function probeSource(
           ? Promise.resolve(order)
           : detectInterlacing(video, read, checked),
     ),
-    stopOthers(videoCodec === "h264" ? maxKeyframeInterval(read, durationSec, checked) : Promise.resolve(null)),
   ]);
 
   return {
@@ -239,7 +236,6 @@ export async function probeSource(
       isDefault: a.disposition?.default === 1,
     })),
     audioCodec: audio[0]?.codec_name ?? null,
-    maxKeyframeIntervalSec,
   };
 }
 
@@ -372,28 +368,4 @@ async function decodeFirstFrame(read: ReadArgs, signal?: AbortSignal): Promise<v
     const why = decoded.stderr.trim() ? `: ${complaints(decoded.stderr, [read.input])[0]}` : ".";
     throw unusableSource(`The first video frame cannot be decoded${why}`, decoded.stderr);
   }
-}
-
-/**
- * Remuxed HLS can only cut segments at the source's keyframes, so a source
- * with sparse keyframes would give huge segments. Reading packet flags (no
- * decoding) over the first 20 s is enough to tell.
- */
-async function maxKeyframeInterval(read: ReadArgs, durationSec: number, signal?: AbortSignal): Promise<number> {
-  const { ffprobe } = ffmpegPaths();
-  const window = Math.min(20, durationSec);
-  const args = ["-v", "error", ...read.options, "-select_streams", "v:0", "-read_intervals", `%+${window}`];
-  args.push("-show_entries", "packet=pts_time,dts_time,flags", "-of", "csv=p=0", read.input);
-  const { stdout } = await run(ffprobe, args, signal);
-  const keyframes = stdout
-    .split("\n")
-    .map((line) => line.split(","))
-    .filter((cols) => cols[2]?.startsWith("K"))
-    .map((cols) => Number(cols[0] !== "N/A" ? cols[0] : cols[1]))
-    .filter(Number.isFinite)
-    .sort((a, b) => a - b);
-  if (keyframes.length === 0) return Number.POSITIVE_INFINITY;
-  let longest = 0;
-  for (let i = 1; i < keyframes.length; i++) longest = Math.max(longest, keyframes[i] - keyframes[i - 1]);
-  return Math.max(longest, window - (keyframes[keyframes.length - 1] - keyframes[0]));
 }

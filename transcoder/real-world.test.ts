@@ -28,14 +28,26 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-type Run = { source: string; out: string; steps: PublishedMetadata[]; result: PublishedMetadata };
+/** `steps` are the announcements of a whole step (`playable`, `final`); `growing` ones are in `growing`. */
+type Run = {
+  source: string;
+  out: string;
+  steps: PublishedMetadata[];
+  growing: PublishedMetadata[];
+  result: PublishedMetadata;
+};
 
 async function transcode(kind: RealWorldKind, name: string): Promise<Run> {
   const source = await makeRealWorld(join(root, name), kind);
   const out = join(root, `${name}.out`);
   const steps: PublishedMetadata[] = [];
-  const result = await runPipeline({ source: { path: source }, workDir: out, onPublish: (_, m) => void steps.push(m) });
-  return { source, out, steps, result };
+  const growing: PublishedMetadata[] = [];
+  const result = await runPipeline({
+    source: { path: source },
+    workDir: out,
+    onPublish: (step, m) => void (step === "growing" ? growing : steps).push(m),
+  });
+  return { source, out, steps, growing, result };
 }
 
 async function failure(kind: RealWorldKind, name: string): Promise<TranscodeError> {
@@ -68,6 +80,8 @@ describe("containers and codecs whose copy or audio needs care", () => {
   it("H.264 with B-frames in AVI, whose stream copy plays nothing, is encoded instead of failing", async () => {
     const run = await transcode("avi-h264-bframes", "camera.avi");
     expect(run.steps[0].renditions.map((r) => r.name)).toEqual(["360p"]);
+    // Its empty copied segments are never announced.
+    expect(run.growing.map((g) => g.renditions.map((r) => r.name))).toEqual([["360p"]]);
     expect(run.result.durationSec).toBeGreaterThan(3.9);
     expect(run.result.warnings).toEqual([]);
   }, 120_000);
@@ -136,7 +150,7 @@ describe("durations", () => {
         message: `The file looks truncated: ${Math.round(run.result.durationSec * 10) / 10} s of the 6 s it declares play.`,
       },
     ]);
-    // Said at once, with the first playable step, not only at the end.
+    // Said as soon as step 1 is whole, not only at the end.
     expect(run.steps[0].warnings).toEqual(run.result.warnings);
   }, 120_000);
 

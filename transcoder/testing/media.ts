@@ -25,6 +25,8 @@ export type ClipOptions = {
   crf?: number;
   /** The index (moov) first, as web exports have it, so a browser plays the file while it downloads. */
   faststart?: boolean;
+  /** Seconds between keyframes; 2 unless a test wants them sparse (screen recorders, some editors). */
+  gopSeconds?: number;
 };
 
 export async function makeClip(path: string, o: ClipOptions): Promise<string> {
@@ -47,7 +49,9 @@ export async function makeClip(path: string, o: ClipOptions): Promise<string> {
       "hvc1",
     );
   else args.push("-c:v", "libx264", ...quality, "-pix_fmt", video === "h264-444" ? "yuv444p" : "yuv420p");
-  args.push("-g", String(2 * fps));
+  args.push("-g", String(Math.round((o.gopSeconds ?? 2) * fps)));
+  if (o.gopSeconds)
+    args.push("-sc_threshold", "0", ...(video === "hevc" ? [] : ["-keyint_min", String(o.gopSeconds * fps)]));
   if (o.audio !== false) args.push("-c:a", "aac", "-ac", "2", "-b:a", "96k");
   const container = o.faststart ? ["-movflags", "+faststart"] : [];
   if (!o.rotate) {
