@@ -19,7 +19,6 @@
  * source slows the next and each stack's state is removed with it.
  */
 import { spawn } from "node:child_process";
-import { openAsBlob } from "node:fs";
 import { mkdir, rename, rm, stat, statfs } from "node:fs/promises";
 import { join } from "node:path";
 import { execFile } from "node:child_process";
@@ -30,6 +29,7 @@ import { ffmpegPaths } from "../transcoder/ffmpeg-path.ts";
 import { planTranscode } from "../transcoder/plan.ts";
 import { probeSource } from "../transcoder/probe.ts";
 import { concatCopies, makeCameraClip, makeDenseClip } from "../transcoder/testing/media.ts";
+import { openFile } from "../web/cli/file-source.ts";
 import { upload } from "../web/src/upload-client.ts";
 import { freePort, root, type Stack, startStack } from "../test/stack.ts";
 import { descendants, MB, median, memory, MiB } from "./lib.ts";
@@ -307,7 +307,7 @@ async function timedRun(codec: Codec, minutes: number, o: LargeOptions): Promise
     const started = performance.now();
     const up = await upload({
       endpoint: stack.url,
-      file: await openAsBlob(path),
+      file: await openFile(path),
       filename: `large-${codec}-${minutes}min.mp4`,
       contentType: "video/mp4",
       concurrency: 4,
@@ -388,7 +388,7 @@ async function reelayMemory(path: string, bytes: number, o: LargeOptions): Promi
     const started = performance.now();
     const up = await upload({
       endpoint: stack.url,
-      file: await openAsBlob(path),
+      file: await openFile(path),
       filename: "large-rss.mp4",
       contentType: "video/mp4",
       concurrency: 4,
@@ -468,14 +468,16 @@ async function startBare(): Promise<{ url: string; pid: number; stop: () => Prom
 
 /** The file into the bare Worker's bucket, 16 MiB parts, 4 in flight, each PUT only `uploadPart(request.body)`. */
 async function bareUpload(url: string, path: string, bytes: number): Promise<void> {
-  const file = await openAsBlob(path);
+  const file = await openFile(path);
   const { uploadId } = (await (await fetch(`${url}/mpu/big`, { method: "POST" })).json()) as { uploadId: string };
   const total = Math.ceil(bytes / SOURCE_SLICE_BYTES);
   const parts: { partNumber: number; etag: string }[] = [];
   let next = 1;
   const sender = async () => {
     for (let n = next++; n <= total; n = next++) {
-      const body = file.slice((n - 1) * SOURCE_SLICE_BYTES, Math.min(bytes, n * SOURCE_SLICE_BYTES));
+      const body = await file
+        .slice((n - 1) * SOURCE_SLICE_BYTES, Math.min(bytes, n * SOURCE_SLICE_BYTES))
+        .arrayBuffer();
       const res = await fetch(`${url}/mpu/big/${encodeURIComponent(uploadId)}/${n}`, { method: "PUT", body });
       if (!res.ok) throw new Error(`uploadPart ${n}: ${res.status} ${await res.text()}`);
       parts.push((await res.json()) as { partNumber: number; etag: string });

@@ -6,7 +6,7 @@
  * peer, `@tus/server` (FileStore) with `tus-js-client`, in the same run.
  */
 import { spawn } from "node:child_process";
-import { createReadStream, createWriteStream, openAsBlob } from "node:fs";
+import { createReadStream, createWriteStream } from "node:fs";
 import { FileStore } from "@tus/file-store";
 import { Server as TusServer } from "@tus/server";
 import * as tus from "tus-js-client";
@@ -15,6 +15,7 @@ import { createServer } from "node:http";
 import { randomFillSync } from "node:crypto";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
+import { openFile } from "../web/cli/file-source.ts";
 import { upload } from "../web/src/upload-client.ts";
 import { startStack, root } from "../test/stack.ts";
 import { descendants, MB, median, memory, MiB } from "./lib.ts";
@@ -123,7 +124,7 @@ export async function benchUpload(bytes = 2 * 1024 * MiB, runs = 3): Promise<Upl
       const started = performance.now();
       await upload({
         endpoint: stack.url,
-        file: await openAsBlob(path),
+        file: await openFile(path),
         filename: "bench.mp4",
         contentType: "video/mp4",
         concurrency: 4,

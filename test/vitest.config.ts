@@ -56,7 +56,8 @@ export default defineConfig(async () => {
           test: {
             name: "transcoder",
             root,
-            include: ["transcoder/**/*.test.ts"],
+            // Node-side code: the transcoder, and the upload CLI's file reading.
+            include: ["transcoder/**/*.test.ts", "web/cli/**/*.test.ts"],
             environment: "node",
             testTimeout: 180_000,
             hookTimeout: 180_000,

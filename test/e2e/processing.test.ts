@@ -3,13 +3,14 @@
 // must retry the job to `ready` with no orphaned outputs. Every upload counts
 // the 5xx answers its client retried over: there must be none.
 import { randomFillSync } from "node:crypto";
-import { createWriteStream, openAsBlob } from "node:fs";
+import { createWriteStream } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ffmpegPaths } from "../../transcoder/ffmpeg-path.ts";
 import { decodesCleanly } from "../../transcoder/testing/media.ts";
+import { openFile } from "../../web/cli/file-source.ts";
 import { upload } from "../../web/src/upload-client.ts";
 import {
   acceptedJobs,
@@ -108,7 +109,7 @@ describe("processing on the real stack", () => {
     const path = await writeNoise(join(dir, "holiday.mp4"), 1 << 30);
     const up = await upload({
       endpoint: stack.url,
-      file: await openAsBlob(path),
+      file: await openFile(path),
       filename: "holiday.mp4",
       contentType: "video/mp4",
       title: "Not a video",
@@ -169,7 +170,7 @@ describe("processing on the real stack", () => {
     const path = await makeLongHeavyVideo(join(dir, "recording.mp4"));
     const up = await upload({
       endpoint: stack.url,
-      file: await openAsBlob(path),
+      file: await openFile(path),
       filename: "recording.mp4",
       contentType: "video/mp4",
       title: "Two minutes",

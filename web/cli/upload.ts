@@ -11,11 +11,11 @@
  * credential: pass it as `--uploader-token` or `REELAY_UPLOADER_TOKEN`. It is
  * not the per-video `--token` (the upload token the server gives back).
  */
-import { openAsBlob } from "node:fs";
 import { basename, extname } from "node:path";
 import { parseArgs } from "node:util";
 import { ApiError } from "../src/http.ts";
 import { type UploadProgress, upload } from "../src/upload-client.ts";
+import { openFile } from "./file-source.ts";
 
 const TYPES: Record<string, string> = {
   ".mp4": "video/mp4",
@@ -55,7 +55,7 @@ if (!path || (values.resume && !values.token)) {
   process.exit(2);
 }
 
-const file = await openAsBlob(path);
+const file = await openFile(path);
 const started = Date.now();
 let lastDraw = 0;
 

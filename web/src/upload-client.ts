@@ -26,13 +26,23 @@ export type UploadProgress = {
   totalChunks: number;
 };
 
+/**
+ * What is uploaded: a browser's `File` or `Blob`, or a file on disk read by
+ * position (web/cli/file-source.ts); only its size, its type and its bytes by range are used.
+ */
+export type UploadFile = {
+  readonly size: number;
+  readonly type: string;
+  slice(start: number, end: number): { arrayBuffer(): Promise<ArrayBuffer> };
+};
+
 export type UploadSession = Pick<UploadCreated, "videoId" | "uploadToken" | "chunkSize" | "totalChunks">;
 
 /** `title`, `description`, `tags`, `visibility` and the preferred `chunkSize` go to the server as given. */
 export type UploadOptions = Pick<CreateUpload, "title" | "description" | "tags" | "visibility" | "chunkSize"> & {
   /** Base URL of the Reelay worker, e.g. `http://localhost:8787`. */
   endpoint: string;
-  file: Blob;
+  file: UploadFile;
   filename: string;
   contentType?: string;
   /** Chunks in flight at once. */
