@@ -466,6 +466,10 @@ async function startBare(): Promise<{ url: string; pid: number; stop: () => Prom
   return { url, pid: child.pid!, stop };
 }
 
+/** What an error page says, without its markup: wrangler answers an uncaught error with a whole HTML page. */
+const errorText = (body: string) =>
+  (/<h2 id="error-message">[\s\S]*?<span>([^<]+)<\/span>\s*<\/h2>/.exec(body)?.[1] ?? body).slice(0, 300);
+
 /** The file into the bare Worker's bucket, 16 MiB parts, 4 in flight, each PUT only `uploadPart(request.body)`. */
 async function bareUpload(url: string, path: string, bytes: number): Promise<void> {
   const file = await openFile(path);
@@ -479,7 +483,7 @@ async function bareUpload(url: string, path: string, bytes: number): Promise<voi
         .slice((n - 1) * SOURCE_SLICE_BYTES, Math.min(bytes, n * SOURCE_SLICE_BYTES))
         .arrayBuffer();
       const res = await fetch(`${url}/mpu/big/${encodeURIComponent(uploadId)}/${n}`, { method: "PUT", body });
-      if (!res.ok) throw new Error(`uploadPart ${n}: ${res.status} ${await res.text()}`);
+      if (!res.ok) throw new Error(`uploadPart ${n}: ${res.status} ${errorText(await res.text())}`);
       parts.push((await res.json()) as { partNumber: number; etag: string });
     }
   };
@@ -489,7 +493,7 @@ async function bareUpload(url: string, path: string, bytes: number): Promise<voi
     method: "POST",
     body: JSON.stringify(parts),
   });
-  if (!done.ok) throw new Error(`complete: ${done.status} ${await done.text()}`);
+  if (!done.ok) throw new Error(`complete: ${done.status} ${errorText(await done.text())}`);
 }
 
 /** The object read back front to back by 16 MiB ranged GETs, one at a time, as ffmpeg reads the source. */
