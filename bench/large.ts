@@ -542,9 +542,10 @@ async function bareMemory(path: string, bytes: number): Promise<MemoryRun> {
 
 async function rssBench(o: LargeOptions): Promise<RssBench> {
   const target = Math.round(o.rssGiB * GiB);
-  // The file, the stack's copy of it in R2, the transcoder's working files (today a full local copy
-  // and the remuxed copy), that copy in R2 until its grace ends: about five times the file.
-  const needed = 5 * target + 4 * GiB;
+  // The file, the stack's copy of it in R2, the remuxed copy in R2 until its grace ends (the
+  // transcoder keeps neither the source nor the copy on its disk), the bare Worker's copy after
+  // the stack's state is gone: about three times the file.
+  const needed = 3 * target + 4 * GiB;
   const free = await freeBytes();
   if (free < needed)
     throw new Error(
