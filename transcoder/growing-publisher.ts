@@ -27,7 +27,7 @@ export type Upload = (files: string[], texts?: Map<string, string>) => Promise<v
 /** Each rendition's playlist text as published, by rendition name. */
 export type Snapshots = Map<string, string>;
 
-/** How often the playlists are read while ffmpeg writes: reading one is cheap, and the first is awaited. */
+/** How often the playlists are read while ffmpeg writes: reading one is cheap, and viewers wait for the first segment. */
 const SYNC_INTERVAL_MS = 100;
 
 export class GrowingPublisher {
