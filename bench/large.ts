@@ -24,7 +24,7 @@ import { join } from "node:path";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import type { VideoStorage } from "../worker/contracts/video.ts";
-import { type FfmpegRun, ffmpegArgs, type Job, remuxRun } from "../transcoder/encode.ts";
+import { type FfmpegRun, ffmpegArgs, remuxRun } from "../transcoder/encode.ts";
 import { ffmpegPaths } from "../transcoder/ffmpeg-path.ts";
 import { planTranscode } from "../transcoder/plan.ts";
 import { probeSource } from "../transcoder/probe.ts";
@@ -145,14 +145,6 @@ export type LargeBench = {
   rss: RssBench | { error: string } | null;
 };
 
-/**
- * The transcoder's job for a file on local disk: the one place that knows
- * encode.ts's `Job` shape (it becomes `{ source: { path }, … }`).
- */
-function localJob(path: string, workDir: string, durationSec: number): Job {
-  return { source: { path }, workDir, durationSec };
-}
-
 async function freeBytes(): Promise<number> {
   const s = await statfs(root);
   return s.bavail * s.bsize;
@@ -182,7 +174,7 @@ async function makeLongSource(codec: Codec, minutes: number): Promise<string> {
 async function copyBaseline(path: string): Promise<{ args: string[]; seconds: number }> {
   const info = await probeSource(path);
   const workDir = join(tmp, "baseline-copy");
-  const spec: FfmpegRun = remuxRun(localJob(path, workDir, info.durationSec), planTranscode(info));
+  const spec: FfmpegRun = remuxRun({ source: { path }, workDir, durationSec: info.durationSec }, planTranscode(info));
   const args = ["-v", "error", ...ffmpegArgs(spec)];
   await rm(workDir, { recursive: true, force: true });
   for (const o of spec.outputs) await mkdir(join(o.path, ".."), { recursive: true });

@@ -316,7 +316,7 @@ export function interlacingFromIdet(stderr: string): "tff" | "bff" | null {
  * frame. Refuse, before decoding anything, what no camera makes or what so
  * few bytes cannot honestly hold.
  */
-export function refuseBeyondLimits(
+function refuseBeyondLimits(
   declared: { durationSec: number; width: number; height: number; frameRate: number },
   bytes: number,
   limits: SourceLimits,
