@@ -13,7 +13,7 @@ import { ffmpegPaths } from "./ffmpeg-path.ts";
 import { inputFor, type SourceInput } from "./input-formats.ts";
 import {
   type AudioPlan,
-  GOP_SECONDS,
+  ENCODER_DELAY_FRAMES,
   LADDER_PRESET,
   type PictureFix,
   SEGMENT_SECONDS,
@@ -180,7 +180,7 @@ export type PlaylistType = "event" | "vod";
  * they carry less overhead than TS packets, the same files could later serve
  * DASH, and HEVC in HLS requires fMP4 anyway.
  */
-function hlsOutput(dir: string, playlist: PlaylistType): string[] {
+function hlsOutput(dir: string, playlist: PlaylistType, span?: SpanOutput): string[] {
   return [
     "-f",
     "hls",
@@ -195,11 +195,22 @@ function hlsOutput(dir: string, playlist: PlaylistType): string[] {
     "-hls_fmp4_init_filename",
     "init.mp4",
     "-start_number",
-    "1",
+    String(span?.startNumber ?? 1),
     "-hls_segment_filename",
-    join(dir.replaceAll("%", "%%"), "seg_%05d.m4s"),
+    join(dir.replaceAll("%", "%%"), span ? `seg_%05d.a${span.attempt}.m4s` : "seg_%05d.m4s"),
+    // A span's fragments keep their timestamps (tfdt) rather than starting
+    // from 0; the edit list then no longer depends on where the span starts,
+    // so every span of a rung writes the same init segment.
+    ...(span ? ["-hls_segment_options", "movflags=+frag_discont"] : []),
   ];
 }
+
+/**
+ * Where a span's segments go: numbered from `startNumber` (global across
+ * spans), named by the span's attempt so a late write of a superseded
+ * attempt can never replace a segment of the one that counts.
+ */
+type SpanOutput = { startNumber: number; attempt: number };
 
 /**
  * Filters that make the source's picture right for every rung, before it is
@@ -285,16 +296,37 @@ export async function remuxToHls(job: Job, plan: Plan, options: RunOptions): Pro
  */
 export function encodeRun(job: Job, rungs: Rung[], plan: Plan, audio = false): FfmpegRun {
   const playlist: PlaylistType = audio ? "event" : "vod";
+  const outputs = rungs.map((r, i) => {
+    const dir = join(job.workDir, r.name);
+    return { path: join(dir, "index.m3u8"), options: [...rungVideo(r, i, plan), ...hlsOutput(dir, playlist)] };
+  });
+  const { input, options } = inputFor(job.source);
+  return {
+    input,
+    inputOptions: options,
+    filterGraph: ladderGraph(rungs, plan),
+    outputs: [...outputs, ...(audio ? audioOutputs(job, plan.audio, false, playlist) : [])],
+  };
+}
+
+/** One decode, fixed and brought to the output rate once, split and scaled into `[v<i>]` per rung. */
+function ladderGraph(rungs: Rung[], plan: Plan): string {
   const labels = rungs.map((_, i) => `s${i}`);
   const shared = [...pictureFilters(plan.picture), `fps=${plan.frameRateExpr}`, `split=${rungs.length}`];
-  const filterGraph = [
+  return [
     `[0:v:0]${shared.join(",")}${labels.map((l) => `[${l}]`).join("")}`,
     ...rungs.map((r, i) => `[s${i}]scale=${r.width}:${r.height},setsar=1,format=yuv420p[v${i}]`),
   ].join(";");
-  const outputs = rungs.map((r, i) => {
-    const dir = join(job.workDir, r.name);
-    const gop = String(plan.gopFrames);
-    const video = [
+}
+
+/**
+ * Rung `r`'s video encoder options, reading `[v<i>]`. Keyframes every
+ * `gopFrames` frames, counted from each run's first frame: a span starts on
+ * a segment boundary, so its keyframes fall where the continuous encode's do.
+ */
+function rungVideo(r: Rung, i: number, plan: Plan): string[] {
+  const gop = String(plan.gopFrames);
+  return [
       "-map",
       `[v${i}]`,
       "-c:v",
@@ -316,18 +348,44 @@ export function encodeRun(job: Job, rungs: Rung[], plan: Plan, audio = false): F
       "-sc_threshold",
       "0",
       "-force_key_frames",
-      `expr:gte(t,n_forced*${GOP_SECONDS})`,
+      `expr:eq(mod(n,${gop}),0)`,
       ...colourTags(plan.picture),
     ];
-    return { path: join(dir, "index.m3u8"), options: [...video, ...hlsOutput(dir, playlist)] };
+}
+
+/** What one span encodes: SpanTask's fields the run needs. */
+export type SpanRange = { startSec: number; frames: number | null; startNumber: number; attempt: number };
+
+/**
+ * One span of the ladder: the source read from `startSec` (ffmpeg seeks to
+ * the keyframe before and decodes up to it, which reads only that part of the
+ * source), `frames` output frames of each rung, their timestamps offset to
+ * where the span lies in the continuous encode.
+ */
+export function spanRun(job: Job, rungs: Rung[], plan: Plan, span: SpanRange): FfmpegRun {
+  const offset = span.startSec + ENCODER_DELAY_FRAMES / plan.frameRate;
+  const outputs = rungs.map((r, i) => {
+    const dir = join(job.workDir, r.name);
+    return {
+      path: join(dir, "index.m3u8"),
+      options: [
+        ...rungVideo(r, i, plan),
+        ...(span.frames === null ? [] : ["-frames:v", String(span.frames)]),
+        "-output_ts_offset",
+        offset.toFixed(6),
+        ...hlsOutput(dir, "vod", span),
+      ],
+    };
   });
   const { input, options } = inputFor(job.source);
-  return {
-    input,
-    inputOptions: options,
-    filterGraph,
-    outputs: [...outputs, ...(audio ? audioOutputs(job, plan.audio, false, playlist) : [])],
-  };
+  const seek = span.startSec > 0 ? ["-ss", span.startSec.toFixed(6)] : [];
+  return { input, inputOptions: [...options, ...seek], filterGraph: ladderGraph(rungs, plan), outputs };
+}
+
+/** Encodes one span of `rungs`; `job.durationSec` is the span's, for progress. */
+export async function encodeSpan(job: Job, rungs: Rung[], plan: Plan, span: SpanRange, options: RunOptions) {
+  const what = `encoding ${rungs.map((r) => r.name).join(", ")} from ${Math.round(span.startSec)} s`;
+  await runFfmpeg(spanRun(job, rungs, plan, span), what, job, options);
 }
 
 /** Encodes `rungs` (and, with `audio`, every audio track) in one run. */

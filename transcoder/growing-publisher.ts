@@ -16,7 +16,7 @@
 import { readFile, stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { abortError } from "./errors.ts";
-import { type MediaPlaylist, parseMediaPlaylist } from "./hls-playlists.ts";
+import { type MediaPlaylist, parseMediaPlaylist } from "../worker/contracts/hls-playlists.ts";
 
 /**
  * Uploads files of the work dir in the given order; `texts` gives the bytes

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { audioRendition, masterPlaylist, parseMediaPlaylist, peakBitrate, videoRendition } from "./hls-playlists.ts";
+import { masterPlaylist, parseMediaPlaylist, peakBitrate } from "../worker/contracts/hls-playlists.ts";
+import { audioRendition, videoRendition } from "./hls-playlists.ts";
 
 describe("playlists", () => {
   it("reads segments, durations and the init segment from a media playlist", () => {
@@ -58,6 +59,7 @@ describe("audio renditions", () => {
     name,
     playlist: `${name}/index.m3u8`,
     files: [],
+    segments: [],
     bytes: 1000,
     peakBandwidth: peak,
     averageBandwidth: average,

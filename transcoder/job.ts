@@ -14,6 +14,7 @@ import { DEFAULT_BUDGET, DEFAULT_LIMITS, DEFAULT_STALL_MS, type JobSettings } fr
 import { abortError, complaints, TranscodeError } from "./errors.ts";
 import { runPipeline } from "./pipeline.ts";
 import { probeSource } from "./probe.ts";
+import { runSpan } from "./span.ts";
 import {
   checkSource,
   HttpError,
@@ -62,7 +63,8 @@ export async function runJob(
   job: JobSpec,
   options: { tmpRoot: string; stop: AbortSignal; log: JobLog; settings?: JobSettings },
 ): Promise<JobOutcome> {
-  const { log } = options;
+  const log: JobLog = (event, fields) =>
+    options.log(event, job.span ? { span: job.span.index, spanAttempt: job.span.attempt, ...fields } : fields);
   const settings = options.settings ?? DEFAULT_SETTINGS;
   const controller = new AbortController();
   const { signal } = controller;
@@ -125,10 +127,35 @@ export async function runJob(
       throw error;
     });
     moved = true;
-    log("job.probed", { jobId: job.jobId, durationSec: probed.durationSec, videoCodec: probed.videoCodec });
+    log("job.probed", {
+      jobId: job.jobId,
+      ...(job.span ? { span: job.span.index } : {}),
+      durationSec: probed.durationSec,
+      videoCodec: probed.videoCodec,
+    });
     const workDir = dir;
     const upload = (files: string[], texts?: Map<string, string>) =>
       watch(uploadFiles(destination, workDir, files, texts));
+    if (job.span) {
+      const rungs = await runSpan({
+        source,
+        probed,
+        span: job.span,
+        workDir,
+        signal,
+        budget: settings.budget,
+        upload,
+        onProgress: (fraction) => {
+          moved = true;
+          progress = fraction * 0.99;
+        },
+      });
+      log("job.span_completed", { jobId: job.jobId, span: job.span.index, attempt: job.span.attempt });
+      // Nothing may follow the span's result: stop the heartbeat and let its last beat land first.
+      await stopHeartbeat();
+      await callback({ type: "span_completed", jobId: job.jobId, span: job.span.index, rungs });
+      return "completed";
+    }
     const metadata = await runPipeline({
       source,
       workDir,
@@ -150,12 +177,20 @@ export async function runJob(
           files: meta.files.length,
           renditions: meta.renditions.map((r) => r.name),
         });
-        if (step === "final") {
-          // Nothing may follow "completed": stop the heartbeat and let its last beat land first.
+        if (step === "final" || meta.ladder) {
+          // Nothing may follow the task's last word: stop the heartbeat and let its last beat land first.
           await stopHeartbeat();
+        }
+        if (step === "final") {
           await callback({ type: "completed", jobId: job.jobId, metadata: meta });
         } else {
-          await callback({ type: "playable", jobId: job.jobId, metadata: meta, growing: step === "growing" });
+          await callback({
+            type: "playable",
+            jobId: job.jobId,
+            metadata: meta,
+            growing: step === "growing",
+            ladder: meta.ladder,
+          });
         }
       },
     });

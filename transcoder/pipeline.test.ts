@@ -3,8 +3,9 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TranscodeError } from "./errors.ts";
-import { parseMediaPlaylist, type RenditionMeta } from "./hls-playlists.ts";
+import { parseMediaPlaylist, type RenditionMeta } from "../worker/contracts/hls-playlists.ts";
 import { runPipeline, type PublishedMetadata, type PublishStep } from "./pipeline.ts";
+import { encodeLadderInSpans } from "./testing/ladder.ts";
 import {
   decodesCleanly,
   keyframeTimes,
@@ -50,18 +51,26 @@ async function transcode(name: string, sourcePath: string, discardUploaded = fal
       uploads.push({ file, text });
     }
   };
-  const result = await runPipeline({
-    source: { path: sourcePath },
+  const published = async (step: PublishStep, metadata: PublishedMetadata) => {
+    await upload(metadata.files);
+    const master = await readFile(join(workDir, "master.m3u8"), "utf8");
+    publishes.push({ step, metadata, master, uploadsBefore: uploads.length });
+  };
+  const source = { path: sourcePath };
+  let result = await runPipeline({
+    source,
     workDir,
     onProgress: (value) => progress.push({ at: Date.now(), value }),
     upload,
     discardUploaded,
-    onPublish: async (step, metadata) => {
-      await upload(metadata.files);
-      const master = await readFile(join(workDir, "master.m3u8"), "utf8");
-      publishes.push({ step, metadata, master, uploadsBefore: uploads.length });
-    },
+    onPublish: published,
   });
+  if (result.ladder) {
+    // The ladder as the worker has it made: in spans (4 s here, so even these clips have several), stitched.
+    const { spans: _, ...final } = await encodeLadderInSpans({ source, workDir, playable: result, spanSeconds: 4 });
+    await published("final", final);
+    result = final;
+  }
   return { workDir, sourcePath, result, publishes, uploads, progress };
 }
 
@@ -98,7 +107,8 @@ async function expectSegments(workDir: string, rendition: RenditionMeta, encoded
   for (const d of durations) expect(d).toBeLessThanOrEqual(4.1);
   if (encoded) for (const d of durations.slice(0, -1)) expect(d).toBeCloseTo(4, 1);
   for (const s of playlist.segments) {
-    expect(s.uri).toMatch(/^seg_\d{5}\.m4s$/);
+    // A span's segments carry its attempt: a late write of a superseded one never replaces them.
+    expect(s.uri).toMatch(/^seg_\d{5}(\.a1)?\.m4s$/);
     expect((await stat(join(workDir, rendition.name, s.uri))).size).toBeGreaterThan(0);
   }
   return durations;
@@ -240,14 +250,14 @@ describe("an H.264 + AAC 1080p source", () => {
     await expectPublishedFiles(run);
   });
 
-  it("reports progress from 0 to 1 as ffmpeg advances, not on a clock", () => {
+  it("reports the first task's progress from 0 to 1 as ffmpeg advances, not on a clock", () => {
     const values = run.progress.map((p) => p.value);
     expect(values).toEqual([...values].sort((a, b) => a - b));
     expect(values[0]).toBe(0);
     expect(values.at(-1)).toBe(1);
     // Reports come from ffmpeg's own progress, so they move: a clock repeating the last value
     // (which kept the heartbeat of a stuck job alive) would show as runs of equal values.
-    expect(new Set(values).size).toBeGreaterThanOrEqual(10);
+    expect(new Set(values).size).toBeGreaterThanOrEqual(3);
     expect(new Set(values).size).toBeGreaterThan(values.length / 2);
   });
 });
@@ -428,24 +438,18 @@ describe("a phone video with 90° rotation metadata", () => {
 });
 
 describe("aborting", () => {
-  it("kills the running ffmpeg and rejects at once", async () => {
-    const source = await clip("abort.mp4", { width: 1920, height: 1080, fps: 24, seconds: 7 });
+  it("kills a span's running ffmpeg and rejects at once", async () => {
+    const source = { path: await clip("abort.mp4", { width: 1920, height: 1080, fps: 24, seconds: 7 }) };
     const workDir = join(root, "abort-out");
+    const playable = await runPipeline({ source, workDir });
     const controller = new AbortController();
     let abortedAt = 0;
-    const running = runPipeline({
-      source: { path: source },
-      workDir,
-      signal: controller.signal,
-      onPublish: (step) => {
-        if (step !== "playable") return;
-        // Let the ladder's ffmpeg start, then pull the plug.
-        setTimeout(() => {
-          abortedAt = Date.now();
-          controller.abort();
-        }, 300);
-      },
-    });
+    // Let the spans' ffmpeg start, then pull the plug.
+    setTimeout(() => {
+      abortedAt = Date.now();
+      controller.abort();
+    }, 300);
+    const running = encodeLadderInSpans({ source, workDir, playable, spanSeconds: 4, signal: controller.signal });
     const error = await running.catch((e: unknown) => e);
     expect((error as Error).name).toBe("AbortError");
     expect(Date.now() - abortedAt).toBeLessThan(1500);

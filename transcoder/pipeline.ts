@@ -1,37 +1,37 @@
 /**
- * One source in, adaptive HLS out, in two publish steps: first something
- * playable as soon as possible (the source copied as is, or one small
- * rendition, with every audio track as its own rendition), published segment
- * by segment as ffmpeg writes it, then the full ladder. The source is read
- * where it is (the worker's URL, by range): no local copy of it is needed.
+ * A job's first task: something playable as soon as possible (the source
+ * copied as is, or one small rendition, with every audio track as its own
+ * rendition, encoded once for the whole video), published segment by segment
+ * as ffmpeg writes it, and the poster; then it names the ladder left to
+ * encode, which the video's Durable Object cuts into spans for other tasks
+ * (span.ts). The source is read where it is (the worker's URL, by range): no
+ * local copy of it is needed.
  */
 import { existsSync } from "node:fs";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { Metadata } from "../worker/contracts/job.ts";
+import type { Ladder, Metadata } from "../worker/contracts/job.ts";
 import { avc1FromProfile } from "./codec-strings.ts";
 import { DEFAULT_BUDGET, DEFAULT_LIMITS, type SourceLimits, type TimeBudget } from "./config.ts";
 import { encodeRungs, makePoster, type Job, type RunOptions, remuxToHls } from "./encode.ts";
-import { abortError, TranscodeError, unusableSource } from "./errors.ts";
+import { TranscodeError, unusableSource } from "./errors.ts";
 import { GrowingPublisher, type Snapshots, type Upload } from "./growing-publisher.ts";
 import {
   type AudioMeta,
-  audioRendition,
   type MediaPlaylist,
-  type MeasuredMedia,
   masterPlaylist,
-  measureMedia,
   type RenditionMeta,
-  videoRendition,
-} from "./hls-playlists.ts";
+} from "../worker/contracts/hls-playlists.ts";
+import { audioRendition, type MeasuredMedia, measureMedia, videoRendition } from "./hls-playlists.ts";
 import type { SourceInput } from "./input-formats.ts";
-import { planTranscode, type Plan, type Rung } from "./plan.ts";
+import { frameRateFraction, planTranscode, type Plan, type Rung, segmentFrames } from "./plan.ts";
 import { probeSource, type SourceInfo } from "./probe.ts";
 import { playsInFull, truncationWarning } from "./truncation.ts";
 
 /**
  * `growing`: step 1's first segments are up and its playlists grow as ffmpeg
- * writes; `playable`: step 1 is complete; `final`: the ladder is.
+ * writes; `playable`: step 1 is complete, and the ladder is left to spans;
+ * `final`: step 1 was the whole ladder (a source no larger than its quick rung).
  */
 export type PublishStep = "growing" | "playable" | "final";
 
@@ -46,6 +46,8 @@ export type PublishedMetadata = Omit<Metadata, "renditions" | "audioTracks"> & {
   master: "master.m3u8";
   /** Relative paths to upload before the step is announced, in upload order; master.m3u8 last. */
   files: string[];
+  /** The `playable` step's: the rungs left to encode, in spans. */
+  ladder: Ladder | null;
 };
 
 export type PipelineOptions = {
@@ -106,7 +108,7 @@ function progressTracker(onProgress: ((fraction: number) => void) | undefined) {
  * source whose ladder would take far longer than its length is hostile or
  * broken, and another attempt would spend as long. Not retryable.
  */
-function budgetTimer(durationSec: number, budget: TimeBudget, signal: AbortSignal | undefined) {
+export function budgetTimer(durationSec: number, budget: TimeBudget, signal: AbortSignal | undefined) {
   const controller = new AbortController();
   const limitSec = budget.perSourceSecond * durationSec + budget.extraSec;
   const overBudget = unusableSource(
@@ -129,17 +131,8 @@ function budgetTimer(durationSec: number, budget: TimeBudget, signal: AbortSigna
   };
 }
 
-/** Relative cost of each phase: decoding the source plus encoding each rung's pixels. */
-function phaseWeights(source: SourceInfo, plan: Plan) {
-  const rest = plan.remux ? plan.rungs : plan.rungs.filter((r) => r !== plan.quick);
-  const pixels = (r: Rung) => r.width * r.height;
-  const decode = source.width * source.height * 0.3;
-  const ladder = rest.length ? decode + rest.reduce((n, r) => n + pixels(r), 0) : 0;
-  const first = plan.remux ? (decode + ladder) * 0.03 : decode + pixels(plan.quick);
-  const poster = (first + ladder) * 0.01;
-  const total = first + poster + ladder;
-  return { first: first / total, poster: poster / total, ladder: ladder / total };
-}
+/** Relative cost of the first task's phases: step 1, then the poster (made meanwhile, seldom waited for). */
+const WEIGHTS = { first: 0.97, poster: 0.03 };
 
 export async function runPipeline(options: PipelineOptions): Promise<PublishedMetadata> {
   const progress = progressTracker(options.onProgress);
@@ -174,6 +167,7 @@ async function transcode(
     durationSec: number,
     warnings: Metadata["warnings"],
     files: string[],
+    ladder: Ladder | null = null,
   ): PublishedMetadata => ({
     durationSec,
     width: source.width,
@@ -187,6 +181,7 @@ async function transcode(
     poster: "poster.jpg",
     master: "master.m3u8",
     files,
+    ladder,
   });
   const describeAudio = (media: MeasuredMedia[]) =>
     media.map((m, i) => {
@@ -202,7 +197,6 @@ async function transcode(
   };
 
   // Step 1: playable in seconds, with every audio track, published as it is written.
-  const weights = phaseWeights(source, plan);
   let poster: Promise<unknown> | null = null;
   /** The poster, made while step 1 goes on; its failure is seen where it is awaited, after step 1. */
   const startPoster = (atSec: number) => {
@@ -212,7 +206,7 @@ async function transcode(
   };
   const first = await playableFirst(source, plan, job, {
     signal,
-    onProgress: progress.phase(weights.first),
+    onProgress: progress.phase(WEIGHTS.first),
     log: options.log,
     upload: options.upload ?? (async () => {}),
     discard: options.discardUploaded ?? false,
@@ -231,47 +225,26 @@ async function transcode(
   const { rendition: firstRendition, audio } = await firstMaster(first.video, first.media, audioMedia);
   // Step 1 ended before any segment of every rendition was up (a clip shorter than a segment).
   poster ??= startPoster(plays * 0.1);
-  progress.phase(weights.poster);
+  progress.phase(WEIGHTS.poster);
   await poster;
   const warnings = truncated ? [truncated] : [];
-  const playable = metadata([firstRendition], audio, plays, warnings, ["poster.jpg", "master.m3u8"]);
-
-  // Step 2: the ladder encodes while step 1 is published. If publishing
-  // fails (superseded, storage down) there is no point finishing the ladder.
-  const rest = first.video.name === "source" ? plan.rungs : plan.rungs.filter((r) => r !== plan.quick);
-  const ladderAbort = new AbortController();
-  const stopLadder = () => ladderAbort.abort(abortError(signal));
-  signal.addEventListener("abort", stopLadder, { once: true });
-  const published = Promise.resolve().then(() => publish("playable", playable));
-  published.catch((error: unknown) => ladderAbort.abort(error));
-  let ladderError: unknown = null;
-  try {
-    if (rest.length > 0) {
-      await dirs(rest.map((r) => r.name));
-      const onProgress = progress.phase(weights.ladder);
-      await encodeRungs(job, rest, plan, { signal: ladderAbort.signal, onProgress, background: true });
-    }
-  } catch (error) {
-    ladderError = error;
-  } finally {
-    signal.removeEventListener("abort", stopLadder);
-  }
-  // The publish failure is the cause; the ladder's abort is only its echo.
-  await published;
-  if (ladderError) throw ladderError;
-  if (signal.aborted) throw abortError(signal);
-
-  const ladder = await Promise.all(
-    plan.rungs.map(async (r) => {
-      if (r.name === first.video.name) return { rendition: firstRendition, files: [] as string[] };
-      const media = await measureMedia(workDir, r.name);
-      return { rendition: videoRendition(media, rungVideo(r, plan), audio), files: media.files };
-    }),
-  );
-  const renditions = ladder.map((l) => l.rendition);
-  await writeFile(join(workDir, "master.m3u8"), masterPlaylist(renditions, audio));
-  const final = metadata(renditions, audio, plays, warnings, [...ladder.flatMap((l) => l.files), "master.m3u8"]);
   progress.emit(1);
+  // The ladder is encoded in spans, each its own task (span.ts), once the
+  // video's Durable Object has cut it: this task ends with what remains.
+  const rest = first.video.name === "source" ? plan.rungs : plan.rungs.filter((r) => r !== plan.quick);
+  if (rest.length > 0) {
+    const ladder: Ladder = {
+      rungs: rest.map((r) => r.name),
+      frameRate: frameRateFraction(plan.frameRateExpr),
+      segmentFrames: segmentFrames(plan),
+      durationSec: first.media.durationSec,
+    };
+    const playable = metadata([firstRendition], audio, plays, warnings, ["poster.jpg", "master.m3u8"], ladder);
+    await publish("playable", playable);
+    return playable;
+  }
+  // The first rendition was the only rung: the ladder is complete.
+  const final = metadata([firstRendition], audio, plays, warnings, ["poster.jpg", "master.m3u8"]);
   await publish("final", final);
   return final;
 }

@@ -71,6 +71,14 @@ export const SEGMENT_SECONDS = 4;
 export const GOP_SECONDS = 2;
 /** libx264's preset for every rendition, the quick one and the ladder alike. */
 export const LADDER_PRESET = "veryfast";
+/**
+ * How many frames libx264 at LADDER_PRESET (3 B-frames, B-pyramid) holds
+ * back: its first DTS lies this many frames before its first PTS. A run
+ * starting at 0 has the muxer shift every timestamp this much later so no
+ * DTS is negative; a span starting later is shifted as much by hand
+ * (encode.ts `spanRun`), so the spans' timestamps are the continuous encode's.
+ */
+export const ENCODER_DELAY_FRAMES = 2;
 const MAX_FPS = 60;
 /** The contract's cap; broadcast files with more tracks keep the first ones. */
 const MAX_AUDIO_TRACKS = 16;
@@ -216,6 +224,29 @@ export function planAudio(tracks: AudioSource[]): AudioPlan[] {
       isDefault: n === defaultAt,
     };
   });
+}
+
+/**
+ * Frames in one HLS segment of the ladder: the muxer cuts at the first
+ * keyframe at least SEGMENT_SECONDS into a segment, and keyframes come every
+ * `gopFrames`.
+ */
+export function segmentFrames(plan: Pick<Plan, "gopFrames" | "frameRate">): number {
+  const gopSec = plan.gopFrames / plan.frameRate;
+  return Math.max(1, Math.ceil(SEGMENT_SECONDS / gopSec - 1e-9)) * plan.gopFrames;
+}
+
+/** `frameRateExpr` as a fraction: NTSC's `30000/1001`, or a decimal such as `29.5` as `59/2`. */
+export function frameRateFraction(expr: string): { num: number; den: number } {
+  const [n, d = "1"] = expr.split("/");
+  const decimals = (n.split(".")[1] ?? "").length;
+  let num = Math.round(Number(n) * 10 ** decimals);
+  let den = Number(d) * 10 ** decimals;
+  const gcd = (a: number, b: number): number => (b ? gcd(b, a % b) : a);
+  const g = gcd(num, den);
+  num /= g;
+  den /= g;
+  return { num, den };
 }
 
 export function planTranscode(source: SourceInfo): Plan {

@@ -80,6 +80,9 @@ export async function readJobSpec(req: IncomingMessage, res: ServerResponse): Pr
   return parsed.data;
 }
 
+/** What one running task is known by: its job, and its span's try if it is one. */
+const taskKey = (job: JobSpec) => (job.span ? `${job.jobId}/${job.span.index}.${job.span.attempt}` : job.jobId);
+
 /** Whether `url` lies under `base`: same origin, and its path within the base's. No credentials in it. */
 export function isUnder(url: string, base: string): boolean {
   const u = new URL(url);
@@ -100,7 +103,9 @@ export async function isWorkersJob(
   res: ServerResponse,
 ): Promise<boolean> {
   const claims = await verifyJobToken(worker.secret, job.token);
-  if (!claims || claims.jobId !== job.jobId || claims.videoId !== job.videoId) {
+  const sameSpan =
+    claims?.span?.index === job.span?.index && claims?.span?.attempt === job.span?.attempt;
+  if (!claims || claims.jobId !== job.jobId || claims.videoId !== job.videoId || !sameSpan) {
     refuse(res, "invalid_token", "The job token is not valid for this job.");
     return false;
   }
@@ -149,16 +154,18 @@ export async function startServer(options: ServerOptions): Promise<TranscoderSer
     if (!job) return;
     if (!(await isWorkersJob(job, options, res))) return;
     if (closing) return refuse(res, "shutting_down", "The transcoder is shutting down.");
-    // A redelivered request for a job already running is accepted, not run twice.
-    if (jobs.has(job.jobId)) return send(res, 202, { accepted: true, jobId: job.jobId });
+    // A redelivered request for a task already running is accepted, not run twice.
+    const key = taskKey(job);
+    if (jobs.has(key)) return send(res, 202, { accepted: true, jobId: job.jobId });
     if (jobs.size >= concurrency)
       return refuse(res, "transcoder_busy", `Already running ${jobs.size} of ${concurrency} jobs.`);
 
-    log("job.accepted", { jobId: job.jobId, videoId: job.videoId, attempt: job.attempt });
+    const span = job.span ? { span: job.span.index, spanAttempt: job.span.attempt } : {};
+    log("job.accepted", { jobId: job.jobId, videoId: job.videoId, attempt: job.attempt, ...span });
     const running = runJob(job, { tmpRoot, stop: stop.signal, log, settings })
       .catch((e: unknown) => log("job.crashed", { jobId: job.jobId, error: String(e) }))
-      .finally(() => jobs.delete(job.jobId));
-    jobs.set(job.jobId, running);
+      .finally(() => jobs.delete(key));
+    jobs.set(key, running);
     send(res, 202, { accepted: true, jobId: job.jobId });
   }
 

@@ -28,6 +28,8 @@ export const ConfigSchema = z.object({
   PUBLIC_URL: z.url().optional().catch(undefined),
   JOB_HEARTBEAT_TIMEOUT_SECONDS: intString(5, 3600).default(45),
   JOB_MAX_ATTEMPTS: intString(1, 20).default(4),
+  // Autoscaled processing (issue 11).
+  SPAN_SECONDS: intString(4, 3600).default(60),
   // Uploads and credentials (issue 10).
   UPLOADER_TOKEN: z.string().min(1).optional().catch(undefined),
   ADMIN_TOKEN: z.string().min(1).optional().catch(undefined),
@@ -53,6 +55,8 @@ export type Config = {
   /** A job silent this long is presumed dead and started again. */
   jobHeartbeatTimeoutMs: number;
   jobMaxAttempts: number;
+  /** The ladder is encoded in spans of about this long, each a task of its own. */
+  spanSeconds: number;
   // Uploads and credentials.
   /** Who may create uploads (`UPLOADER_TOKEN`, or the older `API_TOKEN`); unset: see `anonymousUploads`. */
   uploaderToken: string | undefined;
@@ -104,6 +108,7 @@ function parseConfig(env: ConfigEnv): Config {
     publicUrl: c.PUBLIC_URL,
     jobHeartbeatTimeoutMs: c.JOB_HEARTBEAT_TIMEOUT_SECONDS * 1000,
     jobMaxAttempts: c.JOB_MAX_ATTEMPTS,
+    spanSeconds: c.SPAN_SECONDS,
     uploaderToken: c.UPLOADER_TOKEN ?? c.API_TOKEN,
     adminToken: c.ADMIN_TOKEN,
     anonymousUploads: c.ALLOW_ANONYMOUS_UPLOADS,

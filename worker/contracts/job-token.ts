@@ -10,7 +10,8 @@
  */
 import { base64url, fromBase64url } from "../crypto/encoding.ts";
 
-export type JobClaims = { videoId: string; jobId: string; exp: number };
+/** `span`: the token is one span task's, which may only write that span's segments and report on it. */
+export type JobClaims = { videoId: string; jobId: string; exp: number; span?: { index: number; attempt: number } };
 
 const encoder = new TextEncoder();
 
@@ -43,5 +44,7 @@ export async function verifyJobToken(secret: string, token: string, now = Date.n
   }
   if (typeof claims.videoId !== "string" || typeof claims.jobId !== "string" || typeof claims.exp !== "number")
     return undefined;
+  const span = claims.span;
+  if (span !== undefined && !(Number.isInteger(span?.index) && Number.isInteger(span?.attempt))) return undefined;
   return claims.exp > now ? claims : undefined;
 }

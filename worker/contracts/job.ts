@@ -8,7 +8,31 @@ import { SOURCE_WARNINGS } from "./vocabulary.ts";
 
 const httpUrl = z.url({ protocol: /^https?$/ });
 
-/** `POST /jobs` on the transcoder: where to read, where to write, whom to tell. */
+const renditionName = z.string().regex(/^[a-z0-9_]{1,32}$/);
+
+/**
+ * One span of the ladder: every rung of `rungs` encoded for the output frames
+ * `[startSec, startSec + frames / frame rate)` of the source, its segments
+ * numbered from `startNumber` so that the spans' segments, in order, are the
+ * rung's. A span is retried on its own: `attempt` counts its tries.
+ */
+export const SpanTaskSchema = z.object({
+  index: z.number().int().min(0).max(100_000),
+  attempt: z.number().int().min(1),
+  /** Where the span starts in the source, in seconds: a whole number of output frames. */
+  startSec: z.number().nonnegative(),
+  /** Output frames to encode; null for the last span, which runs to the end of the source. */
+  frames: z.number().int().positive().nullable(),
+  startNumber: z.number().int().min(1),
+  rungs: z.array(renditionName).min(1).max(10),
+});
+export type SpanTask = z.infer<typeof SpanTaskSchema>;
+
+/**
+ * `POST /jobs` on the transcoder: where to read, where to write, whom to
+ * tell. Without `span` the job's first task: probe, publish something
+ * playable, and say which ladder remains; with it, one span of that ladder.
+ */
 export const JobSpecSchema = z.object({
   jobId: z.string().min(1).max(200),
   videoId: z.string().min(1).max(200),
@@ -17,12 +41,13 @@ export const JobSpecSchema = z.object({
   uploadBaseUrl: httpUrl,
   callbackUrl: httpUrl,
   token: z.string().min(1).max(4096),
+  span: SpanTaskSchema.optional(),
 });
 export type JobSpec = z.infer<typeof JobSpecSchema>;
 
 /** One rung of the published ladder, as the master playlist announces it. */
 export const RenditionSchema = z.object({
-  name: z.string().regex(/^[a-z0-9_]{1,32}$/),
+  name: renditionName,
   width: z.number().int().positive(),
   height: z.number().int().positive(),
   /**
@@ -57,6 +82,8 @@ export const AudioTrackSchema = z.object({
   codecs: z.string().max(50),
   /** Peak segment bit rate, bits per second. */
   bandwidth: z.number().int().nonnegative(),
+  /** Segment bytes over their duration, bits per second: what each variant's AVERAGE-BANDWIDTH adds. */
+  averageBandwidth: z.number().int().nonnegative(),
   bytes: z.number().int().nonnegative(),
 });
 export type AudioTrack = z.infer<typeof AudioTrackSchema>;
@@ -87,10 +114,50 @@ export const MetadataSchema = z.object({
 export type Metadata = z.infer<typeof MetadataSchema>;
 
 /**
- * The transcoder's callbacks. `progress` doubles as the heartbeat; `playable`
- * says the first rendition is published (`growing` while it is still being
- * written: its playlists have their first segments but no `EXT-X-ENDLIST`),
- * `completed` the whole ladder.
+ * The ladder left to encode once the first rendition is out, as the first
+ * task planned it from the probe: the video's Durable Object cuts it into
+ * spans (a whole number of segments each) and queues them.
+ */
+export const LadderSchema = z.object({
+  rungs: z.array(renditionName).min(1).max(10),
+  /** The rungs' exact frame rate, `num / den` frames per second (NTSC rates are not decimals). */
+  frameRate: z.object({ num: z.number().int().positive(), den: z.number().int().positive() }),
+  /** Frames in one segment: spans start on segment boundaries. */
+  segmentFrames: z.number().int().positive(),
+  /** How long the video plays, as the first rendition measured it (the audio may run longer). */
+  durationSec: z.number().positive(),
+});
+export type Ladder = z.infer<typeof LadderSchema>;
+
+/** One media segment as a media playlist lists it. */
+export const SegmentSchema = z.object({
+  uri: z.string().regex(/^[a-z0-9_][a-z0-9_.-]{0,63}$/),
+  duration: z.number().positive(),
+  bytes: z.number().int().nonnegative(),
+});
+export type Segment = z.infer<typeof SegmentSchema>;
+
+/** What one span wrote for one rung: its segments, and the init segment every span of the rung must share. */
+export const SpanRungSchema = z.object({
+  name: renditionName,
+  width: z.number().int().positive(),
+  height: z.number().int().positive(),
+  /** RFC 6381 video codec, from the init segment, e.g. `avc1.640028`. */
+  codecs: z.string().max(50),
+  init: z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/), bytes: z.number().int().positive() }),
+  segments: z.array(SegmentSchema).min(1).max(10_000),
+});
+export type SpanRung = z.infer<typeof SpanRungSchema>;
+
+/**
+ * The transcoder's callbacks, from a job's first task or one of its spans
+ * (the job token says which). `progress` doubles as the heartbeat, of the
+ * task that sends it; `playable` says the first rendition is published
+ * (`growing` while it is still being written: its playlists have their first
+ * segments but no `EXT-X-ENDLIST`), and when not growing names the `ladder`
+ * left to encode, which ends the first task; `completed` says the whole
+ * ladder is out (a source whose one rung was the first); `span_completed`
+ * that a span's segments are uploaded.
  */
 export const JobEventSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("progress"), jobId: z.string(), progress: z.number().min(0).max(1) }),
@@ -99,8 +166,15 @@ export const JobEventSchema = z.discriminatedUnion("type", [
     jobId: z.string(),
     metadata: MetadataSchema,
     growing: z.boolean().default(false),
+    ladder: LadderSchema.nullable().default(null),
   }),
   z.object({ type: z.literal("completed"), jobId: z.string(), metadata: MetadataSchema }),
+  z.object({
+    type: z.literal("span_completed"),
+    jobId: z.string(),
+    span: z.number().int().min(0),
+    rungs: z.array(SpanRungSchema).min(1).max(10),
+  }),
   z.object({ type: z.literal("failed"), jobId: z.string(), reason: z.string().max(2000), retryable: z.boolean() }),
 ]);
 export type JobEvent = z.infer<typeof JobEventSchema>;

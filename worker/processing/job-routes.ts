@@ -18,7 +18,7 @@ import { videoObject } from "../video-object/stub.ts";
 import { JobEventSchema } from "../contracts/job.ts";
 import type { JobClaims } from "../contracts/job-token.ts";
 import { readConfig } from "../config.ts";
-import { transcoderFor } from "./transcoder.ts";
+import { taskName, transcoderFor } from "./transcoder.ts";
 
 export const internal = new Hono<{ Bindings: Env; Variables: { claims: JobClaims } }>();
 
@@ -38,22 +38,28 @@ internal.use("/jobs/:jobId/*", jobToken);
 const SOURCE_SLICE_BYTES = 16 * 1024 * 1024;
 
 internal.get("/jobs/:jobId/source", async (c) => {
-  const { videoId, jobId } = c.var.claims;
-  const source = unwrap(await videoObject(c.env, videoId).jobSource(jobId));
+  const { videoId, jobId, span } = c.var.claims;
+  const source = unwrap(await videoObject(c.env, videoId).jobSource(jobId, span));
   return serveObject(c.req.raw, c.env.VIDEOS, source.r2Key, {
     cacheControl: "no-store",
     maxRangeBytes: SOURCE_SLICE_BYTES,
   });
 });
 
+const spanMayWrite = (file: string, span: { index: number; attempt: number }) =>
+  new RegExp(`^[a-z0-9_]{1,32}/seg_[0-9]{5}\\.a${span.attempt}\\.m4s$`).test(file) ||
+  (span.index === 0 && /^[a-z0-9_]{1,32}\/init\.mp4$/.test(file));
+
 internal.put("/jobs/:jobId/files/*", async (c) => {
-  const { videoId, jobId } = c.var.claims;
+  const { videoId, jobId, span } = c.var.claims;
   const file = JobFileSchema.safeParse(c.req.path.slice(`/internal/jobs/${jobId}/files/`.length));
   if (!file.success) throw apiError("invalid_path", "Not a job output path.");
+  // A span writes its own try's segments, and the first span the rungs' init segments: nothing else.
+  if (span && !spanMayWrite(file.data, span)) throw apiError("invalid_path", "Not an output of this span.");
   const length = Number(c.req.header("content-length"));
   if (!Number.isSafeInteger(length) || length < 0) throw apiError("length_required", "Content-Length is required.");
   if (length > MAX_OUTPUT_BYTES) throw apiError("payload_too_large", "Output file too large.");
-  if (!(await videoObject(c.env, videoId).jobIsCurrent(jobId)))
+  if (!(await videoObject(c.env, videoId).jobIsCurrent(jobId, span)))
     throw apiError("job_superseded", "This job is no longer current; stop it.");
   const body = (c.req.raw.body ?? new Blob([]).stream()).pipeThrough(new FixedLengthStream(length));
   await c.env.VIDEOS.put(jobFileKey(videoId, jobId, file.data), body, {
@@ -63,14 +69,14 @@ internal.put("/jobs/:jobId/files/*", async (c) => {
 });
 
 internal.post("/jobs/:jobId/events", validJson(JobEventSchema), async (c) => {
-  const { videoId, jobId } = c.var.claims;
+  const { videoId, jobId, span } = c.var.claims;
   const event = c.req.valid("json");
   if (event.jobId !== jobId) throw apiError("job_mismatch", "The event names another job.");
-  const { status } = unwrap(await videoObject(c.env, videoId).jobEvent(event));
+  const { status } = unwrap(await videoObject(c.env, videoId).jobEvent(event, span));
   // Only once the video's object took the event, and outside it: a job it
   // no longer counts is not kept alive, and a renewal never fails a callback.
   if (event.type === "progress" || event.type === "playable") {
-    await transcoderFor(c.env, readConfig(c.env), jobId).keepAlive();
+    await transcoderFor(c.env, readConfig(c.env), taskName(jobId, span)).keepAlive();
   }
   return c.json({ ok: true, status });
 });

@@ -177,6 +177,7 @@ describe("processing", () => {
         channels: 2,
         codecs: "mp4a.40.2",
         bandwidth: 130_000,
+        averageBandwidth: 128_000,
         bytes: 900,
       },
       {
@@ -187,6 +188,7 @@ describe("processing", () => {
         channels: 6,
         codecs: "mp4a.40.2",
         bandwidth: 260_000,
+        averageBandwidth: 250_000,
         bytes: 1800,
       },
     ];

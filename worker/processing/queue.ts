@@ -11,11 +11,11 @@
  * exhausting its retries.
  */
 import { readConfig, type Config } from "../config.ts";
-import type { JobSpec } from "../contracts/job.ts";
+import type { JobSpec, SpanTask } from "../contracts/job.ts";
 import { videoObject } from "../video-object/stub.ts";
-import { TranscodeJobSchema } from "../video-object/transcode-queue.ts";
+import { type SpanRef, TranscodeJobSchema } from "../video-object/transcode-queue.ts";
 import { signJobToken } from "../contracts/job-token.ts";
-import { transcoderFor, workerUrlFor } from "./transcoder.ts";
+import { taskName, transcoderFor, workerUrlFor } from "./transcoder.ts";
 
 /** Job tokens outlive any sane transcode of a 50 GiB source. */
 const JOB_TOKEN_TTL_MS = 12 * 3600 * 1000;
@@ -31,8 +31,18 @@ export async function consumeTranscodeJobs(batch: MessageBatch<unknown>, env: En
       msg.ack();
       continue;
     }
-    const { videoId, attempt } = parsed.data;
+    const { videoId, attempt, span } = parsed.data;
     const video = videoObject(env, videoId);
+    if (span) {
+      await handOffSpan(env, config, videoId, span).then(
+        () => msg.ack(),
+        (err: unknown) => {
+          console.error(`hand-off of ${videoId} span ${span.index} failed`, err);
+          msg.retry({ delaySeconds: backoffSeconds(msg.attempts) });
+        },
+      );
+      continue;
+    }
     try {
       const start = await video.startJob(attempt);
       if (!start.start) {
@@ -57,10 +67,28 @@ export async function consumeTranscodeJobs(batch: MessageBatch<unknown>, env: En
   }
 }
 
+/**
+ * A span's try to a transcoder. Its own retries are the video's Durable
+ * Object's (a busy transcoder, a refusal, a try that fails or falls silent):
+ * the message is done once the object knows how the hand-off went.
+ */
+async function handOffSpan(env: Env, config: Config, videoId: string, span: SpanRef): Promise<void> {
+  const video = videoObject(env, videoId);
+  const start = await video.startSpan(span);
+  if (!start.start) return;
+  const spec = await jobSpec(config, videoId, span.jobId, 1, start.task);
+  const handOff = await transcoderFor(env, config, taskName(span.jobId, start.task)).submit(spec);
+  const busy = handOff.status === 503;
+  if (!handOff.accepted && !busy)
+    console.warn(`transcoder refused ${videoId}/${span.jobId} span ${span.index}: ${handOff.status} ${handOff.reason}`);
+  await video.spanHandedOff(span, handOff.accepted ? "accepted" : busy ? "busy" : "refused");
+}
+
 export async function consumeDeadLetters(batch: MessageBatch<unknown>, env: Env): Promise<void> {
   for (const msg of batch.messages) {
     const parsed = TranscodeJobSchema.safeParse(msg.body);
-    if (parsed.success) {
+    // A span's message is only ever retried for an unreachable object: the span's own retries stand behind it.
+    if (parsed.success && !parsed.data.span) {
       await videoObject(env, parsed.data.videoId).failProcessing(
         "No transcoder could take the job after repeated tries; processing failed. The source is kept.",
       );
@@ -74,7 +102,13 @@ export async function consumeDeadLetters(batch: MessageBatch<unknown>, env: Env)
  * transcoder reaches it (transcoder.ts `workerUrlFor`): `PUBLIC_URL` for the
  * local process, the internal origin a container's requests are answered on.
  */
-async function jobSpec(config: Config, videoId: string, jobId: string, attempt: number): Promise<JobSpec> {
+async function jobSpec(
+  config: Config,
+  videoId: string,
+  jobId: string,
+  attempt: number,
+  span?: SpanTask,
+): Promise<JobSpec> {
   const workerUrl = workerUrlFor(config);
   if (!config.transcoderSecret || !workerUrl) {
     throw new Error(
@@ -83,7 +117,12 @@ async function jobSpec(config: Config, videoId: string, jobId: string, attempt: 
         : "TRANSCODER_SECRET must be configured to hand jobs to a transcoder",
     );
   }
-  const token = await signJobToken(config.transcoderSecret, { videoId, jobId, exp: Date.now() + JOB_TOKEN_TTL_MS });
+  const token = await signJobToken(config.transcoderSecret, {
+    videoId,
+    jobId,
+    exp: Date.now() + JOB_TOKEN_TTL_MS,
+    ...(span ? { span: { index: span.index, attempt: span.attempt } } : {}),
+  });
   const base = `${workerUrl.replace(/\/$/, "")}/internal/jobs/${jobId}`;
   return {
     jobId,
@@ -93,5 +132,6 @@ async function jobSpec(config: Config, videoId: string, jobId: string, attempt: 
     uploadBaseUrl: `${base}/files`,
     callbackUrl: `${base}/events`,
     token,
+    ...(span ? { span } : {}),
   };
 }

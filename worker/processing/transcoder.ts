@@ -37,6 +37,13 @@ export function workerUrlFor(config: Config): string | undefined {
   return config.transcoderUrl ? config.publicUrl : JOB_STORAGE_ORIGIN;
 }
 
+/**
+ * What a task's transcoder is known by: the job id for its first task, the
+ * span's try beside it for a span, so each span gets its own container.
+ */
+export const taskName = (jobId: string, span?: { index: number; attempt: number }) =>
+  span ? `${jobId}-s${span.index}a${span.attempt}` : jobId;
+
 /** How long a renewal may take before the callback that asked for it goes on without it. */
 const KEEP_ALIVE_TIMEOUT_MS = 5_000;
 
@@ -64,7 +71,7 @@ function overHttp(fetcher: Fetcher, base: string, keepAlive: () => Promise<void>
   };
 }
 
-export function transcoderFor(env: Env, config: Config, jobId: string): Transcoder {
+export function transcoderFor(env: Env, config: Config, name: string): Transcoder {
   // The local process lives as long as `npm start`: nothing to renew.
   if (config.transcoderUrl)
     return overHttp(
@@ -72,7 +79,7 @@ export function transcoderFor(env: Env, config: Config, jobId: string): Transcod
       config.transcoderUrl,
       async () => {},
     );
-  const container = env.TRANSCODER.getByName(jobId);
+  const container = env.TRANSCODER.getByName(name);
   // An instance stops `sleepAfter` after its last inbound request, and a job
   // is a single `POST /jobs`: each progress the job reports renews it instead.
   const keepAlive = async () => {
@@ -85,7 +92,7 @@ export function transcoderFor(env: Env, config: Config, jobId: string): Transcod
         }),
       ]);
     } catch (err) {
-      console.warn(`could not renew the container of job ${jobId}`, (err as Error).message);
+      console.warn(`could not renew the container of ${name}`, (err as Error).message);
     } finally {
       if (timer !== null) clearTimeout(timer);
     }

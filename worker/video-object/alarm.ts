@@ -4,7 +4,7 @@
  * because the states that wait exclude each other: a deleted video waits for
  * its final sweep, an upload for its expiry, processing for its current
  * job's heartbeat or, with no job running, for a hand-off to be offered
- * again, a finished ladder for its first-playable copy to be deleted, and an aborted or expired upload, or a video whose processing
+ * again, a ladder encoding in spans for its spans' heartbeats and sends, a finished ladder for its first-playable copy to be deleted, and an aborted or expired upload, or a video whose processing
  * failed, for its objects, row and state to be forgotten.
  *
  * An alarm that fires before its task is due does nothing but re-arm, so a
@@ -13,13 +13,15 @@
  */
 import type { Job, Tombstone, Video } from "./store.ts";
 
-export type AlarmTask = "sweep" | "expire" | "watchdog" | "offer-again" | "forget" | "retire-first-copy";
+export type AlarmTask = "sweep" | "expire" | "watchdog" | "spans" | "offer-again" | "forget" | "retire-first-copy";
 export type Wake = { task: AlarmTask; at: number };
 
 export type AlarmState = {
   tombstone: Pick<Tombstone, "deletedAt"> | undefined;
   video: Pick<Video, "status" | "expiresAt" | "ladderComplete" | "updatedAt" | "firstCopyRetireAt"> | undefined;
   activeJob: Pick<Job, "heartbeatAt"> | undefined;
+  /** Set while the active job's ladder is encoded in spans: when they next need looking at (spans.ts). */
+  spansDueAt?: number;
   lastJob: Pick<Job, "state" | "retryAt"> | undefined;
   /** A merge is in progress: held in memory, as it ends with the instance. */
   merging: boolean;
@@ -55,6 +57,7 @@ export function nextWake(state: AlarmState, now: number, waits: Waits): Wake | u
   if (video?.status === "failed") return { task: "forget", at: video.updatedAt + failedRetentionMs };
   if (video?.status !== "processing" && video?.status !== "ready") return undefined;
   if (state.activeJob) {
+    if (state.spansDueAt !== undefined) return { task: "spans", at: state.spansDueAt };
     return { task: "watchdog", at: state.activeJob.heartbeatAt + heartbeatTimeoutMs + WATCHDOG_SLACK_MS };
   }
   if (video.ladderComplete && video.firstCopyRetireAt !== null)

@@ -144,8 +144,8 @@ describe("an object created before its storage was versioned", () => {
       received: [1],
     });
     expect(await schemaOf(videoId)).toEqual({
-      versions: [1, 2, 3, 4],
-      tables: ["chunks", "contended", "jobs", "leases", "schema_migrations", "tombstone", "video"],
+      versions: [1, 2, 3, 4, 5],
+      tables: ["chunks", "contended", "jobs", "leases", "schema_migrations", "spans", "tombstone", "video"],
     });
     expect(await json(await putChunk(up, 2, chunkOf(file, up, 2)))).toMatchObject({ chunk: 2, received: 2 });
     const done = await api(`/api/uploads/${videoId}/complete`, { method: "POST", headers: auth(up) });

@@ -120,8 +120,40 @@ const V4_PLAYBACK_GROWING = `
 ALTER TABLE video ADD COLUMN playback_growing INTEGER NOT NULL DEFAULT 0;
 `;
 
+/**
+ * Version 5: the ladder in spans. A job's first task leaves the ladder to
+ * encode (`jobs.ladder`, with the metadata the final master is written
+ * from); each span is a task of its own, retried on its own.
+ */
+const V5_SPANS = `
+ALTER TABLE jobs ADD COLUMN ladder TEXT;
+CREATE TABLE spans (
+  job_id TEXT NOT NULL,
+  n INTEGER NOT NULL,
+  start_sec REAL NOT NULL,
+  frames INTEGER,
+  start_number INTEGER NOT NULL,
+  duration_sec REAL NOT NULL,
+  attempt INTEGER NOT NULL,
+  state TEXT NOT NULL,
+  heartbeat_at INTEGER NOT NULL,
+  progress REAL NOT NULL DEFAULT 0,
+  retry_at INTEGER,
+  failures INTEGER NOT NULL DEFAULT 0,
+  error TEXT,
+  result TEXT,
+  PRIMARY KEY (job_id, n)
+);
+`;
+
 /** Migration `i` brings the storage to version `i + 1`. */
-export const MIGRATIONS: readonly string[] = [V1_UNVERSIONED_SCHEMA, V2_VIDEO_ROW, V3_FIRST_COPY, V4_PLAYBACK_GROWING];
+export const MIGRATIONS: readonly string[] = [
+  V1_UNVERSIONED_SCHEMA,
+  V2_VIDEO_ROW,
+  V3_FIRST_COPY,
+  V4_PLAYBACK_GROWING,
+  V5_SPANS,
+];
 
 /**
  * Whether the object has stored anything: tables of any version. The

@@ -24,7 +24,8 @@ import { jobPrefix, jobsPrefix, newJobId } from "../storage/keys.ts";
 import { deletePrefix } from "../storage/prefix.ts";
 import { type Outcome, refuse } from "./outcome.ts";
 import type { Job, VideoStore } from "./store.ts";
-import { queueTranscode } from "./transcode-queue.ts";
+import { type SpanStart, Spans, type SpanTry } from "./spans.ts";
+import { type SpanRef, queueTranscode } from "./transcode-queue.ts";
 
 export type JobStart = { start: true; jobId: string; attempt: number } | { start: false; reason: string };
 export type HandOffResult = "accepted" | "refused" | "busy";
@@ -39,10 +40,16 @@ const MAX_REFUSALS = 6;
 export class Processing {
   private readonly store: VideoStore;
   private readonly env: Env;
+  private readonly spans: Spans;
 
   constructor(store: VideoStore, env: Env) {
     this.store = store;
     this.env = env;
+    this.spans = new Spans(store, env, {
+      fail: (reason) => this.fail(reason),
+      complete: (jobId, metadata) => this.completed(jobId, metadata),
+      mirrorProgress: (progress) => this.mirror({ progress }),
+    });
   }
 
   private get config(): Config {
@@ -68,6 +75,8 @@ export class Processing {
     if (video.ladderComplete) return { start: false, reason: "already processed" };
     const now = Date.now();
     const active = this.store.activeJob();
+    // Its spans have their own heartbeats and retries: the job's own is over.
+    if (active?.ladder) return { start: false, reason: "the ladder is being encoded" };
     if (active && attempt <= active.attempt && !this.isSilent(active, now)) {
       return { start: false, reason: "a job for this attempt is already running" };
     }
@@ -99,27 +108,68 @@ export class Processing {
     }
   }
 
-  /** Whether `jobId` may still read the source and write outputs. */
-  jobIsCurrent(jobId: string): boolean {
+  /**
+   * Whether a task of job `jobId` may still read the source and write
+   * outputs: the first task until it has named the ladder, a span's try
+   * while it is that span's current one.
+   */
+  jobIsCurrent(jobId: string, span?: SpanTry): boolean {
     const status = this.store.video()?.status;
-    return (status === "processing" || status === "ready") && this.store.activeJob()?.jobId === jobId;
+    const active = this.store.activeJob();
+    if ((status !== "processing" && status !== "ready") || active?.jobId !== jobId) return false;
+    return span ? this.spans.isCurrent(jobId, span) : !active.ladder;
   }
 
-  /** Where job `jobId` reads its source, if it is still the current job. */
-  jobSource(jobId: string): Outcome<{ r2Key: string; size: number }> {
+  /** Where a task of job `jobId` reads its source, if it is still current. */
+  jobSource(jobId: string, span?: SpanTry): Outcome<{ r2Key: string; size: number }> {
     const video = this.store.video();
-    if (!video || !this.jobIsCurrent(jobId)) return refuse("job_superseded", "This job is no longer current.");
+    if (!video || !this.jobIsCurrent(jobId, span)) return refuse("job_superseded", "This job is no longer current.");
     return { ok: true, r2Key: video.r2Key, size: video.size };
   }
 
-  /** A signed callback from the transcoder. Only the current job's events count. */
-  async event(event: JobEvent): Promise<Outcome<{ status: string }>> {
-    if (!this.jobIsCurrent(event.jobId)) {
+  /** Called by the queue consumer for a span's try: what to hand off, or why not. */
+  startSpan(ref: SpanRef): SpanStart {
+    const active = this.store.activeJob();
+    const status = this.store.video()?.status;
+    if (!active || active.jobId !== ref.jobId || (status !== "processing" && status !== "ready"))
+      return { start: false, reason: "job no longer current" };
+    return this.spans.start(active, ref.index, ref.attempt, Date.now());
+  }
+
+  async spanHandedOff(ref: SpanRef, result: HandOffResult): Promise<void> {
+    if (this.store.activeJob()?.jobId !== ref.jobId) return;
+    await this.spans.handedOff(ref.jobId, ref, result, Date.now());
+  }
+
+  /** The alarm's turn for the current job's spans. */
+  async tendSpans(): Promise<void> {
+    const active = this.store.activeJob();
+    if (active?.ladder) await this.spans.tend(active, Date.now());
+  }
+
+  /**
+   * When the current job's spans next need the alarm, if the job is encoding
+   * its ladder; with nothing due (every span in), a look a heartbeat timeout
+   * later still finishes a stitch an evicted instance left undone.
+   */
+  spansDueAt(): number | undefined {
+    const active = this.store.activeJob();
+    if (!active?.ladder) return undefined;
+    return this.spans.dueAt(active.jobId) ?? Date.now() + this.config.jobHeartbeatTimeoutMs;
+  }
+
+  /** A signed callback from the transcoder. Only the current task's events count. */
+  async event(event: JobEvent, span?: SpanTry): Promise<Outcome<{ status: string }>> {
+    if (!this.jobIsCurrent(event.jobId, span)) {
       return refuse("job_superseded", "This job is no longer the video's current job; stop it.");
     }
     const video = this.store.video()!;
     const job = this.store.job(event.jobId)!;
     const now = Date.now();
+    if (span) {
+      const outcome = await this.spans.event(job, span, event, now);
+      return outcome.ok ? { ok: true, status: this.store.video()!.status } : outcome;
+    }
     switch (event.type) {
       case "progress":
         this.store.heartbeat(job.jobId, now, event.progress);
@@ -141,32 +191,13 @@ export class Processing {
           error: null,
           ...columns(event.metadata),
         });
+        if (event.ladder && !event.growing) await this.spans.begin(job, event.ladder, event.metadata, now);
         break;
       case "completed":
-        this.store.updateJob(job.jobId, { state: "completed" });
-        this.store.updateVideo({
-          status: "ready",
-          playbackJob: job.jobId,
-          ladderComplete: true,
-          playbackGrowing: false,
-          error: null,
-          updatedAt: now,
-          // The final master no longer lists the first-playable copy; its viewers get a grace.
-          firstCopyRetireAt: now + this.config.firstPlayableGraceMs,
-        });
-        await this.mirror({
-          status: "ready",
-          playbackJob: job.jobId,
-          ladderComplete: true,
-          progress: 1,
-          error: null,
-          ...columns(event.metadata),
-        });
-        // The winner is published: sweep every other job's outputs.
-        await deletePrefix(this.env.VIDEOS, jobsPrefix(video.videoId), (key) =>
-          key.startsWith(jobPrefix(video.videoId, job.jobId)),
-        );
+        await this.completed(job.jobId, event.metadata);
         break;
+      case "span_completed":
+        return refuse("invalid_request", "Only a span's own task reports its result.");
       case "failed":
         this.store.updateJob(job.jobId, { state: "failed" });
         if (event.retryable && job.attempt < this.config.jobMaxAttempts) {
@@ -177,6 +208,35 @@ export class Processing {
         break;
     }
     return { ok: true, status: this.store.video()!.status };
+  }
+
+  /** The job's whole ladder is published: it plays from now on, and every other job's outputs go. */
+  private async completed(jobId: string, metadata: Metadata): Promise<void> {
+    const video = this.store.video()!;
+    const now = Date.now();
+    this.store.updateJob(jobId, { state: "completed" });
+    this.store.updateVideo({
+      status: "ready",
+      playbackJob: jobId,
+      ladderComplete: true,
+      playbackGrowing: false,
+      error: null,
+      updatedAt: now,
+      // The final master no longer lists the first-playable copy; its viewers get a grace.
+      firstCopyRetireAt: now + this.config.firstPlayableGraceMs,
+    });
+    await this.mirror({
+      status: "ready",
+      playbackJob: jobId,
+      ladderComplete: true,
+      progress: 1,
+      error: null,
+      ...columns(metadata),
+    });
+    // The winner is published: sweep every other job's outputs.
+    await deletePrefix(this.env.VIDEOS, jobsPrefix(video.videoId), (key) =>
+      key.startsWith(jobPrefix(video.videoId, jobId)),
+    );
   }
 
   /**

@@ -10,10 +10,10 @@
  * is opened and read: it has no tables, and every read answers "nothing
  * here". Its first write (the upload's `create`) creates its schema.
  */
-import { count, desc, eq, inArray, sql } from "drizzle-orm";
+import { and, asc, count, desc, eq, inArray, sql } from "drizzle-orm";
 import { type DrizzleSqliteDODatabase, drizzle } from "drizzle-orm/durable-sqlite";
 import { hasTables, migrate } from "./migrations.ts";
-import { chunks, contended, jobs, leases, tombstone, video } from "./tables.ts";
+import { chunks, contended, jobs, leases, spans, tombstone, video } from "./tables.ts";
 
 export type Video = typeof video.$inferSelect;
 export type NewVideo = Omit<typeof video.$inferInsert, "id">;
@@ -22,6 +22,8 @@ export type Lease = Omit<typeof leases.$inferSelect, "n">;
 export type Job = typeof jobs.$inferSelect;
 export type JobState = Job["state"];
 export type Tombstone = Omit<typeof tombstone.$inferSelect, "id">;
+export type Span = typeof spans.$inferSelect;
+export type NewSpan = typeof spans.$inferInsert;
 
 export class VideoStore {
   private readonly storage: DurableObjectStorage;
@@ -194,6 +196,37 @@ export class VideoStore {
     this.db.update(jobs).set({ retryAt: null }).run();
   }
 
+  // --- The ladder's spans.
+
+  spans(jobId: string): Span[] {
+    return this.reader?.select().from(spans).where(eq(spans.jobId, jobId)).orderBy(asc(spans.n)).all() ?? [];
+  }
+
+  span(jobId: string, n: number): Span | undefined {
+    return this.reader
+      ?.select()
+      .from(spans)
+      .where(and(eq(spans.jobId, jobId), eq(spans.n, n)))
+      .get();
+  }
+
+  addSpans(rows: NewSpan[]): void {
+    // SQLite binds at most 100 parameters per statement here: a few rows at a time.
+    for (let i = 0; i < rows.length; i += 5)
+      this.db
+        .insert(spans)
+        .values(rows.slice(i, i + 5))
+        .run();
+  }
+
+  updateSpan(jobId: string, n: number, fields: Partial<Omit<Span, "jobId" | "n">>): void {
+    this.db
+      .update(spans)
+      .set(fields)
+      .where(and(eq(spans.jobId, jobId), eq(spans.n, n)))
+      .run();
+  }
+
   // --- Deletion.
 
   /**
@@ -201,7 +234,7 @@ export class VideoStore {
    * tombstone naming it, so the alarm can sweep R2 once more.
    */
   bury(videoId: string, now: number): void {
-    for (const table of [video, chunks, leases, contended, jobs]) this.db.delete(table).run();
+    for (const table of [video, chunks, leases, contended, jobs, spans]) this.db.delete(table).run();
     this.db
       .insert(tombstone)
       .values({ id: 1, videoId, deletedAt: now })

@@ -2,7 +2,8 @@
  * The video's Durable Object storage as drizzle tables. migrations.ts creates
  * and changes them; these definitions describe what its last migration leaves.
  */
-import { integer, real, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { integer, primaryKey, real, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import type { Ladder, Metadata, SpanRung } from "../contracts/job.ts";
 import { VIDEO_STATUSES } from "../contracts/vocabulary.ts";
 
 /**
@@ -81,7 +82,44 @@ export const jobs = sqliteTable("jobs", {
   progress: real("progress").notNull().default(0),
   /** When the alarm offers a deferred or refused hand-off again; null once nobody waits for it. */
   retryAt: integer("retry_at"),
+  /** Set when the first task is done and left a ladder to encode in spans: it, and what the first task reported. */
+  ladder: text("ladder", { mode: "json" }).$type<{ ladder: Ladder; metadata: Metadata }>(),
 });
+
+/**
+ * `queued`: waiting to be handed off (its queue message goes out at
+ * `retryAt`: at once, after a busy transcoder's pause, after a failure's
+ * backoff, or again if the message was lost); `submitted`: being handed off;
+ * `running`: a transcoder took it; `done`: its result is in.
+ */
+export const SPAN_STATES = ["queued", "submitted", "running", "done"] as const;
+
+/** One span of a job's ladder, a task of its own (ladder.ts plans them). */
+export const spans = sqliteTable(
+  "spans",
+  {
+    jobId: text("job_id").notNull(),
+    n: integer("n").notNull(),
+    startSec: real("start_sec").notNull(),
+    /** Output frames; null for the last span, which runs to the end. */
+    frames: integer("frames"),
+    startNumber: integer("start_number").notNull(),
+    durationSec: real("duration_sec").notNull(),
+    /** Its current try: only that try's writes and callbacks count. */
+    attempt: integer("attempt").notNull(),
+    state: text("state", { enum: SPAN_STATES }).notNull(),
+    heartbeatAt: integer("heartbeat_at").notNull(),
+    /** Of the current try, 0..1. */
+    progress: real("progress").notNull().default(0),
+    retryAt: integer("retry_at"),
+    /** Tries that failed or fell silent; past the job's attempts the video fails. */
+    failures: integer("failures").notNull().default(0),
+    /** Why the last try failed. */
+    error: text("error"),
+    result: text("result", { mode: "json" }).$type<SpanRung[]>(),
+  },
+  (t) => [primaryKey({ columns: [t.jobId, t.n] })],
+);
 
 /** A deleted video, kept only until the final sweep of its R2 prefix. */
 export const tombstone = sqliteTable("tombstone", {

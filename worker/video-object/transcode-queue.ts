@@ -1,17 +1,30 @@
 /**
- * The message the video's Durable Object puts on `reelay-transcode`, for the
+ * The messages the video's Durable Object puts on `reelay-transcode`, for the
  * queue consumer (processing/queue.ts) to hand to a transcoder: start
- * attempt `attempt` of the video's processing.
+ * attempt `attempt` of the video's processing (its first task), or, with
+ * `span`, that try of one span of a job's ladder.
  */
 import { z } from "zod";
 import { VideoIdSchema } from "../contracts/video.ts";
 
+export const SpanRefSchema = z.object({
+  jobId: z.string().min(1).max(64),
+  index: z.number().int().min(0),
+  attempt: z.number().int().min(1),
+});
+export type SpanRef = z.infer<typeof SpanRefSchema>;
+
 export const TranscodeJobSchema = z.object({
   videoId: VideoIdSchema,
   attempt: z.number().int().min(1),
+  span: SpanRefSchema.optional(),
 });
 export type TranscodeJob = z.infer<typeof TranscodeJobSchema>;
 
 export async function queueTranscode(env: Env, videoId: string, attempt: number): Promise<void> {
   await env.TRANSCODE_QUEUE.send({ videoId, attempt } satisfies TranscodeJob);
+}
+
+export async function queueSpan(env: Env, videoId: string, span: SpanRef): Promise<void> {
+  await env.TRANSCODE_QUEUE.send({ videoId, attempt: 1, span } satisfies TranscodeJob);
 }

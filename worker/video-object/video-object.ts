@@ -17,6 +17,8 @@ import type { JobEvent } from "../contracts/job.ts";
 import { type AlarmState, type AlarmTask, nextWake, type Wake } from "./alarm.ts";
 import { Deletion } from "./deletion.ts";
 import { type HandOffResult, type JobStart, Processing } from "./processing.ts";
+import type { SpanTry } from "./spans.ts";
+import type { SpanRef } from "./transcode-queue.ts";
 import { VideoStore } from "./store.ts";
 import { type NewUpload, type StoredChunk, Upload } from "./upload.ts";
 
@@ -97,16 +99,24 @@ export class VideoObject extends DurableObject<Env> {
     return this.armed(this.processing.handedOff(jobId, result));
   }
 
-  jobSource(jobId: string) {
-    return this.processing.jobSource(jobId);
+  startSpan(ref: SpanRef) {
+    return this.armed(this.processing.startSpan(ref));
   }
 
-  jobIsCurrent(jobId: string): boolean {
-    return this.processing.jobIsCurrent(jobId);
+  spanHandedOff(ref: SpanRef, result: HandOffResult): Promise<void> {
+    return this.armed(this.processing.spanHandedOff(ref, result));
   }
 
-  jobEvent(event: JobEvent) {
-    return this.armed(this.processing.event(event));
+  jobSource(jobId: string, span?: SpanTry) {
+    return this.processing.jobSource(jobId, span);
+  }
+
+  jobIsCurrent(jobId: string, span?: SpanTry): boolean {
+    return this.processing.jobIsCurrent(jobId, span);
+  }
+
+  jobEvent(event: JobEvent, span?: SpanTry) {
+    return this.armed(this.processing.event(event, span));
   }
 
   /** The dead-letter queue's verdict: the job could not be handed off at all. */
@@ -138,6 +148,8 @@ export class VideoObject extends DurableObject<Env> {
         return this.upload.expire();
       case "watchdog":
         return this.processing.supersedeSilentJob();
+      case "spans":
+        return this.processing.tendSpans();
       case "offer-again":
         return this.processing.offerAgain();
       case "retire-first-copy":
@@ -185,6 +197,7 @@ export class VideoObject extends DurableObject<Env> {
       tombstone: this.store.tombstone(),
       video: this.store.video(),
       activeJob: this.store.activeJob(),
+      spansDueAt: this.processing.spansDueAt(),
       lastJob: this.store.lastJob(),
       merging: this.upload.isMerging,
     };
