@@ -12,14 +12,24 @@ import { ffmpegPaths } from "../transcoder/ffmpeg-path.ts";
 import { root } from "../test/stack.ts";
 import { table } from "./lib.ts";
 import { benchFirstFrame, firstFrameRows } from "./first-frame.ts";
+import { benchLadder, ladderRows } from "./ladder.ts";
 import { benchLarge, type Codec, largeRows } from "./large.ts";
 import { benchSearch, searchRows } from "./search.ts";
 import { benchTranscode, transcodeRows } from "./transcode.ts";
 import { benchUpload, uploadRows } from "./upload.ts";
 
-const SECTIONS = ["upload", "transcode", "transcode-h264", "transcode-hevc", "search", "first-frame", "large"];
+const SECTIONS = [
+  "upload",
+  "transcode",
+  "transcode-h264",
+  "transcode-hevc",
+  "search",
+  "first-frame",
+  "large",
+  "ladder",
+];
 /** Sections a plain `npm run bench` leaves out, for their cost: named, they run. */
-const ONLY_WHEN_NAMED = new Set(["large"]);
+const ONLY_WHEN_NAMED = new Set(["large", "ladder"]);
 const argv = process.argv.slice(2);
 const { values, positionals } = parseArgs({
   args: argv,
@@ -40,6 +50,10 @@ const { values, positionals } = parseArgs({
     // Sources longer than this are timed to ready only, without waiting for their ladder; "none" waits for all.
     "large-ladder-max-minutes": { type: "string", default: "none" },
     "large-grace-seconds": { type: "string", default: "10" },
+    // The ladder section (issue 11): the source's length, and the transcoder's slots of each stack run, in order.
+    "ladder-minutes": { type: "string", default: "8" },
+    "ladder-slots": { type: "string", default: "1,2" },
+    "ladder-span-seconds": { type: "string", default: "60" },
     // A partial run can be kept beside the full one instead of replacing it.
     out: { type: "string", default: "bench/results.json" },
   },
@@ -147,6 +161,21 @@ if (wanted("large")) {
         graceSeconds: Number(values["large-grace-seconds"]),
       }),
     largeRows,
+  );
+}
+
+if (wanted("ladder")) {
+  await section(
+    "ladder",
+    () =>
+      benchLadder({
+        minutes: Number(values["ladder-minutes"]),
+        slots: values["ladder-slots"].split(",").filter(Boolean).map(Number),
+        spanSeconds: Number(values["ladder-span-seconds"]),
+        modelMinutes: [8, 20, 60],
+        modelInstances: [10, 50, 100],
+      }),
+    ladderRows,
   );
 }
 

@@ -215,7 +215,8 @@ export async function killTranscoder(stack: Stack): Promise<{ transcoders: numbe
   return { transcoders: trees.length, encoders: orphans.filter((p) => isEncoder(p.args)).length };
 }
 
-export type AcceptedJob = Pick<JobSpec, "jobId" | "videoId" | "attempt">;
+/** A task the transcoder took: a job's first task, or with `span` that try (`spanAttempt`) of one span. */
+export type AcceptedJob = Pick<JobSpec, "jobId" | "videoId" | "attempt"> & { span?: number; spanAttempt?: number };
 
 /** Every job the stack's transcoder accepted for a video, in order, from its `job.accepted` log lines. */
 export function acceptedJobs(stack: Stack, videoId: string): AcceptedJob[] {
@@ -224,7 +225,8 @@ export function acceptedJobs(stack: Stack, videoId: string): AcceptedJob[] {
     if (!line.includes('"job.accepted"')) continue;
     try {
       const e = JSON.parse(line.slice(line.indexOf("{"))) as AcceptedJob;
-      if (e.videoId === videoId) jobs.push({ jobId: e.jobId, videoId: e.videoId, attempt: e.attempt });
+      const span = e.span === undefined ? {} : { span: e.span, spanAttempt: e.spanAttempt };
+      if (e.videoId === videoId) jobs.push({ jobId: e.jobId, videoId: e.videoId, attempt: e.attempt, ...span });
     } catch {}
   }
   return jobs;

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TranscodeError } from "./errors.ts";
 import { pictureFilters } from "./encode.ts";
 import { type PublishedMetadata, runPipeline } from "./pipeline.ts";
+import { encodeLadderInSpans } from "./testing/ladder.ts";
 import {
   combing,
   makeRealWorld,
@@ -42,11 +43,21 @@ async function transcode(kind: RealWorldKind, name: string): Promise<Run> {
   const out = join(root, `${name}.out`);
   const steps: PublishedMetadata[] = [];
   const growing: PublishedMetadata[] = [];
-  const result = await runPipeline({
+  let result = await runPipeline({
     source: { path: source },
     workDir: out,
     onPublish: (step, m) => void (step === "growing" ? growing : steps).push(m),
   });
+  if (result.ladder) {
+    const { spans: _, ...final } = await encodeLadderInSpans({
+      source: { path: source },
+      workDir: out,
+      playable: result,
+      spanSeconds: 4,
+    });
+    steps.push(final);
+    result = final;
+  }
   return { source, out, steps, growing, result };
 }
 

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { spawn } from "node:child_process";
 import { createReadStream } from "node:fs";
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
@@ -236,13 +237,13 @@ describe("the transcoder service", () => {
     await service.idle();
   });
 
-  it("uploads each step with master.m3u8 last, then calls back playable and completed", async () => {
+  it("uploads each step with master.m3u8 last, then calls back playable twice, naming the ladder left", async () => {
     const callbacks = standIn.callbacks("a");
     const types = callbacks.map((c) => c.body.type);
     expect(types[0]).toBe("progress");
-    // Playable at step 1's first segments, again once step 1 is whole, then completed.
-    expect(types.filter((t) => t !== "progress")).toEqual(["playable", "playable", "completed"]);
-    expect(types.at(-1)).toBe("completed");
+    // Playable at step 1's first segments, then once step 1 is whole: the task's last word.
+    expect(types.filter((t) => t !== "progress")).toEqual(["playable", "playable"]);
+    expect(types.at(-1)).toBe("playable");
     const progress = callbacks.filter((c) => c.body.type === "progress");
     for (const c of progress) expect(c.body).toMatchObject({ jobId: "a", progress: expect.any(Number) });
     // Beats leave every 2 s; arrival times also carry this process's event-loop delays (the service and the
@@ -252,7 +253,7 @@ describe("the transcoder service", () => {
     const uploads = standIn.uploads("a");
     const names = uploads.map((u) => u.path.slice("/upload/a/".length));
     const masters = names.flatMap((n, i) => (n === "master.m3u8" ? [i] : []));
-    expect(masters).toHaveLength(3);
+    expect(masters).toHaveLength(2);
     const growingFiles = names.slice(0, masters[0]);
     expect(growingFiles.every((n) => /^(source|audio_0)\//.test(n))).toBe(true);
     expect(growingFiles).toEqual(
@@ -265,17 +266,12 @@ describe("the transcoder service", () => {
       ]),
     );
     expect(names.slice(masters[0] + 1, masters[1])).toContain("poster.jpg");
-    expect(names.slice(masters[1] + 1, masters[2]).sort()).toEqual(
-      ["360p", "240p"].flatMap((r) => [`${r}/index.m3u8`, `${r}/init.mp4`, `${r}/seg_00001.m4s`]).sort(),
-    );
     const [growing, playable] = callbacks.filter((c) => c.body.type === "playable");
-    const completed = callbacks.find((c) => c.body.type === "completed")!;
     expect(growing.at).toBeGreaterThanOrEqual(uploads[masters[0]].at);
     expect(playable.at).toBeGreaterThanOrEqual(uploads[masters[1]].at);
-    expect(completed.at).toBeGreaterThanOrEqual(uploads[masters[2]].at);
-    if (completed.body.type !== "completed") throw new Error("unreachable");
-    expect(completed.body.metadata.renditions.map((r) => r.name)).toEqual(["360p", "240p"]);
-    expect((completed.body.metadata as PublishedMetadata).files.at(-1)).toBe("master.m3u8");
+    if (playable.body.type !== "playable") throw new Error("unreachable");
+    expect(playable.body.ladder).toMatchObject({ rungs: ["360p", "240p"], frameRate: { num: 30, den: 1 } });
+    expect((playable.body.metadata as PublishedMetadata).files.at(-1)).toBe("master.m3u8");
 
     const token = (await standIn.job("a")).token;
     for (const u of uploads) {
@@ -288,13 +284,34 @@ describe("the transcoder service", () => {
     expect(typeOf("seg_00001.m4s")).toBe("video/mp4");
     expect(typeOf("poster.jpg")).toBe("image/jpeg");
     const master = await readFile(join(root, "uploads/a/master.m3u8"), "utf8");
-    expect(master).toContain("360p/index.m3u8");
+    expect(master).toContain("source/index.m3u8");
     expect(standIn.callbacks("a").every((c) => c.body.jobId === "a")).toBe(true);
     expect(await readdir(tmp)).toEqual([]);
     expect(logs.some((l) => l.includes(token))).toBe(false);
     expect(logs.map((l) => JSON.parse(l).event)).toEqual(
       expect.arrayContaining(["job.accepted", "job.playable", "job.completed"]),
     );
+  });
+
+  it("runs a span of that ladder under its own token: its try's segments and span 0's init segments, then its result", async () => {
+    const span = { index: 0, attempt: 1, startSec: 0, frames: 120, startNumber: 1, rungs: ["360p", "240p"] };
+    const token = await signJobToken(SECRET, { videoId: "video-s", jobId: "s", exp: EXP, span });
+    // A token for another try of the span is not this job's.
+    const other = await signJobToken(SECRET, { videoId: "video-s", jobId: "s", exp: EXP, span: { ...span, attempt: 2 } });
+    expect((await post({ ...(await standIn.job("s")), span, token: other })).status).toBe(401);
+    expect((await post({ ...(await standIn.job("s")), span, token })).status).toBe(202);
+    await service.idle();
+    const names = standIn.uploads("s").map((u) => u.path.slice("/upload/s/".length));
+    expect(names.sort()).toEqual(["240p/init.mp4", "240p/seg_00001.a1.m4s", "360p/init.mp4", "360p/seg_00001.a1.m4s"]);
+    const last = standIn.callbacks("s").at(-1)!.body;
+    if (last.type !== "span_completed") throw new Error(`ended with ${last.type}`);
+    expect(last.span).toBe(0);
+    expect(last.rungs.map((r) => [r.name, r.segments.map((s) => s.uri), r.segments[0].duration])).toEqual([
+      ["360p", ["seg_00001.a1.m4s"], 4],
+      ["240p", ["seg_00001.a1.m4s"], 4],
+    ]);
+    const init = await readFile(join(root, "uploads/s/360p/init.mp4"));
+    expect(last.rungs[0].init).toEqual({ sha256: createHash("sha256").update(init).digest("hex"), bytes: init.length });
   });
 
   const eventsOf = (jobId: string) =>

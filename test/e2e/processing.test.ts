@@ -32,7 +32,10 @@ const { ffprobe } = ffmpegPaths();
 
 beforeAll(async () => {
   // A short grace for the first-playable copy, so a test can see it go.
-  stack = await startStack({ env: { JOB_HEARTBEAT_TIMEOUT_SECONDS: "8", FIRST_PLAYABLE_GRACE_SECONDS: "3" } });
+  // Spans of 20 s, so a three-minute source has nine.
+  stack = await startStack({
+    env: { JOB_HEARTBEAT_TIMEOUT_SECONDS: "8", FIRST_PLAYABLE_GRACE_SECONDS: "3", SPAN_SECONDS: "20" },
+  });
   dir = await mkdtemp(join(tmpdir(), "reelay-e2e-proc-"));
 });
 
@@ -237,41 +240,80 @@ describe("processing on the real stack", () => {
     );
   }, 900_000);
 
-  it("retries a job whose transcoder is killed mid-job to ready, leaving no orphaned outputs", async () => {
-    const path = await makeVideo("long.mp4", "1280x720", 12);
-    const up = await uploadFile(path, "Killed once");
-    // The transcoder and its ffmpeg die while ffmpeg works on the first job.
+  it("encodes a three-minute source in spans on 2 slots, stitched frame for frame, and retries only the span whose transcoder is killed", async () => {
+    const path = await makeVideo("spans.mp4", "640x360", 180);
+    const up = await uploadFile(path, "Spans");
+    // The transcoder and its ffmpeg die while a span encodes (the first task only copies the source).
     const killed = await killTranscoderMidJob(stack, up.videoId, [], 120_000);
-    expect(killed.attempt).toBe(1);
-    const ready = await waitFor(up.videoId, final, 280_000);
-    expect(ready.renditions.map((r) => r.name)).toEqual(["720p", "480p", "360p", "240p"]);
+    const runningAtKill = spansRunning(up.videoId);
+    expect(runningAtKill.length).toBeGreaterThan(0);
+    const ready = await waitFor(up.videoId, final, 400_000);
+    expect(ready.renditions.map((r) => r.name)).toEqual(["360p", "240p"]);
     expect(stack.output()).toMatch(/transcoder exited .*restarting it/);
-    // What plays is a retry's work (attempt 2; one more if the watchdog also presumed a job
-    // slowed by load dead): the watchdog noticed the dead job and started it again.
-    expect(
-      playedAttempt(stack, up.videoId, ready.playback.poster!),
-      JSON.stringify(acceptedJobs(stack, up.videoId)),
-    ).toBeGreaterThanOrEqual(2);
 
-    const keys = storedKeys(`videos/${up.videoId}/`);
-    const jobs = new Set(keys.filter((k) => k.includes("/jobs/")).map((k) => k.split("/")[3]));
-    expect(jobs.size).toBe(1);
-    expect(jobs.has(killed.jobId)).toBe(false);
-    expect(ready.playback.poster).toContain(`/${[...jobs][0]}/poster.jpg`);
-    expect(keys).toContain(`videos/${up.videoId}/source`);
-    const probe = JSON.parse(
+    // Nine 20 s spans, at most two at once; only the killed ones were tried again, and the job was not.
+    const tasks = acceptedJobs(stack, up.videoId);
+    expect(tasks.filter((t) => t.span === undefined).map((t) => t.attempt)).toEqual([1]);
+    const spans = tasks.filter((t) => t.span !== undefined);
+    expect(new Set(spans.map((t) => t.span))).toEqual(new Set([0, 1, 2, 3, 4, 5, 6, 7, 8]));
+    const retried = new Set(spans.filter((t) => t.spanAttempt! > 1).map((t) => t.span));
+    expect([...retried].sort()).toEqual([...runningAtKill].sort());
+    expect(playedAttempt(stack, up.videoId, ready.playback.poster!)).toBe(1);
+    expect(killed.attempt).toBe(1);
+
+    // Every rung decodes over HTTP with the source's frames, no gap or overlap at any span boundary,
+    // and audio as long as the video.
+    const sourceFrames = await frameTimes(path);
+    const master = await (await fetch(playbackUrl(stack, ready.playback.hls!))).text();
+    const playlists = master.split("\n").filter((l) => l.endsWith("index.m3u8") && !l.includes("audio"));
+    expect(playlists).toHaveLength(2);
+    const audioUri = /URI="([^"]+)"/.exec(master)![1];
+    const audio = JSON.parse(
       (
         await run(ffprobe, [
-          "-v",
-          "error",
-          "-show_entries",
-          "format=duration",
-          "-of",
-          "json",
-          playbackUrl(stack, ready.playback.hls!),
+          ...["-v", "error", "-show_entries", "format=duration", "-of", "json"],
+          playbackUrl(stack, `/videos/${up.videoId}/${audioUri}`),
         ])
       ).stdout,
     );
-    expect(Number(probe.format.duration)).toBeGreaterThan(11);
-  });
+    for (const playlist of playlists) {
+      const times = await frameTimes(playbackUrl(stack, `/videos/${up.videoId}/${playlist}`));
+      expect(times.length, playlist).toBe(sourceFrames.length);
+      const steps = times.slice(1).map((t, i) => t - times[i]);
+      expect(Math.max(...steps), playlist).toBeLessThan(1.5 / 30);
+      expect(Math.min(...steps), playlist).toBeGreaterThan(0.5 / 30);
+      const videoSec = times.length / 30;
+      expect(Math.abs(Number(audio.format.duration) - videoSec), playlist).toBeLessThan(0.05);
+    }
+
+    // Nothing of the killed tries is left: the stitched playlists name every stored segment.
+    const keys = storedKeys(`videos/${up.videoId}/jobs/`);
+    const segments = keys.filter((k) => /\/(360p|240p)\/seg_/.test(k));
+    expect(segments).toHaveLength(2 * 45);
+  }, 600_000);
 });
+
+/** The spans whose current try the transcoder took and has not finished, from its log. */
+function spansRunning(videoId: string): number[] {
+  const done = new Set<string>();
+  for (const line of stack.output().split("\n")) {
+    if (!line.includes('"job.span_completed"')) continue;
+    const e = JSON.parse(line.slice(line.indexOf("{")));
+    done.add(`${e.span}.${e.spanAttempt}`);
+  }
+  return acceptedJobs(stack, videoId)
+    .filter((t) => t.span !== undefined && !done.has(`${t.span}.${t.spanAttempt}`))
+    .map((t) => t.span!);
+}
+
+/** Every video frame's presentation time, in decoding order of the whole input, read by ffprobe. */
+async function frameTimes(input: string): Promise<number[]> {
+  const out = await run(ffprobe, [
+    ...["-v", "error", "-select_streams", "v:0", "-show_entries", "frame=pts_time", "-of", "csv=p=0"],
+    input,
+  ]);
+  return out.stdout
+    .split("\n")
+    .map((l) => Number.parseFloat(l))
+    .filter((t) => Number.isFinite(t));
+}

@@ -104,6 +104,12 @@ export async function startJob(videoId: string, attempt: number): Promise<Job> {
   return { jobId: start.jobId, token, videoId };
 }
 
+/** One span try of a job's ladder, with the token the queue consumer would have signed for it. */
+export async function spanTry(job: Job, index: number, attempt: number): Promise<Job> {
+  const claims = { videoId: job.videoId, jobId: job.jobId, exp: Date.now() + 60_000, span: { index, attempt } };
+  return { ...job, token: await signJobToken(SECRET, claims) };
+}
+
 export const jobApi = (job: Job, path: string, init: RequestInit = {}) =>
   api(`/internal/jobs/${job.jobId}${path}`, {
     ...init,

@@ -105,13 +105,18 @@ export class Spans {
     return { start: true, task };
   }
 
-  /** How the hand-off went: a busy transcoder is asked again shortly; a refusal counts as a failed try. */
+  /**
+   * How the hand-off went. A busy transcoder is asked again shortly. One
+   * that could not be reached or refused is asked again after a backoff, as
+   * the same try (nothing of it ran), and counts against the span's tries so
+   * a transcoder that never answers fails the video in the end.
+   */
   async handedOff(jobId: string, at: SpanTry, result: "accepted" | "refused" | "busy", now: number): Promise<void> {
     const span = this.store.span(jobId, at.index);
     if (!span || span.attempt !== at.attempt || span.state !== "submitted") return;
     if (result === "accepted") this.store.updateSpan(jobId, at.index, { state: "running", heartbeatAt: now });
     else if (result === "busy") this.store.updateSpan(jobId, at.index, { state: "queued", retryAt: now + BUSY_RETRY_MS });
-    else await this.failTry(span, "No transcoder took the span.", now);
+    else await this.failTry(span, "No transcoder took the span.", now, { sameTry: true });
   }
 
   /** Whether this try of the span may still read the source, write its segments and report. */
@@ -182,7 +187,7 @@ export class Spans {
   }
 
   /** A try failed or fell silent: the span is tried again after a backoff, or, out of tries, the video fails. */
-  private async failTry(span: Span, reason: string, now: number): Promise<void> {
+  private async failTry(span: Span, reason: string, now: number, options: { sameTry?: boolean } = {}): Promise<void> {
     const failures = span.failures + 1;
     if (failures >= this.config.jobMaxAttempts) {
       this.store.updateSpan(span.jobId, span.n, { failures, error: reason, state: "queued", retryAt: null });
@@ -192,7 +197,7 @@ export class Spans {
     this.store.updateSpan(span.jobId, span.n, {
       failures,
       error: reason,
-      attempt: span.attempt + 1,
+      attempt: options.sameTry ? span.attempt : span.attempt + 1,
       state: "queued",
       progress: 0,
       retryAt: now + backoffMs(failures),
