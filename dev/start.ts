@@ -120,14 +120,15 @@ await rm(secretsFile, { force: true });
 await writeFile(secretsFile, `TRANSCODER_SECRET=${transcoderSecret}\n`, { mode: 0o600 });
 // With --env-file wrangler skips .dev.vars, so a person's own .dev.vars is passed first.
 const envFiles = [...(existsSync(`${root}.dev.vars`) ? [`${root}.dev.vars`] : []), secretsFile];
+// One local process stands in for the fleet of containers (one task each): two spans at once
+// (x264 already spreads each encode over every core, so more would only slow each other down),
+// and as many first tasks beside them, so an upload is playable in seconds whatever ladder runs.
+const slots = process.env.TRANSCODER_CONCURRENCY ?? "2";
 start("transcoder", [`${root}transcoder/server.ts`], {
-  // One local process stands in for the fleet of containers (one job each). Two jobs at once let a
-  // second upload start while the first encodes; x264 already spreads each encode over every core,
-  // so more would only slow each other down.
   env: {
     PORT: String(transcoderPort),
     TRANSCODER_PORT: String(transcoderPort),
-    TRANSCODER_CONCURRENCY: process.env.TRANSCODER_CONCURRENCY ?? "2",
+    TRANSCODER_CONCURRENCY: slots,
     TRANSCODER_HOST: "127.0.0.1",
     TRANSCODER_SECRET: transcoderSecret,
     WORKER_URL: `http://127.0.0.1:${port}`,
@@ -150,11 +151,16 @@ start("wrangler dev", [
   `TRANSCODER_URL:http://127.0.0.1:${transcoderPort}`,
   "--var",
   `PUBLIC_URL:http://127.0.0.1:${port}`,
+  // The span scheduler hands out the local transcoder's slots.
+  "--var",
+  `TRANSCODER_SLOTS:${slots}`,
   ...envFiles.flatMap((file) => ["--env-file", file]),
   // Worker settings set in this environment win over wrangler.toml's (tests shorten the watchdog
   // and the grace periods); the two above are the launcher's own.
   ...Object.keys(ConfigSchema.shape)
-    .filter((name) => process.env[name] !== undefined && name !== "TRANSCODER_URL" && name !== "PUBLIC_URL")
+    .filter(
+      (name) => process.env[name] !== undefined && !["TRANSCODER_URL", "PUBLIC_URL", "TRANSCODER_SLOTS"].includes(name),
+    )
     .flatMap((name) => ["--var", `${name}:${process.env[name]}`]),
   "--log-level",
   "warn",

@@ -232,21 +232,24 @@ export function acceptedJobs(stack: Stack, videoId: string): AcceptedJob[] {
   return jobs;
 }
 
+/** A task as the transcoder knows it: its job, and the span's try if it is one. */
+export const taskOf = (t: AcceptedJob) => (t.span === undefined ? t.jobId : `${t.jobId}/${t.span}.${t.spanAttempt}`);
+
 /**
- * Waits until the transcoder runs a job for `videoId` other than `notJobs`
- * and is encoding it with ffmpeg, then kills the transcoder (and sees its ffmpeg end).
- * Returns the killed job.
+ * Waits until the transcoder runs a task for `videoId` other than `notTasks`
+ * (`taskOf`) and is encoding with ffmpeg, then kills the transcoder (and sees
+ * its ffmpeg end). Returns the task it took last.
  */
 export async function killTranscoderMidJob(
   stack: Stack,
   videoId: string,
-  notJobs: string[],
+  notTasks: string[],
   timeoutMs: number,
 ): Promise<AcceptedJob> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const job = acceptedJobs(stack, videoId)
-      .filter((j) => !notJobs.includes(j.jobId))
+      .filter((j) => !notTasks.includes(taskOf(j)))
       .at(-1);
     // Only this video is processing, so a fresh transcoder's ffmpeg works for this job. An x264
     // encode runs long enough to be killed mid-way; a remux or poster may end before the kill.

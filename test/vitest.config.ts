@@ -39,6 +39,9 @@ export default defineConfig(async () => {
                   TRANSCODER_SECRET: "test-secret-0123456789abcdef",
                   PUBLIC_URL: "http://reelay.test",
                   JOB_HEARTBEAT_TIMEOUT_SECONDS: "30",
+                  // Three span slots, one video holding one of them while another waits.
+                  TRANSCODER_SLOTS: "3",
+                  SPAN_SHARE_PERCENT: "34",
                 },
               },
             })),

@@ -79,4 +79,3 @@ export function videoRendition(
   const avc1 = (media.init && avc1FromInit(media.init)) || video.fallbackAvc1;
   return variantOf({ ...media, ...video, avc1 }, audio);
 }
-

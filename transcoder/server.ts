@@ -1,8 +1,9 @@
 /**
  * The transcoder service the Reelay worker talks to (in a Cloudflare
- * Container, or locally). It accepts jobs up to a fixed concurrency and
- * refuses the rest with 503 rather than queueing them: the worker's queue
- * already does that, and a container should not hold work it cannot start.
+ * Container, or locally). It accepts tasks up to a fixed concurrency (spans
+ * and first tasks each that many) and refuses the rest with 503 rather than
+ * queueing them: the worker's queue already does that, and a container
+ * should not hold work it cannot start.
  *
  * Only the worker may give it work: a job is accepted only with a job token
  * the worker signed with the shared TRANSCODER_SECRET, naming that job, and
@@ -103,8 +104,7 @@ export async function isWorkersJob(
   res: ServerResponse,
 ): Promise<boolean> {
   const claims = await verifyJobToken(worker.secret, job.token);
-  const sameSpan =
-    claims?.span?.index === job.span?.index && claims?.span?.attempt === job.span?.attempt;
+  const sameSpan = claims?.span?.index === job.span?.index && claims?.span?.attempt === job.span?.attempt;
   if (!claims || claims.jobId !== job.jobId || claims.videoId !== job.videoId || !sameSpan) {
     refuse(res, "invalid_token", "The job token is not valid for this job.");
     return false;
@@ -157,8 +157,11 @@ export async function startServer(options: ServerOptions): Promise<TranscoderSer
     // A redelivered request for a task already running is accepted, not run twice.
     const key = taskKey(job);
     if (jobs.has(key)) return send(res, 202, { accepted: true, jobId: job.jobId });
-    if (jobs.size >= concurrency)
-      return refuse(res, "transcoder_busy", `Already running ${jobs.size} of ${concurrency} jobs.`);
+    // Spans and first tasks have slots of their own: what makes a video playable never waits for a ladder.
+    const kind = job.span ? "spans" : "first tasks";
+    const same = [...jobs.keys()].filter((k) => k.includes("/") === !!job.span).length;
+    if (same >= concurrency)
+      return refuse(res, "transcoder_busy", `Already running ${same} of ${concurrency} ${kind}.`);
 
     const span = job.span ? { span: job.span.index, spanAttempt: job.span.attempt } : {};
     log("job.accepted", { jobId: job.jobId, videoId: job.videoId, attempt: job.attempt, ...span });

@@ -30,6 +30,8 @@ export const ConfigSchema = z.object({
   JOB_MAX_ATTEMPTS: intString(1, 20).default(4),
   // Autoscaled processing (issue 11).
   SPAN_SECONDS: intString(4, 3600).default(60),
+  TRANSCODER_SLOTS: intString(1, 10_000).default(8),
+  SPAN_SHARE_PERCENT: intString(1, 100).default(50),
   // Uploads and credentials (issue 10).
   UPLOADER_TOKEN: z.string().min(1).optional().catch(undefined),
   ADMIN_TOKEN: z.string().min(1).optional().catch(undefined),
@@ -57,6 +59,10 @@ export type Config = {
   jobMaxAttempts: number;
   /** The ladder is encoded in spans of about this long, each a task of its own. */
   spanSeconds: number;
+  /** Spans running at once across every video (the span scheduler's slots). */
+  transcoderSlots: number;
+  /** Of those slots, the most one video holds while another video's spans wait. */
+  spanSharePercent: number;
   // Uploads and credentials.
   /** Who may create uploads (`UPLOADER_TOKEN`, or the older `API_TOKEN`); unset: see `anonymousUploads`. */
   uploaderToken: string | undefined;
@@ -109,6 +115,8 @@ function parseConfig(env: ConfigEnv): Config {
     jobHeartbeatTimeoutMs: c.JOB_HEARTBEAT_TIMEOUT_SECONDS * 1000,
     jobMaxAttempts: c.JOB_MAX_ATTEMPTS,
     spanSeconds: c.SPAN_SECONDS,
+    transcoderSlots: c.TRANSCODER_SLOTS,
+    spanSharePercent: c.SPAN_SHARE_PERCENT,
     uploaderToken: c.UPLOADER_TOKEN ?? c.API_TOKEN,
     adminToken: c.ADMIN_TOKEN,
     anonymousUploads: c.ALLOW_ANONYMOUS_UPLOADS,

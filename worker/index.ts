@@ -5,6 +5,7 @@ import { consumeDeadLetters, consumeTranscodeJobs } from "./processing/queue.ts"
 
 export { VideoObject } from "./video-object/video-object.ts";
 export { TranscoderContainer } from "./processing/container.ts";
+export { SpanScheduler } from "./scheduler/span-scheduler.ts";
 // Answers the containers' outbound requests (processing/container.ts `outboundByHost`).
 export { ContainerProxy } from "@cloudflare/containers";
 

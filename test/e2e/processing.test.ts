@@ -22,6 +22,7 @@ import {
   recordingFetch,
   run,
   storedKeys as keysIn,
+  taskOf,
   waitForVideo,
 } from "../helpers.ts";
 import { startStack, type Stack } from "../stack.ts";
@@ -243,9 +244,14 @@ describe("processing on the real stack", () => {
   it("encodes a three-minute source in spans on 2 slots, stitched frame for frame, and retries only the span whose transcoder is killed", async () => {
     const path = await makeVideo("spans.mp4", "640x360", 180);
     const up = await uploadFile(path, "Spans");
-    // The transcoder and its ffmpeg die while a span encodes (the first task only copies the source).
-    const killed = await killTranscoderMidJob(stack, up.videoId, [], 120_000);
+    // The transcoder and its ffmpeg die while a span encodes: a task after the job's first.
+    const deadline = Date.now() + 60_000;
+    while (acceptedJobs(stack, up.videoId).length === 0 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
+    const [first] = acceptedJobs(stack, up.videoId);
+    const killed = await killTranscoderMidJob(stack, up.videoId, [taskOf(first)], 120_000);
     const runningAtKill = spansRunning(up.videoId);
+    expect(killed.span).toBeDefined();
     expect(runningAtKill.length).toBeGreaterThan(0);
     const ready = await waitFor(up.videoId, final, 400_000);
     expect(ready.renditions.map((r) => r.name)).toEqual(["360p", "240p"]);

@@ -3,6 +3,7 @@
  * everywhere: R2 objects (source, every job's outputs), the D1 row (and with
  * it the search entry) and the object's own state.
  */
+import { spanScheduler } from "../scheduler/span-scheduler.ts";
 import { deleteVideoRow } from "../db/videos.ts";
 import { videoPrefix } from "../storage/keys.ts";
 import { deletePrefix } from "../storage/prefix.ts";
@@ -34,6 +35,8 @@ export class Deletion {
     }
     await deletePrefix(this.env.VIDEOS, videoPrefix(video.videoId));
     await deleteVideoRow(this.env.DB, video.videoId);
+    // Spans still waiting or running give their slots back.
+    await spanScheduler(this.env).forget(video.videoId);
     return { ok: true, videoId: video.videoId };
   }
 

@@ -24,6 +24,7 @@ import { jobPrefix, jobsPrefix, newJobId } from "../storage/keys.ts";
 import { deletePrefix } from "../storage/prefix.ts";
 import { type Outcome, refuse } from "./outcome.ts";
 import type { Job, VideoStore } from "./store.ts";
+import { spanScheduler } from "../scheduler/span-scheduler.ts";
 import { type SpanStart, Spans, type SpanTry } from "./spans.ts";
 import { type SpanRef, queueTranscode } from "./transcode-queue.ts";
 
@@ -233,6 +234,7 @@ export class Processing {
       error: null,
       ...columns(metadata),
     });
+    await spanScheduler(this.env).forget(video.videoId);
     // The winner is published: sweep every other job's outputs.
     await deletePrefix(this.env.VIDEOS, jobsPrefix(video.videoId), (key) =>
       key.startsWith(jobPrefix(video.videoId, jobId)),
@@ -290,6 +292,8 @@ export class Processing {
     if (!video) return;
     this.store.updateVideo({ error: reason });
     this.store.clearRetries();
+    // Its spans, waiting or running, give their slots back.
+    await spanScheduler(this.env).forget(video.videoId);
     const active = this.store.activeJob();
     if (active) this.store.updateJob(active.jobId, { state: "failed" });
     if (video.status === "processing" || (video.status === "ready" && video.playbackGrowing)) {

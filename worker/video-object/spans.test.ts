@@ -144,6 +144,9 @@ describe("the ladder in spans", () => {
     await expectError(put(at, "720p/seg_00016.a2.m4s", bytes(10)), 400, "invalid_path");
     expect((await put(at, "720p/seg_00016.a1.m4s", bytes(10))).status).toBe(204);
     await expectError(event(at, { type: "playable", metadata }), 400, "invalid_request");
+    // A failure for good ends the ladder; the video keeps playing its first rendition, and its spans' slots are free.
+    expect((await event(at, { type: "failed", reason: "The file is broken.", retryable: false })).status).toBe(200);
+    expect(await video(up.videoId)).toMatchObject({ status: "ready", error: "The file is broken." });
   });
 
   it("fails the video's ladder, keeping its first rendition playing, when spans' init segments differ", async () => {

@@ -17,7 +17,7 @@ import { deletePrefix } from "../storage/prefix.ts";
 import { audioMetas, LADDER_INIT, ladderMaster, planSpans, StitchError, stitchRung } from "./ladder.ts";
 import { type Outcome, refuse } from "./outcome.ts";
 import type { Job, Span, VideoStore } from "./store.ts";
-import { queueSpan } from "./transcode-queue.ts";
+import { spanScheduler } from "../scheduler/span-scheduler.ts";
 
 /** A span's try, as its job token names it. */
 export type SpanTry = { index: number; attempt: number };
@@ -77,15 +77,17 @@ export class Spans {
   }
 
   /**
-   * Sends the queue message of every queued span that is due. Each is marked
-   * before any is sent (callbacks interleave across the sends) with when to
-   * send it again should the message be lost: the heartbeat timeout twice over.
+   * Puts every queued span that is due in line for a transcoder slot (the
+   * span scheduler sends its queue message when its turn comes). Each is
+   * marked first (callbacks interleave across the call) with when to ask
+   * again should its message be lost: the heartbeat timeout twice over.
    */
   async dispatch(jobId: string, now: number): Promise<void> {
     const due = this.store.spans(jobId).filter((s) => s.state === "queued" && s.retryAt !== null && s.retryAt <= now);
+    if (due.length === 0) return;
     for (const s of due) this.store.updateSpan(jobId, s.n, { retryAt: now + this.stallMs });
-    const videoId = this.store.video()!.videoId;
-    for (const s of due) await queueSpan(this.env, videoId, { jobId, index: s.n, attempt: s.attempt });
+    const refs = due.map((s) => ({ jobId, index: s.n, attempt: s.attempt }));
+    await spanScheduler(this.env).enqueue(this.videoId, refs);
   }
 
   /** The queue consumer may hand span `index`'s try `attempt` to a transcoder: what to send, or why not. */
@@ -114,9 +116,13 @@ export class Spans {
   async handedOff(jobId: string, at: SpanTry, result: "accepted" | "refused" | "busy", now: number): Promise<void> {
     const span = this.store.span(jobId, at.index);
     if (!span || span.attempt !== at.attempt || span.state !== "submitted") return;
-    if (result === "accepted") this.store.updateSpan(jobId, at.index, { state: "running", heartbeatAt: now });
-    else if (result === "busy") this.store.updateSpan(jobId, at.index, { state: "queued", retryAt: now + BUSY_RETRY_MS });
+    if (result === "accepted") {
+      this.store.updateSpan(jobId, at.index, { state: "running", heartbeatAt: now });
+      return;
+    }
+    if (result === "busy") this.store.updateSpan(jobId, at.index, { state: "queued", retryAt: now + BUSY_RETRY_MS });
     else await this.failTry(span, "No transcoder took the span.", now, { sameTry: true });
+    await this.release(span);
   }
 
   /** Whether this try of the span may still read the source, write its segments and report. */
@@ -135,22 +141,25 @@ export class Spans {
           heartbeatAt: now,
           progress: Math.max(span.progress, event.progress),
         });
+        await spanScheduler(this.env).renew(this.videoId, { jobId: job.jobId, index: at.index });
         await this.host.mirrorProgress(this.progress(job.jobId));
         return { ok: true };
       case "span_completed":
         if (event.span !== at.index) return refuse("job_mismatch", "The result names another span.");
-        this.store.updateSpan(job.jobId, at.index, { state: "done", progress: 1, result: event.rungs, heartbeatAt: now });
+        this.store.updateSpan(job.jobId, at.index, {
+          state: "done",
+          progress: 1,
+          result: event.rungs,
+          heartbeatAt: now,
+        });
         await this.host.mirrorProgress(this.progress(job.jobId));
-        // A slot is free: a span waiting on a busy transcoder need not wait out its pause.
-        for (const s of this.store.spans(job.jobId))
-          if (s.state === "queued" && s.retryAt !== null && s.retryAt > now && s.failures === 0)
-            this.store.updateSpan(job.jobId, s.n, { retryAt: now });
-        await this.dispatch(job.jobId, now);
+        await this.release(span);
         await this.stitchIfDone(job.jobId);
         return { ok: true };
       case "failed":
         if (event.retryable) await this.failTry(span, event.reason, now);
         else await this.host.fail(event.reason);
+        await this.release(span);
         return { ok: true };
       default:
         return refuse("invalid_request", "A span reports progress, span_completed or failed.");
@@ -161,7 +170,9 @@ export class Spans {
   async tend(job: Job, now: number): Promise<void> {
     for (const s of this.store.spans(job.jobId)) {
       const silent = (s.state === "submitted" || s.state === "running") && now - s.heartbeatAt > this.timeoutMs;
-      if (silent) await this.failTry(s, "The transcoder stopped responding.", now);
+      if (!silent) continue;
+      await this.failTry(s, "The transcoder stopped responding.", now);
+      await this.release(s);
     }
     if (!this.store.activeJob()) return;
     await this.dispatch(job.jobId, now);
@@ -191,7 +202,9 @@ export class Spans {
     const failures = span.failures + 1;
     if (failures >= this.config.jobMaxAttempts) {
       this.store.updateSpan(span.jobId, span.n, { failures, error: reason, state: "queued", retryAt: null });
-      await this.host.fail(`The part of the video from ${formatTime(span.startSec)} failed ${failures} times: ${reason}`);
+      await this.host.fail(
+        `The part of the video from ${formatTime(span.startSec)} failed ${failures} times: ${reason}`,
+      );
       return;
     }
     this.store.updateSpan(span.jobId, span.n, {
@@ -217,7 +230,7 @@ export class Spans {
     this.stitching = true;
     try {
       const { ladder, metadata } = job.ladder;
-      const videoId = this.store.video()!.videoId;
+      const videoId = this.videoId;
       const audio = audioMetas(metadata.audioTracks);
       const results = all.map((s) => s.result as SpanRung[]);
       let stitched: ReturnType<typeof stitchRung>[];
@@ -242,7 +255,11 @@ export class Spans {
         });
       for (const [i, name] of ladder.rungs.entries()) {
         await put(`${name}/index.m3u8`, stitched[i].playlist);
-        const keep = new Set([LADDER_INIT, "index.m3u8", ...results.flatMap((r) => r.find((x) => x.name === name)!.segments.map((s) => s.uri))]);
+        const keep = new Set([
+          LADDER_INIT,
+          "index.m3u8",
+          ...results.flatMap((r) => r.find((x) => x.name === name)!.segments.map((s) => s.uri)),
+        ]);
         const dir = `${jobPrefix(videoId, jobId)}${name}/`;
         await deletePrefix(this.env.VIDEOS, dir, (key) => keep.has(key.slice(dir.length)));
       }
@@ -257,6 +274,15 @@ export class Spans {
     } finally {
       this.stitching = false;
     }
+  }
+
+  /** The span's slot is free for the next in turn. */
+  private async release(span: Span): Promise<void> {
+    await spanScheduler(this.env).release(this.videoId, { jobId: span.jobId, index: span.n });
+  }
+
+  private get videoId(): string {
+    return this.store.video()!.videoId;
   }
 
   private get timeoutMs(): number {
