@@ -61,7 +61,18 @@ function failure(error: unknown): { reason: string; retryable: boolean } {
  */
 export async function runJob(
   job: JobSpec,
-  options: { tmpRoot: string; stop: AbortSignal; log: JobLog; settings?: JobSettings },
+  options: {
+    tmpRoot: string;
+    stop: AbortSignal;
+    log: JobLog;
+    settings?: JobSettings;
+    /**
+     * The task's work is over and only its last word is left to send: its
+     * slot may take the next task, which the worker hands off the moment
+     * that word frees the slot on its side.
+     */
+    onWorkDone?: () => void;
+  },
 ): Promise<JobOutcome> {
   const log: JobLog = (event, fields) =>
     options.log(event, job.span ? { span: job.span.index, spanAttempt: job.span.attempt, ...fields } : fields);
@@ -153,6 +164,7 @@ export async function runJob(
       log("job.span_completed", { jobId: job.jobId, span: job.span.index, attempt: job.span.attempt });
       // Nothing may follow the span's result: stop the heartbeat and let its last beat land first.
       await stopHeartbeat();
+      options.onWorkDone?.();
       await callback({ type: "span_completed", jobId: job.jobId, span: job.span.index, rungs });
       return "completed";
     }
@@ -180,6 +192,7 @@ export async function runJob(
         if (step === "final" || meta.ladder) {
           // Nothing may follow the task's last word: stop the heartbeat and let its last beat land first.
           await stopHeartbeat();
+          options.onWorkDone?.();
         }
         if (step === "final") {
           await callback({ type: "completed", jobId: job.jobId, metadata: meta });
@@ -198,6 +211,7 @@ export async function runJob(
     return "completed";
   } catch (error) {
     await stopHeartbeat();
+    options.onWorkDone?.();
     if (withdrawn) {
       log(`job.${withdrawn.why}`, { jobId: job.jobId });
       return withdrawn.why;

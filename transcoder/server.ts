@@ -147,6 +147,8 @@ export async function startServer(options: ServerOptions): Promise<TranscoderSer
     logLine(JSON.stringify({ time: new Date().toISOString(), event, ...fields }));
   const stop = new AbortController();
   const jobs = new Map<string, Promise<unknown>>();
+  /** Tasks still working (not just sending their last word or cleaning up): what the slots count. */
+  const working = new Set<string>();
   let closing = false;
 
   async function submit(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -159,15 +161,20 @@ export async function startServer(options: ServerOptions): Promise<TranscoderSer
     if (jobs.has(key)) return send(res, 202, { accepted: true, jobId: job.jobId });
     // Spans and first tasks have slots of their own: what makes a video playable never waits for a ladder.
     const kind = job.span ? "spans" : "first tasks";
-    const same = [...jobs.keys()].filter((k) => k.includes("/") === !!job.span).length;
+    const same = [...working].filter((k) => k.includes("/") === !!job.span).length;
     if (same >= concurrency)
       return refuse(res, "transcoder_busy", `Already running ${same} of ${concurrency} ${kind}.`);
 
     const span = job.span ? { span: job.span.index, spanAttempt: job.span.attempt } : {};
     log("job.accepted", { jobId: job.jobId, videoId: job.videoId, attempt: job.attempt, ...span });
-    const running = runJob(job, { tmpRoot, stop: stop.signal, log, settings })
+    working.add(key);
+    const onWorkDone = () => working.delete(key);
+    const running = runJob(job, { tmpRoot, stop: stop.signal, log, settings, onWorkDone })
       .catch((e: unknown) => log("job.crashed", { jobId: job.jobId, error: String(e) }))
-      .finally(() => jobs.delete(key));
+      .finally(() => {
+        working.delete(key);
+        jobs.delete(key);
+      });
     jobs.set(key, running);
     send(res, 202, { accepted: true, jobId: job.jobId });
   }
