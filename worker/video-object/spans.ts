@@ -12,12 +12,12 @@
  */
 import { readConfig } from "../config.ts";
 import type { JobEvent, Ladder, Metadata, SpanRung, SpanTask } from "../contracts/job.ts";
+import { spanScheduler } from "../scheduler/span-scheduler.ts";
 import { jobFileKey, jobPrefix } from "../storage/keys.ts";
 import { deletePrefix } from "../storage/prefix.ts";
 import { audioMetas, LADDER_INIT, ladderMaster, planSpans, StitchError, stitchRung } from "./ladder.ts";
 import { type Outcome, refuse } from "./outcome.ts";
 import type { Job, Span, VideoStore } from "./store.ts";
-import { spanScheduler } from "../scheduler/span-scheduler.ts";
 
 /** A span's try, as its job token names it. */
 export type SpanTry = { index: number; attempt: number };
@@ -225,8 +225,15 @@ export class Spans {
    */
   private async stitchIfDone(jobId: string): Promise<void> {
     const all = this.store.spans(jobId);
-    const job = this.store.job(jobId);
-    if (this.stitching || !job?.ladder || all.length === 0 || all.some((s) => s.state !== "done")) return;
+    const job = this.store.activeJob();
+    if (
+      this.stitching ||
+      job?.jobId !== jobId ||
+      !job.ladder ||
+      all.length === 0 ||
+      all.some((s) => s.state !== "done")
+    )
+      return;
     this.stitching = true;
     try {
       const { ladder, metadata } = job.ladder;
