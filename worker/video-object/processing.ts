@@ -16,6 +16,11 @@
  * if a queue retry never arrives (the local queue simulator keeps delayed
  * messages in memory only) the job is queued again, up to a bound. When the
  * alarm fires is alarm.ts's decision; this part only says what is stored.
+ *
+ * A job is its first task (something playable, the audio, the poster), then
+ * its ladder's spans: once the first task names the ladder it is over, and
+ * spans.ts queues, follows and retries each span on its own; the job
+ * completes when they are stitched, or fails when one runs out of tries.
  */
 import { type Config, readConfig } from "../config.ts";
 import type { JobEvent, Metadata } from "../contracts/job.ts";
