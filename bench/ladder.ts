@@ -17,16 +17,17 @@
  */
 import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { mkdir, readFile, rename, rm, stat } from "node:fs/promises";
+import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
-import { encodeRun, ffmpegArgs } from "../transcoder/encode.ts";
+import { encodeRun, type FfmpegRun, ffmpegArgs, spanRun } from "../transcoder/encode.ts";
 import { ffmpegPaths } from "../transcoder/ffmpeg-path.ts";
-import { planTranscode } from "../transcoder/plan.ts";
+import { frameRateFraction, planTranscode, segmentFrames } from "../transcoder/plan.ts";
 import { probeSource } from "../transcoder/probe.ts";
 import { concatCopies, makeCameraClip } from "../transcoder/testing/media.ts";
 import { openFile } from "../web/cli/file-source.ts";
 import { upload } from "../web/src/upload-client.ts";
+import { planSpans } from "../worker/video-object/ladder.ts";
 import { root, type Stack, startStack } from "../test/stack.ts";
 import { descendants, MB, median } from "./lib.ts";
 import { MUX_MEDIANS } from "./large.ts";
@@ -68,14 +69,17 @@ export type LadderOptions = {
   spanSeconds: number;
   modelMinutes: number[];
   modelInstances: number[];
+  /** Also run the spans' ffmpeg commands by hand from local disk, after the stacks (as long again as the plain command). */
+  byHand: boolean;
 };
 
-export type PlainLadder = {
-  args: string[];
-  wallSec: number;
-  userSec: number;
-  sysSec: number;
-  cpuSec: number;
+export type Timed = { wallSec: number; userSec: number; sysSec: number; cpuSec: number };
+export type PlainLadder = Timed & { args: string[] };
+
+/** The spans' own ffmpeg commands (encode.ts `spanRun`), one after another on local disk: no worker, no probe. */
+export type SpansByHand = Timed & {
+  spans: (Timed & { index: number; startSec: number; frames: number | null })[];
+  firstArgs: string[];
 };
 
 /** One span's successful try, from the transcoder's log lines; seconds from the completion response. */
@@ -89,8 +93,9 @@ export type SpanTiming = {
   wallSec: number;
   /** accepted → probed: the span's own probe of the source through the worker. */
   probeSec: number;
-  /** With one slot only (nothing else runs beside the span): CPU of its processes, and its encode apart. */
+  /** With one slot only (nothing else runs beside the span): CPU of its processes, its probe's and its encode's apart. */
   cpuSec: number | null;
+  probeCpuSec: number | null;
   /** probed → the encode's ffmpeg reaped (the last rise of the children's CPU before span_completed). */
   encodeSec: number | null;
   encodeCpuSec: number | null;
@@ -137,6 +142,7 @@ export type LadderBench = {
   options: LadderOptions;
   source: { minutes: number; bytes: number; durationSec: number; videoKbps: number };
   plain: PlainLadder;
+  byHand: SpansByHand | { error: string } | null;
   runs: (SpansRun | { slots: number; error: string; stackLog?: string })[];
   model: {
     perSpanLocalSec: number;
@@ -181,36 +187,91 @@ async function makeSource(minutes: number): Promise<string> {
   return path;
 }
 
+const shortPaths = (args: string[]) => args.map((a) => a.split(tmp).join("bench/tmp/ladder"));
+
 /**
- * The whole-file ladder as one plain ffmpeg command, on local disk, niced
- * as the transcoder nices its ladder (encode.ts BACKGROUND_NICENESS) so both
- * meet any other load on the machine alike; /usr/bin/time gives its CPU.
+ * One ffmpeg run on local disk, niced as the transcoder nices its ladder
+ * (encode.ts BACKGROUND_NICENESS) so both meet any other load on the
+ * machine alike; /usr/bin/time gives its wall and CPU seconds.
  */
-async function plainLadder(path: string): Promise<PlainLadder> {
-  const info = await probeSource(path);
-  const plan = planTranscode(info);
-  const workDir = join(tmp, "plain");
-  const spec = encodeRun({ source: { path }, workDir, durationSec: info.durationSec }, plan.rungs, plan);
-  const args = ["-v", "error", ...ffmpegArgs(spec)];
-  await rm(workDir, { recursive: true, force: true });
+async function timedFfmpeg(spec: FfmpegRun): Promise<Timed & { args: string[] }> {
+  const args = ["nice", "-n", "10", ffmpegPaths().ffmpeg, "-v", "error", ...ffmpegArgs(spec)];
   for (const o of spec.outputs) await mkdir(dirname(o.path), { recursive: true });
-  const timeFile = join(tmp, "plain.time");
-  await run("/usr/bin/time", ["-f", "%e %U %S", "-o", timeFile, "nice", "-n", "10", ffmpegPaths().ffmpeg, ...args], {
-    maxBuffer: 1 << 24,
-  });
-  const [wallSec, userSec, sysSec] = (await readFile(timeFile, "utf8"))
-    .trim()
-    .split("\n")
-    .pop()!
-    .split(" ")
-    .map(Number);
-  await rm(workDir, { recursive: true, force: true });
+  const timeFile = join(tmp, "ffmpeg.time");
+  await run("/usr/bin/time", ["-f", "%e %U %S", "-o", timeFile, ...args], { maxBuffer: 1 << 24 });
+  const last = (await readFile(timeFile, "utf8")).trim().split("\n").pop()!;
+  const [wallSec, userSec, sysSec] = last.split(" ").map(Number);
   return {
-    args: ["nice", "-n", "10", "ffmpeg", ...args].map((a) => a.split(tmp).join("bench/tmp/ladder")),
+    args: shortPaths(["nice", "-n", "10", "ffmpeg", ...args.slice(4)]),
     wallSec,
     userSec,
     sysSec,
     cpuSec: userSec + sysSec,
+  };
+}
+
+/** The whole-file ladder as one plain ffmpeg command: the transcoder's own `encodeRun` of every rung. */
+async function plainLadder(path: string): Promise<PlainLadder> {
+  const info = await probeSource(path);
+  const plan = planTranscode(info);
+  const workDir = join(tmp, "plain");
+  await rm(workDir, { recursive: true, force: true });
+  try {
+    return await timedFfmpeg(encodeRun({ source: { path }, workDir, durationSec: info.durationSec }, plan.rungs, plan));
+  } finally {
+    await rm(workDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The spans' encodes alone: the Durable Object's cut (planSpans) of the
+ * ladder the first task leaves for this source (every rung: it was copied),
+ * each span's own ffmpeg command run by hand from local disk. Beside the
+ * plain command it isolates what cutting the encode costs, without the
+ * worker, the reads over HTTP, the probes and the uploads.
+ */
+async function spansByHand(path: string, spanSeconds: number): Promise<SpansByHand> {
+  const info = await probeSource(path);
+  const plan = planTranscode(info);
+  const planned = planSpans(
+    {
+      rungs: plan.rungs.map((r) => r.name),
+      frameRate: frameRateFraction(plan.frameRateExpr),
+      segmentFrames: segmentFrames(plan),
+      durationSec: info.durationSec,
+    },
+    spanSeconds,
+  );
+  const spans: SpansByHand["spans"] = [];
+  let firstArgs: string[] = [];
+  for (const s of planned) {
+    const workDir = join(tmp, `span-${s.index}`);
+    await rm(workDir, { recursive: true, force: true });
+    try {
+      const job = { source: { path }, workDir, durationSec: s.durationSec };
+      const t = await timedFfmpeg(spanRun(job, plan.rungs, plan, { ...s, attempt: 1 }));
+      if (s.index === 0) firstArgs = t.args;
+      spans.push({
+        index: s.index,
+        startSec: s.startSec,
+        frames: s.frames,
+        wallSec: t.wallSec,
+        userSec: t.userSec,
+        sysSec: t.sysSec,
+        cpuSec: t.cpuSec,
+      });
+    } finally {
+      await rm(workDir, { recursive: true, force: true });
+    }
+  }
+  const total = (k: keyof Timed) => spans.reduce((a, s) => a + s[k], 0);
+  return {
+    spans,
+    firstArgs,
+    wallSec: total("wallSec"),
+    userSec: total("userSec"),
+    sysSec: total("sysSec"),
+    cpuSec: total("cpuSec"),
   };
 }
 
@@ -227,9 +288,13 @@ function cpuOf(pid: number): { self: number; children: number } | null {
   }
 }
 
-/** The stack's transcoder: the Node process running transcoder/server.ts under `npm start`. */
+/**
+ * The stack's transcoder: the Node process running transcoder/server.ts under
+ * `npm start`. Found by its command line, not its name: the `node` package's
+ * binary names its main thread `MainThread`.
+ */
 function transcoderPid(stack: Stack): number | null {
-  for (const pid of descendants(stack.process.pid!, "node")) {
+  for (const pid of descendants(stack.process.pid!)) {
     try {
       if (readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("transcoder/server.ts")) return pid;
     } catch {}
@@ -396,6 +461,7 @@ function analyse(
         wallSec: (tc - ta) / 1000,
         probeSec: (tp - ta) / 1000,
         cpuSec: oneSlot ? sampleAt(samples, tc).children - sampleAt(samples, ta).children : null,
+        probeCpuSec: oneSlot ? sampleAt(samples, tp).children - sampleAt(samples, ta).children : null,
         encodeSec: reaped === null ? null : (reaped - tp) / 1000,
         encodeCpuSec: reaped === null ? null : sampleAt(samples, reaped).children - sampleAt(samples, tp).children,
         uploadSec: reaped === null ? null : (tc - reaped) / 1000,
@@ -513,6 +579,19 @@ export async function benchLadder(o: LadderOptions): Promise<LadderBench> {
   const plain = await plainLadder(path);
   console.error(`[bench] ladder: plain ${plain.wallSec.toFixed(1)} s wall, ${plain.cpuSec.toFixed(1)} CPU s`);
   const runs: LadderBench["runs"] = [];
+  const result: LadderBench = {
+    options: o,
+    source: { minutes: o.minutes, bytes, durationSec, videoKbps: VIDEO_KBPS },
+    plain,
+    byHand: null,
+    runs,
+    model: null,
+    sources: SOURCES,
+    muxMedians: MUX_MEDIANS,
+  };
+  // What is measured so far, kept after each step: a run stopped midway still leaves its figures.
+  const keep = () => writeFile(join(tmp, "partial.json"), `${JSON.stringify(result, null, 2)}\n`);
+  await keep();
   for (const slots of o.slots) {
     try {
       const r = await spansRun(path, slots, o.spanSeconds, o.minutes);
@@ -525,17 +604,23 @@ export async function benchLadder(o: LadderOptions): Promise<LadderBench> {
       console.error(`[bench] ladder ${slots} slot(s) failed: ${message}`);
       runs.push({ slots, error: message, stackLog });
     }
+    await keep();
   }
-  const ok = runs.filter((r): r is SpansRun => !("error" in r));
-  return {
-    options: o,
-    source: { minutes: o.minutes, bytes, durationSec, videoKbps: VIDEO_KBPS },
-    plain,
-    runs,
-    model: model(o, ok, durationSec),
-    sources: SOURCES,
-    muxMedians: MUX_MEDIANS,
-  };
+  result.model = model(
+    o,
+    runs.filter((r): r is SpansRun => !("error" in r)),
+    durationSec,
+  );
+  await keep();
+  if (o.byHand) {
+    result.byHand = await spansByHand(path, o.spanSeconds).catch((err: Error) => ({ error: err.message }));
+    if (!("error" in result.byHand))
+      console.error(
+        `[bench] ladder: spans by hand ${result.byHand.wallSec.toFixed(1)} s wall, ${result.byHand.cpuSec.toFixed(1)} CPU s`,
+      );
+    await keep();
+  }
+  return result;
 }
 
 const s1 = (x: number) => `${x.toFixed(1)} s`;
@@ -560,12 +645,28 @@ export function ladderRows(r: LadderBench): (string | number)[][] {
       (run.ladderSec / r.plain.wallSec).toFixed(2),
       `ready ${s1(run.readySec)}; first span handed off ${s1(run.firstSpanAcceptedSec)}; ${run.spans.length} spans of ${run.spanSeconds} s, each ${s1(median(walls))} median (${s1(Math.min(...walls))}–${s1(Math.max(...walls))}); stitch ${s1(run.stitchSec)}; ${run.otherTries.length} other tries; n=1`,
     ]);
+    const sum = (xs: (number | null)[]) => xs.reduce<number>((a, x) => a + (x ?? 0), 0);
+    const apart = run.spans.every((s) => s.encodeCpuSec !== null && s.probeCpuSec !== null)
+      ? `; of it the spans' probes ${s1(sum(run.spans.map((s) => s.probeCpuSec)))}, their encodes ${s1(sum(run.spans.map((s) => s.encodeCpuSec)))} (×${(sum(run.spans.map((s) => s.encodeCpuSec)) / r.plain.cpuSec).toFixed(3)} the plain command)`
+      : "";
     rows.push([
       `${label}: CPU of the span tasks, ${slots}`,
       `${s1(run.cpu.spansSec)}`,
       `plain ladder command: ${s1(r.plain.cpuSec)} (user ${s1(r.plain.userSec)} + sys ${s1(r.plain.sysSec)})`,
       (run.cpu.spansSec / r.plain.cpuSec).toFixed(3),
-      `target ≤ ${CPU_TARGET_RATIO}: ${run.cpu.spansSec <= r.plain.cpuSec * CPU_TARGET_RATIO ? "met" : "missed"}; every process the transcoder ran from the first span's hand-off (ffmpeg, ffprobe); the first task (copy, poster, probe) ${s1(run.cpu.firstTaskSec)} more, all ${s1(run.cpu.totalSec)} (×${(run.cpu.totalSec / r.plain.cpuSec).toFixed(3)}); the transcoder's own Node ${s1(run.cpu.transcoderNodeSec)}`,
+      `target ≤ ${CPU_TARGET_RATIO}: ${run.cpu.spansSec <= r.plain.cpuSec * CPU_TARGET_RATIO ? "met" : "missed"}; every process the transcoder ran from the first span's hand-off (ffmpeg, ffprobe); the first task (copy, poster, probe) ${s1(run.cpu.firstTaskSec)} more, all ${s1(run.cpu.totalSec)} (×${(run.cpu.totalSec / r.plain.cpuSec).toFixed(3)}); the transcoder's own Node ${s1(run.cpu.transcoderNodeSec)}${apart}`,
+    ]);
+  }
+  const h = r.byHand;
+  if (h && "error" in h) rows.push([`${label}: the spans' ffmpeg commands by hand`, "failed", "–", "–", h.error]);
+  else if (h) {
+    const cpus = h.spans.map((s) => s.cpuSec);
+    rows.push([
+      `${label}: CPU of the spans' ffmpeg commands by hand, local disk, one after another`,
+      `${s1(h.cpuSec)} (wall ${s1(h.wallSec)})`,
+      `plain ladder command: ${s1(r.plain.cpuSec)} (wall ${s1(r.plain.wallSec)})`,
+      (h.cpuSec / r.plain.cpuSec).toFixed(3),
+      `${h.spans.length} spans, ${s1(Math.min(...cpus))}–${s1(Math.max(...cpus))} CPU each; what cutting the encode costs, without the worker, HTTP reads, probes or uploads; run after the stacks`,
     ]);
   }
   const m = r.model;

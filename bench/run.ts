@@ -54,6 +54,8 @@ const { values, positionals } = parseArgs({
     "ladder-minutes": { type: "string", default: "8" },
     "ladder-slots": { type: "string", default: "1,2" },
     "ladder-span-seconds": { type: "string", default: "60" },
+    // "no" skips the spans' ffmpeg commands run by hand after the stacks (as long again as the plain ladder).
+    "ladder-by-hand": { type: "string", default: "yes" },
     // A partial run can be kept beside the full one instead of replacing it.
     out: { type: "string", default: "bench/results.json" },
   },
@@ -174,6 +176,7 @@ if (wanted("ladder")) {
         spanSeconds: Number(values["ladder-span-seconds"]),
         modelMinutes: [8, 20, 60],
         modelInstances: [10, 50, 100],
+        byHand: values["ladder-by-hand"] !== "no",
       }),
     ladderRows,
   );

@@ -290,7 +290,11 @@ describe("processing on the real stack", () => {
       expect(Math.min(...steps), playlist).toBeGreaterThan(0.5 / 30);
       const videoSec = times.length / 30;
       expect(Math.abs(Number(audio.format.duration) - videoSec), playlist).toBeLessThan(0.05);
+      console.log(
+        `${playlist}: ${times.length} frames (source ${sourceFrames.length}), frame steps ${Math.min(...steps).toFixed(4)}–${Math.max(...steps).toFixed(4)} s, audio ${audio.format.duration} s vs video ${videoSec.toFixed(3)} s`,
+      );
     }
+    console.log(`spans running when the transcoder was killed: ${runningAtKill}; tried again: ${[...retried]}`);
 
     // Nothing of the killed tries is left: the stitched playlists name every stored segment.
     const keys = storedKeys(`videos/${up.videoId}/jobs/`);
