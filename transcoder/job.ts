@@ -1,11 +1,12 @@
 /**
- * One transcode job as the worker asked for it: run the pipeline on the
- * source where it is (the worker's URL, read by range), upload what it
- * writes as it writes it, report by callback. The progress callbacks
- * double as the heartbeat the worker uses to notice a dead transcoder, so
- * they go out only while the job really moves (bytes arrive or leave, ffmpeg
- * advances): a job stuck anywhere goes silent, and the worker's watchdog
- * hands the video to a new attempt.
+ * One task of a transcode job as the worker asked for it: the job's first
+ * task (pipeline.ts) or one span of its ladder (span.ts), run on the source
+ * where it is (the worker's URL, read by range), uploading what it writes as
+ * it writes it, reporting by callback. The progress callbacks double as the
+ * heartbeat the worker uses to notice a dead transcoder, so they go out only
+ * while the task really moves (bytes arrive or leave, ffmpeg advances): a
+ * task stuck anywhere goes silent, and the worker's watchdog gives its work
+ * to a new try.
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
@@ -138,12 +139,7 @@ export async function runJob(
       throw error;
     });
     moved = true;
-    log("job.probed", {
-      jobId: job.jobId,
-      ...(job.span ? { span: job.span.index } : {}),
-      durationSec: probed.durationSec,
-      videoCodec: probed.videoCodec,
-    });
+    log("job.probed", { jobId: job.jobId, durationSec: probed.durationSec, videoCodec: probed.videoCodec });
     const workDir = dir;
     const upload = (files: string[], texts?: Map<string, string>) =>
       watch(uploadFiles(destination, workDir, files, texts));
@@ -161,7 +157,7 @@ export async function runJob(
           progress = fraction * 0.99;
         },
       });
-      log("job.span_completed", { jobId: job.jobId, span: job.span.index, attempt: job.span.attempt });
+      log("job.span_completed", { jobId: job.jobId });
       // Nothing may follow the span's result: stop the heartbeat and let its last beat land first.
       await stopHeartbeat();
       options.onWorkDone?.();

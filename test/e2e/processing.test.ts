@@ -308,11 +308,10 @@ function spansRunning(videoId: string): number[] {
   const done = new Set<string>();
   for (const line of stack.output().split("\n")) {
     if (!line.includes('"job.span_completed"')) continue;
-    const e = JSON.parse(line.slice(line.indexOf("{")));
-    done.add(`${e.span}.${e.spanAttempt}`);
+    done.add(taskOf(JSON.parse(line.slice(line.indexOf("{")))));
   }
   return acceptedJobs(stack, videoId)
-    .filter((t) => t.span !== undefined && !done.has(`${t.span}.${t.spanAttempt}`))
+    .filter((t) => t.span !== undefined && !done.has(taskOf(t)))
     .map((t) => t.span!);
 }
 
