@@ -76,7 +76,7 @@ async function handOffSpan(env: Env, config: Config, videoId: string, span: Span
   const video = videoObject(env, videoId);
   const start = await video.startSpan(span);
   if (!start.start) return;
-  const spec = await jobSpec(config, videoId, span.jobId, 1, start.task);
+  const spec = await jobSpec(config, videoId, span.jobId, start.jobAttempt, start.task);
   const handOff = await transcoderFor(env, config, taskName(span.jobId, start.task)).submit(spec);
   const busy = handOff.status === 503;
   if (!handOff.accepted && !busy)

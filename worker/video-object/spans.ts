@@ -22,7 +22,8 @@ import type { Job, Span, VideoStore } from "./store.ts";
 /** A span's try, as its job token names it. */
 export type SpanTry = { index: number; attempt: number };
 
-export type SpanStart = { start: true; task: SpanTask } | { start: false; reason: string };
+/** A span's try to hand off, and the attempt of the job it belongs to; or why not. */
+export type SpanStart = { start: true; task: SpanTask; jobAttempt: number } | { start: false; reason: string };
 
 /** What the rest of processing does for the spans: end the job either way. */
 export type SpanHost = {
@@ -104,7 +105,7 @@ export class Spans {
       startNumber: span.startNumber,
       rungs: job.ladder.ladder.rungs,
     };
-    return { start: true, task };
+    return { start: true, task, jobAttempt: job.attempt };
   }
 
   /**
