@@ -9,6 +9,10 @@
  * failed: the message is acked and the video's Durable Object offers the job
  * again a few seconds later, so a burst of uploads waits its turn instead of
  * exhausting its retries.
+ *
+ * A message naming a span (sent by the span scheduler when the span's turn
+ * comes) is acked once the video's object knows how its hand-off went: the
+ * object retries spans itself, and the dead-letter consumer ignores them.
  */
 import { readConfig, type Config } from "../config.ts";
 import type { JobSpec, SpanTask } from "../contracts/job.ts";
