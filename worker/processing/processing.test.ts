@@ -32,7 +32,7 @@ import {
 import worker from "../index.ts";
 import { inVideoObject, videoStub } from "../testing/video-object.ts";
 import { signJobToken } from "../contracts/job-token.ts";
-import { backoffSeconds } from "./queue.ts";
+import { backoffSeconds } from "../video-object/transcode-queue.ts";
 import { expectError } from "../../test/expect-error.ts";
 
 const video = async (id: string) => json(await api(`/api/videos/${id}`));

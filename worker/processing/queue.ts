@@ -17,14 +17,12 @@
 import { readConfig, type Config } from "../config.ts";
 import type { JobSpec, SpanTask } from "../contracts/job.ts";
 import { videoObject } from "../video-object/stub.ts";
-import { type SpanRef, TranscodeJobSchema } from "../video-object/transcode-queue.ts";
+import { backoffSeconds, type SpanRef, TranscodeJobSchema } from "../video-object/transcode-queue.ts";
 import { signJobToken } from "../contracts/job-token.ts";
 import { taskName, transcoderFor, workerUrlFor } from "./transcoder.ts";
 
 /** Job tokens outlive any sane transcode of a 50 GiB source. */
 const JOB_TOKEN_TTL_MS = 12 * 3600 * 1000;
-
-export const backoffSeconds = (attempts: number) => Math.min(300, 5 * 2 ** Math.max(0, attempts - 1));
 
 export async function consumeTranscodeJobs(batch: MessageBatch<unknown>, env: Env): Promise<void> {
   const config = readConfig(env);

@@ -31,13 +31,11 @@ import { type Outcome, refuse } from "./outcome.ts";
 import type { Job, VideoStore } from "./store.ts";
 import { spanScheduler } from "../scheduler/span-scheduler.ts";
 import { type SpanStart, Spans, type SpanTry } from "./spans.ts";
-import { type SpanRef, queueTranscode } from "./transcode-queue.ts";
+import { BUSY_RETRY_MS, queueTranscode, resendAfterMs, type SpanRef } from "./transcode-queue.ts";
 
 export type JobStart = { start: true; jobId: string; attempt: number } | { start: false; reason: string };
 export type HandOffResult = "accepted" | "refused" | "busy";
 
-/** A busy transcoder is asked again after this long. */
-const BUSY_RETRY_MS = 3000;
 /** The first-playable copy's rendition (transcoder/pipeline.ts names the source copied into HLS so). */
 const FIRST_COPY = "source";
 /** Hand-offs that may fail (not busy: failed) before the video is marked failed, as the dead-letter queue would. */
@@ -322,7 +320,7 @@ export class Processing {
 
   /** How long a refused hand-off waits for the queue's own retry before the alarm queues it again. */
   private get stallMs(): number {
-    return 2 * this.config.jobHeartbeatTimeoutMs + 5000;
+    return resendAfterMs(this.config.jobHeartbeatTimeoutMs);
   }
 
   private isSilent(job: Job, now: number): boolean {

@@ -18,6 +18,7 @@ import { deletePrefix } from "../storage/prefix.ts";
 import { audioMetas, LADDER_INIT, ladderMaster, planSpans, StitchError, stitchRung } from "./ladder.ts";
 import { type Outcome, refuse } from "./outcome.ts";
 import type { Job, Span, VideoStore } from "./store.ts";
+import { BUSY_RETRY_MS, backoffSeconds, resendAfterMs } from "./transcode-queue.ts";
 
 /** A span's try, as its job token names it. */
 export type SpanTry = { index: number; attempt: number };
@@ -31,11 +32,6 @@ export type SpanHost = {
   complete(jobId: string, metadata: Metadata): Promise<void>;
   mirrorProgress(progress: number): Promise<void>;
 };
-
-/** A busy transcoder is asked again after this long. */
-const BUSY_RETRY_MS = 3000;
-/** A failed try waits 5 s, 10 s, 20 s… before the next, at most 5 minutes. */
-const backoffMs = (failures: number) => Math.min(300_000, 5000 * 2 ** Math.max(0, failures - 1));
 
 export class Spans {
   private readonly store: VideoStore;
@@ -214,7 +210,7 @@ export class Spans {
       attempt: options.sameTry ? span.attempt : span.attempt + 1,
       state: "queued",
       progress: 0,
-      retryAt: now + backoffMs(failures),
+      retryAt: now + backoffSeconds(failures) * 1000,
     });
   }
 
@@ -299,7 +295,7 @@ export class Spans {
 
   /** How long a queued span waits for its message before it is sent again. */
   private get stallMs(): number {
-    return 2 * this.config.jobHeartbeatTimeoutMs + 5000;
+    return resendAfterMs(this.config.jobHeartbeatTimeoutMs);
   }
 }
 

@@ -14,6 +14,19 @@ export const SpanRefSchema = z.object({
 });
 export type SpanRef = z.infer<typeof SpanRefSchema>;
 
+/** A hand-off a transcoder answered busy (every slot taken) is offered again after this long. */
+export const BUSY_RETRY_MS = 3000;
+
+/** Retries of a hand-off, and of a span's failed try: 5, 10, 20, 40 s …, at most 5 minutes. */
+export const backoffSeconds = (attempts: number) => Math.min(300, 5 * 2 ** Math.max(0, attempts - 1));
+
+/**
+ * How long a hand-off whose queue message may have been lost (a refused
+ * one waiting for the queue's retry, a span waiting for its turn) waits
+ * before its video's object queues it again: the heartbeat timeout twice over.
+ */
+export const resendAfterMs = (jobHeartbeatTimeoutMs: number) => 2 * jobHeartbeatTimeoutMs + 5000;
+
 export const TranscodeJobSchema = z.object({
   videoId: VideoIdSchema,
   attempt: z.number().int().min(1),
