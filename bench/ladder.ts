@@ -17,25 +17,23 @@
  */
 import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { encodeRun, type FfmpegRun, ffmpegArgs, spanRun } from "../transcoder/encode.ts";
 import { ffmpegPaths } from "../transcoder/ffmpeg-path.ts";
 import { frameRateFraction, planTranscode, segmentFrames } from "../transcoder/plan.ts";
 import { probeSource } from "../transcoder/probe.ts";
-import { concatCopies, makeCameraClip } from "../transcoder/testing/media.ts";
 import { openFile } from "../web/cli/file-source.ts";
 import { upload } from "../web/src/upload-client.ts";
 import { planSpans } from "../worker/video-object/ladder.ts";
 import { root, type Stack, startStack } from "../test/stack.ts";
 import { descendants, MB, median } from "./lib.ts";
-import { MUX_MEDIANS } from "./large.ts";
+import { makeLongSource, MUX_MEDIANS, VIDEO_KBPS } from "./large.ts";
 
 const run = promisify(execFile);
 /** Kept between runs (git-ignored): the source takes minutes to make. */
 const tmp = join(root, "bench/tmp/ladder");
-const VIDEO_KBPS = 10_000;
 /** Linux's USER_HZ: /proc/<pid>/stat counts CPU time in these. */
 const CLOCK_TICKS = 100;
 /** How often the transcoder's CPU counters are read. */
@@ -160,32 +158,6 @@ export type LadderBench = {
   sources: typeof SOURCES;
   muxMedians: typeof MUX_MEDIANS;
 };
-
-/** The generated camera-like minute, then `minutes` of it by stream copy; both kept for the next run. */
-async function makeSource(minutes: number): Promise<string> {
-  await mkdir(tmp, { recursive: true });
-  const minute = join(tmp, "minute-h264.mp4");
-  // Made under another name first, so a run stopped mid-encode never leaves a short file behind.
-  if (!(await stat(minute).catch(() => null))) {
-    const part = `${minute}.part.mp4`;
-    await makeCameraClip(part, {
-      width: 1920,
-      height: 1080,
-      seconds: 60,
-      video: "h264",
-      videoKbps: VIDEO_KBPS,
-      faststart: true,
-    });
-    await rename(part, minute);
-  }
-  if (minutes === 1) return minute;
-  const path = join(tmp, `source-h264-${minutes}min.mp4`);
-  if (!(await stat(path).catch(() => null))) {
-    await concatCopies(`${path}.part.mp4`, minute, minutes, true);
-    await rename(`${path}.part.mp4`, path);
-  }
-  return path;
-}
 
 const shortPaths = (args: string[]) => args.map((a) => a.split(tmp).join("bench/tmp/ladder"));
 
@@ -570,7 +542,7 @@ function model(o: LadderOptions, runs: SpansRun[], durationSec: number): LadderB
 }
 
 export async function benchLadder(o: LadderOptions): Promise<LadderBench> {
-  const path = await makeSource(o.minutes);
+  const path = await makeLongSource("h264", o.minutes, tmp);
   const bytes = (await stat(path)).size;
   const durationSec = (await probeSource(path)).durationSec;
   console.error(

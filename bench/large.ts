@@ -38,7 +38,8 @@ const run = promisify(execFile);
 const tmp = join(root, "bench/tmp/large");
 const GiB = 1024 * MiB;
 const ADMIN_TOKEN = `bench-admin-${process.pid}-0123456789`;
-const VIDEO_KBPS = 10_000;
+/** The generated sources' video bit rate, a camera's. */
+export const VIDEO_KBPS = 10_000;
 /** What the transcoder reads per request of the source (worker/processing/job-routes.ts SOURCE_SLICE_BYTES). */
 const SOURCE_SLICE_BYTES = 16 * MiB;
 
@@ -150,10 +151,15 @@ async function freeBytes(): Promise<number> {
   return s.bavail * s.bsize;
 }
 
-/** The generated camera-like minute of a codec, then `minutes` of it by stream copy. */
-async function makeLongSource(codec: Codec, minutes: number): Promise<string> {
-  const minute = join(tmp, `minute-${codec}.mp4`);
-  // Made once per run under another name, so a run stopped mid-encode never leaves a short minute behind.
+/**
+ * The generated camera-like minute of a codec (1080p at VIDEO_KBPS, stereo
+ * AAC), then `minutes` of it by stream copy, in `dir`. Each is made under
+ * another name first, so a run stopped mid-encode never leaves a short file
+ * behind, and is kept for the next call.
+ */
+export async function makeLongSource(codec: Codec, minutes: number, dir = tmp): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  const minute = join(dir, `minute-${codec}.mp4`);
   if (!(await stat(minute).catch(() => null))) {
     const part = `${minute}.part.mp4`;
     await makeCameraClip(part, {
@@ -167,7 +173,12 @@ async function makeLongSource(codec: Codec, minutes: number): Promise<string> {
     await rename(part, minute);
   }
   if (minutes === 1) return minute;
-  return concatCopies(join(tmp, `source-${codec}-${minutes}min.mp4`), minute, minutes, true);
+  const path = join(dir, `source-${codec}-${minutes}min.mp4`);
+  if (!(await stat(path).catch(() => null))) {
+    await concatCopies(`${path}.part.mp4`, minute, minutes, true);
+    await rename(`${path}.part.mp4`, path);
+  }
+  return path;
 }
 
 /** `ffmpeg -c copy -f hls` of the file, the transcoder's own remux command line, timed. */

@@ -17,6 +17,9 @@ export function avc1FromProfile(profile: string | null, level: number | null): s
   return `avc1.${hex(idc)}${hex(constraints)}${hex(level ?? 40)}`;
 }
 
+/** A ladder rung's avc1 string from its `-profile:v`, for when no init segment says it. */
+export const avc1OfRung = (profile: "high" | "main") => avc1FromProfile(profile === "high" ? "High" : "Main", 40);
+
 /**
  * The exact avc1 string is the three bytes after the avcC header in the init
  * segment: what the stream really declares, constraint flags included.

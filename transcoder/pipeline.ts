@@ -11,7 +11,7 @@ import { existsSync } from "node:fs";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Ladder, Metadata } from "../worker/contracts/job.ts";
-import { avc1FromProfile } from "./codec-strings.ts";
+import { avc1FromProfile, avc1OfRung } from "./codec-strings.ts";
 import { DEFAULT_BUDGET, DEFAULT_LIMITS, type SourceLimits, type TimeBudget } from "./config.ts";
 import { encodeRungs, makePoster, type Job, type RunOptions, remuxToHls } from "./encode.ts";
 import { TranscodeError, unusableSource } from "./errors.ts";
@@ -269,8 +269,7 @@ type FirstOptions = RunOptions & {
 
 /** How a rung's video is described in the master. */
 function rungVideo(r: Rung, plan: Plan) {
-  const fallbackAvc1 = avc1FromProfile(r.profile === "high" ? "High" : "Main", 40);
-  return { width: r.width, height: r.height, frameRate: plan.frameRate, fallbackAvc1 };
+  return { width: r.width, height: r.height, frameRate: plan.frameRate, fallbackAvc1: avc1OfRung(r.profile) };
 }
 
 /**

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { parseMediaPlaylist } from "../worker/contracts/hls-playlists.ts";
 import type { SpanRung, SpanTask } from "../worker/contracts/job.ts";
 import { LADDER_INIT } from "../worker/video-object/ladder.ts";
-import { avc1FromInit, avc1FromProfile } from "./codec-strings.ts";
+import { avc1FromInit, avc1OfRung } from "./codec-strings.ts";
 import { DEFAULT_BUDGET, type TimeBudget } from "./config.ts";
 import { encodeSpan, type Job } from "./encode.ts";
 import { TranscodeError } from "./errors.ts";
@@ -85,7 +85,7 @@ export async function runSpan(options: SpanOptions): Promise<SpanRung[]> {
         name: r.name,
         width: r.width,
         height: r.height,
-        codecs: avc1FromInit(init) ?? avc1FromProfile(r.profile === "high" ? "High" : "Main", 40),
+        codecs: avc1FromInit(init) ?? avc1OfRung(r.profile),
         init: { sha256: createHash("sha256").update(init).digest("hex"), bytes: init.length },
         segments,
         // Every span writes the same init segment (checked when stitched): the first uploads it.
