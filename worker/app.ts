@@ -8,6 +8,10 @@ import { HTTPException } from "hono/http-exception";
 import { readConfig } from "./config.ts";
 import { ApiError, apiError, fromHttpException } from "./http/errors.ts";
 import { uploads } from "./uploads/upload-routes.ts";
+import { tus, tusProtocol } from "./uploads/tus-routes.ts";
+import { TUS_REQUEST_HEADERS, TUS_RESPONSE_HEADERS } from "./uploads/tus-headers.ts";
+import { directUploads } from "./uploads/direct-upload-routes.ts";
+import { imports } from "./imports/import-routes.ts";
 import { videos } from "./videos/video-routes.ts";
 import { tags } from "./tags/tag-routes.ts";
 import { internal } from "./processing/job-routes.ts";
@@ -22,16 +26,22 @@ const crossOrigin: MiddlewareHandler<{ Bindings: Env }> = async (c, next) => {
   return cors({
     origin: corsOrigins.includes("*") ? "*" : corsOrigins,
     allowMethods: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
-    allowHeaders: ["Authorization", "Content-Type", "Content-Digest", "Range"],
-    exposeHeaders: ["Location", "Content-Range", "Content-Length", "ETag", "Retry-After"],
+    allowHeaders: ["Authorization", "Content-Type", "Content-Digest", "Range", ...TUS_REQUEST_HEADERS],
+    exposeHeaders: ["Content-Range", "Content-Length", "ETag", "Retry-After", ...TUS_RESPONSE_HEADERS],
     maxAge: 86_400,
   })(c, next);
 };
+// tus names its version on every answer, CORS preflights included: it wraps the CORS middleware.
+app.use("/api/tus", tusProtocol);
+app.use("/api/tus/*", tusProtocol);
 app.use("/api/*", crossOrigin);
 app.use("/videos/*", crossOrigin);
 
 app.get("/api/health", (c) => c.json({ ok: true }));
 app.route("/api/uploads", uploads);
+app.route("/api/tus", tus);
+app.route("/api/direct-uploads", directUploads);
+app.route("/api/imports", imports);
 app.route("/api/videos", videos);
 app.route("/api/tags", tags);
 app.route("/videos", playback);

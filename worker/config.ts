@@ -41,6 +41,9 @@ export const ConfigSchema = z.object({
   FAILED_SOURCE_RETENTION_SECONDS: intString(0, 365 * 24 * 3600).default(7 * 24 * 3600),
   FIRST_PLAYABLE_GRACE_SECONDS: intString(0, 7 * 24 * 3600).default(900),
   CHUNK_STALL_TIMEOUT_SECONDS: intString(1, 3600).default(30),
+  // Imports from a URL (issue 12).
+  ALLOW_HTTP_IMPORTS: z.enum(["true", "false"]).default("false"),
+  MAX_IMPORT_BYTES: intString(1, MAX_CHUNK_BYTES * R2_MAX_PARTS).default(50 * 1024 * MiB),
 });
 
 export type Config = {
@@ -84,6 +87,10 @@ export type Config = {
   firstPlayableGraceMs: number;
   /** A chunk request that receives no byte for this long is ended, freeing its chunk. */
   chunkStallTimeoutMs: number;
+  /** Imports may fetch plain `http:` URLs (local development); otherwise https only. */
+  allowHttpImports: boolean;
+  /** The largest file an import fetches. */
+  maxImportBytes: number;
 };
 
 type ConfigEnv = Partial<Record<keyof z.input<typeof ConfigSchema>, unknown>>;
@@ -125,5 +132,7 @@ function parseConfig(env: ConfigEnv): Config {
     failedSourceRetentionMs: c.FAILED_SOURCE_RETENTION_SECONDS * 1000,
     firstPlayableGraceMs: c.FIRST_PLAYABLE_GRACE_SECONDS * 1000,
     chunkStallTimeoutMs: c.CHUNK_STALL_TIMEOUT_SECONDS * 1000,
+    allowHttpImports: c.ALLOW_HTTP_IMPORTS === "true",
+    maxImportBytes: c.MAX_IMPORT_BYTES,
   };
 }

@@ -2,6 +2,7 @@
 // Durable Object / Container classes.
 import { app } from "./app.ts";
 import { consumeDeadLetters, consumeTranscodeJobs } from "./processing/queue.ts";
+import { consumeImports } from "./imports/import-fetch.ts";
 
 export { VideoObject } from "./video-object/video-object.ts";
 export { TranscoderContainer } from "./processing/container.ts";
@@ -13,6 +14,7 @@ export default {
   fetch: app.fetch,
   async queue(batch, env) {
     if (batch.queue.endsWith("-dlq")) return consumeDeadLetters(batch, env);
+    if (batch.queue === "reelay-import") return consumeImports(batch, env);
     return consumeTranscodeJobs(batch, env);
   },
 } satisfies ExportedHandler<Env>;

@@ -66,6 +66,28 @@ export const ERRORS = {
   /** A chunk request sent no byte for too long; its chunk is free again. */
   request_timeout: 408,
 
+  // tus, direct creator uploads and imports (issue 12).
+  /** A tus request without `Tus-Resumable: 1.0.0`. */
+  tus_version_unsupported: 412,
+  /** A tus PATCH whose `Content-Type` is not `application/offset+octet-stream`. */
+  wrong_content_type: 415,
+  /** A tus PATCH at another `Upload-Offset` than the upload's (`offset`). */
+  offset_mismatch: 409,
+  /** `Upload-Checksum` names an algorithm other than `sha256`, `sha1` or `md5`, or is malformed. */
+  unsupported_checksum: 400,
+  /** The body does not match `Upload-Checksum`; nothing of the request was kept. */
+  checksum_mismatch: 460,
+  /** The upload was terminated or expired (`status`). */
+  upload_gone: 410,
+  /** A direct upload used after `expiresAt`. */
+  direct_upload_expired: 410,
+  /** A direct upload already created its one video. */
+  direct_upload_used: 409,
+  /** A direct upload used from another origin than the one it allows. */
+  origin_not_allowed: 403,
+  /** An import URL that is not https (or http, where the deployment allows it). */
+  invalid_url: 400,
+
   // Between the Worker and the transcoder.
   /** The job is no longer the video's current job: the transcoder stops it and sends nothing more. */
   job_superseded: 409,

@@ -83,3 +83,58 @@ export type ChunkReceipt = z.infer<typeof ChunkReceiptSchema>;
 /** `202` to `POST /api/uploads/:id/complete`. */
 export const CompletionSchema = z.object({ videoId: z.string(), status: z.enum(VIDEO_STATUSES) });
 export type Completion = z.infer<typeof CompletionSchema>;
+
+/** `POST /api/direct-uploads`: a one-time capability to upload one video, for a browser that holds no credential. */
+export const createDirectUploadSchema = (maxUploadBytes: number) =>
+  z.object({
+    /** The largest file the capability takes; the deployment's `MAX_UPLOAD_BYTES` when unset. */
+    maxSizeBytes: z.number().int().min(1).max(maxUploadBytes).optional(),
+    expiresInSeconds: z
+      .number()
+      .int()
+      .min(60)
+      .max(7 * 24 * 3600)
+      .default(1800),
+    title: TitleSchema.optional(),
+    description: DescriptionSchema.optional(),
+    tags: TagsSchema.optional(),
+    visibility: z.enum(VISIBILITIES).optional(),
+    /** The one browser origin (`https://example.com`) the capability may be used from. */
+    allowedOrigin: z
+      .string()
+      .max(255)
+      .regex(/^https?:\/\/[a-z0-9.-]+(:[0-9]{1,5})?$/i, "allowedOrigin must be an origin such as https://example.com")
+      .transform((o) => o.toLowerCase())
+      .optional(),
+  });
+export type CreateDirectUpload = z.input<ReturnType<typeof createDirectUploadSchema>>;
+
+/** `201` to `POST /api/direct-uploads`: where the browser uploads, by tus or by our API, until `expiresAt`. */
+export const DirectUploadCreatedSchema = z.object({
+  videoId: z.string(),
+  /** A tus creation endpoint: a tus client's `endpoint`. */
+  tusUrl: z.string(),
+  /** Our API's creation endpoint: `POST` it the body of `POST /api/uploads`, then send chunks with the token it answers. */
+  uploadUrl: z.string(),
+  /** ISO 8601. */
+  expiresAt: z.string(),
+});
+export type DirectUploadCreated = z.infer<typeof DirectUploadCreatedSchema>;
+
+/** `POST /api/imports`: fetch a video from a URL. */
+export const CreateImportSchema = z.object({
+  url: z.string().max(2048),
+  title: TitleSchema.optional(),
+  description: DescriptionSchema.optional(),
+  tags: TagsSchema.optional(),
+  visibility: z.enum(VISIBILITIES).default("public"),
+});
+export type CreateImport = z.input<typeof CreateImportSchema>;
+
+/** `202` to `POST /api/imports`; the video's status says how the import goes. The token is the owner's, as for an upload. */
+export const ImportAcceptedSchema = z.object({
+  videoId: z.string(),
+  uploadToken: z.string(),
+  status: z.enum(VIDEO_STATUSES),
+});
+export type ImportAccepted = z.infer<typeof ImportAcceptedSchema>;

@@ -4,8 +4,19 @@
  * zod, so the pages can import them without shipping a validator.
  */
 
-/** `uploading → processing → ready | failed`, or `aborted` / `expired` before completion. */
-export const VIDEO_STATUSES = ["uploading", "processing", "ready", "failed", "aborted", "expired"] as const;
+/**
+ * `uploading → processing → ready | failed`, or `aborted` / `expired` before
+ * completion; an import from a URL is `importing` (or `failed`) instead of `uploading`.
+ */
+export const VIDEO_STATUSES = [
+  "uploading",
+  "importing",
+  "processing",
+  "ready",
+  "failed",
+  "aborted",
+  "expired",
+] as const;
 export type VideoStatus = (typeof VIDEO_STATUSES)[number];
 
 /** `unlisted` videos play by link but are never listed or found. */

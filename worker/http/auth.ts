@@ -3,6 +3,8 @@
  * `invalid_token`, and leaves on the context what the handler needs of the
  * caller (`c.var.token`, `c.var.claims`):
  * - `uploader`: creating an upload, when `UPLOADER_TOKEN` is set;
+ * - `creator`: creating an upload with a direct upload's capability
+ *   (`?direct=`), or as the uploader;
  * - `uploadToken`: the upload API and the source download; the video's
  *   object checks the token;
  * - `owner`: editing, deleting a video: its upload token, or the
@@ -18,6 +20,8 @@ import { createMiddleware } from "hono/factory";
 import { readConfig } from "../config.ts";
 import { safeEqual } from "../crypto/tokens.ts";
 import { type JobClaims, verifyJobToken } from "../contracts/job-token.ts";
+import { parseDirectCapability } from "../uploads/direct-capability.ts";
+import type { Requester } from "../uploads/creation.ts";
 import { videoObject } from "../video-object/stub.ts";
 import { apiError, unwrap } from "./errors.ts";
 
@@ -52,12 +56,14 @@ export const uploadToken = createMiddleware<{ Variables: { token: string } }>(as
  * than everybody.
  */
 export const uploader = createMiddleware<{ Bindings: Env }>(async (c, next) => {
-  const { uploaderToken, anonymousUploads } = readConfig(c.env);
+  await checkUploader(c.env, c.req.header("authorization"));
+  await next();
+});
+
+async function checkUploader(env: Env, authorization: string | undefined): Promise<void> {
+  const { uploaderToken, anonymousUploads } = readConfig(env);
   if (uploaderToken !== undefined) {
-    const token = presentedToken(
-      c.req.header("authorization"),
-      "Creating an upload needs `Authorization: Bearer <UPLOADER_TOKEN>`.",
-    );
+    const token = presentedToken(authorization, "Creating an upload needs `Authorization: Bearer <UPLOADER_TOKEN>`.");
     if (!(await safeEqual(token, uploaderToken))) throw apiError("invalid_token", "The uploader token is not valid.");
   } else if (anonymousUploads === "false") {
     throw apiError(
@@ -65,8 +71,25 @@ export const uploader = createMiddleware<{ Bindings: Env }>(async (c, next) => {
       "This deployment takes uploads only with a token, and none is configured (UPLOADER_TOKEN).",
     );
   }
-  await next();
-});
+}
+
+/**
+ * Who may create an upload: the holder of a direct creator upload's
+ * capability (`?direct=<capability>`, whose video's object checks it), or
+ * else the `uploader`. The capability, if any, is left on `c.var.direct`.
+ */
+export const creator = createMiddleware<{ Bindings: Env; Variables: { direct: Requester["direct"] } }>(
+  async (c, next) => {
+    const capability = c.req.query("direct");
+    if (capability === undefined) await checkUploader(c.env, c.req.header("authorization"));
+    else {
+      const parsed = parseDirectCapability(capability);
+      if (!parsed) throw apiError("invalid_token", "This direct upload link is not valid.");
+      c.set("direct", { ...parsed, requestOrigin: c.req.header("origin") ?? null });
+    }
+    await next();
+  },
+);
 
 /**
  * The owner of the video named by the validated `:id` (its upload token) or

@@ -17,3 +17,13 @@ export function planChunks(size: number, preferred: number): ChunkPlan {
 export function expectedChunkBytes(plan: ChunkPlan, n: number): number {
   return n < plan.totalChunks ? plan.chunkSize : plan.size - plan.chunkSize * (plan.totalChunks - 1);
 }
+
+/** Bytes stored from the start of the file: the chunks from the first on, up to the first missing one. */
+export function contiguousBytes(plan: ChunkPlan, received: readonly number[]): number {
+  let n = 0;
+  for (const r of received) {
+    if (r !== n + 1) break;
+    n = r;
+  }
+  return Math.min(plan.size, n * plan.chunkSize);
+}

@@ -21,8 +21,12 @@
 import { toHex } from "../crypto/encoding.ts";
 import { apiError } from "../http/errors.ts";
 
-/** What chunk `n` must be: `expectedBytes` long (the grant says), hashing to the client's `sha256`. */
-export type ChunkRules = { n: number; expectedBytes: number; sha256: string; declaredBytes: number | null };
+/**
+ * What chunk `n` must be: `expectedBytes` long (the grant says), hashing to
+ * the client's `sha256`; null when the client sent no digest of its own (tus,
+ * an import), and the SHA-256 recorded is the one computed on arrival.
+ */
+export type ChunkRules = { n: number; expectedBytes: number; sha256: string | null; declaredBytes: number | null };
 
 export type Hashed<T> = { result: T; sha256: string; bytes: number };
 
@@ -146,7 +150,7 @@ async function checked<T>(rules: ChunkRules, read: () => Promise<Hashed<T>>): Pr
       expectedBytes,
     });
   }
-  if (arrived.sha256 !== rules.sha256) {
+  if (rules.sha256 !== null && arrived.sha256 !== rules.sha256) {
     throw apiError("digest_mismatch", `Chunk ${n} does not match its Content-Digest; nothing was kept.`, {
       expected: rules.sha256,
       actual: arrived.sha256,

@@ -7,53 +7,35 @@
 import { type Context, Hono } from "hono";
 import { z } from "zod";
 import { MAX_CHUNK_BYTES, readConfig } from "../config.ts";
-import { uploader, uploadToken } from "../http/auth.ts";
+import { creator, uploadToken } from "../http/auth.ts";
 import { apiError, unwrap } from "../http/errors.ts";
 import { noSuchUpload, uploadParam } from "../http/params.ts";
 import { parse, validJson, validParams } from "../http/validate.ts";
 import { VideoIdSchema } from "../contracts/video.ts";
 import { decimalInt } from "../contracts/decimal-int.ts";
 import { ChunkIndexSchema, createUploadSchema } from "../contracts/upload.ts";
-import { titleFromFilename } from "../contracts/vocabulary.ts";
-import { newVideoId } from "../storage/keys.ts";
 import { videoObject } from "../video-object/stub.ts";
-import { planChunks } from "./chunk-plan.ts";
 import { creatingClient } from "./client.ts";
+import { createUpload } from "./creation.ts";
 import { parseContentDigest } from "./content-digest.ts";
 import { type Hashed, storeChunk, verifyChunk } from "./part-stream.ts";
 import { CHUNK_LEASE_RENEW_MS } from "../video-object/upload.ts";
 
 export const uploads = new Hono<{ Bindings: Env }>();
 
+// `?direct=<capability>`: a direct creator upload's one video, without the uploader's credential.
 uploads.post(
   "/",
-  uploader,
+  creator,
   validJson((env) => createUploadSchema(readConfig(env).maxUploadBytes)),
   creatingClient,
   async (c) => {
-    const config = readConfig(c.env);
-    const body = c.req.valid("json");
-    const videoId = newVideoId();
-    const plan = planChunks(body.size, body.chunkSize ?? config.defaultChunkSize);
-    const created = unwrap(
-      await videoObject(c.env, videoId).create({
-        videoId,
-        plan,
-        filename: body.filename,
-        contentType: body.contentType,
-        title: body.title || titleFromFilename(body.filename),
-        description: body.description ?? "",
-        tags: body.tags ?? [],
-        visibility: body.visibility,
-        clientKey: c.var.clientKey,
-        maxReservedBytes: config.maxReservedBytesPerClient,
-      }),
-    );
-    const { snapshot } = created;
+    const requester = { clientKey: c.var.clientKey, direct: c.var.direct };
+    const { videoId, uploadToken, snapshot } = await createUpload(c.env, c.req.valid("json"), requester, "api");
     return c.json(
       {
         videoId,
-        uploadToken: created.uploadToken,
+        uploadToken,
         chunkSize: snapshot.chunkSize,
         totalChunks: snapshot.totalChunks,
         expiresAt: snapshot.expiresAt,
@@ -83,7 +65,7 @@ uploads.put("/:videoId/chunks/:n", chunkParams, uploadToken, async (c) => {
   }
   const body = c.req.raw.body ?? new Blob([]).stream();
   const video = videoObject(c.env, videoId);
-  const grant = unwrap(await video.beginChunk(token, n));
+  const grant = unwrap(await video.beginChunk({ token }, n));
   const rules = { n, expectedBytes: grant.expectedBytes, sha256: digest.sha256, declaredBytes: declared };
   const watching = { stallMs: readConfig(c.env).chunkStallTimeoutMs, renewEveryMs: CHUNK_LEASE_RENEW_MS };
 
@@ -101,7 +83,7 @@ uploads.put("/:videoId/chunks/:n", chunkParams, uploadToken, async (c) => {
   const part = c.env.VIDEOS.resumeMultipartUpload(grant.r2Key, grant.r2UploadId);
   let stored: Hashed<R2UploadedPart>;
   // The lease is renewed only while bytes arrive: a stalled body lets it lapse, then is ended.
-  const renew = () => void video.renewLease(n, grant.leaseId).catch(() => {});
+  const renew = () => void video.renewLeases([{ n, leaseId: grant.leaseId }]).catch(() => {});
   try {
     stored = await storeChunk(body, rules, (s) => part.uploadPart(n, s), { ...watching, onProgress: renew });
   } catch (err) {
@@ -127,19 +109,19 @@ uploads.put("/:videoId/chunks/:n", chunkParams, uploadToken, async (c) => {
 
 uploads.get("/:videoId", uploadParam, uploadToken, async (c) => {
   const { videoId } = c.req.valid("param");
-  const { snapshot } = unwrap(await videoObject(c.env, videoId).describe(c.var.token));
+  const { snapshot } = unwrap(await videoObject(c.env, videoId).describe({ token: c.var.token }));
   return c.json(snapshot);
 });
 
 uploads.post("/:videoId/complete", uploadParam, uploadToken, async (c) => {
   const { videoId } = c.req.valid("param");
-  const { status } = unwrap(await videoObject(c.env, videoId).complete(c.var.token));
+  const { status } = unwrap(await videoObject(c.env, videoId).complete({ token: c.var.token }));
   return c.json({ videoId, status }, 202);
 });
 
 uploads.delete("/:videoId", uploadParam, uploadToken, async (c) => {
   const { videoId } = c.req.valid("param");
-  unwrap(await videoObject(c.env, videoId).abort(c.var.token));
+  unwrap(await videoObject(c.env, videoId).abort({ token: c.var.token }));
   return c.body(null, 204);
 });
 

@@ -2,7 +2,8 @@
  * When the video's Durable Object needs its alarm next, and for what,
  * decided from its stored state alone. At most one thing waits at a time,
  * because the states that wait exclude each other: a deleted video waits for
- * its final sweep, an upload for its expiry, processing for its current
+ * its final sweep, a direct upload's reservation for its lapse, an upload
+ * (or an import) for its expiry, processing for its current
  * job's heartbeat or, with no job running, for a hand-off to be offered
  * again, a ladder encoding in spans for its spans' heartbeats and sends, a finished ladder for its first-playable copy to be deleted, and an aborted or expired upload, or a video whose processing
  * failed, for its objects, row and state to be forgotten.
@@ -13,12 +14,22 @@
  */
 import type { Job, Tombstone, Video } from "./store.ts";
 
-export type AlarmTask = "sweep" | "expire" | "watchdog" | "spans" | "offer-again" | "forget" | "retire-first-copy";
+export type AlarmTask =
+  | "sweep"
+  | "lapse"
+  | "expire"
+  | "watchdog"
+  | "spans"
+  | "offer-again"
+  | "forget"
+  | "retire-first-copy";
 export type Wake = { task: AlarmTask; at: number };
 
 export type AlarmState = {
   tombstone: Pick<Tombstone, "deletedAt"> | undefined;
   video: Pick<Video, "status" | "expiresAt" | "ladderComplete" | "updatedAt" | "firstCopyRetireAt"> | undefined;
+  /** A direct creator upload reserved this video: until it expires, if no video was created with it. */
+  reservation?: { expiresAt: number } | undefined;
   activeJob: Pick<Job, "heartbeatAt"> | undefined;
   /** Set while the active job's ladder is encoded in spans: when they next need looking at (spans.ts). */
   spansDueAt?: number;
@@ -47,7 +58,9 @@ export function nextWake(state: AlarmState, now: number, waits: Waits): Wake | u
   const { heartbeatTimeoutMs, abandonedGraceMs, failedRetentionMs } = waits;
   if (state.tombstone) return { task: "sweep", at: state.tombstone.deletedAt + SWEEP_AFTER_MS };
   const video = state.video;
-  if (video?.status === "uploading") {
+  if (!video && state.reservation) return { task: "lapse", at: state.reservation.expiresAt };
+  // An import's deadline moves with every chunk like an upload's; past it, the import has stopped.
+  if (video?.status === "uploading" || video?.status === "importing") {
     const at = state.merging ? Math.max(video.expiresAt, now + MERGE_GRACE_MS) : video.expiresAt;
     return { task: "expire", at };
   }

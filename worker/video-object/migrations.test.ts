@@ -144,7 +144,7 @@ describe("an object created before its storage was versioned", () => {
       received: [1],
     });
     expect(await schemaOf(videoId)).toEqual({
-      versions: [1, 2, 3, 4, 5],
+      versions: [1, 2, 3, 4, 5, 6],
       tables: ["chunks", "contended", "jobs", "leases", "schema_migrations", "spans", "tombstone", "video"],
     });
     expect(await json(await putChunk(up, 2, chunkOf(file, up, 2)))).toMatchObject({ chunk: 2, received: 2 });

@@ -146,6 +146,29 @@ CREATE TABLE spans (
 );
 `;
 
+/**
+ * Version 6: uploads that meet people where they are. `origin` says how the
+ * video arrived (`api`, `tus`, `import`): a tus upload's URL is its
+ * capability, an import's bytes come from `import_url`. A direct creator
+ * upload is reserved (`direct_upload`) before its video exists.
+ */
+const V6_ORIGINS = `
+ALTER TABLE video ADD COLUMN origin TEXT NOT NULL DEFAULT 'api';
+ALTER TABLE video ADD COLUMN import_url TEXT;
+CREATE TABLE direct_upload (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  token_hash TEXT NOT NULL,
+  expires_at INTEGER NOT NULL,
+  max_size_bytes INTEGER NOT NULL,
+  title TEXT,
+  description TEXT,
+  tags TEXT,
+  visibility TEXT,
+  allowed_origin TEXT,
+  created_at INTEGER NOT NULL
+);
+`;
+
 /** Migration `i` brings the storage to version `i + 1`. */
 export const MIGRATIONS: readonly string[] = [
   V1_UNVERSIONED_SCHEMA,
@@ -153,6 +176,7 @@ export const MIGRATIONS: readonly string[] = [
   V3_FIRST_COPY,
   V4_PLAYBACK_GROWING,
   V5_SPANS,
+  V6_ORIGINS,
 ];
 
 /**

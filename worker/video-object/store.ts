@@ -13,7 +13,7 @@
 import { and, asc, count, desc, eq, inArray, sql } from "drizzle-orm";
 import { type DrizzleSqliteDODatabase, drizzle } from "drizzle-orm/durable-sqlite";
 import { hasTables, migrate } from "./migrations.ts";
-import { chunks, contended, jobs, leases, spans, tombstone, video } from "./tables.ts";
+import { chunks, contended, directUpload, jobs, leases, spans, tombstone, video } from "./tables.ts";
 
 export type Video = typeof video.$inferSelect;
 export type NewVideo = Omit<typeof video.$inferInsert, "id">;
@@ -24,6 +24,7 @@ export type JobState = Job["state"];
 export type Tombstone = Omit<typeof tombstone.$inferSelect, "id">;
 export type Span = typeof spans.$inferSelect;
 export type NewSpan = typeof spans.$inferInsert;
+export type DirectUpload = Omit<typeof directUpload.$inferSelect, "id">;
 
 export class VideoStore {
   private readonly storage: DurableObjectStorage;
@@ -68,6 +69,19 @@ export class VideoStore {
 
   updateVideo(fields: Partial<NewVideo>): void {
     this.db.update(video).set(fields).run();
+  }
+
+  // --- A direct creator upload's reservation.
+
+  directUpload(): DirectUpload | undefined {
+    return this.reader?.select().from(directUpload).get();
+  }
+
+  reserveDirectUpload(row: DirectUpload): void {
+    this.db
+      .insert(directUpload)
+      .values({ ...row, id: 1 })
+      .run();
   }
 
   // --- Chunks and their leases.
@@ -234,7 +248,7 @@ export class VideoStore {
    * tombstone naming it, so the alarm can sweep R2 once more.
    */
   bury(videoId: string, now: number): void {
-    for (const table of [video, chunks, leases, contended, jobs, spans]) this.db.delete(table).run();
+    for (const table of [video, chunks, leases, contended, jobs, spans, directUpload]) this.db.delete(table).run();
     this.db
       .insert(tombstone)
       .values({ id: 1, videoId, deletedAt: now })

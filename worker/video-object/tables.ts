@@ -4,7 +4,11 @@
  */
 import { integer, primaryKey, real, sqliteTable, text } from "drizzle-orm/sqlite-core";
 import type { Ladder, Metadata, SpanRung } from "../contracts/job.ts";
-import { VIDEO_STATUSES } from "../contracts/vocabulary.ts";
+import { VIDEO_STATUSES, VISIBILITIES } from "../contracts/vocabulary.ts";
+
+/** How a video arrived: our upload API, a tus client, or an import from a URL. */
+export const UPLOAD_ORIGINS = ["api", "tus", "import"] as const;
+export type UploadOrigin = (typeof UPLOAD_ORIGINS)[number];
 
 /**
  * `refused`: the hand-off failed (transcoder unreachable or erroring);
@@ -49,6 +53,28 @@ export const video = sqliteTable("video", {
    * replaced it, and viewers who were playing it have had that long.
    */
   firstCopyRetireAt: integer("first_copy_retire_at"),
+  origin: text("origin", { enum: UPLOAD_ORIGINS }).notNull().default("api"),
+  /** An import's source; its size is 0 until the server there says it. */
+  importUrl: text("import_url"),
+});
+
+/**
+ * A direct creator upload: the capability to create this video, once, before
+ * `expiresAt`, up to `maxSizeBytes`. Kept once used, so a second use is told so.
+ */
+export const directUpload = sqliteTable("direct_upload", {
+  id: integer("id").primaryKey(),
+  /** SHA-256 of the capability's secret. */
+  tokenHash: text("token_hash").notNull(),
+  expiresAt: integer("expires_at").notNull(),
+  maxSizeBytes: integer("max_size_bytes").notNull(),
+  /** What the creator set; each wins over what the browser sends. */
+  title: text("title"),
+  description: text("description"),
+  tags: text("tags", { mode: "json" }).$type<string[]>(),
+  visibility: text("visibility", { enum: VISIBILITIES }),
+  allowedOrigin: text("allowed_origin"),
+  createdAt: integer("created_at").notNull(),
 });
 
 /** The chunks recorded, each an R2 part. */

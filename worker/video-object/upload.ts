@@ -4,6 +4,11 @@
  * SHA-256 and part etag, which request holds which chunk's lease, and the
  * statuses `uploading → processing`, or `aborted` / `expired`.
  *
+ * Three ways in share it: our upload API, tus (worker/uploads/tus-routes.ts)
+ * and an import from a URL (`importing → processing | failed`,
+ * worker/imports/). A direct creator upload reserves the video first: the
+ * capability to create it once.
+ *
  * Chunk bytes never pass through here, and neither do the rules about them:
  * the Worker streams a chunk into R2 and checks its length and digest, and
  * asks this part for a lease before and to record the part after.
@@ -11,11 +16,12 @@
 import { readConfig } from "../config.ts";
 import type { VideoStatus, Visibility } from "../contracts/vocabulary.ts";
 import { newToken, safeEqual, sha256Hex } from "../crypto/tokens.ts";
-import { deleteVideoRow, insertVideo, reservedBytes, setVideoStatus } from "../db/videos.ts";
+import { deleteVideoRow, insertVideo, reservedBytes, setVideoStatus, updateVideo } from "../db/videos.ts";
 import { sourceKey } from "../storage/keys.ts";
-import { type ChunkPlan, expectedChunkBytes } from "../uploads/chunk-plan.ts";
+import { type ChunkPlan, expectedChunkBytes, planChunks } from "../uploads/chunk-plan.ts";
 import { type Outcome, type Refusal, refuse } from "./outcome.ts";
-import type { Video, VideoStore } from "./store.ts";
+import type { DirectUpload, Video, VideoStore } from "./store.ts";
+import type { UploadOrigin } from "./tables.ts";
 
 /**
  * How long a chunk request holds its part number without renewing it. The
@@ -26,6 +32,19 @@ import type { Video, VideoStore } from "./store.ts";
  */
 export const CHUNK_LEASE_MS = 15_000;
 export const CHUNK_LEASE_RENEW_MS = 5_000;
+
+/** An import that records no chunk for this long has stopped (its fetches keep failing): it fails. */
+export const IMPORT_IDLE_MS = 15 * 60_000;
+
+/**
+ * Who asks about an upload: the holder of its upload token; a tus client at
+ * the upload's URL, which is the capability of an upload created by tus
+ * (as on Cloudflare Stream); or the import that fetches the video's bytes.
+ */
+export type UploadAccess = { token: string } | { tusUrl: true } | { importer: true };
+
+/** A direct creator upload's secret, and the `Origin` of the request that uses it. */
+export type DirectUse = { secret: string; requestOrigin: string | null };
 
 export type NewUpload = {
   videoId: string;
@@ -40,6 +59,45 @@ export type NewUpload = {
   clientKey: string;
   /** That cap: `MAX_RESERVED_BYTES_PER_CLIENT` as the Worker that took the request reads it. */
   maxReservedBytes: number;
+  /** How it arrives; `api` unless said. */
+  origin?: "api" | "tus";
+  /** Set when a direct creator upload's capability creates the video. */
+  direct?: DirectUse;
+};
+
+/** `POST /api/direct-uploads`: what the creator set, and the capability's limits. */
+export type NewDirectUpload = {
+  secret: string;
+  expiresAt: number;
+  maxSizeBytes: number;
+  title?: string | undefined;
+  description?: string | undefined;
+  tags?: string[] | undefined;
+  visibility?: Visibility | undefined;
+  allowedOrigin?: string | undefined;
+};
+
+/** `POST /api/imports`: the URL and what the importer set; the file's size and type come from the URL's server. */
+export type NewImport = {
+  videoId: string;
+  url: string;
+  filename: string;
+  title: string;
+  description: string;
+  tags: string[];
+  visibility: Visibility;
+  clientKey: string;
+};
+
+/** What the import's fetcher needs: where from, and (once sized) the chunks still missing. */
+export type ImportState = {
+  status: VideoStatus;
+  url: string;
+  /** 0 until the URL's server said the file's size. */
+  size: number;
+  chunkSize: number;
+  totalChunks: number;
+  received: number[];
 };
 
 export type UploadSnapshot = {
@@ -80,7 +138,16 @@ export class Upload {
     return this.merging !== null;
   }
 
-  async create(input: NewUpload): Promise<Outcome<{ uploadToken: string; snapshot: UploadSnapshot }>> {
+  async create(request: NewUpload): Promise<Outcome<{ uploadToken: string; snapshot: UploadSnapshot }>> {
+    let input = request;
+    if (input.direct) {
+      const reservation = this.store.directUpload();
+      const refused = await directRefusal(reservation, input, this.store.video() !== undefined);
+      if (refused) return refused;
+      input = withReserved(input, reservation!);
+    } else if (this.store.directUpload()) {
+      return refuse("upload_exists", "This video is reserved for a direct upload.");
+    }
     if (this.store.video()) return refuse("upload_exists", "This upload was already created.");
     const overQuota = await this.quotaRefusal(input, false);
     if (overQuota) return overQuota;
@@ -133,8 +200,140 @@ export class Upload {
       updatedAt: now,
       expiresAt: now + ttlMs,
       ttlMs,
+      origin: input.origin ?? "api",
     });
     return { ok: true, uploadToken, snapshot: this.snapshot() };
+  }
+
+  /**
+   * Reserves this video for a direct creator upload: whoever holds `secret`
+   * may create it once (`create` with `direct`), by tus or our API, until
+   * `expiresAt`; the alarm forgets a reservation that lapsed unused.
+   */
+  async reserveDirect(input: NewDirectUpload): Promise<Outcome<{ expiresAt: string }>> {
+    if (this.store.video() || this.store.directUpload()) return refuse("upload_exists", "This video already exists.");
+    this.store.reserveDirectUpload({
+      tokenHash: await sha256Hex(input.secret),
+      expiresAt: input.expiresAt,
+      maxSizeBytes: input.maxSizeBytes,
+      title: input.title ?? null,
+      description: input.description ?? null,
+      tags: input.tags ?? null,
+      visibility: input.visibility ?? null,
+      allowedOrigin: input.allowedOrigin ?? null,
+      createdAt: Date.now(),
+    });
+    return { ok: true, expiresAt: new Date(input.expiresAt).toISOString() };
+  }
+
+  /** The alarm's end of a direct upload that lapsed unused: true when the object may forget everything. */
+  lapsed(now: number): boolean {
+    const reservation = this.store.directUpload();
+    return reservation !== undefined && !this.store.video() && reservation.expiresAt <= now;
+  }
+
+  /**
+   * Starts an import: the video exists (`importing`, size unknown) and its
+   * R2 multipart upload is open; the fetcher sizes it (`sizeImport`) once
+   * the URL's server answers, then stores chunks like any upload.
+   */
+  async createImport(input: NewImport): Promise<Outcome<{ uploadToken: string }>> {
+    if (this.store.video() || this.store.directUpload()) return refuse("upload_exists", "This video already exists.");
+    const now = Date.now();
+    const uploadToken = newToken();
+    const r2Key = sourceKey(input.videoId);
+    const mpu = await this.env.VIDEOS.createMultipartUpload(r2Key);
+    const contentType = "application/octet-stream";
+    try {
+      await insertVideo(this.env.DB, {
+        id: input.videoId,
+        title: input.title,
+        description: input.description,
+        tags: input.tags,
+        visibility: input.visibility,
+        filename: input.filename,
+        size: 0,
+        contentType,
+        status: "importing",
+        progress: 0,
+        clientKey: input.clientKey,
+        createdAt: now,
+        updatedAt: now,
+      });
+    } catch (err) {
+      await mpu.abort();
+      throw err;
+    }
+    this.store.insertVideo({
+      videoId: input.videoId,
+      r2Key,
+      r2UploadId: mpu.uploadId,
+      tokenHash: await sha256Hex(uploadToken),
+      filename: input.filename,
+      contentType,
+      size: 0,
+      chunkSize: 0,
+      totalChunks: 0,
+      status: "importing",
+      jobSent: false,
+      createdAt: now,
+      updatedAt: now,
+      expiresAt: now + IMPORT_IDLE_MS,
+      ttlMs: IMPORT_IDLE_MS,
+      origin: "import",
+      importUrl: input.url,
+    });
+    return { ok: true, uploadToken };
+  }
+
+  /** Where the import fetches from, and what it still needs; undefined once it is not importing. */
+  importState(): ImportState | undefined {
+    const video = this.store.video();
+    if (!video || video.origin !== "import" || !video.importUrl) return undefined;
+    return {
+      status: video.status,
+      url: video.importUrl,
+      size: video.size,
+      chunkSize: video.chunkSize,
+      totalChunks: video.totalChunks,
+      received: this.store.receivedChunks(),
+    };
+  }
+
+  /**
+   * The URL's server said the file's size and type: the chunk plan follows.
+   * A later fetch that reports another size means the file changed under
+   * the import, which then fails rather than merge two files.
+   */
+  async sizeImport(file: { size: number; contentType: string; filename?: string }): Promise<Outcome<ImportState>> {
+    const video = this.store.video();
+    if (!video || video.status !== "importing") return closed(video?.status ?? "failed");
+    if (video.size !== 0) {
+      if (video.size === file.size) return { ok: true, ...this.importState()! };
+      return refuse(
+        "changed",
+        `The file at the URL changed size (${video.size} → ${file.size} bytes) during the import.`,
+      );
+    }
+    const plan = planChunks(file.size, readConfig(this.env).defaultChunkSize);
+    const now = Date.now();
+    const filename = file.filename ?? video.filename;
+    this.store.updateVideo({ ...plan, contentType: file.contentType, filename, updatedAt: now });
+    await updateVideo(this.env.DB, video.videoId, { size: file.size, contentType: file.contentType, filename }, now);
+    return { ok: true, ...this.importState()! };
+  }
+
+  /** The import cannot go on (unreachable URL, not a video, too large): the video fails with `reason`. */
+  async failImport(reason: string): Promise<void> {
+    const video = this.store.video();
+    if (video?.status !== "importing") return;
+    const now = Date.now();
+    this.store.updateVideo({ status: "failed", error: reason, updatedAt: now });
+    this.store.clearLeases();
+    await this.env.VIDEOS.resumeMultipartUpload(video.r2Key, video.r2UploadId)
+      .abort()
+      .catch(() => {});
+    await updateVideo(this.env.DB, video.videoId, { status: "failed", error: reason, progress: null }, now);
   }
 
   /**
@@ -155,8 +354,8 @@ export class Upload {
     );
   }
 
-  async describe(token: string): Promise<Outcome<{ snapshot: UploadSnapshot }>> {
-    const denied = await this.authorize(token);
+  async describe(access: UploadAccess): Promise<Outcome<{ snapshot: UploadSnapshot }>> {
+    const denied = await this.authorize(access);
     if (denied) return denied;
     return { ok: true, snapshot: this.snapshot() };
   }
@@ -166,11 +365,11 @@ export class Upload {
    * part is never overwritten, so a bad resend cannot damage a good part); a
    * new one gets a lease so that two requests never write the same part at once.
    */
-  async beginChunk(token: string, n: number): Promise<Outcome<ChunkGrant>> {
-    const denied = await this.authorize(token);
+  async beginChunk(access: UploadAccess, n: number): Promise<Outcome<ChunkGrant>> {
+    const denied = await this.authorize(access);
     if (denied) return denied;
     const video = this.store.video()!;
-    if (video.status !== "uploading") return closed(video.status);
+    if (!receiving(video)) return closed(video.status);
     if (n > video.totalChunks) {
       return refuse("invalid_chunk_index", `Chunk index must be 1..${video.totalChunks}.`, {
         totalChunks: video.totalChunks,
@@ -206,22 +405,28 @@ export class Upload {
   }
 
   /** Records chunk `n` once its checked bytes are in R2, if the request still holds its lease. */
-  recordChunk(n: number, stored: StoredChunk): Outcome<{ received: number; totalChunks: number }> {
+  async recordChunk(n: number, stored: StoredChunk): Promise<Outcome<{ received: number; totalChunks: number }>> {
     const video = this.store.video();
     if (!video) return refuse("not_found", "No such upload.");
-    if (video.status !== "uploading") return closed(video.status);
+    if (!receiving(video)) return closed(video.status);
     if (this.store.lease(n)?.leaseId !== stored.leaseId) {
       return refuse("chunk_superseded", `Another request took over chunk ${n}; its result stands.`);
     }
     const now = Date.now();
     this.store.recordChunk({ n, size: stored.bytes, sha256: stored.sha256, etag: stored.etag, recordedAt: now });
     this.touch(video, now);
-    return { ok: true, received: this.store.receivedCount(), totalChunks: video.totalChunks };
+    const received = this.store.receivedCount();
+    if (video.status === "importing") {
+      await updateVideo(this.env.DB, video.videoId, { progress: received / video.totalChunks }, now);
+    }
+    return { ok: true, received, totalChunks: video.totalChunks };
   }
 
-  /** Keeps a live request's lease from expiring while its body is still streaming. */
-  renewLease(n: number, leaseId: string): void {
-    if (this.store.lease(n)?.leaseId === leaseId) this.store.putLease(n, leaseId, Date.now());
+  /** Keeps live requests' leases from expiring while their bodies are still streaming. */
+  renewLeases(leases: { n: number; leaseId: string }[]): void {
+    const now = Date.now();
+    for (const { n, leaseId } of leases)
+      if (this.store.lease(n)?.leaseId === leaseId) this.store.putLease(n, leaseId, now);
   }
 
   /** Gives a lease back when the bytes were refused or never arrived (dropped connection, wrong length or digest). */
@@ -234,12 +439,13 @@ export class Upload {
    * recorded, then hands the video over to processing. Safe to call any
    * number of times.
    */
-  async complete(token: string): Promise<Completion> {
-    const denied = await this.authorize(token);
+  async complete(access: UploadAccess): Promise<Completion> {
+    const denied = await this.authorize(access);
     if (denied) return denied;
     const video = this.store.video()!;
     if (video.status === "aborted" || video.status === "expired") return closed(video.status);
-    if (video.status !== "uploading") {
+    if (video.status === "failed" && video.origin === "import") return closed(video.status);
+    if (!receiving(video)) {
       await this.handOver();
       return { ok: true, status: video.status };
     }
@@ -255,12 +461,12 @@ export class Upload {
   }
 
   /** Aborts an unfinished upload: R2 drops every part, and chunks are refused from then on. */
-  async abort(token: string): Promise<Completion> {
-    const denied = await this.authorize(token);
+  async abort(access: UploadAccess): Promise<Completion> {
+    const denied = await this.authorize(access);
     if (denied) return denied;
     const video = this.store.video()!;
     if (video.status === "aborted" || video.status === "expired") return { ok: true, status: video.status };
-    if (video.status !== "uploading" || this.merging) {
+    if (!receiving(video) || this.merging) {
       return refuse("upload_completed", "The upload is complete; it can no longer be aborted.", {
         status: video.status,
       });
@@ -269,15 +475,18 @@ export class Upload {
     return { ok: true, status: "aborted" };
   }
 
-  /** The alarm's expiry: the upload sat idle past its TTL. */
+  /** The alarm's expiry: the upload sat idle past its TTL, or the import stopped. */
   async expire(): Promise<void> {
     const video = this.store.video();
     if (video?.status === "uploading") await this.end(video, "expired");
+    if (video?.status === "importing") {
+      await this.failImport("The import stopped: nothing more arrived from the URL for too long.");
+    }
   }
 
   /** `not_found` for an unknown (or deleted) video, `invalid_token` for a wrong token. */
   async authorizeOwner(token: string): Promise<Outcome<{ videoId: string }>> {
-    const denied = await this.authorize(token);
+    const denied = await this.authorize({ token });
     if (denied) return denied;
     return { ok: true, videoId: this.store.video()!.videoId };
   }
@@ -286,10 +495,10 @@ export class Upload {
   async source(
     token: string,
   ): Promise<Outcome<{ r2Key: string; filename: string; contentType: string; size: number }>> {
-    const denied = await this.authorize(token);
+    const denied = await this.authorize({ token });
     if (denied) return denied;
     const video = this.store.video()!;
-    if (video.status === "uploading" || video.status === "aborted" || video.status === "expired") {
+    if (receiving(video) || video.status === "aborted" || video.status === "expired" || video.size === 0) {
       return refuse("source_unavailable", `The source is not available while the upload is ${video.status}.`, {
         status: video.status,
       });
@@ -340,10 +549,18 @@ export class Upload {
   }
 
   /** `not_found` for an unknown upload, `invalid_token` for a wrong token; undefined when allowed. */
-  private async authorize(token: string): Promise<Refusal | undefined> {
+  private async authorize(access: UploadAccess): Promise<Refusal | undefined> {
     const video = this.store.video();
     if (!video) return refuse("not_found", "No such upload.");
-    if (!(await safeEqual(await sha256Hex(token), video.tokenHash))) {
+    if ("tusUrl" in access) {
+      if (video.origin === "tus") return undefined;
+      return refuse(
+        "missing_token",
+        "This upload was not created by tus: send its upload token as `Authorization: Bearer <uploadToken>`.",
+      );
+    }
+    if ("importer" in access) return video.origin === "import" ? undefined : refuse("not_found", "No such import.");
+    if (!(await safeEqual(await sha256Hex(access.token), video.tokenHash))) {
       return refuse("invalid_token", "The token does not grant access to this upload.");
     }
     return undefined;
@@ -366,6 +583,53 @@ export class Upload {
       expiresAt: new Date(video.expiresAt).toISOString(),
     };
   }
+}
+
+/** Whether the video still takes chunks: an upload, or an import, before completion. */
+const receiving = (video: Video) => video.status === "uploading" || video.status === "importing";
+
+/**
+ * Why a direct creator upload's capability may not create the video now;
+ * undefined when it may. `used`: the video was already created.
+ */
+async function directRefusal(
+  reservation: DirectUpload | undefined,
+  input: NewUpload,
+  used: boolean,
+): Promise<Refusal | undefined> {
+  const use = input.direct!;
+  if (!reservation) return refuse("not_found", "No such direct upload.");
+  if (!(await safeEqual(await sha256Hex(use.secret), reservation.tokenHash))) {
+    return refuse("invalid_token", "This direct upload link is not valid.");
+  }
+  if (used) return refuse("direct_upload_used", "This direct upload link was already used for a video.");
+  if (Date.now() >= reservation.expiresAt) {
+    return refuse("direct_upload_expired", "This direct upload link has expired; ask for a new one.", {
+      expiresAt: new Date(reservation.expiresAt).toISOString(),
+    });
+  }
+  if (reservation.allowedOrigin && use.requestOrigin !== null && use.requestOrigin !== reservation.allowedOrigin) {
+    return refuse("origin_not_allowed", `This direct upload link may be used only from ${reservation.allowedOrigin}.`);
+  }
+  if (input.plan.size > reservation.maxSizeBytes) {
+    return refuse(
+      "payload_too_large",
+      `This direct upload link takes files of at most ${reservation.maxSizeBytes} bytes; this one has ${input.plan.size}.`,
+      { limitBytes: reservation.maxSizeBytes },
+    );
+  }
+  return undefined;
+}
+
+/** The creator's choices (title, description, tags, visibility) win over what the browser sent. */
+function withReserved(input: NewUpload, reservation: DirectUpload): NewUpload {
+  return {
+    ...input,
+    title: reservation.title ?? input.title,
+    description: reservation.description ?? input.description,
+    tags: reservation.tags ?? input.tags,
+    visibility: reservation.visibility ?? input.visibility,
+  };
 }
 
 function closed(status: VideoStatus): Refusal {

@@ -20,7 +20,14 @@ import { type HandOffResult, type JobStart, Processing } from "./processing.ts";
 import type { SpanTry } from "./spans.ts";
 import type { SpanRef } from "./transcode-queue.ts";
 import { VideoStore } from "./store.ts";
-import { type NewUpload, type StoredChunk, Upload } from "./upload.ts";
+import {
+  type NewDirectUpload,
+  type NewImport,
+  type NewUpload,
+  type StoredChunk,
+  Upload,
+  type UploadAccess,
+} from "./upload.ts";
 
 export class VideoObject extends DurableObject<Env> {
   private store!: VideoStore;
@@ -47,32 +54,54 @@ export class VideoObject extends DurableObject<Env> {
     return this.armed(this.upload.create(input));
   }
 
-  describe(token: string) {
-    return this.upload.describe(token);
+  reserveDirect(input: NewDirectUpload) {
+    return this.armed(this.upload.reserveDirect(input));
   }
 
-  beginChunk(token: string, n: number) {
-    return this.armed(this.upload.beginChunk(token, n));
+  describe(access: UploadAccess) {
+    return this.upload.describe(access);
+  }
+
+  beginChunk(access: UploadAccess, n: number) {
+    return this.armed(this.upload.beginChunk(access, n));
   }
 
   recordChunk(n: number, stored: StoredChunk) {
     return this.armed(this.upload.recordChunk(n, stored));
   }
 
-  renewLease(n: number, leaseId: string): void {
-    this.upload.renewLease(n, leaseId);
+  renewLeases(leases: { n: number; leaseId: string }[]): void {
+    this.upload.renewLeases(leases);
   }
 
   releaseChunk(n: number, leaseId: string): void {
     this.upload.releaseChunk(n, leaseId);
   }
 
-  complete(token: string) {
-    return this.armed(this.upload.complete(token));
+  complete(access: UploadAccess) {
+    return this.armed(this.upload.complete(access));
   }
 
-  abort(token: string) {
-    return this.armed(this.upload.abort(token));
+  abort(access: UploadAccess) {
+    return this.armed(this.upload.abort(access));
+  }
+
+  // --- An import from a URL: called by the import route and the import queue's consumer.
+
+  createImport(input: NewImport) {
+    return this.armed(this.upload.createImport(input));
+  }
+
+  importState() {
+    return this.upload.importState();
+  }
+
+  sizeImport(file: { size: number; contentType: string; filename?: string }) {
+    return this.armed(this.upload.sizeImport(file));
+  }
+
+  failImport(reason: string): Promise<void> {
+    return this.armed(this.upload.failImport(reason));
   }
 
   authorizeOwner(token: string) {
@@ -144,6 +173,11 @@ export class VideoObject extends DurableObject<Env> {
         await this.ctx.storage.deleteAll();
         this.open();
         return;
+      case "lapse":
+        if (!this.upload.lapsed(Date.now())) return;
+        await this.ctx.storage.deleteAll();
+        this.open();
+        return;
       case "expire":
         return this.upload.expire();
       case "watchdog":
@@ -196,6 +230,7 @@ export class VideoObject extends DurableObject<Env> {
     return {
       tombstone: this.store.tombstone(),
       video: this.store.video(),
+      reservation: this.store.directUpload(),
       activeJob: this.store.activeJob(),
       spansDueAt: this.processing.spansDueAt(),
       lastJob: this.store.lastJob(),
