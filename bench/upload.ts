@@ -25,6 +25,10 @@ export type UploadBench = {
   runs: number;
   curlMBps: number[];
   tusMBps: number[];
+  /** Reelay's own tus endpoint, with the same client and PATCH size as the @tus/server peer. */
+  reelayTusMBps?: number[];
+  /** workerd's peak RSS while Reelay took the file by tus. */
+  workerdTusPeakRss?: number;
   reelayMBps: number[];
   workerdIdleRss: number;
   workerdPeakRss: number;
@@ -95,6 +99,22 @@ async function tusPeer(path: string, bytes: number): Promise<number> {
   return bytes / MB / seconds;
 }
 
+/** The same file with the same tus client and PATCH size, to Reelay's `/api/tus`. */
+async function reelayTus(url: string, path: string, bytes: number): Promise<number> {
+  const started = performance.now();
+  await new Promise<void>((resolve, reject) => {
+    new tus.Upload(createReadStream(path), {
+      endpoint: `${url}/api/tus`,
+      uploadSize: bytes,
+      chunkSize: 16 * MiB,
+      metadata: { filename: "bench.mp4", filetype: "video/mp4" },
+      onError: reject,
+      onSuccess: () => resolve(),
+    }).start();
+  });
+  return bytes / MB / ((performance.now() - started) / 1000);
+}
+
 export async function benchUpload(bytes = 2 * 1024 * MiB, runs = 3): Promise<UploadBench> {
   const path = await makeFile(bytes);
   const result: UploadBench = {
@@ -103,6 +123,8 @@ export async function benchUpload(bytes = 2 * 1024 * MiB, runs = 3): Promise<Upl
     curlMBps: [],
     tusMBps: [],
     reelayMBps: [],
+    reelayTusMBps: [],
+    workerdTusPeakRss: 0,
     workerdIdleRss: 0,
     workerdPeakRss: 0,
     rssSamples: [],
@@ -132,6 +154,11 @@ export async function benchUpload(bytes = 2 * 1024 * MiB, runs = 3): Promise<Upl
       });
       result.reelayMBps.push(bytes / MB / ((performance.now() - started) / 1000));
       clearInterval(sampler);
+      const tusSampler = setInterval(() => {
+        result.workerdTusPeakRss = Math.max(result.workerdTusPeakRss ?? 0, rss());
+      }, 200);
+      result.reelayTusMBps!.push(await reelayTus(stack.url, path, bytes));
+      clearInterval(tusSampler);
     }
   } finally {
     await stack.stop();
@@ -162,6 +189,24 @@ export function uploadRows(r: UploadBench): (string | number)[][] {
       (reelay / tusPeerMBps).toFixed(2),
       `${spread(r.reelayMBps)} / ${spread(r.tusMBps)} MB/s, n=${r.runs}`,
     ],
+    ...(r.reelayTusMBps?.length
+      ? [
+          [
+            `upload ${gib} GiB, Reelay's tus endpoint (tus-js-client, 16 MiB PATCHes)`,
+            `${median(r.reelayTusMBps).toFixed(0)} MB/s`,
+            `@tus/server + tus-js-client: ${tusPeerMBps.toFixed(0)} MB/s`,
+            (median(r.reelayTusMBps) / tusPeerMBps).toFixed(2),
+            `${spread(r.reelayTusMBps)} / ${spread(r.tusMBps)} MB/s, n=${r.runs}`,
+          ],
+          [
+            `workerd RSS during the tus upload`,
+            `${((r.workerdTusPeakRss ?? 0) / MiB).toFixed(0)} MiB peak`,
+            `idle: ${(r.workerdIdleRss / MiB).toFixed(0)} MiB`,
+            ((r.workerdTusPeakRss ?? 0) / r.workerdIdleRss).toFixed(2),
+            "sampled every 200 ms",
+          ],
+        ]
+      : []),
     [
       `workerd RSS during upload`,
       `${(r.workerdPeakRss / MiB).toFixed(0)} MiB peak`,

@@ -131,7 +131,10 @@ tus.post("/", creator, creatingClient, async (c) => {
 
 const videoParam = validParams(z.object({ videoId: VideoIdSchema }), noSuchUpload);
 
-tus.on("HEAD", "/:videoId", videoParam, async (c) => {
+// Hono routes a HEAD request as GET (and drops the body it answers), so HEAD
+// is registered as GET; a real GET is not part of tus.
+tus.get("/:videoId", videoParam, async (c) => {
+  if (c.req.method !== "HEAD") throw apiError("method_not_allowed", "An upload's URL takes HEAD, PATCH and DELETE.");
   const { videoId } = c.req.valid("param");
   const snapshot = await current(c.env, videoId, access(c.req.header("authorization")));
   return c.body(null, 200, { ...uploadHeaders(snapshot), "Cache-Control": "no-store" });
@@ -179,7 +182,11 @@ function access(authorization: string | undefined): UploadAccess {
   return token ? { token } : { tusUrl: true };
 }
 
-/** The upload as it stands; 410 `upload_gone` once it was terminated or expired. */
+/**
+ * The upload as it stands; 410 `upload_gone` once it was terminated or
+ * expired. An upload holding every chunk is completed first, so one whose
+ * completion failed after its last PATCH is finished by the client's next look.
+ */
 async function current(env: Env, videoId: string, who: UploadAccess): Promise<UploadSnapshot> {
   const { snapshot } = unwrap(await videoObject(env, videoId).describe(who));
   if (snapshot.status === "aborted" || snapshot.status === "expired") {
@@ -187,7 +194,20 @@ async function current(env: Env, videoId: string, who: UploadAccess): Promise<Up
       status: snapshot.status,
     });
   }
-  return snapshot;
+  return finishIfWhole(env, videoId, who, snapshot);
+}
+
+/** Completes an upload that holds every chunk (which queues it for processing); returns it as it then stands. */
+async function finishIfWhole(
+  env: Env,
+  videoId: string,
+  who: UploadAccess,
+  snapshot: UploadSnapshot,
+): Promise<UploadSnapshot> {
+  if (snapshot.status !== "uploading" || snapshot.received.length !== snapshot.totalChunks) return snapshot;
+  const video = videoObject(env, videoId);
+  unwrap(await video.complete(who));
+  return unwrap(await video.describe(who)).snapshot;
 }
 
 /**
@@ -208,7 +228,8 @@ async function receive(
   const hashing = digest?.getWriter();
   const cutter = new ByteCutter(body, hashing && ((piece) => hashing.write(piece)));
   const first = contiguousBytes(snapshot, snapshot.received) / snapshot.chunkSize + 1;
-  await storeChunkRun(cutter, {
+  // Whatever the body's fate, the chunks it stored may have finished the file: complete it then.
+  const failure = await storeChunkRun(cutter, {
     env,
     videoId,
     access: who,
@@ -222,12 +243,12 @@ async function receive(
           },
         }
       : {}),
-  });
-  let state = unwrap(await video.describe(who)).snapshot;
-  if (state.status === "uploading" && state.received.length === state.totalChunks) {
-    unwrap(await video.complete(who));
-    state = unwrap(await video.describe(who)).snapshot;
-  }
+  }).then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+  const state = await finishIfWhole(env, videoId, who, unwrap(await video.describe(who)).snapshot);
+  if (failure !== undefined) throw failure;
   return state;
 }
 

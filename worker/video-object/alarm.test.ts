@@ -12,7 +12,7 @@ const none: AlarmState = {
   merging: false,
 };
 const video = (
-  status: "uploading" | "processing" | "ready" | "failed" | "aborted" | "expired",
+  status: "uploading" | "importing" | "processing" | "ready" | "failed" | "aborted" | "expired",
   ladderComplete = false,
 ) => ({
   status,
@@ -44,6 +44,16 @@ describe("nextWake", () => {
       task: "expire",
       at: NOW + MERGE_GRACE_MS,
     });
+  });
+
+  it("forgets a direct upload's reservation when it lapses unused, and keeps one that created its video", () => {
+    const reservation = { expiresAt: NOW + 60_000 };
+    expect(wake({ reservation })).toEqual({ task: "lapse", at: NOW + 60_000 });
+    expect(wake({ reservation, video: video("uploading") })).toEqual({ task: "expire", at: NOW + 5000 });
+  });
+
+  it("fails an import that has received nothing for its idle time", () => {
+    expect(wake({ video: video("importing") })).toEqual({ task: "expire", at: NOW + 5000 });
   });
 
   it("watches the current job's heartbeat while processing, and after the video is playable", () => {

@@ -28,7 +28,7 @@ export class Deletion {
     const video = this.store.video();
     if (!video) return refuse("not_found", "No such video.");
     this.store.bury(video.videoId, Date.now());
-    if (video.status === "uploading") {
+    if (video.status === "uploading" || video.status === "importing") {
       await this.env.VIDEOS.resumeMultipartUpload(video.r2Key, video.r2UploadId)
         .abort()
         .catch(() => {});

@@ -24,7 +24,7 @@
  */
 import { type Config, readConfig } from "../config.ts";
 import type { JobEvent, Metadata } from "../contracts/job.ts";
-import { setVideoStatus, updateVideo, type VideoUpdate } from "../db/videos.ts";
+import { updateVideo, type VideoUpdate } from "../db/videos.ts";
 import { jobPrefix, jobsPrefix, newJobId } from "../storage/keys.ts";
 import { deletePrefix } from "../storage/prefix.ts";
 import { type Outcome, refuse } from "./outcome.ts";
@@ -64,7 +64,8 @@ export class Processing {
   async begin(): Promise<void> {
     const video = this.store.video();
     if (!video || video.jobSent) return;
-    await setVideoStatus(this.env.DB, video.videoId, video.status, Date.now());
+    // An import's progress was its download's: processing starts from nothing.
+    await updateVideo(this.env.DB, video.videoId, { status: video.status, progress: null });
     await queueTranscode(this.env, video.videoId, 1);
     this.store.updateVideo({ jobSent: true });
   }

@@ -9,7 +9,8 @@ import type { Video } from "../contracts/video.ts";
 import type { VideoRow } from "../db/schema.ts";
 
 export function describeVideo(row: VideoRow): Video {
-  const inProgress = row.status === "processing" || (row.status === "ready" && !row.ladderComplete);
+  const inProgress =
+    row.status === "importing" || row.status === "processing" || (row.status === "ready" && !row.ladderComplete);
   return {
     id: row.id,
     title: row.title,
