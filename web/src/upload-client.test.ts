@@ -6,7 +6,10 @@ import { ApiError } from "./http.ts";
 import { type UploadSession, upload } from "./upload-client.ts";
 
 const endpoint = "http://reelay.test";
-const direct: typeof fetch = (input, init) => api(new URL(String(input)).pathname, init);
+const toWorker: typeof fetch = (input, init) => {
+  const url = new URL(String(input));
+  return api(url.pathname + url.search, init);
+};
 
 async function sourceDigest(s: { videoId: string; uploadToken: string }) {
   const res = await api(`/api/videos/${s.videoId}/source`, { headers: auth(s) });
@@ -19,7 +22,7 @@ describe("upload client", () => {
     let puts = 0;
     const faults = { lostRequest: 0, lostResponse: 0, duplicated: 0 };
     const flaky: typeof fetch = async (input, init) => {
-      if (init?.method !== "PUT") return direct(input, init);
+      if (init?.method !== "PUT") return toWorker(input, init);
       const k = puts++ % 5;
       if (k === 1) {
         faults.lostRequest++;
@@ -27,15 +30,15 @@ describe("upload client", () => {
       }
       if (k === 2) {
         faults.lostResponse++;
-        await direct(input, init);
+        await toWorker(input, init);
         throw new TypeError("network error after the server stored it");
       }
       if (k === 3) {
         faults.duplicated++;
-        const [first] = await Promise.all([direct(input, init), direct(input, init)]);
+        const [first] = await Promise.all([toWorker(input, init), toWorker(input, init)]);
         return first;
       }
-      return direct(input, init);
+      return toWorker(input, init);
     };
     const seen: number[] = [];
     const result = await upload({
@@ -60,7 +63,7 @@ describe("upload client", () => {
     let sent = 0;
     const crashing: typeof fetch = async (input, init) => {
       if (init?.method === "PUT" && ++sent > 2) stop.abort(new Error("tab closed"));
-      return direct(input, { ...init, signal: stop.signal });
+      return toWorker(input, { ...init, signal: stop.signal });
     };
     await expect(
       upload({
@@ -82,7 +85,7 @@ describe("upload client", () => {
     const counting: typeof fetch = (input, init) => {
       const m = /chunks\/(\d+)$/.exec(String(input));
       if (m) resent.push(Number(m[1]));
-      return direct(input, init);
+      return toWorker(input, init);
     };
     const result = await upload({
       endpoint,
@@ -95,13 +98,49 @@ describe("upload client", () => {
     expect(await sourceDigest(result)).toBe(await sha256(file));
   });
 
+  it("creates a direct link's one upload with the link alone, and refuses a second use", async () => {
+    const minted = await json(
+      await api("/api/direct-uploads", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ title: "From the link" }),
+      }),
+    );
+    const capability = new URL(minted.uploadUrl).searchParams.get("direct")!;
+    const file = bytes(6 * MiB, 5);
+    const creations: { url: string; authorization: string | null }[] = [];
+    const recording: typeof fetch = (input, init) => {
+      if (init?.method === "POST" && new URL(String(input)).pathname === "/api/uploads")
+        creations.push({ url: String(input), authorization: new Headers(init.headers).get("authorization") });
+      return toWorker(input, init);
+    };
+    const options = {
+      endpoint,
+      fetch: recording,
+      file: new Blob([file]),
+      filename: "a.mp4",
+      chunkSize: 5 * MiB,
+      direct: capability,
+      // Never sent beside a link: the link is the credential.
+      uploaderToken: "the-uploaders-own",
+    };
+    const result = await upload(options);
+    expect(result).toMatchObject({ videoId: minted.videoId, status: "processing" });
+    expect(creations).toEqual([{ url: minted.uploadUrl.replace(/^https?:\/\/[^/]+/, endpoint), authorization: null }]);
+    expect(await sourceDigest(result)).toBe(await sha256(file));
+
+    const again = await upload(options).catch((err: unknown) => err);
+    expect(again).toBeInstanceOf(ApiError);
+    expect(again).toMatchObject({ code: "direct_upload_used", status: 409 });
+  });
+
   it("refuses to resume with a different file", async () => {
     const first = bytes(6 * MiB, 1);
     let session: UploadSession | undefined;
     const stop = new AbortController();
     await upload({
       endpoint,
-      fetch: direct,
+      fetch: toWorker,
       file: new Blob([first]),
       filename: "a.mp4",
       chunkSize: 5 * MiB,
@@ -112,7 +151,7 @@ describe("upload client", () => {
       },
     }).catch(() => {});
     const other = new Blob([bytes(7 * MiB, 2)]);
-    const refused = await upload({ endpoint, fetch: direct, file: other, filename: "a.mp4", resume: session }).catch(
+    const refused = await upload({ endpoint, fetch: toWorker, file: other, filename: "a.mp4", resume: session }).catch(
       (err: unknown) => err,
     );
     expect(refused).toBeInstanceOf(ApiError);

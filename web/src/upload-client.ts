@@ -51,6 +51,11 @@ export type UploadOptions = Pick<CreateUpload, "title" | "description" | "tags" 
   maxAttempts?: number;
   /** The uploader credential (`UPLOADER_TOKEN`), when the server requires one to create uploads. */
   uploaderToken?: string;
+  /**
+   * A direct creator upload's capability (the `direct` of its `uploadUrl`):
+   * creates the link's one upload with it instead of the uploader credential.
+   */
+  direct?: string;
   /** Continue an upload created earlier instead of creating one. */
   resume?: { videoId: string; uploadToken: string };
   /** Called once the upload exists: persist it to resume after a crash. */
@@ -106,7 +111,10 @@ async function createSession(o: Options): Promise<UploadSession> {
     visibility: o.visibility,
     chunkSize: o.chunkSize,
   };
-  return send<UploadCreated>(o, "/api/uploads", { method: "POST", token: o.uploaderToken, json: created });
+  // A direct link is the credential: the uploader's is never sent with it.
+  const path = o.direct === undefined ? "/api/uploads" : `/api/uploads?direct=${encodeURIComponent(o.direct)}`;
+  const token = o.direct === undefined ? o.uploaderToken : undefined;
+  return send<UploadCreated>(o, path, { method: "POST", token, json: created });
 }
 
 async function resumeSession(o: Options): Promise<UploadSession> {

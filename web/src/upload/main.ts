@@ -3,6 +3,10 @@
  * one after another (each with several chunks in flight), each with its own
  * card. Unfinished uploads from earlier visits are listed first, waiting for
  * the same file to be picked again.
+ *
+ * Opened from a direct upload link (`?direct=<capability>`, direct-link.ts),
+ * the page takes a single file, creates its upload with the link instead of
+ * a credential, and takes no other file once the link is spent.
  */
 import "../styles/upload.css";
 import { declaredType, notAVideoReason, VIDEO_ACCEPT } from "../../../worker/contracts/source-types.ts";
@@ -13,6 +17,7 @@ import { byId, h } from "../dom.ts";
 import { formatBytes, parseTags } from "../format.ts";
 import { ApiError } from "../http.ts";
 import { listUploads, removeUpload, type StoredUpload } from "../upload-store.ts";
+import { directCapability } from "./direct-link.ts";
 import { UploadCard } from "./upload-card.ts";
 
 const form = byId<HTMLFormElement>("upload-form");
@@ -28,9 +33,20 @@ const formError = byId("form-error");
 const list = byId<HTMLUListElement>("upload-list");
 const unfinishedSection = byId("unfinished");
 const unfinishedList = byId<HTMLUListElement>("unfinished-list");
+const uploadButton = byId<HTMLButtonElement>("upload-button");
+const direct = directCapability(location.search);
 
 // Video files the system types as something else (.ts, .mts) are offered too; the pure list lives with the API's rule.
 fileInput.accept = VIDEO_ACCEPT;
+if (direct) {
+  fileInput.multiple = false;
+  byId("page-heading").textContent = "Upload a video";
+  byId("direct-note").hidden = false;
+  byId("dropzone-title").textContent = "Drop a video file here";
+  byId("files-label").textContent = "Choose a video file";
+  selection.textContent =
+    "One video file: this link takes a single upload. Large files upload in parts and can be resumed.";
+}
 const selectionHint = selection.textContent ?? "";
 let staged: File[] = [];
 /** The title we filled in, so a title the person typed is never overwritten. */
@@ -44,6 +60,13 @@ const queue: UploadCard[] = [];
  * has no video stream (audio only)."), so nothing is sent only to be refused.
  */
 function stage(files: File[]): void {
+  if (direct && files.length > 1) {
+    staged = [];
+    formError.hidden = false;
+    formError.textContent = "This upload link takes a single video: choose one file.";
+    selection.textContent = selectionHint;
+    return;
+  }
   const refused = files.flatMap((file) => {
     const reason = notAVideoReason(declaredType(file));
     return reason ? [{ file, reason }] : [];
@@ -94,6 +117,24 @@ function pump(): void {
   refreshUnfinished();
 }
 
+/**
+ * A direct link makes one upload: the form takes no other file while the
+ * link's upload stands, and again only if it refused this file for its size
+ * or was cancelled before it was created.
+ */
+function spendLink(card: UploadCard): void {
+  fileInput.disabled = uploadButton.disabled = true;
+  selection.textContent = "This link's upload is below.";
+  card.onIdle = () => {
+    const unused = card.refused === "payload_too_large" || (card.state === "cancelled" && !card.videoId);
+    if (unused) {
+      fileInput.disabled = uploadButton.disabled = false;
+      selection.textContent = selectionHint;
+    }
+    pump();
+  };
+}
+
 function refreshUnfinished(): void {
   unfinishedSection.hidden = unfinishedList.querySelector(".upload-card:not([data-state='cancelled'])") === null;
 }
@@ -123,9 +164,10 @@ form.addEventListener("submit", async (event) => {
     let resumed = false;
     for (const card of earlier) if (!resumed) resumed = await card.offerFile(file);
     if (resumed) continue;
-    const card = UploadCard.forFile(file, { ...shared, title: title || titleFromFilename(file.name) });
+    const card = UploadCard.forFile(file, { ...shared, title: title || titleFromFilename(file.name) }, direct);
     addCard(card, list);
     queue.push(card);
+    if (direct) spendLink(card);
   }
   pump();
 });

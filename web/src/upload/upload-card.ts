@@ -4,6 +4,7 @@
  * cancel, then follow processing until the watch link can be shown. Each
  * unfinished upload is remembered in IndexedDB so it survives a reload.
  */
+import type { ErrorCode } from "../../../worker/contracts/errors.ts";
 import type { UploadStatus } from "../../../worker/contracts/upload.ts";
 import type { Visibility } from "../../../worker/contracts/vocabulary.ts";
 import { cancelUpload, errorMessage } from "../api.ts";
@@ -14,6 +15,7 @@ import { forgetOwner, rememberOwner } from "../owner-tokens.ts";
 import { firstChunkSha256, removeUpload, saveUpload, type StoredUpload } from "../upload-store.ts";
 import { upload, type UploadOptions, type UploadProgress, type UploadSession } from "../upload-client.ts";
 import { CardView } from "./card-view.ts";
+import { directLinkRefusal } from "./direct-link.ts";
 import { followProcessing } from "./processing-status.ts";
 import { TransferRate } from "./transfer-rate.ts";
 import { declaredType } from "../../../worker/contracts/source-types.ts";
@@ -32,9 +34,13 @@ export class UploadCard {
   onIdle: () => void = () => {};
   /** Called when sending starts or resumes. */
   onStart: () => void = () => {};
+  /** Why a direct upload link refused to create this upload (direct-link.ts), once it has. */
+  refused?: ErrorCode;
   private file?: File;
   private session?: { videoId: string; uploadToken: string };
   private stored?: StoredUpload;
+  /** The direct upload link's capability this card's upload is created with, if any. */
+  private direct?: string;
   private chunkSize = CHUNK_SIZE;
   private readonly meta: UploadMeta;
   private controller?: AbortController;
@@ -48,9 +54,10 @@ export class UploadCard {
     this.view = new CardView(meta.title, filename, size);
   }
 
-  static forFile(file: File, meta: UploadMeta): UploadCard {
+  static forFile(file: File, meta: UploadMeta, direct?: string): UploadCard {
     const card = new UploadCard(meta, file.name, file.size);
     card.file = file;
+    card.direct = direct;
     card.setState("queued");
     card.view.status("Waiting for the uploads before it…");
     card.view.actions([{ label: "Cancel", onClick: () => void card.cancel() }]);
@@ -135,6 +142,7 @@ export class UploadCard {
       chunkSize: CHUNK_SIZE,
       concurrency: CONCURRENCY,
       resume: this.session,
+      direct: this.direct,
       onSession: (s) => this.sessionStarted(s),
       onProgress: (p) => this.progressed(p),
       signal: controller.signal,
@@ -266,6 +274,8 @@ export class UploadCard {
 
   private stopped(err: unknown, aborted: boolean): void {
     if (this.cancelled) return;
+    // Before the upload exists, a direct link may be refused (used, expired, the file too large): trying again cannot help.
+    const linkRefusal = this.direct && !this.session ? directLinkRefusal(err) : undefined;
     if (aborted) {
       this.setState("paused");
       this.view.setNumbers(
@@ -278,6 +288,11 @@ export class UploadCard {
         { label: "Resume", onClick: () => this.start(), primary: true },
         { label: "Cancel", onClick: () => void this.cancel(), danger: true },
       ]);
+    } else if (linkRefusal && err instanceof ApiError) {
+      this.refused = err.code;
+      this.setState("failed");
+      this.view.status(linkRefusal, true);
+      this.view.actions([]);
     } else if (err instanceof ApiError && (err.code === "not_found" || err.code === "upload_closed")) {
       // Expired, aborted or deleted on the server: only a new upload can help.
       this.session = undefined;

@@ -107,6 +107,11 @@ function show(v: Video): void {
     case "uploading":
       message("This video is still being uploaded. It can be watched here once it has been processed.");
       break;
+    case "importing":
+      message(
+        `This video is being imported from its URL (${Math.round((v.progress ?? 0) * 100)}%). It can be watched here once it has been processed.`,
+      );
+      break;
     case "failed":
       message(`This video could not be processed: ${v.error ?? "unknown error."}`, { error: true, link: true });
       break;
