@@ -13,11 +13,20 @@
  * A video with no answer left finds the transcoder down (the connection is
  * dropped), which is what every other worker test expects of a hand-off.
  *
+ * It is also the web server that imports from a URL fetch from
+ * (worker/imports/): a test puts a file and says how it is served,
+ *   PUT  /stand-in/origins/:name          the file's bytes; `stand-in-origin` header: an OriginScript (JSON)
+ *   GET  /stand-in/origins/:name/requests the requests its URL received (their Range headers), oldest first
+ *   POST /stand-in/origins/:name/release  lets a response held by `holdAfter` go on
+ * and the import fetches `/origins/:name` (any path below it, so the URL may
+ * end in a file name). Each test uses names of its own.
+ *
  * Started once per run as the worker project's globalSetup; its address
  * reaches the worker as TRANSCODER_URL and the tests through `inject`.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { gzipSync } from "node:zlib";
 import type { TestProject } from "vitest/node";
 import { readBody, readJobSpec, refuse, send } from "../transcoder/server.ts";
 import type { JobSpec } from "../worker/contracts/job.ts";
@@ -30,9 +39,116 @@ declare module "vitest" {
 
 export type Answer = 202 | 500 | 503;
 
+/** How an origin serves its file; without any field, as a plain web server would (Content-Length, Range). */
+export type OriginScript = {
+  /** Content-Type; `video/mp4` unless said, none at all for "". */
+  type?: string;
+  /** Whether a `Range` request gets 206 (true unless said); false: always the whole file with 200. */
+  ranges?: boolean;
+  /** Sent without Content-Length (chunked). */
+  chunked?: boolean;
+  /** Answers this status with a short text body instead of the file (with `location`, a redirect). */
+  status?: number;
+  location?: string;
+  /** The first this many requests are answered 500. */
+  failFirst?: number;
+  /** The first answer with the file stops after this many bytes: the connection is dropped. */
+  cutAfter?: number;
+  /** The first answer with the file pauses after this many bytes until `POST …/release`. */
+  holdAfter?: number;
+  /** Declares this Content-Length and sends no byte (a file too large to bother sending). */
+  claimLength?: number;
+  disposition?: string;
+  /**
+   * Sends the file gzip-compressed (Content-Encoding: gzip, Content-Length of
+   * the compressed bytes): to a client that accepts gzip, or to any.
+   */
+  gzip?: "if-accepted" | "always";
+};
+
+type Origin = {
+  file: Buffer;
+  script: OriginScript;
+  requests: { range: string | null; acceptEncoding: string | null }[];
+  served: number;
+  cut: boolean;
+  held: boolean;
+  release: () => void;
+  released: Promise<void>;
+};
+
+/** Serves an origin's file to one request as its script says. */
+async function serveOrigin(origin: Origin, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const { file, script } = origin;
+  origin.requests.push({ range: req.headers.range ?? null, acceptEncoding: req.headers["accept-encoding"] ?? null });
+  if (origin.served++ < (script.failFirst ?? 0)) return void res.writeHead(500).end("Try again later.");
+  if (script.status !== undefined) {
+    const headers = script.location ? { location: script.location } : {};
+    return void res.writeHead(script.status, { ...headers, "content-type": "text/plain" }).end(`${script.status}`);
+  }
+  const type = script.type ?? "video/mp4";
+  const headers: Record<string, string | number> = {
+    ...(type ? { "content-type": type } : {}),
+    ...(script.disposition ? { "content-disposition": script.disposition } : {}),
+    ...(script.ranges === false ? {} : { "accept-ranges": "bytes" }),
+  };
+  if (script.claimLength !== undefined) {
+    res.writeHead(200, { ...headers, "content-length": script.claimLength });
+    res.flushHeaders();
+    // Dropped when the client goes, or after a while if it never does.
+    setTimeout(() => res.destroy(), 30_000).unref();
+    return;
+  }
+  const range = script.ranges === false ? null : /^bytes=([0-9]+)-$/.exec(req.headers.range ?? "");
+  const from = range ? Number(range[1]) : 0;
+  if (range && from >= file.length) {
+    return void res.writeHead(416, { "content-range": `bytes */${file.length}` }).end();
+  }
+  let body = file.subarray(from);
+  if (script.gzip === "always" || (script.gzip && /\bgzip\b/.test(req.headers["accept-encoding"] ?? ""))) {
+    body = gzipSync(body);
+    headers["content-encoding"] = "gzip";
+  }
+  if (range) headers["content-range"] = `bytes ${from}-${file.length - 1}/${file.length}`;
+  if (!script.chunked) headers["content-length"] = body.length;
+  res.writeHead(range ? 206 : 200, headers);
+  const cutAt = !origin.cut && script.cutAfter !== undefined ? script.cutAfter : undefined;
+  const holdAt = !origin.held && script.holdAfter !== undefined ? script.holdAfter : undefined;
+  if (cutAt !== undefined) origin.cut = true;
+  if (holdAt !== undefined) origin.held = true;
+  const stop = cutAt ?? holdAt;
+  if (stop === undefined) return void (await write(res, body)).end();
+  await write(res, body.subarray(0, stop));
+  if (cutAt !== undefined) return void res.destroy();
+  await Promise.race([origin.released, new Promise((resolve) => res.once("close", resolve))]);
+  if (!res.destroyed) (await write(res, body.subarray(stop))).end();
+}
+
+/** Writes `bytes` and waits until they are handed to the socket; a chunked answer stays chunked. */
+async function write(res: ServerResponse, bytes: Buffer): Promise<ServerResponse> {
+  if (bytes.length === 0) return res;
+  await new Promise<void>((resolve, reject) => res.write(bytes, (err) => (err ? reject(err) : resolve())));
+  return res;
+}
+
+async function readBytes(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req as AsyncIterable<Buffer>) chunks.push(chunk);
+  return Buffer.concat(chunks);
+}
+
+function newOrigin(file: Buffer, script: OriginScript): Origin {
+  let release = () => {};
+  const released = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  return { file, script, requests: [], served: 0, cut: false, held: false, release, released };
+}
+
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const answers = new Map<string, Answer[]>();
   const received = new Map<string, JobSpec[]>();
+  const origins = new Map<string, Origin>();
 
   async function submit(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const job = await readJobSpec(req, res);
@@ -48,8 +164,26 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const server = createServer((req, res) => {
     const path = new URL(req.url ?? "/", "http://stand-in").pathname;
     const video = /^\/stand-in\/videos\/([^/]+)\/(answers|jobs)$/.exec(path);
+    const setup = /^\/stand-in\/origins\/([^/]+)(?:\/(requests|release))?$/.exec(path);
+    const download = /^\/origins\/([^/]+)(?:\/.*)?$/.exec(path);
     const handle = async () => {
       if (path === "/jobs" && req.method === "POST") return submit(req, res);
+      if (download && req.method === "GET") {
+        const origin = origins.get(download[1]!);
+        if (!origin) return void res.writeHead(404, { "content-type": "text/plain" }).end("No such file.");
+        return serveOrigin(origin, req, res);
+      }
+      if (setup && !setup[2] && req.method === "PUT") {
+        const script = JSON.parse(String(req.headers["stand-in-origin"] ?? "{}")) as OriginScript;
+        origins.set(setup[1]!, newOrigin(await readBytes(req), script));
+        return void res.writeHead(204).end();
+      }
+      if (setup?.[2] === "requests" && req.method === "GET")
+        return send(res, 200, origins.get(setup[1]!)?.requests ?? []);
+      if (setup?.[2] === "release" && req.method === "POST") {
+        origins.get(setup[1]!)?.release();
+        return void res.writeHead(204).end();
+      }
       if (video?.[2] === "answers" && req.method === "PUT") {
         answers.set(video[1]!, JSON.parse((await readBody(req)) ?? "[]") as Answer[]);
         return void res.writeHead(204).end();

@@ -5,7 +5,7 @@
  *   workerd by the Workers vitest integration with real R2, D1, Durable Object
  *   and Queue simulators; D1 migrations from drizzle/ are applied in a setup
  *   file, and hand-offs reach a transcoder stand-in started by
- *   test/transcoder-stand-in.ts.
+ *   test/transcoder-stand-in.ts, which also serves the files imports fetch.
  * - `transcoder`: Node tests beside the transcoder code, running real ffmpeg
  *   on videos they generate with testsrc2/sine.
  * - `e2e`: Node tests in test/e2e against the real stack, started as a person
@@ -42,6 +42,10 @@ export default defineConfig(async () => {
                   // Three span slots, one video holding one of them while another waits.
                   TRANSCODER_SLOTS: "3",
                   SPAN_SHARE_PERCENT: "34",
+                  // Imports fetch from the stand-in, a plain http server (worker/imports/imports.test.ts);
+                  // the cap is small so that a file over it is cheap to describe.
+                  ALLOW_HTTP_IMPORTS: "true",
+                  MAX_IMPORT_BYTES: String(64 * 1024 * 1024),
                 },
               },
             })),

@@ -1,5 +1,5 @@
 /** The writes the video's Durable Object makes to its D1 `videos` row. */
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq, inArray, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import type { VideoStatus } from "../contracts/vocabulary.ts";
 import { videos, type NewVideoRow, type VideoRow } from "./schema.ts";
@@ -40,12 +40,12 @@ export async function deleteVideoRow(db: D1Database, id: string): Promise<void> 
   await database(db).delete(videos).where(eq(videos.id, id));
 }
 
-/** The bytes reserved by a client's unfinished uploads: the sizes of its `uploading` rows. */
+/** The bytes reserved by a client's unfinished uploads and imports: the sizes of its `uploading` and `importing` rows. */
 export async function reservedBytes(db: D1Database, clientKey: string): Promise<number> {
   const row = await database(db)
     .select({ bytes: sql<number>`coalesce(sum(${videos.size}), 0)` })
     .from(videos)
-    .where(and(eq(videos.clientKey, clientKey), eq(videos.status, "uploading")))
+    .where(and(eq(videos.clientKey, clientKey), inArray(videos.status, ["uploading", "importing"])))
     .get();
   return Number(row?.bytes ?? 0);
 }

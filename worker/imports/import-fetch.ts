@@ -9,7 +9,7 @@
  * missing chunk, by `Range` when the server honours it, else from the start
  * with the chunks already stored only hashed and compared. What cannot get
  * better by trying again (no such host, a 4xx, not a video, too large, no
- * size) fails the video at once with the reason.
+ * size, a compressed body) fails the video at once with the reason.
  */
 import { z } from "zod";
 import { readConfig } from "../config.ts";
@@ -25,7 +25,13 @@ import { checkImportUrl, importFilename } from "./import-url.ts";
 export const ImportMessageSchema = z.object({ videoId: z.string() });
 export type ImportMessage = z.infer<typeof ImportMessageSchema>;
 
-/** Tries of one import before it fails with the last reason; each try resumes where the last one stopped. */
+/**
+ * Tries in a row that store nothing before an import fails with the last
+ * reason. A try that stored chunks before it broke off starts the count
+ * again (the next try is a new message), so a long file from a server that
+ * keeps dropping the connection still arrives, while one that never sends a
+ * chunk fails within minutes.
+ */
 const IMPORT_TRIES = 6;
 const MAX_REDIRECTS = 5;
 
@@ -40,46 +46,70 @@ export async function consumeImports(batch: MessageBatch<unknown>, env: Env): Pr
       msg.ack();
       continue;
     }
-    const video = videoObject(env, parsed.data.videoId);
+    const { videoId } = parsed.data;
+    const video = videoObject(env, videoId);
+    const state = await video.importState();
+    if (state?.status !== "importing") {
+      msg.ack(); // Imported, failed, aborted or deleted: nothing to do.
+      continue;
+    }
     try {
-      await importVideo(env, parsed.data.videoId);
+      await importVideo(env, videoId, state);
       msg.ack();
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
-      if (err instanceof ImportFailure || msg.attempts >= IMPORT_TRIES) {
-        await video.failImport(
-          err instanceof ImportFailure ? reason : `The import failed after ${msg.attempts} tries: ${reason}`,
-        );
+      if (err instanceof ImportFailure) {
+        await video.failImport(reason);
+        msg.ack();
+      } else if (await storedMore(video, state)) {
+        console.warn(`import of ${videoId} broke off after storing chunks; it goes on: ${reason}`);
+        await env.IMPORT_QUEUE.send({ videoId } satisfies ImportMessage, { delaySeconds: backoffSeconds(1) });
+        msg.ack();
+      } else if (msg.attempts >= IMPORT_TRIES) {
+        await video.failImport(`The import failed after ${msg.attempts} tries: ${reason}`);
         msg.ack();
       } else {
-        console.warn(`import of ${parsed.data.videoId} broke off (try ${msg.attempts}): ${reason}`);
+        console.warn(`import of ${videoId} broke off (try ${msg.attempts}): ${reason}`);
         msg.retry({ delaySeconds: backoffSeconds(msg.attempts) });
       }
     }
   }
 }
 
+type Video = ReturnType<typeof videoObject>;
+
+/** Whether the try that began at `before` recorded chunks; false when the object cannot say. */
+async function storedMore(video: Video, before: ImportState): Promise<boolean> {
+  const after = await video.importState().catch(() => undefined);
+  return after !== undefined && after.received.length > before.received.length;
+}
+
 /** One try: from the first chunk still missing to the end of the file, then completion. */
-async function importVideo(env: Env, videoId: string): Promise<void> {
+async function importVideo(env: Env, videoId: string, state: ImportState): Promise<void> {
   const video = videoObject(env, videoId);
-  const state = await video.importState();
-  if (!state || state.status !== "importing") return;
   const config = readConfig(env);
   const from = resumeAt(state);
   const res = await fetchFollowing(
     state.url,
     config.allowHttpImports,
-    from > 0 ? { Range: `bytes=${from}-` } : {},
+    // The file as stored: a compressed answer's length is not the file's (Workers decode it on the way).
+    { "Accept-Encoding": "identity", ...(from > 0 ? { Range: `bytes=${from}-` } : {}) },
     state.size === 0,
   );
-  const file = describeFile(res, state.url, from);
+  let file: RemoteFile;
+  try {
+    file = describeFile(res, state.url, from);
+  } catch (err) {
+    await res.body?.cancel();
+    throw err;
+  }
   if (file.size > config.maxImportBytes) {
     await res.body?.cancel();
     throw new ImportFailure(
       `The file at the URL has ${file.size} bytes; imports take at most ${config.maxImportBytes}.`,
     );
   }
-  const notVideo = notAVideoReason(declaredType({ name: file.filename, type: file.contentType }));
+  const notVideo = notAVideoReason(importedType(file));
   if (notVideo) {
     await res.body?.cancel();
     throw new ImportFailure(`The URL does not serve a video (${file.contentType}). ${notVideo}`);
@@ -88,7 +118,9 @@ async function importVideo(env: Env, videoId: string): Promise<void> {
   if (!sized.ok) {
     await res.body?.cancel();
     const refusal = sized as unknown as Refusal;
-    if (refusal.code === "changed") throw new ImportFailure(refusal.message);
+    // The file changed size, or its client's unfinished uploads and imports would pass their cap.
+    if (refusal.code === "changed" || refusal.code === "upload_quota_exceeded")
+      throw new ImportFailure(refusal.message);
     return; // No longer importing (aborted, deleted): nothing to do.
   }
   if (!res.body) throw new Error("the server sent no body");
@@ -102,7 +134,7 @@ async function importVideo(env: Env, videoId: string): Promise<void> {
     throw err;
   }
   const after = await video.importState();
-  if (!after || after.status !== "importing") return;
+  if (after?.status !== "importing") return;
   if (after.received.length < after.totalChunks) throw new Error("the download ended before the end of the file");
   unwrap(await video.complete({ importer: true }));
 }
@@ -120,6 +152,20 @@ function resumeAt(state: ImportState): number {
 
 type RemoteFile = { size: number; contentType: string; filename: string; startsAt: number };
 
+/** Types a web server gives a page: a sign-in or error page at a video's address is still no video. */
+const WEB_PAGE_TYPES = ["text/html", "application/xhtml+xml"];
+
+/**
+ * The type the file is taken to have: a web page's whatever its name, else
+ * as the upload page reads a picked file (a `.ts` served as a translation
+ * file, or a `.mkv` as `text/plain` by a server that does not know it, may
+ * still be a video; the transcoder's probe decides).
+ */
+function importedType(file: RemoteFile): string {
+  if (WEB_PAGE_TYPES.includes(file.contentType)) return file.contentType;
+  return declaredType({ name: file.filename, type: file.contentType });
+}
+
 /**
  * What the response says of the file: its whole size (from Content-Range or
  * Content-Length), its type and name, and where its body starts (`from`
@@ -131,16 +177,23 @@ function describeFile(res: Response, url: string, from: number): RemoteFile {
     .trim()
     .toLowerCase();
   const filename = importFilename(new URL(res.url || url), res.headers.get("content-disposition"));
-  if (res.status === 206) {
-    const range = /^bytes ([0-9]+)-[0-9]+\/([0-9]+)$/.exec(res.headers.get("content-range") ?? "");
-    if (!range || Number(range[1]) !== from) throw new Error("the server answered another range than asked");
-    return { size: Number(range[2]), contentType, filename, startsAt: from };
-  }
-  if (res.status !== 200) {
+  if (res.status !== 200 && res.status !== 206) {
     const reason = `The URL answered HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ""}.`;
     // A server error or a rate limit may pass; any other answer will not.
     if (res.status >= 500 || res.status === 429 || res.status === 408) throw new Error(reason);
     throw new ImportFailure(reason);
+  }
+  // The runtime would decode a compressed body, whose length then is not the file's (asked for identity, still sent).
+  const encoding = res.headers.get("content-encoding")?.trim().toLowerCase();
+  if (encoding && encoding !== "identity") {
+    throw new ImportFailure(
+      `The server at the URL sent the file compressed (${encoding}); an import needs it as stored, with its size.`,
+    );
+  }
+  if (res.status === 206) {
+    const range = /^bytes ([0-9]+)-[0-9]+\/([0-9]+)$/.exec(res.headers.get("content-range") ?? "");
+    if (!range || Number(range[1]) !== from) throw new Error("the server answered another range than asked");
+    return { size: Number(range[2]), contentType, filename, startsAt: from };
   }
   const length = res.headers.get("content-length");
   if (length === null || !/^[0-9]{1,15}$/.test(length)) {

@@ -145,7 +145,17 @@ describe("an object created before its storage was versioned", () => {
     });
     expect(await schemaOf(videoId)).toEqual({
       versions: [1, 2, 3, 4, 5, 6],
-      tables: ["chunks", "contended", "jobs", "leases", "schema_migrations", "spans", "tombstone", "video"],
+      tables: [
+        "chunks",
+        "contended",
+        "direct_upload",
+        "jobs",
+        "leases",
+        "schema_migrations",
+        "spans",
+        "tombstone",
+        "video",
+      ],
     });
     expect(await json(await putChunk(up, 2, chunkOf(file, up, 2)))).toMatchObject({ chunk: 2, received: 2 });
     const done = await api(`/api/uploads/${videoId}/complete`, { method: "POST", headers: auth(up) });

@@ -16,12 +16,11 @@
 import { readConfig } from "../config.ts";
 import type { VideoStatus, Visibility } from "../contracts/vocabulary.ts";
 import { newToken, safeEqual, sha256Hex } from "../crypto/tokens.ts";
-import { deleteVideoRow, insertVideo, reservedBytes, setVideoStatus, updateVideo } from "../db/videos.ts";
+import { deleteVideoRow, getVideo, insertVideo, reservedBytes, setVideoStatus, updateVideo } from "../db/videos.ts";
 import { sourceKey } from "../storage/keys.ts";
 import { type ChunkPlan, expectedChunkBytes, planChunks } from "../uploads/chunk-plan.ts";
 import { type Outcome, type Refusal, refuse } from "./outcome.ts";
 import type { DirectUpload, Video, VideoStore } from "./store.ts";
-import type { UploadOrigin } from "./tables.ts";
 
 /**
  * How long a chunk request holds its part number without renewing it. The
@@ -289,7 +288,7 @@ export class Upload {
   /** Where the import fetches from, and what it still needs; undefined once it is not importing. */
   importState(): ImportState | undefined {
     const video = this.store.video();
-    if (!video || video.origin !== "import" || !video.importUrl) return undefined;
+    if (video?.origin !== "import" || !video.importUrl) return undefined;
     return {
       status: video.status,
       url: video.importUrl,
@@ -307,7 +306,7 @@ export class Upload {
    */
   async sizeImport(file: { size: number; contentType: string; filename?: string }): Promise<Outcome<ImportState>> {
     const video = this.store.video();
-    if (!video || video.status !== "importing") return closed(video?.status ?? "failed");
+    if (video?.status !== "importing") return closed(video?.status ?? "failed");
     if (video.size !== 0) {
       if (video.size === file.size) return { ok: true, ...this.importState()! };
       return refuse(
@@ -315,11 +314,21 @@ export class Upload {
         `The file at the URL changed size (${video.size} → ${file.size} bytes) during the import.`,
       );
     }
-    const plan = planChunks(file.size, readConfig(this.env).defaultChunkSize);
+    const config = readConfig(this.env);
+    const plan = planChunks(file.size, config.defaultChunkSize);
     const now = Date.now();
     const filename = file.filename ?? video.filename;
     this.store.updateVideo({ ...plan, contentType: file.contentType, filename, updatedAt: now });
     await updateVideo(this.env.DB, video.videoId, { size: file.size, contentType: file.contentType, filename }, now);
+    // Sized, the import reserves its bytes like an upload, within its client's cap (its own row now counts).
+    const clientKey = (await getVideo(this.env.DB, video.videoId))?.clientKey;
+    if (clientKey) {
+      const overQuota = await this.quotaRefusal(
+        { clientKey, plan, maxReservedBytes: config.maxReservedBytesPerClient },
+        true,
+      );
+      if (overQuota) return overQuota;
+    }
     return { ok: true, ...this.importState()! };
   }
 
@@ -341,7 +350,10 @@ export class Upload {
    * unfinished uploads past `MAX_RESERVED_BYTES_PER_CLIENT`; `counted` says
    * whether its own row is already among them.
    */
-  private async quotaRefusal(input: NewUpload, counted: boolean): Promise<Refusal | undefined> {
+  private async quotaRefusal(
+    input: Pick<NewUpload, "clientKey" | "plan" | "maxReservedBytes">,
+    counted: boolean,
+  ): Promise<Refusal | undefined> {
     const limitBytes = input.maxReservedBytes;
     const reserved = await reservedBytes(this.env.DB, input.clientKey);
     const others = counted ? reserved - input.plan.size : reserved;
