@@ -19,6 +19,7 @@ import { videoObject } from "../video-object/stub.ts";
 import { backoffSeconds } from "../video-object/transcode-queue.ts";
 import type { ImportState } from "../video-object/upload.ts";
 import type { Refusal } from "../video-object/outcome.ts";
+import { contiguousBytes } from "../uploads/chunk-plan.ts";
 import { ByteCutter, storeChunkRun } from "../uploads/chunk-run.ts";
 import { checkImportUrl, importFilename } from "./import-url.ts";
 
@@ -88,7 +89,8 @@ async function storedMore(video: Video, before: ImportState): Promise<boolean> {
 async function importVideo(env: Env, videoId: string, state: ImportState): Promise<void> {
   const video = videoObject(env, videoId);
   const config = readConfig(env);
-  const from = resumeAt(state);
+  // At the first chunk not yet recorded (0 before the import is sized).
+  const from = contiguousBytes(state, state.received);
   const res = await fetchFollowing(
     state.url,
     config.allowHttpImports,
@@ -137,17 +139,6 @@ async function importVideo(env: Env, videoId: string, state: ImportState): Promi
   if (after?.status !== "importing") return;
   if (after.received.length < after.totalChunks) throw new Error("the download ended before the end of the file");
   unwrap(await video.complete({ importer: true }));
-}
-
-/** Where the next fetch starts: at the first chunk not yet recorded (0 before the import is sized). */
-function resumeAt(state: ImportState): number {
-  if (state.size === 0) return 0;
-  let n = 1;
-  for (const r of state.received) {
-    if (r !== n) break;
-    n++;
-  }
-  return (n - 1) * state.chunkSize;
 }
 
 type RemoteFile = { size: number; contentType: string; filename: string; startsAt: number };

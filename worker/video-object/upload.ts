@@ -153,29 +153,12 @@ export class Upload {
     const now = Date.now();
     const ttlMs = readConfig(this.env).uploadTtlMs;
     const uploadToken = newToken();
-    const r2Key = sourceKey(input.videoId);
-    const mpu = await this.env.VIDEOS.createMultipartUpload(r2Key, {
-      httpMetadata: { contentType: input.contentType },
+    const { r2Key, mpu } = await this.openSource(input, {
+      size: input.plan.size,
+      contentType: input.contentType,
+      status: "uploading",
+      createdAt: now,
     });
-    try {
-      await insertVideo(this.env.DB, {
-        id: input.videoId,
-        title: input.title,
-        description: input.description,
-        tags: input.tags,
-        visibility: input.visibility,
-        filename: input.filename,
-        size: input.plan.size,
-        contentType: input.contentType,
-        status: "uploading",
-        clientKey: input.clientKey,
-        createdAt: now,
-        updatedAt: now,
-      });
-    } catch (err) {
-      await mpu.abort();
-      throw err;
-    }
     // Creations by one client at the same moment all passed the first check:
     // each counts again with its own row in, and any that went over leaves.
     // Racing ones may all leave; none stays over the cap.
@@ -240,29 +223,8 @@ export class Upload {
     if (this.store.video() || this.store.directUpload()) return refuse("upload_exists", "This video already exists.");
     const now = Date.now();
     const uploadToken = newToken();
-    const r2Key = sourceKey(input.videoId);
-    const mpu = await this.env.VIDEOS.createMultipartUpload(r2Key);
     const contentType = "application/octet-stream";
-    try {
-      await insertVideo(this.env.DB, {
-        id: input.videoId,
-        title: input.title,
-        description: input.description,
-        tags: input.tags,
-        visibility: input.visibility,
-        filename: input.filename,
-        size: 0,
-        contentType,
-        status: "importing",
-        progress: 0,
-        clientKey: input.clientKey,
-        createdAt: now,
-        updatedAt: now,
-      });
-    } catch (err) {
-      await mpu.abort();
-      throw err;
-    }
+    const { r2Key, mpu } = await this.openSource(input, { size: 0, contentType, status: "importing", createdAt: now });
     this.store.insertVideo({
       videoId: input.videoId,
       r2Key,
@@ -343,6 +305,39 @@ export class Upload {
       .abort()
       .catch(() => {});
     await updateVideo(this.env.DB, video.videoId, { status: "failed", error: reason, progress: null }, now);
+  }
+
+  /**
+   * Opens the video's R2 multipart upload and inserts its D1 row, from what
+   * the client set and how the video arrives; the multipart upload is
+   * aborted again if the row cannot be inserted.
+   */
+  private async openSource(
+    input: Pick<NewImport, "videoId" | "title" | "description" | "tags" | "visibility" | "filename" | "clientKey">,
+    arrival: { size: number; contentType: string; status: "uploading" | "importing"; createdAt: number },
+  ): Promise<{ r2Key: string; mpu: R2MultipartUpload }> {
+    const r2Key = sourceKey(input.videoId);
+    const mpu = await this.env.VIDEOS.createMultipartUpload(r2Key, {
+      httpMetadata: { contentType: arrival.contentType },
+    });
+    try {
+      await insertVideo(this.env.DB, {
+        id: input.videoId,
+        title: input.title,
+        description: input.description,
+        tags: input.tags,
+        visibility: input.visibility,
+        filename: input.filename,
+        clientKey: input.clientKey,
+        ...arrival,
+        ...(arrival.status === "importing" ? { progress: 0 } : {}),
+        updatedAt: arrival.createdAt,
+      });
+    } catch (err) {
+      await mpu.abort();
+      throw err;
+    }
+    return { r2Key, mpu };
   }
 
   /**
