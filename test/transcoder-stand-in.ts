@@ -21,6 +21,13 @@
  * and the import fetches `/origins/:name` (any path below it, so the URL may
  * end in a file name). Each test uses names of its own.
  *
+ * And it is the receiver webhook deliveries go to (worker/webhooks/): a test
+ * says how a receiver answers, points a subscription at `/hooks/:name`, and
+ * reads what arrived,
+ *   PUT  /stand-in/hooks/:name   a HookScript (JSON); a receiver never scripted answers 200 at once
+ *   GET  /stand-in/hooks/:name   the deliveries it received (headers, raw body, its answer), oldest first
+ *   POST /hooks/:name            a delivery
+ *
  * Started once per run as the worker project's globalSetup; its address
  * reaches the worker as TRANSCODER_URL and the tests through `inject`.
  */
@@ -65,6 +72,23 @@ export type OriginScript = {
    */
   gzip?: "if-accepted" | "always";
 };
+
+/** How a webhook receiver answers; without any field, 200 at once. */
+export type HookScript = {
+  /** The first deliveries get these statuses, in order; the rest 200. */
+  statuses?: number[];
+  /** Each answer waits this long. */
+  delayMs?: number;
+  /** The first deliveries' answers wait these long, in order (before `delayMs` applies). */
+  delays?: number[];
+  /** Never answers: the connection stays open until the sender gives up. */
+  hang?: boolean;
+};
+
+/** One delivery as the receiver got it; `status` is its answer, null when it never answered. */
+export type HookDelivery = { headers: Record<string, string>; body: string; status: number | null; at: number };
+
+type Hook = { script: HookScript; deliveries: HookDelivery[] };
 
 type Origin = {
   file: Buffer;
@@ -137,6 +161,25 @@ async function readBytes(req: IncomingMessage): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+/** Records a delivery to `hook` and answers it as its script says. */
+async function receiveDelivery(hook: Hook, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const body = (await readBytes(req)).toString("utf8");
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(req.headers)) if (typeof value === "string") headers[name] = value;
+  const delivery: HookDelivery = { headers, body, status: null, at: Date.now() };
+  hook.deliveries.push(delivery);
+  if (hook.script.hang) {
+    // Held until the sender gives up (or, should it never, a while later).
+    setTimeout(() => res.destroy(), 60_000).unref();
+    return;
+  }
+  const status = hook.script.statuses?.shift() ?? 200;
+  const delay = hook.script.delays?.shift() ?? hook.script.delayMs ?? 0;
+  if (delay > 0) await new Promise((r) => setTimeout(r, delay));
+  delivery.status = status;
+  res.writeHead(status, { "content-type": "text/plain" }).end(status < 300 ? "Thanks." : "Not now.");
+}
+
 function newOrigin(file: Buffer, script: OriginScript): Origin {
   let release = () => {};
   const released = new Promise<void>((resolve) => {
@@ -149,6 +192,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const answers = new Map<string, Answer[]>();
   const received = new Map<string, JobSpec[]>();
   const origins = new Map<string, Origin>();
+  const hooks = new Map<string, Hook>();
+  const hook = (name: string): Hook => {
+    if (!hooks.has(name)) hooks.set(name, { script: {}, deliveries: [] });
+    return hooks.get(name)!;
+  };
 
   async function submit(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const job = await readJobSpec(req, res);
@@ -166,6 +214,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
     const video = /^\/stand-in\/videos\/([^/]+)\/(answers|jobs)$/.exec(path);
     const setup = /^\/stand-in\/origins\/([^/]+)(?:\/(requests|release))?$/.exec(path);
     const download = /^\/origins\/([^/]+)(?:\/.*)?$/.exec(path);
+    const hookSetup = /^\/stand-in\/hooks\/([^/]+)$/.exec(path);
+    const delivery = /^\/hooks\/([^/]+)$/.exec(path);
     const handle = async () => {
       if (path === "/jobs" && req.method === "POST") return submit(req, res);
       if (download && req.method === "GET") {
@@ -189,6 +239,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
         return void res.writeHead(204).end();
       }
       if (video?.[2] === "jobs" && req.method === "GET") return send(res, 200, received.get(video[1]!) ?? []);
+      if (delivery && req.method === "POST") return receiveDelivery(hook(delivery[1]!), req, res);
+      if (hookSetup && req.method === "PUT") {
+        hook(hookSetup[1]!).script = JSON.parse((await readBody(req)) ?? "{}") as HookScript;
+        return void res.writeHead(204).end();
+      }
+      if (hookSetup && req.method === "GET") return send(res, 200, hook(hookSetup[1]!).deliveries);
       refuse(res, "not_found", "No such endpoint.");
     };
     handle().catch((e: unknown) => {

@@ -5,18 +5,25 @@
 import { type ErrorHandler, Hono, type MiddlewareHandler } from "hono";
 import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
+import { describeRoute } from "hono-openapi";
 import { readConfig } from "./config.ts";
 import { ApiError, apiError, fromHttpException } from "./http/errors.ts";
 import { uploads } from "./uploads/upload-routes.ts";
-import { tus, tusProtocol } from "./uploads/tus-routes.ts";
+import { tus, tusDiscoveryDocs, tusProtocol } from "./uploads/tus-routes.ts";
 import { TUS_REQUEST_HEADERS, TUS_RESPONSE_HEADERS } from "./uploads/tus-headers.ts";
 import { directUploads } from "./uploads/direct-upload-routes.ts";
 import { imports } from "./imports/import-routes.ts";
+import { eventLog } from "./events/event-routes.ts";
+import { webhookRoutes } from "./webhooks/webhook-routes.ts";
 import { videos } from "./videos/video-routes.ts";
 import { tags } from "./tags/tag-routes.ts";
 import { internal } from "./processing/job-routes.ts";
 import { playback } from "./playback/playback-routes.ts";
 import { pages } from "./pages/page-routes.ts";
+import { HealthSchema } from "./contracts/health.ts";
+import { jsonResponse } from "./openapi/docs.ts";
+import { openApiDocument } from "./openapi/document.ts";
+import { apiReference } from "./openapi/api-reference.ts";
 
 export const app = new Hono<{ Bindings: Env }>();
 
@@ -37,15 +44,26 @@ app.use("/api/tus/*", tusProtocol);
 app.use("/api/*", crossOrigin);
 app.use("/videos/*", crossOrigin);
 
-app.get("/api/health", (c) => c.json({ ok: true }));
+const healthDocs = describeRoute({
+  tags: ["health"],
+  operationId: "health",
+  summary: "Whether the worker is up",
+  responses: { 200: jsonResponse(HealthSchema, "The worker is up.") },
+});
+app.get("/api/health", healthDocs, (c) => c.json({ ok: true }));
 app.route("/api/uploads", uploads);
 app.route("/api/tus", tus);
 app.route("/api/direct-uploads", directUploads);
 app.route("/api/imports", imports);
+app.route("/api/events", eventLog);
+app.route("/api/webhooks", webhookRoutes);
 app.route("/api/videos", videos);
 app.route("/api/tags", tags);
 app.route("/videos", playback);
 app.route("/internal", internal);
+// The document of every route above, read off the routes themselves, and its interactive reference.
+app.get("/api/openapi.json", openApiDocument(app, { paths: { "/api/tus": { options: tusDiscoveryDocs } } }));
+app.get("/api/docs", apiReference);
 
 const notFound = () => apiError("not_found", "No such resource.").toResponse();
 

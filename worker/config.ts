@@ -44,6 +44,9 @@ export const ConfigSchema = z.object({
   // Imports from a URL (issue 12).
   ALLOW_HTTP_IMPORTS: z.enum(["true", "false"]).default("false"),
   MAX_IMPORT_BYTES: intString(1, MAX_CHUNK_BYTES * R2_MAX_PARTS).default(50 * 1024 * MiB),
+  // Events and webhooks (issue 13).
+  EVENT_RETENTION_DAYS: intString(30, 3650).default(30),
+  WEBHOOK_DISABLE_AFTER_SECONDS: intString(60, 365 * 24 * 3600).default(3 * 24 * 3600),
 });
 
 export type Config = {
@@ -91,6 +94,10 @@ export type Config = {
   allowHttpImports: boolean;
   /** The largest file an import fetches. */
   maxImportBytes: number;
+  /** Events older than this are deleted from the log. */
+  eventRetentionMs: number;
+  /** A subscription whose every delivery has failed for this long is disabled. */
+  webhookDisableAfterMs: number;
 };
 
 type ConfigEnv = Partial<Record<keyof z.input<typeof ConfigSchema>, unknown>>;
@@ -134,5 +141,7 @@ function parseConfig(env: ConfigEnv): Config {
     chunkStallTimeoutMs: c.CHUNK_STALL_TIMEOUT_SECONDS * 1000,
     allowHttpImports: c.ALLOW_HTTP_IMPORTS === "true",
     maxImportBytes: c.MAX_IMPORT_BYTES,
+    eventRetentionMs: c.EVENT_RETENTION_DAYS * 24 * 3600 * 1000,
+    webhookDisableAfterMs: c.WEBHOOK_DISABLE_AFTER_SECONDS * 1000,
   };
 }

@@ -65,7 +65,8 @@ export type UploadOptions = Pick<CreateUpload, "title" | "description" | "tags" 
   fetch?: typeof fetch;
 };
 
-export type UploadResult = { videoId: string; uploadToken: string; status: VideoStatus };
+/** The video, its owner's token, and its status once the upload completed. */
+export type UploadResult = Pick<UploadCreated, "videoId" | "uploadToken"> & Pick<Completion, "status">;
 
 const defaults = { concurrency: 4, maxAttempts: 8 };
 type Options = UploadOptions & typeof defaults;

@@ -88,6 +88,10 @@ export const ERRORS = {
   /** An import URL that is not https (or http, where the deployment allows it). */
   invalid_url: 400,
 
+  // Events and webhooks (issue 13).
+  /** A test sent to a disabled webhook. */
+  webhook_disabled: 409,
+
   // Between the Worker and the transcoder.
   /** The job is no longer the video's current job: the transcoder stops it and sends nothing more. */
   job_superseded: 409,
@@ -115,6 +119,11 @@ export type ErrorCode = keyof typeof ERRORS;
 
 /** The codes a server sends: every code but the clients' own. */
 export type ServerErrorCode = { [K in ErrorCode]: (typeof ERRORS)[K] extends 0 ? never : K }[ErrorCode];
+
+/** Every code a server sends, in catalogue order: the `code` of the API's error shape (error-body.ts). */
+export const SERVER_ERROR_CODES = (Object.keys(ERRORS) as ErrorCode[]).filter(
+  (code): code is ServerErrorCode => ERRORS[code] !== 0,
+);
 
 export type ErrorBody = {
   error: { code: ErrorCode; message: string; [detail: string]: unknown };

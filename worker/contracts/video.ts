@@ -8,7 +8,10 @@ import { AudioTrackSchema, RenditionSchema, SourceWarningSchema } from "./job.ts
 import { MAX_TITLE_LENGTH, SORTS, VIDEO_STATUSES, VISIBILITIES } from "./vocabulary.ts";
 
 /** 20 lower-case Crockford base32 characters, made by the server. */
-export const VideoIdSchema = z.string().regex(/^[0-9a-hjkmnp-tv-z]{20}$/, "not a video id");
+export const VideoIdSchema = z
+  .string()
+  .regex(/^[0-9a-hjkmnp-tv-z]{20}$/, "not a video id")
+  .meta({ id: "VideoId" });
 
 // C0 control characters (and DEL) have no place in a name or a title.
 const NO_CONTROL = /^[^\u0000-\u001f\u007f]*$/;
@@ -36,7 +39,7 @@ export const PublicRenditionSchema = RenditionSchema.pick({
   height: true,
   bandwidth: true,
   bytes: true,
-});
+}).meta({ id: "Rendition" });
 export type PublicRendition = z.infer<typeof PublicRenditionSchema>;
 
 /** What a viewer needs of an audio track: enough to build the audio menu. */
@@ -46,55 +49,66 @@ export const PublicAudioTrackSchema = AudioTrackSchema.pick({
   label: true,
   default: true,
   channels: true,
-});
+}).meta({ id: "AudioTrack" });
 export type PublicAudioTrack = z.infer<typeof PublicAudioTrackSchema>;
 
 /** `GET /api/videos/:id`, and every other answer that carries a video. */
-export const VideoSchema = z.object({
-  id: VideoIdSchema,
-  title: z.string(),
-  description: z.string(),
-  tags: z.array(z.string()),
-  status: z.enum(VIDEO_STATUSES),
-  visibility: z.enum(VISIBILITIES),
-  /** 0..1 while processing, and while ready but the rest of the ladder is still encoding. */
-  progress: z.number().min(0).max(1).optional(),
-  /** Why processing failed (or, on a ready video, why the rest of the ladder did). */
-  error: z.string().optional(),
-  durationSec: z.number().nullable(),
-  width: z.number().int().nullable(),
-  height: z.number().int().nullable(),
-  frameRate: z.number().nullable(),
-  renditions: z.array(PublicRenditionSchema),
-  /** Every audio track of the source, in its order; empty for a silent video. */
-  audioTracks: z.array(PublicAudioTrackSchema),
-  /** What the owner and viewers should know about a video that plays, e.g. that its file was cut short. */
-  warnings: z.array(SourceWarningSchema),
-  /** ISO 8601. */
-  createdAt: z.string(),
-  playback: z.object({ hls: z.string().nullable(), poster: z.string().nullable() }),
-});
+export const VideoSchema = z
+  .object({
+    id: VideoIdSchema,
+    title: z.string(),
+    description: z.string(),
+    tags: z.array(z.string()),
+    status: z.enum(VIDEO_STATUSES),
+    visibility: z.enum(VISIBILITIES),
+    /** 0..1 while processing, and while ready but the rest of the ladder is still encoding. */
+    progress: z.number().min(0).max(1).optional(),
+    /** Why processing failed (or, on a ready video, why the rest of the ladder did). */
+    error: z.string().optional(),
+    durationSec: z.number().nullable(),
+    width: z.number().int().nullable(),
+    height: z.number().int().nullable(),
+    frameRate: z.number().nullable(),
+    renditions: z.array(PublicRenditionSchema),
+    /** Every audio track of the source, in its order; empty for a silent video. */
+    audioTracks: z.array(PublicAudioTrackSchema),
+    /** What the owner and viewers should know about a video that plays, e.g. that its file was cut short. */
+    warnings: z.array(SourceWarningSchema),
+    /** ISO 8601. */
+    createdAt: z.string(),
+    playback: z.object({ hls: z.string().nullable(), poster: z.string().nullable() }),
+  })
+  .meta({ id: "Video" });
 export type Video = z.infer<typeof VideoSchema>;
 
 /** Server-escaped HTML in which only `<mark>` is markup. */
-export const HighlightSchema = z.object({ title: z.string(), description: z.string() });
+export const HighlightSchema = z.object({ title: z.string(), description: z.string() }).meta({ id: "Highlight" });
 export type Highlight = z.infer<typeof HighlightSchema>;
 
 /** `GET /api/videos`: one page of a listing or search. */
-export const VideoPageSchema = z.object({
-  items: z.array(VideoSchema.extend({ highlight: HighlightSchema.optional() })),
-  nextCursor: z.string().nullable(),
-});
+export const VideoPageSchema = z
+  .object({
+    items: z.array(VideoSchema.extend({ highlight: HighlightSchema.optional() })),
+    nextCursor: z.string().nullable(),
+  })
+  .meta({ id: "VideoPage" });
 export type VideoPage = z.infer<typeof VideoPageSchema>;
 export type ListedVideo = VideoPage["items"][number];
 
 /** The query of `GET /api/videos`. */
 export const ListQuerySchema = z.object({
-  q: z.string().max(1000, "q must be at most 1000 characters").optional(),
-  tag: z.string().trim().min(1).max(40).optional(),
-  sort: z.enum(SORTS).optional(),
-  limit: decimalInt(1, 100).default(24),
-  cursor: z.string().max(512).optional(),
+  q: z
+    .string()
+    .max(1000, "q must be at most 1000 characters")
+    .optional()
+    .describe("Words matched against title, tags and description, each as a prefix."),
+  tag: z.string().trim().min(1).max(40).optional().describe("Only videos with exactly this tag (any case)."),
+  sort: z
+    .enum(SORTS)
+    .optional()
+    .describe("`relevance` by default with `q`, `newest` without; `duration` is shortest first."),
+  limit: decimalInt(1, 100).default(24).describe("Videos per page, 1..100; 24 by default."),
+  cursor: z.string().max(512).optional().describe("The previous page's `nextCursor`."),
 });
 export type ListQuery = z.input<typeof ListQuerySchema>;
 
@@ -106,19 +120,22 @@ export const VideoPatchSchema = z
     tags: TagsSchema.optional(),
     visibility: z.enum(VISIBILITIES).optional(),
   })
-  .refine((o) => Object.values(o).some((v) => v !== undefined), "nothing to change");
+  .refine((o) => Object.values(o).some((v) => v !== undefined), "nothing to change")
+  .meta({ id: "VideoPatch" });
 export type VideoPatch = z.input<typeof VideoPatchSchema>;
 
 /** The query of `GET /api/tags`. */
 export const TagQuerySchema = z.object({
-  prefix: z.string().trim().max(40).default(""),
-  limit: decimalInt(1, 50).default(10),
+  prefix: z.string().trim().max(40).default("").describe("The start of the tags suggested (any case)."),
+  limit: decimalInt(1, 50).default(10).describe("Suggestions, 1..50; 10 by default."),
 });
 
 /** `GET /api/tags`: suggestions, most used first. */
-export const TagSuggestionsSchema = z.object({
-  tags: z.array(z.object({ tag: z.string(), count: z.number().int() })),
-});
+export const TagSuggestionsSchema = z
+  .object({
+    tags: z.array(z.object({ tag: z.string(), count: z.number().int() })),
+  })
+  .meta({ id: "TagSuggestions" });
 export type TagSuggestions = z.infer<typeof TagSuggestionsSchema>;
 
 /** One stored R2 object: its key and size. */
@@ -131,17 +148,19 @@ export type StoredObject = z.infer<typeof StoredObjectSchema>;
  * that nothing is stored twice (after the first-playable grace period: the
  * source, and the playback job's ladder and poster).
  */
-export const VideoStorageSchema = z.object({
-  videoId: VideoIdSchema,
-  /** Every object under `videos/<id>/`, in key order. */
-  objects: z.array(StoredObjectSchema),
-  /** The sum of every object's bytes. */
-  bytes: z.number().int().min(0),
-  /** The original upload's bytes; null when it is not stored (before completion, or once deleted). */
-  source: z.number().int().min(0).nullable(),
-  /** The job whose outputs are served (`jobs/<playbackJob>/…`); null before the video is playable. */
-  playbackJob: z.string().nullable(),
-  /** Each job that stores anything, with its object count and bytes, in key order. */
-  jobs: z.array(z.object({ jobId: z.string(), objects: z.number().int().min(0), bytes: z.number().int().min(0) })),
-});
+export const VideoStorageSchema = z
+  .object({
+    videoId: VideoIdSchema,
+    /** Every object under `videos/<id>/`, in key order. */
+    objects: z.array(StoredObjectSchema),
+    /** The sum of every object's bytes. */
+    bytes: z.number().int().min(0),
+    /** The original upload's bytes; null when it is not stored (before completion, or once deleted). */
+    source: z.number().int().min(0).nullable(),
+    /** The job whose outputs are served (`jobs/<playbackJob>/…`); null before the video is playable. */
+    playbackJob: z.string().nullable(),
+    /** Each job that stores anything, with its object count and bytes, in key order. */
+    jobs: z.array(z.object({ jobId: z.string(), objects: z.number().int().min(0), bytes: z.number().int().min(0) })),
+  })
+  .meta({ id: "VideoStorage" });
 export type VideoStorage = z.infer<typeof VideoStorageSchema>;

@@ -62,3 +62,62 @@ export const videos = sqliteTable(
 
 export type VideoRow = typeof videos.$inferSelect;
 export type NewVideoRow = typeof videos.$inferInsert;
+
+/**
+ * Every event of every video, oldest first by `seq` (D1 assigns it as rows
+ * are written, one writer at a time, so a cursor on it never skips a row
+ * written later). Written by the video's Durable Object (its outbox), once
+ * per event: `id` is unique.
+ */
+export const events = sqliteTable(
+  "events",
+  {
+    seq: integer("seq").primaryKey({ autoIncrement: true }),
+    id: text("id").notNull().unique(),
+    type: text("type").notNull(),
+    videoId: text("video_id"),
+    /** The event's place among its video's events, from 1. */
+    sequence: integer("sequence").notNull(),
+    /** Epoch milliseconds. */
+    createdAt: integer("created_at").notNull(),
+    /** The event as delivered (contracts/events.ts `EventSchema`), JSON. */
+    body: text("body").notNull(),
+  },
+  (t) => [
+    index("events_video").on(t.videoId, t.seq),
+    index("events_type").on(t.type, t.seq),
+    index("events_created").on(t.createdAt),
+  ],
+);
+
+/** Webhook subscriptions. The secret signs deliveries, so it is kept; it is shown only at creation. */
+export const webhooks = sqliteTable("webhooks", {
+  id: text("id").primaryKey(),
+  url: text("url").notNull(),
+  /** JSON array; null: every type. */
+  eventTypes: text("event_types", { mode: "json" }).$type<string[]>(),
+  description: text("description").notNull().default(""),
+  secret: text("secret").notNull(),
+  enabled: integer("enabled", { mode: "boolean" }).notNull().default(true),
+  disabledReason: text("disabled_reason"),
+  /** Epoch milliseconds since when every try has failed; null while deliveries succeed. */
+  failingSince: integer("failing_since"),
+  createdAt: integer("created_at").notNull(),
+});
+
+/** Every try to deliver an event to a subscription. */
+export const webhookDeliveries = sqliteTable(
+  "webhook_deliveries",
+  {
+    seq: integer("seq").primaryKey({ autoIncrement: true }),
+    webhookId: text("webhook_id").notNull(),
+    eventId: text("event_id").notNull(),
+    eventType: text("event_type").notNull(),
+    attempt: integer("attempt").notNull(),
+    statusCode: integer("status_code"),
+    latencyMs: integer("latency_ms").notNull(),
+    error: text("error"),
+    attemptedAt: integer("attempted_at").notNull(),
+  },
+  (t) => [index("webhook_deliveries_webhook").on(t.webhookId, t.seq)],
+);

@@ -2,9 +2,12 @@
  * Validation of path parameters, queries and JSON bodies with
  * `@hono/zod-validator`: routes name a schema, handlers read
  * `c.req.valid(...)`, and every failure leaves as our one error shape,
- * 400 `invalid_request` listing each issue, never as a 5xx.
+ * 400 `invalid_request` listing each issue, never as a 5xx. Each validator
+ * also documents its schema in the OpenAPI document (openapi/), so what a
+ * route accepts and what the document says are one schema.
  */
 import { zValidator } from "@hono/zod-validator";
+import { resolver, uniqueSymbol } from "hono-openapi";
 import { z } from "zod";
 import { ERRORS, isErrorCode, type ServerErrorCode } from "../contracts/errors.ts";
 import { type ApiError, apiError } from "./errors.ts";
@@ -41,6 +44,14 @@ export function parse<S extends z.ZodType>(schema: S, value: unknown): z.infer<S
   throw invalidRequest(result.error.issues);
 }
 
+/**
+ * `middleware`, carrying `schema` for the OpenAPI document: hono-openapi
+ * reads `[uniqueSymbol]` off each middleware of a route, and documents a
+ * `param` or `query` schema as parameters and a `json` one as the body.
+ */
+const documented = <M extends object>(middleware: M, target: "param" | "query" | "json", schema: z.ZodType): M =>
+  Object.assign(middleware, { [uniqueSymbol]: { target, ...resolver(schema) } });
+
 const refuseWith =
   (refusal: Refusal) =>
   (result: { success: boolean; error?: { issues: Issues } }): void => {
@@ -49,7 +60,7 @@ const refuseWith =
 
 /** The path parameters as `schema` reads them; `refusal` replaces `invalid_request` (a malformed id is a 404). */
 export const validParams = <S extends z.ZodType>(schema: S, refusal: Refusal = invalidRequest) =>
-  zValidator("param", schema, refuseWith(refusal));
+  documented(zValidator("param", schema, refuseWith(refusal)), "param", schema);
 
 /**
  * The query as `schema` reads it. A repeated parameter counts once, by its
@@ -57,7 +68,7 @@ export const validParams = <S extends z.ZodType>(schema: S, refusal: Refusal = i
  * the schema an array.
  */
 export const validQuery = <S extends z.ZodType>(schema: S) =>
-  zValidator("query", z.preprocess(firstValues, schema), refuseWith(invalidRequest));
+  documented(zValidator("query", z.preprocess(firstValues, schema), refuseWith(invalidRequest)), "query", schema);
 
 const firstValues = (query: unknown) =>
   Object.fromEntries(
@@ -76,16 +87,22 @@ const jsonValidator = <S extends z.ZodType>(schema: S) => zValidator("json", sch
  * `payload_too_large`, counted in bytes whether or not Content-Length is
  * sent; not JSON is 400 `invalid_json`. The validator reads only bodies
  * declared as JSON, so it is handed the bytes read, declared as such.
+ * The document shows a config-dependent schema as the default config makes
+ * it (a deployment's own `MAX_UPLOAD_BYTES` replaces the default maximum).
  */
 export function validJson<S extends z.ZodType>(schema: S | ((env: Env) => S)): ReturnType<typeof jsonValidator<S>> {
-  return async (c, next) => {
+  const validate: ReturnType<typeof jsonValidator<S>> = async (c, next) => {
     const bytes = await readJsonBytes(c.req.raw);
     const headers = new Headers(c.req.raw.headers);
     headers.set("content-type", "application/json");
     c.req.raw = new Request(c.req.raw, { body: bytes, headers });
     return jsonValidator(typeof schema === "function" ? schema(c.env as Env) : schema)(c, next);
   };
+  return documented(validate, "json", typeof schema === "function" ? schema(DEFAULT_CONFIG_ENV) : schema);
 }
+
+/** An environment that sets nothing: config.ts reads its defaults from it. */
+const DEFAULT_CONFIG_ENV = {} as Env;
 
 /** The body's bytes, known to be JSON within the limit. */
 async function readJsonBytes(req: Request): Promise<Uint8Array> {

@@ -12,6 +12,7 @@
  * must not keep what only holders of the link may see.
  */
 import { Hono } from "hono";
+import { describeRoute } from "hono-openapi";
 import { z } from "zod";
 import { VideoIdSchema } from "../contracts/video.ts";
 import type { VideoRow } from "../db/schema.ts";
@@ -19,6 +20,7 @@ import { getVideo } from "../db/videos.ts";
 import { apiError } from "../http/errors.ts";
 import { noSuchVideo, videoParam } from "../http/params.ts";
 import { validParams } from "../http/validate.ts";
+import { servedFile } from "../openapi/docs.ts";
 import { JobFileSchema, JobIdSchema, jobFileKey } from "../storage/keys.ts";
 import { serveBytes, serveObject } from "../storage/serve.ts";
 import { withJobPrefix } from "./master-playlist.ts";
@@ -45,7 +47,18 @@ const CACHING = {
   },
 } as const satisfies Record<VideoRow["visibility"], Record<string, string>>;
 
-playback.get("/:id/master.m3u8", videoParam, async (c) => {
+const PLAYLIST = "application/vnd.apple.mpegurl";
+
+const masterDocs = describeRoute({
+  tags: ["playback"],
+  operationId: "getMasterPlaylist",
+  summary: "The master playlist",
+  description:
+    "The HLS master playlist of the video's current ladder: a player's URL. Its variant and audio URIs name the job, so everything below it never changes. Cached 2 seconds while the ladder grows, a day once final (`private` for an unlisted video).",
+  ...servedFile([PLAYLIST], "The playlist.", "not_found", "not_ready"),
+});
+
+playback.get("/:id/master.m3u8", masterDocs, videoParam, async (c) => {
   const { id } = c.req.valid("param");
   const row = await getVideo(c.env.DB, id);
   if (!row) throw noSuchVideo();
@@ -63,7 +76,16 @@ playback.get("/:id/master.m3u8", videoParam, async (c) => {
   });
 });
 
-playback.get("/:id/poster.jpg", videoParam, async (c) => {
+const posterDocs = describeRoute({
+  tags: ["playback"],
+  operationId: "getPoster",
+  summary: "The poster",
+  description:
+    "The poster of the video's current job, cached for 5 minutes: the job's own URL is the one kept for a year.",
+  ...servedFile(["image/jpeg"], "The poster.", "not_found", "changed"),
+});
+
+playback.get("/:id/poster.jpg", posterDocs, videoParam, async (c) => {
   const { id } = c.req.valid("param");
   const row = await getVideo(c.env.DB, id);
   if (!row?.playbackJob) throw apiError("not_found", "No poster yet.");
@@ -79,8 +101,29 @@ const jobParams = validParams(z.object({ id: VideoIdSchema, job: JobIdSchema }),
   issues.some((i) => i.path[0] === "id") ? noSuchVideo() : noSuchFile(),
 );
 
+const ladderFile = servedFile([PLAYLIST, "video/mp4", "image/jpeg"], "The file.", "not_found", "changed");
+const fileDocs = describeRoute({
+  tags: ["playback"],
+  operationId: "getPlaybackFile",
+  summary: "A file of the ladder",
+  description:
+    "Media playlists, init segments, segments and the poster of the video's playback job, as the master playlist names them; immutable once the ladder is final. Served only while the video exists and that job is its playback job.",
+  ...ladderFile,
+  parameters: [
+    {
+      in: "path",
+      name: "file",
+      required: true,
+      description:
+        "The file's path in the job: `<rendition>/index.m3u8`, `<rendition>/init.mp4`, `<rendition>/seg_00001.m4s`, `poster.jpg`.",
+      schema: { type: "string" },
+    },
+    ...ladderFile.parameters,
+  ],
+});
+
 /** Media playlists, init segments, segments and posters of the video's playback job: immutable once the ladder is final. */
-playback.get("/:id/:job/*", jobParams, async (c) => {
+playback.get("/:id/:job/:file{.+}", fileDocs, jobParams, async (c) => {
   const { id, job } = c.req.valid("param");
   const file = JobFileSchema.safeParse(decodedPath(c.req.path.slice(`/videos/${id}/${job}/`.length)));
   if (!file.success) throw noSuchFile();

@@ -7,19 +7,35 @@
  * use: once, before `expiresAt`, up to `maxSizeBytes`, from `allowedOrigin`.
  */
 import { Hono } from "hono";
+import { describeRoute } from "hono-openapi";
 import { readConfig } from "../config.ts";
-import { createDirectUploadSchema } from "../contracts/upload.ts";
+import { createDirectUploadSchema, DirectUploadCreatedSchema } from "../contracts/upload.ts";
 import { uploader } from "../http/auth.ts";
 import { unwrap } from "../http/errors.ts";
 import { validJson } from "../http/validate.ts";
+import { credentials, errorResponses, JSON_BODY_ERRORS, jsonResponse, TOKEN_ERRORS } from "../openapi/docs.ts";
 import { newVideoId } from "../storage/keys.ts";
 import { videoObject } from "../video-object/stub.ts";
 import { newDirectCapability } from "./direct-capability.ts";
 
 export const directUploads = new Hono<{ Bindings: Env }>();
 
+const createDocs = describeRoute({
+  tags: ["direct uploads"],
+  operationId: "createDirectUpload",
+  summary: "Create a direct upload link",
+  description:
+    "A one-time capability for a browser to upload one video, by tus (`tusUrl`) or by our API (`uploadUrl`), without ever seeing the credential: once, before `expiresAt`, up to `maxSizeBytes`, and from `allowedOrigin` when set. The title, description, tags and visibility set here win over the browser's.",
+  security: credentials.uploader,
+  responses: {
+    201: jsonResponse(DirectUploadCreatedSchema, "The link's URLs."),
+    ...errorResponses(...JSON_BODY_ERRORS, ...TOKEN_ERRORS, "uploads_disabled"),
+  },
+});
+
 directUploads.post(
   "/",
+  createDocs,
   uploader,
   validJson((env) => createDirectUploadSchema(readConfig(env).maxUploadBytes)),
   async (c) => {

@@ -16,6 +16,7 @@
  */
 import { Hono } from "hono";
 import { createMiddleware } from "hono/factory";
+import { type DescribeRouteOptions, describeRoute } from "hono-openapi";
 import { z } from "zod";
 import { readConfig } from "../config.ts";
 import { createUploadSchema } from "../contracts/upload.ts";
@@ -26,6 +27,16 @@ import { creator } from "../http/auth.ts";
 import { apiError, unwrap } from "../http/errors.ts";
 import { noSuchUpload } from "../http/params.ts";
 import { parse, validParams } from "../http/validate.ts";
+import {
+  bytesBody,
+  credentials,
+  emptyResponse,
+  errorResponses,
+  HEAD_ONLY,
+  header,
+  headerParam,
+  TOKEN_ERRORS,
+} from "../openapi/docs.ts";
 import { videoObject } from "../video-object/stub.ts";
 import type { UploadAccess, UploadSnapshot } from "../video-object/upload.ts";
 import { type ChunkPlan, contiguousBytes, planChunks } from "./chunk-plan.ts";
@@ -62,6 +73,34 @@ export const tusProtocol = createMiddleware<{ Bindings: Env }>(async (c, next) =
   c.header(CHUNK_SIZE_HEADER, String(config.defaultChunkSize));
 });
 
+const DIGITS = { type: "string", pattern: "^[0-9]{1,15}$" };
+const chunkSizeHeader = header(
+  "The size every `PATCH` body must be a whole number of, unless it ends the file.",
+  DIGITS,
+);
+
+/**
+ * `OPTIONS /api/tus` for the OpenAPI document, by hand: the CORS middleware
+ * answers it (and `tusProtocol` adds the above), so no route carries it.
+ */
+export const tusDiscoveryDocs = {
+  tags: ["tus"],
+  operationId: "tusOptions",
+  summary: "What the server supports",
+  description:
+    "Needs no `Tus-Resumable`. A `PATCH` body must be whole chunks of `Reelay-Chunk-Size` bytes, or end the file.",
+  responses: {
+    204: emptyResponse("The server's tus capabilities.", {
+      "Tus-Resumable": header("The protocol version of this answer.", { type: "string", enum: [TUS_VERSION] }),
+      "Tus-Version": header("The protocol versions the server speaks."),
+      "Tus-Extension": header(`The extensions: \`${TUS_EXTENSIONS.join(",")}\`.`),
+      "Tus-Checksum-Algorithm": header(`\`Upload-Checksum\` algorithms: \`${Object.keys(TUS_CHECKSUMS).join(",")}\`.`),
+      "Tus-Max-Size": header("The largest upload, in bytes (`MAX_UPLOAD_BYTES`).", DIGITS),
+      [CHUNK_SIZE_HEADER]: chunkSizeHeader,
+    }),
+  },
+};
+
 export const tus = new Hono<{ Bindings: Env }>();
 
 tus.use("*", async (c, next) => {
@@ -74,7 +113,78 @@ tus.use("*", async (c, next) => {
   await next();
 });
 
-tus.post("/", creator, creatingClient, async (c) => {
+/** What every tus operation but `OPTIONS` takes and may refuse, besides its own. */
+const tusOperation = (spec: DescribeRouteOptions) =>
+  describeRoute({
+    tags: ["tus"],
+    ...spec,
+    parameters: [
+      headerParam("Tus-Resumable", "The protocol version the client speaks.", {
+        schema: { type: "string", enum: [TUS_VERSION] },
+      }),
+      ...(spec.parameters ?? []),
+    ],
+    responses: { ...spec.responses, ...errorResponses("tus_version_unsupported") },
+  });
+
+const uploadChecksum = headerParam(
+  "Upload-Checksum",
+  `\`<algorithm> <base64 digest>\` of the whole body (${Object.keys(TUS_CHECKSUMS).join(", ")}); on a mismatch nothing of it is kept.`,
+  { required: false },
+);
+/** Where an upload stands, on every answer that names one. */
+const uploadStateHeaders = {
+  "Upload-Offset": header("Where the stored chunks end: where the client resumes.", DIGITS),
+  "Upload-Length": header("The file's size.", DIGITS),
+  "Upload-Expires": header("While the upload is unfinished: when it expires (an HTTP date)."),
+  [CHUNK_SIZE_HEADER]: chunkSizeHeader,
+};
+
+const createDocs = tusOperation({
+  operationId: "tusCreate",
+  summary: "Create an upload (tus)",
+  description:
+    "Creates the video exactly as `POST /api/uploads` does, under the same credentials. A body sent as `application/offset+octet-stream` is stored at once (creation-with-upload).",
+  security: credentials.creator,
+  parameters: [
+    headerParam("Upload-Length", "The file's size in bytes.", { schema: DIGITS }),
+    headerParam(
+      "Upload-Metadata",
+      "Comma-separated `key base64value` pairs: `filename`, `filetype`, and optionally `title`, `description`, `tags` (comma-separated) and `visibility`.",
+      { required: false },
+    ),
+    uploadChecksum,
+  ],
+  requestBody: bytesBody(
+    TUS_CONTENT_TYPE,
+    "The file's first bytes (creation-with-upload): whole chunks, or the whole file.",
+    false,
+  ),
+  responses: {
+    201: emptyResponse("The upload exists, with the bytes sent stored.", {
+      Location: header("The upload's URL: `/api/tus/{videoId}`."),
+      ...uploadStateHeaders,
+      [UPLOAD_TOKEN_HEADER]: header("The video's upload token: our API's and the owner's credential. Shown once."),
+    }),
+    ...errorResponses(
+      "invalid_request",
+      "wrong_length",
+      "unsupported_checksum",
+      ...TOKEN_ERRORS,
+      "uploads_disabled",
+      "origin_not_allowed",
+      "direct_upload_used",
+      "direct_upload_expired",
+      "payload_too_large",
+      "not_a_video",
+      "rate_limited",
+      "upload_quota_exceeded",
+      "checksum_mismatch",
+    ),
+  },
+});
+
+tus.post("/", createDocs, creator, creatingClient, async (c) => {
   const config = readConfig(c.env);
   if (c.req.header("upload-defer-length") !== undefined) {
     throw apiError("invalid_request", "`Upload-Defer-Length` is not supported: send `Upload-Length`.");
@@ -131,16 +241,60 @@ tus.post("/", creator, creatingClient, async (c) => {
 
 const videoParam = validParams(z.object({ videoId: VideoIdSchema }), noSuchUpload);
 
+const offsetDocs = tusOperation({
+  ...HEAD_ONLY,
+  operationId: "tusOffset",
+  summary: "Where to resume (tus)",
+  description:
+    "Where the chunks stored from the start end. An upload holding every chunk is completed first, so one whose completion failed after its last `PATCH` is finished by this look.",
+  security: credentials.tusUpload,
+  responses: {
+    200: emptyResponse("The upload's state.", { ...uploadStateHeaders, "Cache-Control": header("`no-store`.") }),
+    ...errorResponses("not_found", "invalid_token", "upload_gone"),
+  },
+});
+
 // Hono routes a HEAD request as GET (and drops the body it answers), so HEAD
 // is registered as GET; a real GET is not part of tus.
-tus.get("/:videoId", videoParam, async (c) => {
+tus.get("/:videoId", offsetDocs, videoParam, async (c) => {
   if (c.req.method !== "HEAD") throw apiError("method_not_allowed", "An upload's URL takes HEAD, PATCH and DELETE.");
   const { videoId } = c.req.valid("param");
   const snapshot = await current(c.env, videoId, access(c.req.header("authorization")));
   return c.body(null, 200, { ...uploadHeaders(snapshot), "Cache-Control": "no-store" });
 });
 
-tus.patch("/:videoId", videoParam, async (c) => {
+const patchDocs = tusOperation({
+  operationId: "tusPatch",
+  summary: "Send bytes (tus)",
+  description:
+    "Bytes from `Upload-Offset` on: whole chunks of `Reelay-Chunk-Size` bytes, or up to the end of the file. When the last byte arrives the upload completes and is queued for processing.",
+  security: credentials.tusUpload,
+  parameters: [
+    headerParam("Upload-Offset", "Where the body starts: the offset `HEAD` answered.", { schema: DIGITS }),
+    uploadChecksum,
+  ],
+  requestBody: bytesBody(TUS_CONTENT_TYPE, "The bytes from `Upload-Offset` on."),
+  responses: {
+    204: emptyResponse("The bytes are stored.", uploadStateHeaders),
+    ...errorResponses(
+      "invalid_request",
+      "wrong_length",
+      "unsupported_checksum",
+      "invalid_token",
+      "not_found",
+      "upload_closed",
+      "offset_mismatch",
+      "chunk_in_progress",
+      "chunk_conflict",
+      "request_timeout",
+      "upload_gone",
+      "wrong_content_type",
+      "checksum_mismatch",
+    ),
+  },
+});
+
+tus.patch("/:videoId", patchDocs, videoParam, async (c) => {
   const { videoId } = c.req.valid("param");
   if (c.req.header("content-type") !== TUS_CONTENT_TYPE) {
     throw apiError("wrong_content_type", `A PATCH body must be sent as \`Content-Type: ${TUS_CONTENT_TYPE}\`.`);
@@ -168,7 +322,18 @@ tus.patch("/:videoId", videoParam, async (c) => {
   return c.body(null, 204, uploadHeaders(state));
 });
 
-tus.delete("/:videoId", videoParam, async (c) => {
+const terminateDocs = tusOperation({
+  operationId: "tusTerminate",
+  summary: "Terminate an upload (tus)",
+  description: "Drops an unfinished upload; later requests are 410 `upload_gone`.",
+  security: credentials.tusUpload,
+  responses: {
+    204: emptyResponse("Terminated."),
+    ...errorResponses("invalid_token", "not_found", "upload_completed", "upload_gone"),
+  },
+});
+
+tus.delete("/:videoId", terminateDocs, videoParam, async (c) => {
   const { videoId } = c.req.valid("param");
   const who = access(c.req.header("authorization"));
   await current(c.env, videoId, who);

@@ -5,6 +5,7 @@
  * chunk bytes into R2, checking them on the way (part-stream.ts).
  */
 import { type Context, Hono } from "hono";
+import { describeRoute } from "hono-openapi";
 import { z } from "zod";
 import { MAX_CHUNK_BYTES, readConfig } from "../config.ts";
 import { creator, uploadToken } from "../http/auth.ts";
@@ -13,7 +14,25 @@ import { noSuchUpload, uploadParam } from "../http/params.ts";
 import { parse, validJson, validParams } from "../http/validate.ts";
 import { VideoIdSchema } from "../contracts/video.ts";
 import { decimalInt } from "../contracts/decimal-int.ts";
-import { ChunkIndexSchema, createUploadSchema } from "../contracts/upload.ts";
+import {
+  ChunkIndexSchema,
+  ChunkReceiptSchema,
+  CompletionSchema,
+  createUploadSchema,
+  UploadCreatedSchema,
+  UploadStatusSchema,
+} from "../contracts/upload.ts";
+import {
+  bytesBody,
+  credentials,
+  emptyResponse,
+  errorResponses,
+  header,
+  headerParam,
+  JSON_BODY_ERRORS,
+  jsonResponse,
+  TOKEN_ERRORS,
+} from "../openapi/docs.ts";
 import { videoObject } from "../video-object/stub.ts";
 import { creatingClient } from "./client.ts";
 import { createUpload } from "./creation.ts";
@@ -23,9 +42,36 @@ import { CHUNK_LEASE_RENEW_MS } from "../video-object/upload.ts";
 
 export const uploads = new Hono<{ Bindings: Env }>();
 
+const createDocs = describeRoute({
+  tags: ["uploads"],
+  operationId: "createUpload",
+  summary: "Create an upload",
+  description:
+    "Creates a video and its upload. The server chooses the chunk size (the preference clamped to R2's part rules); send `totalChunks` chunks, then complete. The upload token answered is shown once: it is the owner's credential. A file whose `contentType` says it is not a video is refused 415 `not_a_video` before a byte is sent.",
+  security: credentials.creator,
+  responses: {
+    201: jsonResponse(UploadCreatedSchema, "The upload exists; send its chunks.", {
+      Location: header("The upload's URL: `/api/uploads/{videoId}`."),
+    }),
+    ...errorResponses(
+      ...JSON_BODY_ERRORS,
+      ...TOKEN_ERRORS,
+      "uploads_disabled",
+      "origin_not_allowed",
+      "not_a_video",
+      "rate_limited",
+      "upload_quota_exceeded",
+      "direct_upload_used",
+      "direct_upload_expired",
+      "upload_exists",
+    ),
+  },
+});
+
 // `?direct=<capability>`: a direct creator upload's one video, without the uploader's credential.
 uploads.post(
   "/",
+  createDocs,
   creator,
   validJson((env) => createUploadSchema(readConfig(env).maxUploadBytes)),
   creatingClient,
@@ -53,7 +99,41 @@ const chunkParams = validParams(z.object({ videoId: VideoIdSchema, n: ChunkIndex
     : apiError("invalid_chunk_index", "The chunk index must be an integer from 1."),
 );
 
-uploads.put("/:videoId/chunks/:n", chunkParams, uploadToken, async (c) => {
+const chunkDocs = describeRoute({
+  tags: ["uploads"],
+  operationId: "putChunk",
+  summary: "Send a chunk",
+  description:
+    "Chunk `n` (1-based) is exactly `chunkSize` bytes, the last one the remainder. Chunks may come in any order, in parallel, and any number of times: a stored chunk is verified again, never overwritten. The bytes are hashed as they stream into storage and kept only if they match `Content-Digest`.",
+  security: credentials.uploadToken,
+  parameters: [
+    headerParam("Content-Digest", "The chunk's SHA-256 (RFC 9530): `sha-256=:<base64>:`.", {
+      schema: { type: "string", pattern: "^sha-256=:[A-Za-z0-9+/]+={0,2}:$" },
+    }),
+  ],
+  requestBody: bytesBody("application/octet-stream", "The chunk's bytes."),
+  responses: {
+    200: jsonResponse(ChunkReceiptSchema, "The chunk is stored (or was already, with the same bytes)."),
+    ...errorResponses(
+      "invalid_chunk_index",
+      "missing_digest",
+      "invalid_digest",
+      "wrong_length",
+      "invalid_request",
+      ...TOKEN_ERRORS,
+      "not_found",
+      "upload_closed",
+      "chunk_in_progress",
+      "chunk_superseded",
+      "chunk_conflict",
+      "request_timeout",
+      "payload_too_large",
+      "digest_mismatch",
+    ),
+  },
+});
+
+uploads.put("/:videoId/chunks/:n", chunkDocs, chunkParams, uploadToken, async (c) => {
   const { videoId, n } = c.req.valid("param");
   const token = c.var.token;
   const declared = declaredLength(c);
@@ -107,19 +187,56 @@ uploads.put("/:videoId/chunks/:n", chunkParams, uploadToken, async (c) => {
   });
 });
 
-uploads.get("/:videoId", uploadParam, uploadToken, async (c) => {
+const statusDocs = describeRoute({
+  tags: ["uploads"],
+  operationId: "getUpload",
+  summary: "What arrived",
+  description: "The upload's state and the chunks stored: what to resume from.",
+  security: credentials.uploadToken,
+  responses: {
+    200: jsonResponse(UploadStatusSchema, "The upload."),
+    ...errorResponses(...TOKEN_ERRORS, "not_found"),
+  },
+});
+
+uploads.get("/:videoId", statusDocs, uploadParam, uploadToken, async (c) => {
   const { videoId } = c.req.valid("param");
   const { snapshot } = unwrap(await videoObject(c.env, videoId).describe({ token: c.var.token }));
   return c.json(snapshot);
 });
 
-uploads.post("/:videoId/complete", uploadParam, uploadToken, async (c) => {
+const completeDocs = describeRoute({
+  tags: ["uploads"],
+  operationId: "completeUpload",
+  summary: "Complete an upload",
+  description:
+    "Checks that every chunk is stored, assembles the file and queues it for processing. Calling it again, even concurrently, is harmless.",
+  security: credentials.uploadToken,
+  responses: {
+    202: jsonResponse(CompletionSchema, "The file is whole; the video is processing."),
+    ...errorResponses(...TOKEN_ERRORS, "not_found", "missing_chunks", "upload_closed"),
+  },
+});
+
+uploads.post("/:videoId/complete", completeDocs, uploadParam, uploadToken, async (c) => {
   const { videoId } = c.req.valid("param");
   const { status } = unwrap(await videoObject(c.env, videoId).complete({ token: c.var.token }));
   return c.json({ videoId, status }, 202);
 });
 
-uploads.delete("/:videoId", uploadParam, uploadToken, async (c) => {
+const abortDocs = describeRoute({
+  tags: ["uploads"],
+  operationId: "abortUpload",
+  summary: "Abort an upload",
+  description: "Drops every stored chunk of an unfinished upload; chunks are refused from then on.",
+  security: credentials.uploadToken,
+  responses: {
+    204: emptyResponse("Aborted."),
+    ...errorResponses(...TOKEN_ERRORS, "not_found", "upload_completed", "upload_closed"),
+  },
+});
+
+uploads.delete("/:videoId", abortDocs, uploadParam, uploadToken, async (c) => {
   const { videoId } = c.req.valid("param");
   unwrap(await videoObject(c.env, videoId).abort({ token: c.var.token }));
   return c.body(null, 204);

@@ -8,6 +8,8 @@
  * again, a ladder encoding in spans for its spans' heartbeats and sends, a finished ladder for its first-playable copy to be deleted, and an aborted or expired upload, or a video whose processing
  * failed, for its objects, row and state to be forgotten.
  *
+ * Besides, events the object could not send yet (events.ts) wake it to try again.
+ *
  * An alarm that fires before its task is due does nothing but re-arm, so a
  * change that only moves a deadline later (a chunk, a heartbeat) needs no
  * new alarm.
@@ -15,6 +17,7 @@
 import type { Job, Tombstone, Video } from "./store.ts";
 
 export type AlarmTask =
+  | "outbox"
   | "sweep"
   | "lapse"
   | "expire"
@@ -36,6 +39,8 @@ export type AlarmState = {
   lastJob: Pick<Job, "state" | "retryAt"> | undefined;
   /** A merge is in progress: held in memory, as it ends with the instance. */
   merging: boolean;
+  /** Events wait in the outbox (events.ts): when to flush them. */
+  outboxDueAt?: number | undefined;
 };
 
 /** A deleted video's prefix is swept once more after this, for writes that were in flight. */
@@ -55,6 +60,14 @@ export const WATCHDOG_SLACK_MS = 1000;
 export type Waits = { heartbeatTimeoutMs: number; abandonedGraceMs: number; failedRetentionMs: number };
 
 export function nextWake(state: AlarmState, now: number, waits: Waits): Wake | undefined {
+  const wake = stateWake(state, now, waits);
+  // Events waiting to leave come first: whatever else is due runs after they are out.
+  const outbox = state.outboxDueAt;
+  if (outbox !== undefined && (!wake || outbox <= wake.at)) return { task: "outbox", at: outbox };
+  return wake;
+}
+
+function stateWake(state: AlarmState, now: number, waits: Waits): Wake | undefined {
   const { heartbeatTimeoutMs, abandonedGraceMs, failedRetentionMs } = waits;
   if (state.tombstone) return { task: "sweep", at: state.tombstone.deletedAt + SWEEP_AFTER_MS };
   const video = state.video;

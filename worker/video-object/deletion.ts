@@ -8,15 +8,18 @@ import { deleteVideoRow } from "../db/videos.ts";
 import { videoPrefix } from "../storage/keys.ts";
 import { deletePrefix } from "../storage/prefix.ts";
 import { type Outcome, refuse } from "./outcome.ts";
+import type { Events } from "./events.ts";
 import type { VideoStore } from "./store.ts";
 
 export class Deletion {
   private readonly store: VideoStore;
   private readonly env: Env;
+  private readonly events: Events;
 
-  constructor(store: VideoStore, env: Env) {
+  constructor(store: VideoStore, env: Env, events: Events) {
     this.store = store;
     this.env = env;
+    this.events = events;
   }
 
   /**
@@ -37,6 +40,7 @@ export class Deletion {
     await deleteVideoRow(this.env.DB, video.videoId);
     // Spans still waiting or running give their slots back.
     await spanScheduler(this.env).forget(video.videoId);
+    await this.events.emit({ videoId: video.videoId, type: "video.deleted", once: "deleted", gone: true });
     return { ok: true, videoId: video.videoId };
   }
 
@@ -51,6 +55,13 @@ export class Deletion {
     if (!video || (video.status !== "aborted" && video.status !== "expired" && video.status !== "failed")) return;
     await deletePrefix(this.env.VIDEOS, videoPrefix(video.videoId));
     await deleteVideoRow(this.env.DB, video.videoId);
+    await this.events.emit({
+      videoId: video.videoId,
+      type: "video.deleted",
+      data: { reason: `forgotten after it was ${video.status}` },
+      once: "deleted",
+      gone: true,
+    });
   }
 
   /** The alarm's final sweep of a deleted video's prefix; the object then wipes its storage, tombstone and all. */

@@ -169,6 +169,29 @@ CREATE TABLE direct_upload (
 );
 `;
 
+/**
+ * Version 7: the video's events (issue 13). Each is written to `outbox` in
+ * the same synchronous step as the change it reports, and leaves it once it
+ * is in D1 and on the events queue; `emitted` holds the keys of events that
+ * happen once (the upload completed, rendition 720p ready), and
+ * `event_state` the last sequence number given and when a failed flush is
+ * tried again. None of them is deleted with the video: its `video.deleted` must still go out.
+ */
+const V7_EVENTS = `
+CREATE TABLE outbox (
+  sequence INTEGER PRIMARY KEY,
+  id TEXT NOT NULL,
+  body TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE emitted (key TEXT PRIMARY KEY);
+CREATE TABLE event_state (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  last_sequence INTEGER NOT NULL,
+  retry_at INTEGER
+);
+`;
+
 /** Migration `i` brings the storage to version `i + 1`. */
 export const MIGRATIONS: readonly string[] = [
   V1_UNVERSIONED_SCHEMA,
@@ -177,6 +200,7 @@ export const MIGRATIONS: readonly string[] = [
   V4_PLAYBACK_GROWING,
   V5_SPANS,
   V6_ORIGINS,
+  V7_EVENTS,
 ];
 
 /**

@@ -25,6 +25,8 @@
 import { type Config, readConfig } from "../config.ts";
 import type { JobEvent, Metadata } from "../contracts/job.ts";
 import { updateVideo, type VideoUpdate } from "../db/videos.ts";
+import type { EventType } from "../contracts/events.ts";
+import type { Events } from "./events.ts";
 import { jobPrefix, jobsPrefix, newJobId } from "../storage/keys.ts";
 import { deletePrefix } from "../storage/prefix.ts";
 import { type Outcome, refuse } from "./outcome.ts";
@@ -45,8 +47,10 @@ export class Processing {
   private readonly store: VideoStore;
   private readonly env: Env;
   private readonly spans: Spans;
+  private readonly events: Events;
 
-  constructor(store: VideoStore, env: Env) {
+  constructor(store: VideoStore, env: Env, events: Events) {
+    this.events = events;
     this.store = store;
     this.env = env;
     this.spans = new Spans(store, env, {
@@ -93,6 +97,7 @@ export class Processing {
     if (active) this.store.updateJob(active.jobId, { state: "superseded" });
     this.store.addJob(jobId, attempt, now);
     if (active) await this.dropOutputs(active.jobId);
+    await this.emit("video.processing.started", "processing.started");
     return { start: true, jobId, attempt };
   }
 
@@ -173,7 +178,7 @@ export class Processing {
     const now = Date.now();
     if (span) {
       const outcome = await this.spans.event(job, span, event, now);
-      return outcome.ok ? { ok: true, status: this.store.video()!.status } : outcome;
+      return outcome.ok ? this.reported() : outcome;
     }
     switch (event.type) {
       case "progress":
@@ -196,6 +201,8 @@ export class Processing {
           error: null,
           ...columns(event.metadata),
         });
+        await this.emit("video.playable", "playable");
+        await this.renditionsReady(event.metadata);
         if (event.ladder && !event.growing) await this.spans.begin(job, event.ladder, event.metadata, now);
         break;
       case "completed":
@@ -212,7 +219,14 @@ export class Processing {
         }
         break;
     }
-    return { ok: true, status: this.store.video()!.status };
+    return this.reported();
+  }
+
+  /** The answer to a callback whose change was made: the video's status, unless it was deleted meanwhile. */
+  private reported(): Outcome<{ status: string }> {
+    const video = this.store.video();
+    if (!video) return refuse("job_superseded", "The video was deleted; stop the job.");
+    return { ok: true, status: video.status };
   }
 
   /** The job's whole ladder is published: it plays from now on, and every other job's outputs go. */
@@ -238,6 +252,8 @@ export class Processing {
       error: null,
       ...columns(metadata),
     });
+    await this.renditionsReady(metadata);
+    await this.emit("video.ready", "ready");
     await spanScheduler(this.env).forget(video.videoId);
     // The winner is published: sweep every other job's outputs.
     await deletePrefix(this.env.VIDEOS, jobsPrefix(video.videoId), (key) =>
@@ -303,6 +319,7 @@ export class Processing {
     if (video.status === "processing" || (video.status === "ready" && video.playbackGrowing)) {
       this.store.updateVideo({ status: "failed", playbackJob: null, playbackGrowing: false, updatedAt: Date.now() });
       await this.mirror({ status: "failed", playbackJob: null, error: reason, progress: null });
+      await this.events.emit({ videoId: video.videoId, type: "video.failed", data: { reason }, once: "failed" });
     } else {
       await this.mirror({ error: reason });
     }
@@ -326,6 +343,29 @@ export class Processing {
 
   private isSilent(job: Job, now: number): boolean {
     return now - job.heartbeatAt > this.config.jobHeartbeatTimeoutMs;
+  }
+
+  /** An event of the video that happens once, under its key. */
+  private emit(type: EventType, once: string): Promise<void> {
+    const video = this.store.video();
+    if (!video) return Promise.resolve();
+    return this.events.emit({ videoId: video.videoId, type, once });
+  }
+
+  /** `video.rendition.ready` for each rendition that now plays, once each. */
+  private async renditionsReady(metadata: Metadata): Promise<void> {
+    const video = this.store.video();
+    if (!video) return;
+    const videoId = video.videoId;
+    for (const r of metadata.renditions) {
+      const rendition = { name: r.name, width: r.width, height: r.height, bandwidth: r.bandwidth };
+      await this.events.emit({
+        videoId,
+        type: "video.rendition.ready",
+        data: { rendition },
+        once: `rendition:${r.name}`,
+      });
+    }
   }
 
   private async mirror(fields: VideoUpdate): Promise<void> {

@@ -13,7 +13,18 @@
 import { and, asc, count, desc, eq, inArray, sql } from "drizzle-orm";
 import { type DrizzleSqliteDODatabase, drizzle } from "drizzle-orm/durable-sqlite";
 import { hasTables, migrate } from "./migrations.ts";
-import { chunks, contended, directUpload, jobs, leases, spans, tombstone, video } from "./tables.ts";
+import {
+  chunks,
+  contended,
+  directUpload,
+  eventState,
+  jobs,
+  leases,
+  outbox,
+  spans,
+  tombstone,
+  video,
+} from "./tables.ts";
 
 export type Video = typeof video.$inferSelect;
 export type NewVideo = Omit<typeof video.$inferInsert, "id">;
@@ -25,6 +36,7 @@ export type Tombstone = Omit<typeof tombstone.$inferSelect, "id">;
 export type Span = typeof spans.$inferSelect;
 export type NewSpan = typeof spans.$inferInsert;
 export type DirectUpload = Omit<typeof directUpload.$inferSelect, "id">;
+export type OutboxEvent = typeof outbox.$inferSelect;
 
 export class VideoStore {
   private readonly storage: DurableObjectStorage;
@@ -239,6 +251,59 @@ export class VideoStore {
       .set(fields)
       .where(and(eq(spans.jobId, jobId), eq(spans.n, n)))
       .run();
+  }
+
+  // --- Events.
+
+  /**
+   * Marks a once-only event as emitted: false when it already was. The
+   * check and the mark are one statement, so two callers never both win.
+   */
+  markEmitted(key: string): boolean {
+    this.db; // The schema exists from here on.
+    return this.storage.sql.exec("INSERT OR IGNORE INTO emitted (key) VALUES (?)", key).rowsWritten > 0;
+  }
+
+  /** Puts an event in the outbox under the next sequence number, which it returns. */
+  addToOutbox(make: (sequence: number) => { id: string; body: string }, now: number): number {
+    const sequence = (this.db.select().from(eventState).get()?.lastSequence ?? 0) + 1;
+    this.db
+      .insert(eventState)
+      .values({ id: 1, lastSequence: sequence })
+      .onConflictDoUpdate({ target: eventState.id, set: { lastSequence: sequence } })
+      .run();
+    this.db
+      .insert(outbox)
+      .values({ sequence, ...make(sequence), createdAt: now })
+      .run();
+    return sequence;
+  }
+
+  /** The oldest events waiting to leave, in order. */
+  outbox(limit: number): OutboxEvent[] {
+    return this.reader?.select().from(outbox).orderBy(asc(outbox.sequence)).limit(limit).all() ?? [];
+  }
+
+  /** The events up to `sequence` have left. */
+  dropFromOutbox(sequence: number): void {
+    this.db.delete(outbox).where(sql`${outbox.sequence} <= ${sequence}`).run();
+    this.db.update(eventState).set({ retryAt: null }).run();
+  }
+
+  /** When the outbox needs a flush: at once for a new event, or when a failed flush is tried again. */
+  outboxDueAt(): number | undefined {
+    const oldest = this.reader
+      ?.select({ createdAt: outbox.createdAt })
+      .from(outbox)
+      .orderBy(asc(outbox.sequence))
+      .limit(1)
+      .get();
+    if (!oldest) return undefined;
+    return this.reader?.select().from(eventState).get()?.retryAt ?? oldest.createdAt;
+  }
+
+  retryOutboxAt(at: number): void {
+    this.db.update(eventState).set({ retryAt: at }).run();
   }
 
   // --- Deletion.

@@ -153,3 +153,22 @@ export const tombstone = sqliteTable("tombstone", {
   videoId: text("video_id").notNull(),
   deletedAt: integer("deleted_at").notNull(),
 });
+
+/** Events written with the change they report, until they are in D1 and on the events queue. */
+export const outbox = sqliteTable("outbox", {
+  sequence: integer("sequence").primaryKey(),
+  id: text("id").notNull(),
+  /** The event (contracts/events.ts `EventSchema`), JSON. */
+  body: text("body").notNull(),
+  createdAt: integer("created_at").notNull(),
+});
+
+/** Keys of the events that happen once per video, once emitted. */
+export const emitted = sqliteTable("emitted", { key: text("key").primaryKey() });
+
+export const eventState = sqliteTable("event_state", {
+  id: integer("id").primaryKey(),
+  lastSequence: integer("last_sequence").notNull(),
+  /** When a flush that failed is tried again. */
+  retryAt: integer("retry_at"),
+});

@@ -20,7 +20,9 @@ import { deleteVideoRow, getVideo, insertVideo, reservedBytes, setVideoStatus, u
 import { sourceKey } from "../storage/keys.ts";
 import { type ChunkPlan, expectedChunkBytes, planChunks } from "../uploads/chunk-plan.ts";
 import { type Outcome, type Refusal, refuse } from "./outcome.ts";
+import type { Events } from "./events.ts";
 import type { DirectUpload, Video, VideoStore } from "./store.ts";
+import type { UploadOrigin } from "./tables.ts";
 
 /**
  * How long a chunk request holds its part number without renewing it. The
@@ -122,14 +124,16 @@ type Completion = Outcome<{ status: VideoStatus }>;
 export class Upload {
   private readonly store: VideoStore;
   private readonly env: Env;
+  private readonly events: Events;
   /** Hands the merged video over to processing. */
   private readonly handOver: () => Promise<void>;
   /** The merge in progress, shared by concurrent `complete` calls. Lost on eviction, as it should be. */
   private merging: Promise<Completion> | null = null;
 
-  constructor(store: VideoStore, env: Env, handOver: () => Promise<void>) {
+  constructor(store: VideoStore, env: Env, events: Events, handOver: () => Promise<void>) {
     this.store = store;
     this.env = env;
+    this.events = events;
     this.handOver = handOver;
   }
 
@@ -184,6 +188,7 @@ export class Upload {
       ttlMs,
       origin: input.origin ?? "api",
     });
+    await this.created(input.videoId, input.origin ?? "api");
     return { ok: true, uploadToken, snapshot: this.snapshot() };
   }
 
@@ -244,6 +249,7 @@ export class Upload {
       origin: "import",
       importUrl: input.url,
     });
+    await this.created(input.videoId, "import");
     return { ok: true, uploadToken };
   }
 
@@ -305,6 +311,11 @@ export class Upload {
       .abort()
       .catch(() => {});
     await updateVideo(this.env.DB, video.videoId, { status: "failed", error: reason, progress: null }, now);
+    await this.events.emit({ videoId: video.videoId, type: "video.failed", data: { reason }, once: "failed" });
+  }
+
+  private created(videoId: string, origin: UploadOrigin): Promise<void> {
+    return this.events.emit({ videoId, type: "video.upload.created", data: { origin }, once: "upload.created" });
   }
 
   /**
@@ -539,6 +550,7 @@ export class Upload {
     const merged = this.store.video();
     // Deleted while R2 was merging: the alarm's sweep removes the merged object.
     if (!merged) return refuse("not_found", "The video was deleted while it was being completed.");
+    await this.events.emit({ videoId: video.videoId, type: "video.upload.completed", once: "upload.completed" });
     await this.handOver();
     return { ok: true, status: merged.status };
   }
@@ -553,6 +565,8 @@ export class Upload {
       // Already gone (aborted before, or R2 expired it): nothing left to free.
     }
     await setVideoStatus(this.env.DB, video.videoId, status, now);
+    const type = status === "aborted" ? "video.upload.aborted" : "video.upload.expired";
+    await this.events.emit({ videoId: video.videoId, type, once: "upload.ended" });
   }
 
   /** `not_found` for an unknown upload, `invalid_token` for a wrong token; undefined when allowed. */

@@ -16,6 +16,7 @@ import { readConfig } from "../config.ts";
 import type { JobEvent } from "../contracts/job.ts";
 import { type AlarmState, type AlarmTask, nextWake, type Wake } from "./alarm.ts";
 import { Deletion } from "./deletion.ts";
+import { Events } from "./events.ts";
 import { type HandOffResult, type JobStart, Processing } from "./processing.ts";
 import type { SpanTry } from "./spans.ts";
 import type { SpanRef } from "./transcode-queue.ts";
@@ -34,6 +35,7 @@ export class VideoObject extends DurableObject<Env> {
   private upload!: Upload;
   private processing!: Processing;
   private deletion!: Deletion;
+  private events!: Events;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -43,9 +45,10 @@ export class VideoObject extends DurableObject<Env> {
   /** Opens the storage, migrating it to the latest schema, and the parts on it; again after the final sweep wipes it. */
   private open(): void {
     this.store = new VideoStore(this.ctx.storage);
-    this.processing = new Processing(this.store, this.env);
-    this.upload = new Upload(this.store, this.env, () => this.processing.begin());
-    this.deletion = new Deletion(this.store, this.env);
+    this.events = new Events(this.store, this.env);
+    this.processing = new Processing(this.store, this.env, this.events);
+    this.upload = new Upload(this.store, this.env, this.events, () => this.processing.begin());
+    this.deletion = new Deletion(this.store, this.env, this.events);
   }
 
   // --- The upload: called by the upload routes, and by the video routes for the owner.
@@ -112,10 +115,17 @@ export class VideoObject extends DurableObject<Env> {
     return this.upload.source(token);
   }
 
-  // --- Deletion: called by the video routes.
+  // --- Deletion and edits: called by the video routes.
 
   purge() {
     return this.armed(this.deletion.purge());
+  }
+
+  /** The owner edited the video's D1 row (`PATCH /api/videos/:id`): `video.updated`, with the fields as they now are. */
+  edited(): Promise<void> {
+    const video = this.store.video();
+    if (!video) return Promise.resolve();
+    return this.armed(this.events.emit({ videoId: video.videoId, type: "video.updated" }));
   }
 
   // --- Processing: called by the queue consumers and the transcoder's signed callbacks.
@@ -158,11 +168,20 @@ export class VideoObject extends DurableObject<Env> {
     const now = Date.now();
     const wake = this.nextWake(now);
     if (wake && wake.at <= now) await this.run(wake.task);
+    await this.events.flush();
     await this.arm();
   }
 
   private async run(task: AlarmTask): Promise<void> {
+    // Storage is wiped only once every event has left: a deleted video's `video.deleted` too.
+    if (
+      (task === "sweep" || task === "forget" || task === "lapse" || task === "outbox") &&
+      !(await this.events.flush())
+    )
+      return;
     switch (task) {
+      case "outbox":
+        return;
       case "sweep":
         await this.deletion.sweep();
         await this.ctx.storage.deleteAll();
@@ -170,6 +189,8 @@ export class VideoObject extends DurableObject<Env> {
         return;
       case "forget":
         await this.deletion.forget();
+        // Its `video.deleted` leaves before the storage that holds it is wiped; else the next alarm tries again.
+        if (!(await this.events.flush())) return;
         await this.ctx.storage.deleteAll();
         this.open();
         return;
@@ -191,11 +212,14 @@ export class VideoObject extends DurableObject<Env> {
     }
   }
 
-  /** Awaits a change to the stored state, then re-arms for it. */
+  /** Awaits a change to the stored state, sends the events it made, then re-arms for it (and for any that could not go). */
   private async armed<T>(change: T | Promise<T>): Promise<T> {
-    const result = await change;
-    await this.arm();
-    return result;
+    try {
+      return await change;
+    } finally {
+      await this.events.flush();
+      await this.arm();
+    }
   }
 
   /**
@@ -235,6 +259,7 @@ export class VideoObject extends DurableObject<Env> {
       spansDueAt: this.processing.spansDueAt(),
       lastJob: this.store.lastJob(),
       merging: this.upload.isMerging,
+      outboxDueAt: this.events.dueAt(),
     };
   }
 }

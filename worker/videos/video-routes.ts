@@ -5,6 +5,7 @@
  * stores.
  */
 import { Hono } from "hono";
+import { describeRoute } from "hono-openapi";
 import { getVideo, updateVideo } from "../db/videos.ts";
 import { administrator, owner, uploadToken } from "../http/auth.ts";
 import { unwrap } from "../http/errors.ts";
@@ -13,13 +14,41 @@ import { validJson, validQuery } from "../http/validate.ts";
 import { listVideos } from "../search/list.ts";
 import { serveObject } from "../storage/serve.ts";
 import { videoObject } from "../video-object/stub.ts";
-import { ListQuerySchema, VideoPatchSchema } from "../contracts/video.ts";
+import {
+  ListQuerySchema,
+  VideoPageSchema,
+  VideoPatchSchema,
+  VideoSchema,
+  VideoStorageSchema,
+} from "../contracts/video.ts";
+import {
+  credentials,
+  emptyResponse,
+  errorResponses,
+  header,
+  JSON_BODY_ERRORS,
+  jsonResponse,
+  servedFile,
+  TOKEN_ERRORS,
+} from "../openapi/docs.ts";
 import { describeVideo } from "./describe.ts";
 import { describeStorage, storedObjects } from "./storage.ts";
 
 export const videos = new Hono<{ Bindings: Env }>();
 
-videos.get("/", validQuery(ListQuerySchema), async (c) => {
+const listDocs = describeRoute({
+  tags: ["videos"],
+  operationId: "listVideos",
+  summary: "Search and list videos",
+  description:
+    "Ready, public videos (unlisted ones play by link but are never listed or found). With `q`, every word matches as a prefix against title, tags and description, ranked by relevance, and each item carries `highlight`. Pages follow `nextCursor`, which is null on the last page.",
+  responses: {
+    200: jsonResponse(VideoPageSchema, "One page of videos.", { "Cache-Control": header("`public, max-age=5`.") }),
+    ...errorResponses("invalid_request", "invalid_cursor"),
+  },
+});
+
+videos.get("/", listDocs, validQuery(ListQuerySchema), async (c) => {
   const { items, nextCursor } = await listVideos(c.env.DB, c.req.valid("query"));
   return c.json(
     {
@@ -34,24 +63,73 @@ videos.get("/", validQuery(ListQuerySchema), async (c) => {
   );
 });
 
-videos.patch("/:id", videoParam, owner, validJson(VideoPatchSchema), async (c) => {
-  const row = await updateVideo(c.env.DB, c.req.valid("param").id, c.req.valid("json"));
+const editDocs = describeRoute({
+  tags: ["videos"],
+  operationId: "updateVideo",
+  summary: "Edit a video",
+  description: "The owner's edits, at least one field; search reflects them at once.",
+  security: credentials.owner,
+  responses: {
+    200: jsonResponse(VideoSchema, "The video as edited."),
+    ...errorResponses(...JSON_BODY_ERRORS, ...TOKEN_ERRORS, "not_found"),
+  },
+});
+
+videos.patch("/:id", editDocs, videoParam, owner, validJson(VideoPatchSchema), async (c) => {
+  const { id } = c.req.valid("param");
+  const row = await updateVideo(c.env.DB, id, c.req.valid("json"));
   if (!row) throw noSuchVideo();
+  // The video's object tells the world (`video.updated`), in order with its other events.
+  await videoObject(c.env, id).edited();
   return c.json(describeVideo(row));
 });
 
-videos.delete("/:id", videoParam, owner, async (c) => {
+const deleteDocs = describeRoute({
+  tags: ["videos"],
+  operationId: "deleteVideo",
+  summary: "Delete a video",
+  description:
+    "Removes the video, its search entry and every stored file, also in the middle of an upload or of processing; then every URL of it is 404.",
+  security: credentials.owner,
+  responses: {
+    204: emptyResponse("Deleted."),
+    ...errorResponses(...TOKEN_ERRORS, "not_found"),
+  },
+});
+
+videos.delete("/:id", deleteDocs, videoParam, owner, async (c) => {
   unwrap(await videoObject(c.env, c.req.valid("param").id).purge());
   return c.body(null, 204);
 });
 
-videos.get("/:id", videoParam, async (c) => {
+const videoDocs = describeRoute({
+  tags: ["videos"],
+  operationId: "getVideo",
+  summary: "A video",
+  description:
+    "Its description, status and, once playable, its playback URLs (root-relative: resolve them against the API's URL). `progress` is present while processing, also while a ready video's ladder is still encoding.",
+  responses: {
+    200: jsonResponse(VideoSchema, "The video.", { "Cache-Control": header("`no-store`.") }),
+    ...errorResponses("not_found"),
+  },
+});
+
+videos.get("/:id", videoDocs, videoParam, async (c) => {
   const row = await getVideo(c.env.DB, c.req.valid("param").id);
   if (!row) throw noSuchVideo();
   return c.json(describeVideo(row), 200, { "Cache-Control": "no-store" });
 });
 
-videos.get("/:id/source", videoParam, uploadToken, async (c) => {
+const sourceDocs = describeRoute({
+  tags: ["videos"],
+  operationId: "getSource",
+  summary: "The original file",
+  description: "The file as it was uploaded, byte for byte, for its owner, as an attachment with its file name.",
+  security: credentials.uploadToken,
+  ...servedFile(["*/*"], "The file, with its own type.", ...TOKEN_ERRORS, "not_found", "source_unavailable", "changed"),
+});
+
+videos.get("/:id/source", sourceDocs, videoParam, uploadToken, async (c) => {
   const source = unwrap(await videoObject(c.env, c.req.valid("param").id).source(c.var.token));
   return serveObject(c.req.raw, c.env.VIDEOS, source.r2Key, {
     contentType: source.contentType,
@@ -65,7 +143,19 @@ videos.get("/:id/source", videoParam, uploadToken, async (c) => {
  * no row for is 404 only when nothing is stored under its id either: objects
  * left behind are exactly what this listing is for.
  */
-videos.get("/:id/storage", videoParam, administrator, async (c) => {
+const storageDocs = describeRoute({
+  tags: ["videos"],
+  operationId: "getVideoStorage",
+  summary: "What a video stores",
+  description: "Every stored object under the video's id, for the operator: also those of a video that is gone.",
+  security: credentials.administrator,
+  responses: {
+    200: jsonResponse(VideoStorageSchema, "The video's objects.", { "Cache-Control": header("`no-store`.") }),
+    ...errorResponses(...TOKEN_ERRORS, "not_found"),
+  },
+});
+
+videos.get("/:id/storage", storageDocs, videoParam, administrator, async (c) => {
   const id = c.req.valid("param").id;
   const [row, objects] = await Promise.all([getVideo(c.env.DB, id), storedObjects(c.env.VIDEOS, id)]);
   if (!row && objects.length === 0) throw noSuchVideo();

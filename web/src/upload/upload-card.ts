@@ -5,8 +5,7 @@
  * unfinished upload is remembered in IndexedDB so it survives a reload.
  */
 import type { ErrorCode } from "../../../worker/contracts/errors.ts";
-import type { UploadStatus } from "../../../worker/contracts/upload.ts";
-import type { Visibility } from "../../../worker/contracts/vocabulary.ts";
+import type { CreateUpload, UploadStatus } from "../../../worker/contracts/upload.ts";
 import { cancelUpload, errorMessage } from "../api.ts";
 import { h } from "../dom.ts";
 import { formatBytes, formatPercent, formatSpeed, formatTimeLeft } from "../format.ts";
@@ -24,7 +23,8 @@ import { declaredType } from "../../../worker/contracts/source-types.ts";
 export const CHUNK_SIZE = 5 * 1024 * 1024;
 const CONCURRENCY = 4;
 
-export type UploadMeta = { title: string; description: string; tags: string[]; visibility: Visibility };
+/** What the form says of the video, as `POST /api/uploads` takes it. */
+export type UploadMeta = Required<Pick<CreateUpload, "title" | "description" | "tags" | "visibility">>;
 type State = "queued" | "needs-file" | "uploading" | "paused" | "failed" | "processing" | "ready" | "cancelled";
 
 export class UploadCard {
