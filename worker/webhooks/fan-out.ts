@@ -63,10 +63,22 @@ export async function consumeEvents(batch: MessageBatch<unknown>, env: Env): Pro
   await forgetOldEvents(env).catch((err: unknown) => console.error("old events could not be deleted", err));
 }
 
-/** Every subscription that wants the event gets it; one that already has it keeps it once. */
+/**
+ * Every subscription's sender gets the event, marked wanted or not by its
+ * types: one that does not want it passes it over in its turn, so a gap in a
+ * video's sequence always means an event still on its way. A sender that
+ * already has it keeps it once.
+ */
 export async function handOut(env: Env, subscriptions: Subscription[], event: VideoEvent): Promise<void> {
-  const wanting = subscriptions.filter((s) => s.eventTypes === null || s.eventTypes.includes(event.type));
-  await Promise.all(wanting.map((s) => env.WEBHOOK_SENDERS.getByName(s.id).enqueue(s.id, event)));
+  await Promise.all(
+    subscriptions.map((s) =>
+      env.WEBHOOK_SENDERS.getByName(s.id).enqueue(
+        s.id,
+        event,
+        s.eventTypes === null || s.eventTypes.includes(event.type),
+      ),
+    ),
+  );
 }
 
 /**

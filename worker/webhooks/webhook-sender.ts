@@ -4,9 +4,13 @@
  * subscription has its own, so a slow or dead endpoint delays only itself,
  * and nothing that changes a video ever waits for a delivery.
  *
- * Events of one video go out in order: only the oldest undelivered event of
- * each video is tried, and the next waits until it is delivered (or given
- * up on). Different videos' events go out side by side. A try that gets no
+ * Events of one video go out in the order of their `sequence`, whatever
+ * order the queue brings them in: only a video's next event is tried, and
+ * the one after waits until it is delivered (or given up on). The sender is
+ * handed every event of a video, the ones its subscription does not want
+ * too (they are passed over without a request), so a gap in the sequence
+ * means an event still on its way: it is waited for `GAP_WAIT_MS`, then
+ * taken as lost. Different videos' events go out side by side. A try that gets no
  * 2xx within `DELIVERY_TIMEOUT_MS` is tried again with exponential backoff,
  * for at least `GIVE_UP_AFTER_MS` (24 h); every try is recorded in D1
  * (`GET /api/webhooks/:id/deliveries`). A subscription whose every try has
@@ -28,17 +32,25 @@ export const DELIVERY_TIMEOUT_MS = 10_000;
 export const GIVE_UP_AFTER_MS = 26 * 3600_000;
 /** Tries of one event wait 5 s, 10 s, 20 s, … up to an hour apart. */
 export const retryDelayMs = (attempts: number) => Math.min(3600_000, 5000 * 2 ** Math.max(0, attempts - 1));
-/** Videos whose oldest event is tried at once. */
+/** Videos whose next event is tried at once. */
 const PARALLEL = 8;
+/** How long a video's next event waits for one before it, still on its way, to arrive. */
+export const GAP_WAIT_MS = 10_000;
+/** Rounds of one alarm: a video whose event was delivered may go on with its next at once. */
+const ROUNDS = 20;
 
 type Pending = {
   seq: number;
   event_id: string;
   video_key: string;
+  sequence: number;
+  /** 0: the subscription does not want its type; it is passed over in its turn. */
+  wanted: number;
   body: string;
   attempts: number;
   first_try_at: number | null;
   next_at: number;
+  received_at: number;
 };
 
 export class WebhookSender extends DurableObject<Env> {
@@ -56,23 +68,37 @@ export class WebhookSender extends DurableObject<Env> {
       seq INTEGER PRIMARY KEY AUTOINCREMENT,
       event_id TEXT NOT NULL UNIQUE,
       video_key TEXT NOT NULL,
+      sequence INTEGER NOT NULL,
+      wanted INTEGER NOT NULL,
       body TEXT NOT NULL,
       attempts INTEGER NOT NULL DEFAULT 0,
       first_try_at INTEGER,
-      next_at INTEGER NOT NULL
+      next_at INTEGER NOT NULL,
+      received_at INTEGER NOT NULL
     );
+    CREATE TABLE IF NOT EXISTS lanes (video_key TEXT PRIMARY KEY, last_sequence INTEGER NOT NULL);
     CREATE TABLE IF NOT EXISTS meta (id INTEGER PRIMARY KEY CHECK (id = 1), webhook_id TEXT NOT NULL);`);
   }
 
-  /** Takes an event to deliver (again, harmlessly: an event is kept once) and wakes to send it. */
-  async enqueue(webhookId: string, event: VideoEvent): Promise<void> {
+  /**
+   * Takes an event to deliver, or (`wanted` false) to pass over in its turn,
+   * and wakes to send it. An event handed again, or one its video's lane is
+   * already past, is kept no more than once.
+   */
+  async enqueue(webhookId: string, event: VideoEvent, wanted = true): Promise<void> {
     const now = Date.now();
+    const lane = event.videoId ?? "";
     this.sql.exec("INSERT OR IGNORE INTO meta (id, webhook_id) VALUES (1, ?)", webhookId);
+    if (lane !== "" && event.sequence <= this.lastSequence(lane)) return;
     this.sql.exec(
-      "INSERT OR IGNORE INTO pending (event_id, video_key, body, next_at) VALUES (?, ?, ?, ?)",
+      `INSERT OR IGNORE INTO pending (event_id, video_key, sequence, wanted, body, next_at, received_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
       event.id,
-      event.videoId ?? "",
+      lane,
+      event.sequence,
+      wanted ? 1 : 0,
       JSON.stringify(event),
+      now,
       now,
     );
     const alarm = await this.ctx.storage.getAlarm();
@@ -100,25 +126,64 @@ export class WebhookSender extends DurableObject<Env> {
       await this.wipe();
       return;
     }
-    const now = Date.now();
-    const due = this.heads().filter((p) => p.next_at <= now);
-    for (let i = 0; i < due.length; i += PARALLEL) {
-      await Promise.all(due.slice(i, i + PARALLEL).map((p) => this.deliver(subscription, p)));
+    for (let round = 0; round < ROUNDS; round++) {
+      const now = Date.now();
+      const due = this.heads().filter((p) => this.dueAt(p) <= now);
+      if (due.length === 0) break;
+      for (const p of due.filter((p) => !p.wanted)) this.handedOn(p);
+      const wanted = due.filter((p) => p.wanted);
+      for (let i = 0; i < wanted.length; i += PARALLEL) {
+        await Promise.all(wanted.slice(i, i + PARALLEL).map((p) => this.deliver(subscription, p)));
+      }
+      if (!subscription.enabled) return this.wipe();
     }
     const next = this.heads().reduce<number | undefined>(
-      (at, p) => (at === undefined ? p.next_at : Math.min(at, p.next_at)),
+      (at, p) => (at === undefined ? this.dueAt(p) : Math.min(at, this.dueAt(p))),
       undefined,
     );
     if (next !== undefined) await this.ctx.storage.setAlarm(Math.max(next, Date.now()));
   }
 
-  /** The oldest undelivered event of each video: the only one of its video that may be tried. */
+  /** The next event of each video, by sequence (test events, of no video, in the order they came). */
   private heads(): Pending[] {
     return this.sql
       .exec<Pending>(
-        "SELECT p.* FROM pending p JOIN (SELECT video_key, min(seq) AS seq FROM pending GROUP BY video_key) h ON p.seq = h.seq",
+        `SELECT p.* FROM pending p WHERE NOT EXISTS (
+           SELECT 1 FROM pending q WHERE q.video_key = p.video_key
+             AND (q.sequence < p.sequence OR (q.sequence = p.sequence AND q.seq < p.seq)))`,
       )
       .toArray();
+  }
+
+  /**
+   * When a video's next event may be tried: at its retry time, once the one
+   * before it has been handed on, or `GAP_WAIT_MS` after it arrived, if that
+   * one never came.
+   */
+  private dueAt(p: Pending): number {
+    const last = p.video_key === "" ? undefined : this.lastSequence(p.video_key);
+    const inTurn = last === undefined || p.sequence === last + 1;
+    return inTurn ? p.next_at : Math.max(p.next_at, p.received_at + GAP_WAIT_MS);
+  }
+
+  /** The last sequence of the video handed on (delivered, passed over, given up on); 0 for none. */
+  private lastSequence(lane: string): number {
+    return (
+      this.sql.exec<{ last_sequence: number }>("SELECT last_sequence FROM lanes WHERE video_key = ?", lane).toArray()[0]
+        ?.last_sequence ?? 0
+    );
+  }
+
+  /** The event is done with, delivered or not: its video's next may go. */
+  private handedOn(p: Pending): void {
+    this.sql.exec("DELETE FROM pending WHERE seq = ?", p.seq);
+    if (p.video_key === "") return;
+    this.sql.exec(
+      `INSERT INTO lanes (video_key, last_sequence) VALUES (?, ?)
+       ON CONFLICT (video_key) DO UPDATE SET last_sequence = max(last_sequence, excluded.last_sequence)`,
+      p.video_key,
+      p.sequence,
+    );
   }
 
   private async deliver(subscription: typeof webhooks.$inferSelect, pending: Pending): Promise<void> {
@@ -157,7 +222,7 @@ export class WebhookSender extends DurableObject<Env> {
       attemptedAt: started,
     });
     if (error === null) {
-      this.sql.exec("DELETE FROM pending WHERE seq = ?", pending.seq);
+      this.handedOn(pending);
       if (subscription.failingSince !== null) {
         // Also for the tries of this same alarm still under way: a failure among them starts afresh.
         subscription.failingSince = null;
@@ -168,7 +233,7 @@ export class WebhookSender extends DurableObject<Env> {
     const firstTry = pending.first_try_at ?? started;
     if (now - firstTry >= GIVE_UP_AFTER_MS) {
       // Given up on after its day of tries: its video's later events go on.
-      this.sql.exec("DELETE FROM pending WHERE seq = ?", pending.seq);
+      this.handedOn(pending);
     } else {
       this.sql.exec(
         "UPDATE pending SET attempts = ?, first_try_at = ?, next_at = ? WHERE seq = ?",

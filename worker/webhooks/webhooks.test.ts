@@ -23,7 +23,7 @@ import { EventSchema, type VideoEvent, WebhookCreatedSchema, WebhookSchema } fro
 import { api, createUpload, json, type Created } from "../testing/helpers.ts";
 import { event, metadata, processingVideo, publishPlayable, until } from "../testing/processing.ts";
 import { consumeEvents } from "./fan-out.ts";
-import type { WebhookSender } from "./webhook-sender.ts";
+import { GAP_WAIT_MS, type WebhookSender } from "./webhook-sender.ts";
 
 const ADMIN_TOKEN = "admin-token-for-webhooks-0123";
 const withAdmin = { ...env, ADMIN_TOKEN } as Env;
@@ -156,16 +156,23 @@ const patchVideo = (up: Created, body: Record<string, unknown>) =>
     body: JSON.stringify(body),
   });
 
-/** An event as a video's object would emit it, for tests that hand events over themselves. */
-const anEvent = (type: VideoEvent["type"], videoId: string): VideoEvent => ({
-  id: `evt_${crypto.randomUUID().replaceAll("-", "")}`,
-  type,
-  timestamp: new Date().toISOString(),
-  videoId,
-  sequence: 1,
-  data: {},
-  video: null,
-});
+/** Each video's last sequence given by `anEvent`. */
+const sequences = new Map<string, number>();
+
+/** An event as a video's object would emit it (numbered after its video's last), for tests that hand events over themselves. */
+const anEvent = (type: VideoEvent["type"], videoId: string): VideoEvent => {
+  const sequence = (sequences.get(videoId) ?? 0) + 1;
+  sequences.set(videoId, sequence);
+  return {
+    id: `evt_${crypto.randomUUID().replaceAll("-", "")}`,
+    type,
+    timestamp: new Date().toISOString(),
+    videoId,
+    sequence,
+    data: {},
+    video: null,
+  };
+};
 
 const eventsOf = async (videoId: string) =>
   (await json<{ items: VideoEvent[] }>(await asAdmin(`/api/events?videoId=${videoId}&limit=1000`))).items;
@@ -406,6 +413,46 @@ describe("deliveries", () => {
     expect(row).toEqual({ failing_since: null });
   });
 
+  it("delivers a video's events in the order of their sequence, whatever order they arrive in", async () => {
+    const hook = await receiver();
+    const sub = await subscribe(hook.url, { eventTypes: ["video.upload.created", "video.ready"] });
+    const videoId = crypto.randomUUID();
+    const [created, updated, ready] = [
+      anEvent("video.upload.created", videoId),
+      anEvent("video.updated", videoId),
+      anEvent("video.ready", videoId),
+    ];
+    // The last first: it waits for the ones before it, passed over or delivered in their turn.
+    await sender(sub.id).enqueue(sub.id, ready, true);
+    await sender(sub.id).enqueue(sub.id, updated, false);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await received(hook, videoId)).toEqual([]);
+    await sender(sub.id).enqueue(sub.id, created, true);
+    const got = await untilReceived(hook, videoId, 2);
+    expect(got.map((d) => d.event.sequence)).toEqual([1, 3]);
+    // An event handed again after its turn is not sent twice.
+    await sender(sub.id).enqueue(sub.id, created, true);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await received(hook, videoId)).toHaveLength(2);
+  });
+
+  it("sends a video's event whose predecessor never comes once it has waited GAP_WAIT_MS", async () => {
+    const hook = await receiver();
+    const sub = await subscribe(hook.url);
+    const videoId = crypto.randomUUID();
+    anEvent("video.upload.created", videoId); // Lost on its way: never handed over.
+    const completed = anEvent("video.upload.completed", videoId);
+    await sender(sub.id).enqueue(sub.id, completed, true);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await received(hook, videoId)).toEqual([]);
+    await runInDurableObject(sender(sub.id), (_o: WebhookSender, state) => {
+      state.storage.sql.exec("UPDATE pending SET received_at = ?", Date.now() - GAP_WAIT_MS);
+      return state.storage.setAlarm(Date.now());
+    });
+    await runDurableObjectAlarm(sender(sub.id));
+    expect((await untilReceived(hook, videoId, 1)).map((d) => d.event.id)).toEqual([completed.id]);
+  });
+
   it("gives up on an event after a day of tries and goes on with its video's next one", async () => {
     const hook = await receiver({ statuses: [500, 500] });
     const sub = await subscribe(hook.url, { eventTypes: ["video.upload.created", "video.updated"] });
@@ -476,10 +523,13 @@ describe("deliveries", () => {
       for (const videoId of videos) {
         const e = { ...anEvent("video.updated", videoId) };
         state.storage.sql.exec(
-          "INSERT INTO pending (event_id, video_key, body, next_at) VALUES (?, ?, ?, ?)",
+          `INSERT INTO pending (event_id, video_key, sequence, wanted, body, next_at, received_at)
+           VALUES (?, ?, ?, 1, ?, ?, ?)`,
           e.id,
           videoId,
+          e.sequence,
           JSON.stringify(e),
+          Date.now(),
           Date.now(),
         );
       }
