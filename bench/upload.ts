@@ -27,6 +27,8 @@ export type UploadBench = {
   tusMBps: number[];
   /** Reelay's own tus endpoint, with the same client and PATCH size as the @tus/server peer. */
   reelayTusMBps?: number[];
+  /** Reelay's own API with one chunk in flight, as tus sends one PATCH at a time: what the tus path adds. */
+  reelayOneMBps?: number[];
   /** workerd's peak RSS while Reelay took the file by tus. */
   workerdTusPeakRss?: number;
   reelayMBps: number[];
@@ -124,6 +126,7 @@ export async function benchUpload(bytes = 2 * 1024 * MiB, runs = 3): Promise<Upl
     tusMBps: [],
     reelayMBps: [],
     reelayTusMBps: [],
+    reelayOneMBps: [],
     workerdTusPeakRss: 0,
     workerdIdleRss: 0,
     workerdPeakRss: 0,
@@ -159,6 +162,15 @@ export async function benchUpload(bytes = 2 * 1024 * MiB, runs = 3): Promise<Upl
       }, 200);
       result.reelayTusMBps!.push(await reelayTus(stack.url, path, bytes));
       clearInterval(tusSampler);
+      const oneStarted = performance.now();
+      await upload({
+        endpoint: stack.url,
+        file: await openFile(path),
+        filename: "bench.mp4",
+        contentType: "video/mp4",
+        concurrency: 1,
+      });
+      result.reelayOneMBps!.push(bytes / MB / ((performance.now() - oneStarted) / 1000));
     }
   } finally {
     await stack.stop();
@@ -198,6 +210,17 @@ export function uploadRows(r: UploadBench): (string | number)[][] {
             (median(r.reelayTusMBps) / tusPeerMBps).toFixed(2),
             `${spread(r.reelayTusMBps)} / ${spread(r.tusMBps)} MB/s, n=${r.runs}`,
           ],
+          ...(r.reelayOneMBps?.length
+            ? [
+                [
+                  `upload ${gib} GiB, Reelay's tus endpoint (tus-js-client, 16 MiB PATCHes)`,
+                  `${median(r.reelayTusMBps).toFixed(0)} MB/s`,
+                  `Reelay's own API, 1 chunk in flight: ${median(r.reelayOneMBps).toFixed(0)} MB/s`,
+                  (median(r.reelayTusMBps) / median(r.reelayOneMBps)).toFixed(2),
+                  `${spread(r.reelayTusMBps)} / ${spread(r.reelayOneMBps)} MB/s, n=${r.runs}`,
+                ],
+              ]
+            : []),
           [
             `workerd RSS during the tus upload`,
             `${((r.workerdTusPeakRss ?? 0) / MiB).toFixed(0)} MiB peak`,
