@@ -16,7 +16,7 @@ import { randomFillSync } from "node:crypto";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { openFile } from "../web/cli/file-source.ts";
-import { upload } from "../web/src/upload-client.ts";
+import { type UploadProgress, upload } from "../web/src/upload-client.ts";
 import { startStack, root } from "../test/stack.ts";
 import { descendants, MB, median, memory, MiB } from "./lib.ts";
 
@@ -85,34 +85,49 @@ async function tusPeer(path: string, bytes: number): Promise<number> {
   const server = createServer((req, res) => void tusServer.handle(req, res));
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   const { port } = server.address() as { port: number };
+  const mbps = await tusUpload(`http://127.0.0.1:${port}/files`, path, bytes);
+  server.close();
+  await rm(directory, { recursive: true, force: true });
+  return mbps;
+}
+
+/** MB/s of the file sent with tus-js-client in 16 MiB PATCHes, the same for every tus server timed. */
+async function tusUpload(
+  endpoint: string,
+  path: string,
+  bytes: number,
+  metadata?: Record<string, string>,
+): Promise<number> {
   const started = performance.now();
   await new Promise<void>((resolve, reject) => {
     new tus.Upload(createReadStream(path), {
-      endpoint: `http://127.0.0.1:${port}/files`,
+      endpoint,
       uploadSize: bytes,
       chunkSize: 16 * MiB,
+      ...(metadata ? { metadata } : {}),
       onError: reject,
       onSuccess: () => resolve(),
     }).start();
   });
-  const seconds = (performance.now() - started) / 1000;
-  server.close();
-  await rm(directory, { recursive: true, force: true });
-  return bytes / MB / seconds;
+  return bytes / MB / ((performance.now() - started) / 1000);
 }
 
-/** The same file with the same tus client and PATCH size, to Reelay's `/api/tus`. */
-async function reelayTus(url: string, path: string, bytes: number): Promise<number> {
+/** MB/s of the file sent with our own upload client, `concurrency` chunks in flight. */
+async function reelayUpload(
+  url: string,
+  path: string,
+  bytes: number,
+  concurrency: number,
+  onProgress?: (fraction: number) => void,
+): Promise<number> {
   const started = performance.now();
-  await new Promise<void>((resolve, reject) => {
-    new tus.Upload(createReadStream(path), {
-      endpoint: `${url}/api/tus`,
-      uploadSize: bytes,
-      chunkSize: 16 * MiB,
-      metadata: { filename: "bench.mp4", filetype: "video/mp4" },
-      onError: reject,
-      onSuccess: () => resolve(),
-    }).start();
+  await upload({
+    endpoint: url,
+    file: await openFile(path),
+    filename: "bench.mp4",
+    contentType: "video/mp4",
+    concurrency,
+    ...(onProgress ? { onProgress: (p: UploadProgress) => onProgress(p.uploadedBytes / p.totalBytes) } : {}),
   });
   return bytes / MB / ((performance.now() - started) / 1000);
 }
@@ -146,31 +161,16 @@ export async function benchUpload(bytes = 2 * 1024 * MiB, runs = 3): Promise<Upl
         result.workerdPeakRss = Math.max(result.workerdPeakRss, now);
         if (run === 0) result.rssSamples.push({ fraction, rss: now });
       }, 200);
-      const started = performance.now();
-      await upload({
-        endpoint: stack.url,
-        file: await openFile(path),
-        filename: "bench.mp4",
-        contentType: "video/mp4",
-        concurrency: 4,
-        onProgress: (p) => (fraction = p.uploadedBytes / p.totalBytes),
-      });
-      result.reelayMBps.push(bytes / MB / ((performance.now() - started) / 1000));
+      result.reelayMBps.push(await reelayUpload(stack.url, path, bytes, 4, (f) => (fraction = f)));
       clearInterval(sampler);
       const tusSampler = setInterval(() => {
         result.workerdTusPeakRss = Math.max(result.workerdTusPeakRss ?? 0, rss());
       }, 200);
-      result.reelayTusMBps!.push(await reelayTus(stack.url, path, bytes));
+      // Reelay's own tus endpoint, with the same client and PATCH size as the @tus/server peer.
+      const metadata = { filename: "bench.mp4", filetype: "video/mp4" };
+      result.reelayTusMBps!.push(await tusUpload(`${stack.url}/api/tus`, path, bytes, metadata));
       clearInterval(tusSampler);
-      const oneStarted = performance.now();
-      await upload({
-        endpoint: stack.url,
-        file: await openFile(path),
-        filename: "bench.mp4",
-        contentType: "video/mp4",
-        concurrency: 1,
-      });
-      result.reelayOneMBps!.push(bytes / MB / ((performance.now() - oneStarted) / 1000));
+      result.reelayOneMBps!.push(await reelayUpload(stack.url, path, bytes, 1));
     }
   } finally {
     await stack.stop();
