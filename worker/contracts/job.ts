@@ -98,6 +98,19 @@ export const SourceWarningSchema = z.object({
 });
 export type SourceWarning = z.infer<typeof SourceWarningSchema>;
 
+/**
+ * Frames of the ladder's top rung, one every `intervalSec` (the GOP, where
+ * keyframes already are) from 0: frame `i` shows the video at `i * intervalSec`.
+ * Each is stored at every width of `widths` (never wider than the rung);
+ * the storyboard tiles them into sprite sheets.
+ */
+export const FramesSchema = z.object({
+  intervalSec: z.number().positive(),
+  count: z.number().int().min(1),
+  widths: z.array(z.number().int().positive()).min(1).max(8),
+});
+export type Frames = z.infer<typeof FramesSchema>;
+
 /** What the transcoder learned of the source, and the renditions published so far. */
 export const MetadataSchema = z.object({
   /** What plays: the streams' span with any start offset removed, as the encode measured it. */

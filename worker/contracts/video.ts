@@ -76,7 +76,21 @@ export const VideoSchema = z
     warnings: z.array(SourceWarningSchema),
     /** ISO 8601. */
     createdAt: z.string(),
-    playback: z.object({ hls: z.string().nullable(), poster: z.string().nullable() }),
+    /** The owner allows downloads; the URLs are in `playback` once they are made. */
+    downloadable: z.boolean(),
+    /** Seconds into the video the owner picked the poster at; null: the default poster. */
+    posterTime: z.number().nullable(),
+    playback: z.object({
+      hls: z.string().nullable(),
+      poster: z.string().nullable(),
+      /** `thumbnail.jpg`; add `?time=<seconds>&width=<px>`. Null until the ladder's frames are written. */
+      thumbnail: z.string().nullable(),
+      /** A WebVTT storyboard of sprite tiles (`#xywh=`); null until written. */
+      storyboard: z.string().nullable(),
+      /** The MP4 of the top rung up to 1080p and the audio alone; null unless downloadable and made. */
+      download: z.string().nullable(),
+      audioDownload: z.string().nullable(),
+    }),
   })
   .meta({ id: "Video" });
 export type Video = z.infer<typeof VideoSchema>;
@@ -119,10 +133,26 @@ export const VideoPatchSchema = z
     description: DescriptionSchema.optional(),
     tags: TagsSchema.optional(),
     visibility: z.enum(VISIBILITIES).optional(),
+    /** Seconds into the video to take the poster at; null goes back to the default poster. */
+    posterTime: z.number().nonnegative().max(1_000_000).nullable().optional(),
+    downloadable: z.boolean().optional(),
   })
   .refine((o) => Object.values(o).some((v) => v !== undefined), "nothing to change")
   .meta({ id: "VideoPatch" });
 export type VideoPatch = z.input<typeof VideoPatchSchema>;
+
+/**
+ * The downloads of a video (`download.mp4`, `audio.m4a`), made from the
+ * playback job's ladder once the owner allows them: `preparing` while a
+ * transcoder makes them, `ready` once stored, `failed` with why.
+ */
+export const DownloadsSchema = z.object({
+  state: z.enum(["preparing", "ready", "failed"]),
+  /** The playback job they were made from: a new job's ladder needs new ones. */
+  jobId: z.string(),
+  error: z.string().optional(),
+});
+export type Downloads = z.infer<typeof DownloadsSchema>;
 
 /** The query of `GET /api/tags`. */
 export const TagQuerySchema = z.object({

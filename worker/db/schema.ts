@@ -5,7 +5,8 @@
  */
 import { sql } from "drizzle-orm";
 import { index, integer, real, sqliteTable, text } from "drizzle-orm/sqlite-core";
-import type { AudioTrack, Rendition, SourceWarning } from "../contracts/job.ts";
+import type { AudioTrack, Frames, Rendition, SourceWarning } from "../contracts/job.ts";
+import type { Downloads } from "../contracts/video.ts";
 import { VIDEO_STATUSES, VISIBILITIES } from "../contracts/vocabulary.ts";
 
 export const videos = sqliteTable(
@@ -40,6 +41,14 @@ export const videos = sqliteTable(
     playbackJob: text("playback_job"),
     /** True once the whole ladder is published. */
     ladderComplete: integer("ladder_complete", { mode: "boolean" }).notNull().default(false),
+    /** The thumbnails and storyboard of the playback job's ladder; null until they are written. */
+    frames: text("frames", { mode: "json" }).$type<Frames>(),
+    /** The owner's pick of poster, seconds into the video; null: the poster the first task made. */
+    posterTime: real("poster_time"),
+    /** The owner allows `download.mp4` and `audio.m4a` (`PATCH … { downloadable }`). */
+    downloadable: integer("downloadable", { mode: "boolean" }).notNull().default(false),
+    /** The downloads made of the playback job's ladder, and where their making stands; null: none asked for. */
+    downloads: text("downloads", { mode: "json" }).$type<Downloads>(),
     /**
      * Who created the upload: a keyed hash of the client's address (never the
      * address itself), to cap the bytes one client's unfinished uploads

@@ -41,9 +41,23 @@ export function describeVideo(row: VideoRow): Video {
     })),
     warnings: (row.warnings ?? []).map((w) => ({ code: w.code, message: w.message })),
     createdAt: new Date(row.createdAt).toISOString(),
+    downloadable: row.downloadable,
+    posterTime: row.posterTime,
     playback: {
       hls: row.playbackJob ? `/videos/${row.id}/master.m3u8` : null,
       poster: row.playbackJob ? `/videos/${row.id}/${row.playbackJob}/poster.jpg` : null,
+      thumbnail: row.playbackJob && row.frames ? `/videos/${row.id}/thumbnail.jpg` : null,
+      storyboard: row.playbackJob && row.frames ? `/videos/${row.id}/storyboard.vtt` : null,
+      ...downloads(row),
     },
+  };
+}
+
+/** The download URLs, once the owner allows them and they are made of the ladder that plays. */
+function downloads(row: VideoRow): Pick<Video["playback"], "download" | "audioDownload"> {
+  const made = row.downloadable && row.downloads?.state === "ready" && row.downloads.jobId === row.playbackJob;
+  return {
+    download: made ? `/videos/${row.id}/download.mp4` : null,
+    audioDownload: made && (row.audioTracks ?? []).length > 0 ? `/videos/${row.id}/audio.m4a` : null,
   };
 }
