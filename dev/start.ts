@@ -19,7 +19,7 @@
 import { randomBytes } from "node:crypto";
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, rmSync } from "node:fs";
-import { mkdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { ConfigSchema } from "../worker/config.ts";
 
@@ -104,6 +104,20 @@ async function waitForHealth(url: string, timeoutMs: number): Promise<void> {
   throw new Error(`${url} did not answer within ${timeoutMs / 1000}s`);
 }
 
+/**
+ * The key private videos' playback tokens are signed with, kept with the
+ * state (mode 0600) so that tokens handed out survive a restart, as they
+ * would a deploy.
+ */
+async function keptPlaybackKey(): Promise<string> {
+  const file = `${stateDir}/playback-signing-key`;
+  if (existsSync(file)) return (await readFile(file, "utf8")).trim();
+  const key = randomBytes(32).toString("base64url");
+  await mkdir(stateDir, { recursive: true });
+  await writeFile(file, key, { mode: 0o600 });
+  return key;
+}
+
 // The pages are static assets: build them first so wrangler serves current ones.
 await runToEnd([
   `${root}node_modules/vite/bin/vite.js`,
@@ -117,7 +131,10 @@ await runToEnd([...wrangler, "d1", "migrations", "apply", "reelay", "--local", "
 // Created afresh with mode 0600 (a mode given to writeFile applies only to a new file).
 await mkdir(stateDir, { recursive: true });
 await rm(secretsFile, { force: true });
-await writeFile(secretsFile, `TRANSCODER_SECRET=${transcoderSecret}\n`, { mode: 0o600 });
+const playbackSigningKey = process.env.PLAYBACK_SIGNING_KEY ?? (await keptPlaybackKey());
+await writeFile(secretsFile, `TRANSCODER_SECRET=${transcoderSecret}\nPLAYBACK_SIGNING_KEY=${playbackSigningKey}\n`, {
+  mode: 0o600,
+});
 // With --env-file wrangler skips .dev.vars, so a person's own .dev.vars is passed first.
 const envFiles = [...(existsSync(`${root}.dev.vars`) ? [`${root}.dev.vars`] : []), secretsFile];
 // One local process stands in for the fleet of containers (one task each): two spans at once
@@ -159,7 +176,9 @@ start("wrangler dev", [
   // and the grace periods); the two above are the launcher's own.
   ...Object.keys(ConfigSchema.shape)
     .filter(
-      (name) => process.env[name] !== undefined && !["TRANSCODER_URL", "PUBLIC_URL", "TRANSCODER_SLOTS"].includes(name),
+      (name) =>
+        process.env[name] !== undefined &&
+        !["TRANSCODER_URL", "PUBLIC_URL", "TRANSCODER_SLOTS", "PLAYBACK_SIGNING_KEY"].includes(name),
     )
     .flatMap((name) => ["--var", `${name}:${process.env[name]}`]),
   "--log-level",

@@ -37,6 +37,7 @@ export default defineConfig(async () => {
                   // an unscripted hand-off finds the transcoder down (test/transcoder-stand-in.ts).
                   TRANSCODER_URL: inject("transcoderUrl"),
                   TRANSCODER_SECRET: "test-secret-0123456789abcdef",
+                  PLAYBACK_SIGNING_KEY: "test-playback-signing-key-0123456789abcdef",
                   PUBLIC_URL: "http://reelay.test",
                   JOB_HEARTBEAT_TIMEOUT_SECONDS: "30",
                   // Three span slots, one video holding one of them while another waits.

@@ -1,5 +1,6 @@
 /**
- * The ffmpeg runs: remux into HLS, encode renditions, grab the poster. Every
+ * The ffmpeg runs: remux into HLS, encode renditions (the top rung's run
+ * also writing its frames and storyboard sheets), grab the poster. Every
  * run is killable through an AbortSignal (a superseded or over-budget job
  * must stop burning CPU at once) and reports progress only when ffmpeg's
  * position in the source or its output bytes advance: a stuck run goes
@@ -10,6 +11,8 @@ import { join } from "node:path";
 import ffmpeg, { type FfmpegCommand } from "fluent-ffmpeg";
 import { abortError, ffmpegFailure, TranscodeError } from "./errors.ts";
 import { ffmpegPaths } from "./ffmpeg-path.ts";
+import type { SpriteLayout } from "../worker/contracts/job.ts";
+import { FRAMES_DIR } from "../worker/contracts/storyboard.ts";
 import { inputFor, type SourceInput } from "./input-formats.ts";
 import {
   type AudioPlan,
@@ -213,6 +216,18 @@ function hlsOutput(dir: string, playlist: PlaylistType, span?: SpanOutput): stri
 type SpanOutput = { startNumber: number; attempt: number };
 
 /**
+ * The top rung's frames, written by the run that encodes that rung: at each
+ * of `sizes` (ascending), numbered from `first`, `frames` frames of the
+ * run's output (null: to the end), the smallest tiled as `sprite` lays out.
+ */
+export type FramesOutput = {
+  sizes: Array<{ width: number; height: number }>;
+  sprite: SpriteLayout;
+  first: number;
+  frames: number | null;
+};
+
+/**
  * Filters that make the source's picture right for every rung, before it is
  * brought to the output frame rate and scaled: deinterlacing (bwdif, which
  * keeps detail where the picture is still) and tone-mapping HDR to SDR BT.709
@@ -294,7 +309,7 @@ export async function remuxToHls(job: Job, plan: Plan, options: RunOptions): Pro
  * audio tracks are encoded in the same run: that is step 1's quick rung,
  * published as it is written (`event` playlists); the ladder is published whole.
  */
-export function encodeRun(job: Job, rungs: Rung[], plan: Plan, audio = false): FfmpegRun {
+export function encodeRun(job: Job, rungs: Rung[], plan: Plan, audio = false, frames?: FramesOutput): FfmpegRun {
   const playlist: PlaylistType = audio ? "event" : "vod";
   const outputs = rungs.map((r, i) => {
     const dir = join(job.workDir, r.name);
@@ -304,20 +319,73 @@ export function encodeRun(job: Job, rungs: Rung[], plan: Plan, audio = false): F
   return {
     input,
     inputOptions: options,
-    filterGraph: ladderGraph(rungs, plan),
-    outputs: [...outputs, ...(audio ? audioOutputs(job, plan.audio, false, playlist) : [])],
+    filterGraph: ladderGraph(rungs, plan, frames),
+    outputs: [
+      ...outputs,
+      ...(audio ? audioOutputs(job, plan.audio, false, playlist) : []),
+      ...(frames ? framesOutputs(job, frames) : []),
+    ],
   };
 }
 
-/** One decode, fixed and brought to the output rate once, split and scaled into `[v<i>]` per rung. */
-function ladderGraph(rungs: Rung[], plan: Plan): string {
+/**
+ * One decode, fixed and brought to the output rate once, split and scaled
+ * into `[v<i>]` per rung; with `frames`, a further branch for them (`framesGraph`).
+ */
+function ladderGraph(rungs: Rung[], plan: Plan, frames?: FramesOutput): string {
   const labels = rungs.map((_, i) => `s${i}`);
-  const shared = [...pictureFilters(plan.picture), `fps=${plan.frameRateExpr}`, `split=${rungs.length}`];
+  if (frames) labels.push("sf");
+  const shared = [...pictureFilters(plan.picture), `fps=${plan.frameRateExpr}`, `split=${labels.length}`];
   return [
     `[0:v:0]${shared.join(",")}${labels.map((l) => `[${l}]`).join("")}`,
     ...rungs.map((r, i) => `[s${i}]scale=${r.width}:${r.height},setsar=1,format=yuv420p[v${i}]`),
+    ...(frames ? [framesGraph(frames, plan)] : []),
   ].join(";");
 }
+
+/**
+ * The top rung's frames, where its keyframes are: every `gopFrames`-th frame
+ * of the run from its first (a run starts on a keyframe), each scaled to
+ * every width into `[fw<i>]`, and the smallest also tiled into sprite sheets
+ * `[sheet]`. A span's branch ends with its frames (`trim`), so the last
+ * sheet is flushed as the span ends instead of waiting for frames past it.
+ */
+function framesGraph(frames: FramesOutput, plan: Plan): string {
+  const { sizes, sprite } = frames;
+  const trim = frames.frames === null ? [] : [`trim=end_frame=${frames.frames}`];
+  const head = [...trim, `framestep=${plan.gopFrames}`, `split=${sizes.length}`];
+  return [
+    `[sf]${head.join(",")}${sizes.map((_, i) => `[fs${i}]`).join("")}`,
+    ...sizes.map((size, i) => {
+      const scaled = `[fs${i}]scale=${size.width}:${size.height},setsar=1`;
+      return i === 0 ? `${scaled},split=2[fw0][tiles]` : `${scaled}[fw${i}]`;
+    }),
+    `[tiles]tile=${sprite.columns}x${sprite.rows}[sheet]`,
+  ].join(";");
+}
+
+/**
+ * Where the frames go: `frames/<width>_<i>.jpg` numbered from `first` (the
+ * video's frame index where the run starts), the sheets as
+ * `frames/sheet_<k>.jpg` from 0, renamed after the run by the frame each
+ * starts with (frames.ts). JPEG at `-q:v 5`: indistinguishable from the
+ * rung at a glance, and a few KiB a tile.
+ */
+function framesOutputs(job: Job, frames: FramesOutput): FfmpegRun["outputs"] {
+  const dir = join(job.workDir, FRAMES_DIR).replaceAll("%", "%%");
+  // One image per frame the branch sends, whatever the rungs' rate: no duplicates to fill a constant rate.
+  const image = ["-fps_mode", "passthrough", "-c:v", "mjpeg", "-q:v", String(FRAME_QUALITY), "-f", "image2"];
+  return [
+    ...frames.sizes.map((size, i) => ({
+      path: join(dir, `${size.width}_%05d.jpg`),
+      options: ["-map", `[fw${i}]`, ...image, "-start_number", String(frames.first)],
+    })),
+    { path: join(dir, "sheet_%03d.jpg"), options: ["-map", "[sheet]", ...image, "-start_number", "0"] },
+  ];
+}
+
+/** mjpeg's quantiser for frames and sheets (2 best, 31 worst). */
+const FRAME_QUALITY = 5;
 
 /**
  * Rung `r`'s video encoder options, reading `[v<i>]`. Keyframes every
@@ -362,7 +430,7 @@ export type SpanRange = { startSec: number; frames: number | null; startNumber: 
  * source), `frames` output frames of each rung, their timestamps offset to
  * where the span lies in the continuous encode.
  */
-export function spanRun(job: Job, rungs: Rung[], plan: Plan, span: SpanRange): FfmpegRun {
+export function spanRun(job: Job, rungs: Rung[], plan: Plan, span: SpanRange, frames?: FramesOutput): FfmpegRun {
   const offset = span.startSec + ENCODER_DELAY_FRAMES / plan.frameRate;
   const outputs = rungs.map((r, i) => {
     const dir = join(job.workDir, r.name);
@@ -379,19 +447,35 @@ export function spanRun(job: Job, rungs: Rung[], plan: Plan, span: SpanRange): F
   });
   const { input, options } = inputFor(job.source);
   const seek = span.startSec > 0 ? ["-ss", span.startSec.toFixed(6)] : [];
-  return { input, inputOptions: [...options, ...seek], filterGraph: ladderGraph(rungs, plan), outputs };
+  return {
+    input,
+    inputOptions: [...options, ...seek],
+    filterGraph: ladderGraph(rungs, plan, frames),
+    outputs: [...outputs, ...(frames ? framesOutputs(job, frames) : [])],
+  };
 }
 
-/** Encodes one span of `rungs`; `job.durationSec` is the span's, for progress. */
-export async function encodeSpan(job: Job, rungs: Rung[], plan: Plan, span: SpanRange, options: RunOptions) {
+/** Encodes one span of `rungs` (and, with `frames`, the top rung's frames); `job.durationSec` is the span's, for progress. */
+export async function encodeSpan(
+  job: Job,
+  rungs: Rung[],
+  plan: Plan,
+  span: SpanRange,
+  options: RunOptions & { frames?: FramesOutput },
+) {
   const what = `encoding ${rungs.map((r) => r.name).join(", ")} from ${Math.round(span.startSec)} s`;
-  await runFfmpeg(spanRun(job, rungs, plan, span), what, job, options);
+  await runFfmpeg(spanRun(job, rungs, plan, span, options.frames), what, job, options);
 }
 
-/** Encodes `rungs` (and, with `audio`, every audio track) in one run. */
-export async function encodeRungs(job: Job, rungs: Rung[], plan: Plan, options: RunOptions & { audio?: boolean }) {
+/** Encodes `rungs` (with `audio`, every audio track; with `frames`, the top rung's frames) in one run. */
+export async function encodeRungs(
+  job: Job,
+  rungs: Rung[],
+  plan: Plan,
+  options: RunOptions & { audio?: boolean; frames?: FramesOutput },
+) {
   const what = `encoding ${rungs.map((r) => r.name).join(", ")}`;
-  await runFfmpeg(encodeRun(job, rungs, plan, options.audio), what, job, options);
+  await runFfmpeg(encodeRun(job, rungs, plan, options.audio, options.frames), what, job, options);
 }
 
 /** A JPEG from `atSec` (10% in, where the opening black or title card is usually over), fixed like the rungs. */

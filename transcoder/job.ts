@@ -1,8 +1,9 @@
 /**
  * One task of a transcode job as the worker asked for it: the job's first
  * task (pipeline.ts) or one span of its ladder (span.ts), run on the source
- * where it is (the worker's URL, read by range), uploading what it writes as
- * it writes it, reporting by callback. The progress callbacks double as the
+ * where it is (the worker's URL, read by range), or the downloads of its
+ * complete ladder (package.ts), read from the job's own files; uploading
+ * what it writes as it writes it, reporting by callback. The progress callbacks double as the
  * heartbeat the worker uses to notice a dead transcoder, so they go out only
  * while the task really moves (bytes arrive or leave, ffmpeg advances): a
  * task stuck anywhere goes silent, and the worker's watchdog gives its work
@@ -15,9 +16,12 @@ import { DEFAULT_BUDGET, DEFAULT_LIMITS, DEFAULT_STALL_MS, type JobSettings } fr
 import { abortError, complaints, TranscodeError } from "./errors.ts";
 import { runPipeline } from "./pipeline.ts";
 import { probeSource } from "./probe.ts";
+import { packageDownloads } from "./package.ts";
 import { runSpan } from "./span.ts";
 import {
   checkSource,
+  fetchInto,
+  fetchText,
   HttpError,
   postJson,
   StalledError,
@@ -75,8 +79,12 @@ export async function runJob(
     onWorkDone?: () => void;
   },
 ): Promise<JobOutcome> {
-  const log: JobLog = (event, fields) =>
-    options.log(event, job.span ? { span: job.span.index, spanAttempt: job.span.attempt, ...fields } : fields);
+  const task = job.span
+    ? { span: job.span.index, spanAttempt: job.span.attempt }
+    : job.package
+      ? { package: job.package.attempt }
+      : {};
+  const log: JobLog = (event, fields) => options.log(event, { ...task, ...fields });
   const settings = options.settings ?? DEFAULT_SETTINGS;
   const controller = new AbortController();
   const { signal } = controller;
@@ -129,6 +137,31 @@ export async function runJob(
   try {
     beat();
     dir = await mkdtemp(join(options.tmpRoot, "reelay-job-"));
+    if (job.package) {
+      const base = job.uploadBaseUrl.replace(/\/+$/, "");
+      const url = (file: string) => `${base}/${file.split("/").map(encodeURIComponent).join("/")}`;
+      const packaged = await packageDownloads({
+        task: job.package,
+        ladder: {
+          text: (file) => watch(fetchText(url(file), file, transfer)),
+          into: (file, out, at) => watch(fetchInto(url(file), file, transfer, out, at)),
+        },
+        workDir: dir,
+        signal,
+        onProgress: (fraction) => {
+          moved = true;
+          progress = fraction * 0.99;
+        },
+      });
+      await watch(uploadFiles(destination, dir, packaged.files));
+      log("job.package_completed", { jobId: job.jobId, bytes: packaged.download.bytes });
+      // Nothing may follow the task's result: stop the heartbeat and let its last beat land first.
+      await stopHeartbeat();
+      options.onWorkDone?.();
+      const { download, audio } = packaged;
+      await callback({ type: "package_completed", jobId: job.jobId, download, audio });
+      return "completed";
+    }
     const source = { url: job.sourceUrl, token: job.token, stallMs: settings.stallMs };
     // Probed by range: a file that is not a video fails in seconds, not after reading gigabytes.
     const probed = await probeSource(source, signal, settings.limits).catch(async (error: unknown) => {

@@ -10,11 +10,13 @@
 import { existsSync } from "node:fs";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { Ladder, Metadata } from "../worker/contracts/job.ts";
+import type { Frames, Ladder, Metadata } from "../worker/contracts/job.ts";
+import { STORYBOARD_FILE, storyboardVtt } from "../worker/contracts/storyboard.ts";
 import { avc1FromProfile, avc1OfRung } from "./codec-strings.ts";
 import { DEFAULT_BUDGET, DEFAULT_LIMITS, type SourceLimits, type TimeBudget } from "./config.ts";
-import { encodeRungs, makePoster, type Job, type RunOptions, remuxToHls } from "./encode.ts";
+import { encodeRungs, type FramesOutput, makePoster, type Job, type RunOptions, remuxToHls } from "./encode.ts";
 import { TranscodeError, unusableSource } from "./errors.ts";
+import { collectFrames, framesDir, framesOutput } from "./frames.ts";
 import { GrowingPublisher, type Snapshots, type Upload } from "./growing-publisher.ts";
 import {
   type AudioMeta,
@@ -204,7 +206,10 @@ async function transcode(
     made.catch(() => {});
     return made;
   };
+  // The quick rung is the top one (a small source's): its encode writes the frames, for the whole video.
+  const framesOut = plan.quick === plan.rungs[0] ? framesOutput(plan, 0, null) : undefined;
   const first = await playableFirst(source, plan, job, {
+    frames: framesOut,
     signal,
     onProgress: progress.phase(WEIGHTS.first),
     log: options.log,
@@ -228,6 +233,9 @@ async function transcode(
   progress.phase(WEIGHTS.poster);
   await poster;
   const warnings = truncated ? [truncated] : [];
+  const frames = framesOut && first.video.name !== "source" ? await storyboard(workDir, plan, framesOut, plays) : null;
+  const withFrames = (m: PublishedMetadata): PublishedMetadata =>
+    frames ? { ...m, frames: frames.frames, files: [...frames.files, ...m.files] } : m;
   progress.emit(1);
   // The ladder is encoded in spans, each its own task (span.ts), once the
   // video's Durable Object has cut it: this task ends with what remains.
@@ -239,14 +247,32 @@ async function transcode(
       segmentFrames: segmentFrames(plan),
       durationSec: first.media.durationSec,
     };
-    const playable = metadata([firstRendition], audio, plays, warnings, ["poster.jpg", "master.m3u8"], ladder);
+    const playable = withFrames(
+      metadata([firstRendition], audio, plays, warnings, ["poster.jpg", "master.m3u8"], ladder),
+    );
     await publish("playable", playable);
     return playable;
   }
   // The first rendition was the only rung: the ladder is complete.
-  const final = metadata([firstRendition], audio, plays, warnings, ["poster.jpg", "master.m3u8"]);
+  const final = withFrames(metadata([firstRendition], audio, plays, warnings, ["poster.jpg", "master.m3u8"]));
   await publish("final", final);
   return final;
+}
+
+/**
+ * The frames step 1's encode wrote (the top rung's, of the whole video), and
+ * their storyboard, written here: no span will report any.
+ */
+async function storyboard(
+  workDir: string,
+  plan: Plan,
+  output: FramesOutput,
+  durationSec: number,
+): Promise<{ frames: Frames; files: string[] }> {
+  const { frames: run, files } = await collectFrames(workDir, plan, output);
+  const { first: _, ...frames } = run;
+  await writeFile(join(workDir, STORYBOARD_FILE), storyboardVtt(frames, [run], durationSec));
+  return { frames, files: [...files, STORYBOARD_FILE] };
 }
 
 /** Step 1's video rendition: its name, and how the master describes it. */
@@ -260,6 +286,8 @@ type FirstRendition = { video: FirstVideo; media: MeasuredMedia; sizes: Map<stri
 
 type FirstOptions = RunOptions & {
   signal: AbortSignal;
+  /** The top rung's frames, when step 1 encodes that rung. */
+  frames?: FramesOutput;
   log?: PipelineLog;
   upload: Upload;
   discard: boolean;
@@ -311,6 +339,7 @@ async function playableFirst(source: SourceInfo, plan: Plan, job: Job, options: 
   }
   const video: FirstVideo = { name: plan.quick.name, describe: rungVideo(plan.quick, plan) };
   await mkdir(join(job.workDir, video.name), { recursive: true });
+  if (options.frames) await framesDir(job.workDir);
   const sizes = await publishing(video, plan, job, options, (signal) =>
     encodeRungs(job, [plan.quick], plan, { ...options, signal, audio: true }),
   );

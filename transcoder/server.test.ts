@@ -307,7 +307,15 @@ describe("the transcoder service", () => {
     expect((await post({ ...(await standIn.job("s")), span, token })).status).toBe(202);
     await service.idle();
     const names = standIn.uploads("s").map((u) => u.path.slice("/upload/s/".length));
-    expect(names.sort()).toEqual(["240p/init.mp4", "240p/seg_00001.a1.m4s", "360p/init.mp4", "360p/seg_00001.a1.m4s"]);
+    // The top rung's frames too: one, of a 2 s clip, at every width, and its sheet.
+    const frames = ["frames/160_00000.jpg", "frames/320_00000.jpg", "frames/640_00000.jpg", "frames/sprite_00000.jpg"];
+    expect(names.sort()).toEqual([
+      "240p/init.mp4",
+      "240p/seg_00001.a1.m4s",
+      "360p/init.mp4",
+      "360p/seg_00001.a1.m4s",
+      ...frames,
+    ]);
     const last = standIn.callbacks("s").at(-1)!.body;
     if (last.type !== "span_completed") throw new Error(`ended with ${last.type}`);
     expect(last.span).toBe(0);

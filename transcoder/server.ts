@@ -1,7 +1,7 @@
 /**
  * The transcoder service the Reelay worker talks to (in a Cloudflare
- * Container, or locally). It accepts tasks up to a fixed concurrency (spans
- * and first tasks each that many) and refuses the rest with 503 rather than
+ * Container, or locally). It accepts tasks up to a fixed concurrency (ladder
+ * tasks, spans and packages, and first tasks each that many) and refuses the rest with 503 rather than
  * queueing them: the worker's queue already does that, and a container
  * should not hold work it cannot start.
  *
@@ -81,8 +81,16 @@ export async function readJobSpec(req: IncomingMessage, res: ServerResponse): Pr
   return parsed.data;
 }
 
-/** What one running task is known by: its job, and its span's try if it is one. */
-const taskKey = (job: JobSpec) => (job.span ? `${job.jobId}/${job.span.index}.${job.span.attempt}` : job.jobId);
+/** What one running task is known by: its job, and its span's or package's try if it is one. */
+const taskKey = (job: JobSpec) =>
+  job.span
+    ? `${job.jobId}/${job.span.index}.${job.span.attempt}`
+    : job.package
+      ? `${job.jobId}/package.${job.package.attempt}`
+      : job.jobId;
+
+/** A span or a package: work on the ladder, which no viewer waits for. First tasks' keys alone have no `/`. */
+const isLadderTask = (job: JobSpec) => !!(job.span || job.package);
 
 /** Whether `url` lies under `base`: same origin, and its path within the base's. No credentials in it. */
 export function isUnder(url: string, base: string): boolean {
@@ -105,7 +113,8 @@ export async function isWorkersJob(
 ): Promise<boolean> {
   const claims = await verifyJobToken(worker.secret, job.token);
   const sameSpan = claims?.span?.index === job.span?.index && claims?.span?.attempt === job.span?.attempt;
-  if (!claims || claims.jobId !== job.jobId || claims.videoId !== job.videoId || !sameSpan) {
+  const samePackage = claims?.package?.attempt === job.package?.attempt;
+  if (!claims || claims.jobId !== job.jobId || claims.videoId !== job.videoId || !sameSpan || !samePackage) {
     refuse(res, "invalid_token", "The job token is not valid for this job.");
     return false;
   }
@@ -159,14 +168,19 @@ export async function startServer(options: ServerOptions): Promise<TranscoderSer
     // A redelivered request for a task already running is accepted, not run twice.
     const key = taskKey(job);
     if (jobs.has(key)) return send(res, 202, { accepted: true, jobId: job.jobId });
-    // Spans and first tasks have slots of their own: what makes a video playable never waits for a ladder.
-    const kind = job.span ? "spans" : "first tasks";
-    const same = [...working].filter((k) => k.includes("/") === !!job.span).length;
+    // Ladder tasks and first tasks have slots of their own: what makes a video playable never waits for a
+    // ladder. A package is a ladder task: background work like a span's, and short (a copy, no encode).
+    const kind = isLadderTask(job) ? "ladder tasks" : "first tasks";
+    const same = [...working].filter((k) => k.includes("/") === isLadderTask(job)).length;
     if (same >= concurrency)
       return refuse(res, "transcoder_busy", `Already running ${same} of ${concurrency} ${kind}.`);
 
-    const span = job.span ? { span: job.span.index, spanAttempt: job.span.attempt } : {};
-    log("job.accepted", { jobId: job.jobId, videoId: job.videoId, attempt: job.attempt, ...span });
+    const task = job.span
+      ? { span: job.span.index, spanAttempt: job.span.attempt }
+      : job.package
+        ? { package: job.package.attempt }
+        : {};
+    log("job.accepted", { jobId: job.jobId, videoId: job.videoId, attempt: job.attempt, ...task });
     working.add(key);
     const onWorkDone = () => working.delete(key);
     const running = runJob(job, { tmpRoot, stop: stop.signal, log, settings, onWorkDone })

@@ -15,6 +15,7 @@ import { avc1FromInit, avc1OfRung } from "./codec-strings.ts";
 import { DEFAULT_BUDGET, type TimeBudget } from "./config.ts";
 import { encodeSpan, type Job } from "./encode.ts";
 import { TranscodeError } from "./errors.ts";
+import { collectFrames, framesDir, framesOutput } from "./frames.ts";
 import type { Upload } from "./growing-publisher.ts";
 import type { SourceInput } from "./input-formats.ts";
 import { budgetTimer } from "./pipeline.ts";
@@ -35,7 +36,11 @@ export type SpanOptions = {
   budget?: TimeBudget;
 };
 
-/** Encodes the span, uploads its segments (and span 0 each rung's init segment), and says what it wrote. */
+/**
+ * Encodes the span, uploads its segments (and span 0 each rung's init
+ * segment; the span with the top rung, that rung's frames of its range), and
+ * says what it wrote.
+ */
 export async function runSpan(options: SpanOptions): Promise<SpanRung[]> {
   const { span, probed, workDir } = options;
   const plan = planTranscode(probed);
@@ -48,12 +53,16 @@ export async function runSpan(options: SpanOptions): Promise<SpanRung[]> {
     span.frames === null ? Math.max(0, probed.durationSec - span.startSec) : span.frames / plan.frameRate;
   const job: Job = { source: options.source, workDir, durationSec };
   for (const r of rungs) await mkdir(join(workDir, r.name), { recursive: true });
+  // Whichever run encodes the top rung writes its frames, from where they already decode.
+  const top = rungs.includes(plan.rungs[0]!) ? framesOutput(plan, span.startSec, span.frames) : undefined;
+  if (top) await framesDir(workDir);
   const budget = budgetTimer(durationSec, options.budget ?? DEFAULT_BUDGET, options.signal);
   try {
     await encodeSpan(job, rungs, plan, span, {
       signal: budget.signal,
       onProgress: options.onProgress,
       background: true,
+      frames: top,
     });
   } catch (error) {
     throw budget.explain(error);
@@ -93,6 +102,9 @@ export async function runSpan(options: SpanOptions): Promise<SpanRung[]> {
       };
     }),
   );
-  await options.upload?.(written.flatMap((w) => w.files));
-  return written.map(({ files: _, ...rung }) => rung);
+  const frames = top ? await collectFrames(workDir, plan, top) : null;
+  await options.upload?.([...written.flatMap((w) => w.files), ...(frames?.files ?? [])]);
+  return written.map(({ files: _, ...rung }) =>
+    frames && rung.name === plan.rungs[0]!.name ? { ...rung, frames: frames.frames } : rung,
+  );
 }

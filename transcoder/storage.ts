@@ -1,7 +1,8 @@
 /**
- * Moving bytes to the Reelay worker: PUT the outputs up, POST callbacks
- * (ffmpeg reads the source itself, by range: input-formats.ts). Files are
- * streamed from disk, never held in memory. A `409 job_superseded` from the
+ * Moving bytes to and from the Reelay worker: PUT the outputs up, POST
+ * callbacks, and for a package task GET the job's own files (ffmpeg reads
+ * the source itself, by range: input-formats.ts). Files are streamed from
+ * and to disk, never held in memory. A `409 job_superseded` from the
  * worker means another attempt owns the video now, and a `401` that the
  * job's token is no longer good: neither is an error to retry but a reason to
  * stop. Any other refusal, 409s included, is a failure.
@@ -11,7 +12,7 @@
  * `stallMs` fails: a peer that never answers must not hold a slot for ever.
  */
 import { createReadStream } from "node:fs";
-import { stat } from "node:fs/promises";
+import { type FileHandle, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { type ErrorCode, errorCodeOf } from "../worker/contracts/errors.ts";
@@ -194,6 +195,7 @@ export async function checkSource(url: string, transfer: Transfer): Promise<void
 export function contentType(path: string): string {
   if (path.endsWith(".m3u8")) return "application/vnd.apple.mpegurl";
   if (path.endsWith(".m4s") || path.endsWith(".mp4")) return "video/mp4";
+  if (path.endsWith(".m4a")) return "audio/mp4";
   if (path.endsWith(".jpg")) return "image/jpeg";
   return "application/octet-stream";
 }
@@ -276,4 +278,53 @@ export async function postJson(url: string, transfer: Transfer, body: unknown, r
       signal: watch.signal,
     });
   await request(`POST callback`, send, transfer, retries);
+}
+
+/** A file of the job, as text (a playlist): small, read whole. */
+export async function fetchText(url: string, what: string, transfer: Transfer): Promise<string> {
+  const send = (watch: StallWatch) =>
+    fetch(url, { headers: bearer(transfer.token), redirect: "manual", signal: watch.signal });
+  const { response, watch } = await watchedRequest(`GET ${what}`, send, transfer, RETRIES);
+  try {
+    return await response.text();
+  } finally {
+    watch.stop();
+  }
+}
+
+/**
+ * A file of the job written into `out` from byte `at`, streamed; its size.
+ * A transfer cut off midway is asked for again (as a request that failed
+ * would be) and written again from `at`, so what a broken try left is
+ * overwritten, never appended to.
+ */
+export async function fetchInto(
+  url: string,
+  what: string,
+  transfer: Transfer,
+  out: FileHandle,
+  at: number,
+): Promise<number> {
+  const send = (watch: StallWatch) =>
+    fetch(url, { headers: bearer(transfer.token), redirect: "manual", signal: watch.signal });
+  for (let attempt = 0; ; attempt++) {
+    const { response, watch } = await watchedRequest(`GET ${what}`, send, transfer, RETRIES);
+    let written = 0;
+    try {
+      for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+        watch.touch();
+        transfer.onActivity?.();
+        await out.write(chunk, 0, chunk.length, at + written);
+        written += chunk.length;
+      }
+      return written;
+    } catch (error) {
+      if (transfer.signal.aborted) throw abortError(transfer.signal);
+      if (watch.stalled()) throw watch.stalled();
+      if (attempt >= RETRIES) throw error;
+    } finally {
+      watch.stop();
+    }
+    await sleep(BACKOFF_MS * 2 ** attempt * (0.75 + Math.random() / 2), transfer.signal);
+  }
 }

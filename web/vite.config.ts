@@ -49,6 +49,7 @@ export default defineConfig({
         index: resolve(root, "index.html"),
         upload: resolve(root, "upload.html"),
         watch: resolve(root, "watch.html"),
+        embed: resolve(root, "embed.html"),
         // Served by the assets binding for unknown paths (not_found_handling = "404-page").
         404: resolve(root, "404.html"),
       },

@@ -47,6 +47,12 @@ export const ConfigSchema = z.object({
   // Events and webhooks (issue 13).
   EVENT_RETENTION_DAYS: intString(30, 3650).default(30),
   WEBHOOK_DISABLE_AFTER_SECONDS: intString(60, 365 * 24 * 3600).default(3 * 24 * 3600),
+  // Private videos and embeds (issue 15).
+  PLAYBACK_SIGNING_KEY: z.string().min(32).optional().catch(undefined),
+  EMBED_FRAME_ANCESTORS: z
+    .string()
+    .regex(/^[^;,\r\n]*$/, "a space-separated CSP source list")
+    .default("*"),
 });
 
 export type Config = {
@@ -98,6 +104,10 @@ export type Config = {
   eventRetentionMs: number;
   /** A subscription whose every delivery has failed for this long is disabled. */
   webhookDisableAfterMs: number;
+  /** Signs private videos' playback tokens (playback/playback-token.ts); unset: private videos cannot be played. */
+  playbackSigningKey: string | undefined;
+  /** Who may frame `/embed/:id`: a CSP `frame-ancestors` source list (`*` anyone). Other pages: nobody. */
+  embedFrameAncestors: string;
 };
 
 type ConfigEnv = Partial<Record<keyof z.input<typeof ConfigSchema>, unknown>>;
@@ -143,5 +153,7 @@ function parseConfig(env: ConfigEnv): Config {
     maxImportBytes: c.MAX_IMPORT_BYTES,
     eventRetentionMs: c.EVENT_RETENTION_DAYS * 24 * 3600 * 1000,
     webhookDisableAfterMs: c.WEBHOOK_DISABLE_AFTER_SECONDS * 1000,
+    playbackSigningKey: c.PLAYBACK_SIGNING_KEY,
+    embedFrameAncestors: c.EMBED_FRAME_ANCESTORS.trim() || "*",
   };
 }

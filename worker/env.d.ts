@@ -6,4 +6,6 @@ interface Env {
   ADMIN_TOKEN?: string;
   /** Older name of UPLOADER_TOKEN, still honoured for creating uploads (and nothing else). */
   API_TOKEN?: string;
+  /** Signs private videos' playback tokens; a backend holding it may mint its own (README, "Private videos"). */
+  PLAYBACK_SIGNING_KEY?: string;
 }

@@ -5,9 +5,10 @@
  * Object's own stitcher into the first task's work dir. For tests and the
  * benchmark's in-process runs.
  */
-import { copyFile, mkdir, rename, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, readdir, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { SpanRung } from "../../worker/contracts/job.ts";
+import { FRAMES_DIR, STORYBOARD_FILE, stitchFrames } from "../../worker/contracts/storyboard.ts";
 import { audioMetas, LADDER_INIT, ladderMaster, planSpans, stitchRung } from "../../worker/video-object/ladder.ts";
 import type { SourceInput } from "../input-formats.ts";
 import type { PublishedMetadata } from "../pipeline.ts";
@@ -68,7 +69,30 @@ export async function encodeLadderInSpans(run: LadderRun): Promise<PublishedMeta
     files.push(`${name}/index.m3u8`);
     stitched.push(rendition);
   }
+  // The top rung's frames, from whichever spans wrote them, and their storyboard as the Durable Object writes it.
+  const frameRuns = results.flatMap((r) => r.flatMap((x) => (x.frames ? [x.frames] : [])));
+  const stitchedFrames = stitchFrames(frameRuns, run.playable.durationSec);
+  if (stitchedFrames) {
+    await mkdir(join(run.workDir, FRAMES_DIR), { recursive: true });
+    for (const i of results.keys()) {
+      const dir = join(spanDir(i), FRAMES_DIR);
+      for (const name of await readdir(dir).catch(() => [])) {
+        await rename(join(dir, name), join(run.workDir, FRAMES_DIR, name));
+        files.push(`${FRAMES_DIR}/${name}`);
+      }
+    }
+    await writeFile(join(run.workDir, STORYBOARD_FILE), stitchedFrames.vtt);
+    files.push(STORYBOARD_FILE);
+  }
+  const frames = stitchedFrames?.frames ?? run.playable.frames;
   const { master, renditions } = ladderMaster(run.playable.renditions[0], stitched, audio);
   await writeFile(join(run.workDir, "master.m3u8"), master);
-  return { ...run.playable, renditions, files: [...files, "master.m3u8"], ladder: null, spans: spans.length };
+  return {
+    ...run.playable,
+    renditions,
+    ...(frames ? { frames } : {}),
+    files: [...files, "master.m3u8"],
+    ladder: null,
+    spans: spans.length,
+  };
 }

@@ -12,8 +12,18 @@ export type SearchParams = Pick<ListQuery, "q" | "tag" | "sort" | "cursor"> & { 
 
 const id = (videoId: string) => encodeURIComponent(videoId);
 
-export const getVideo = (videoId: string, signal?: AbortSignal) =>
-  request<Video>(`/api/videos/${id(videoId)}`, { signal });
+/**
+ * Who is asking for a video: a private one is described only to its owner
+ * (the upload token) or to a holder of a playback token, whose playback URLs
+ * then carry a token.
+ */
+export type Viewer = { token?: string | null; ownerToken?: string | null };
+
+export const getVideo = (videoId: string, signal?: AbortSignal, viewer: Viewer = {}) =>
+  request<Video>(`/api/videos/${id(videoId)}${viewer.token ? `?token=${encodeURIComponent(viewer.token)}` : ""}`, {
+    signal,
+    token: viewer.ownerToken ?? undefined,
+  });
 
 export function searchVideos(p: SearchParams, signal?: AbortSignal): Promise<VideoPage> {
   const qs = new URLSearchParams();

@@ -4,13 +4,15 @@
  * reporting each state. Used by the upload cards and the watch page.
  */
 import type { Video } from "../../worker/contracts/video.ts";
-import { getVideo } from "./api.ts";
+import { getVideo, type Viewer } from "./api.ts";
 import { ApiError, isAbort } from "./http.ts";
 
 export type PollHandlers = {
   onUpdate: (video: Video) => void;
   /** A lookup failed; polling goes on (transient) unless the video is gone (`not_found`). */
   onError?: (err: unknown) => void;
+  /** Who asks: a private video answers only its owner or a playback token's holder. */
+  viewer?: Viewer;
 };
 
 /** Settled: nothing more will change without someone acting. */
@@ -24,7 +26,7 @@ export function pollVideo(videoId: string, handlers: PollHandlers, intervalMs = 
   let timer: ReturnType<typeof setTimeout> | undefined;
   const tick = async () => {
     try {
-      const video = await getVideo(videoId, controller.signal);
+      const video = await getVideo(videoId, controller.signal, handlers.viewer);
       if (controller.signal.aborted) return;
       handlers.onUpdate(video);
       if (isSettled(video)) return;

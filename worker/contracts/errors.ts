@@ -88,9 +88,27 @@ export const ERRORS = {
   /** An import URL that is not https (or http, where the deployment allows it). */
   invalid_url: 400,
 
+  // Captions (issue 14).
+  /** A caption file that is neither valid WebVTT nor SRT; `line` names where it broke. */
+  invalid_captions: 400,
+
   // Events and webhooks (issue 13).
   /** A test sent to a disabled webhook. */
   webhook_disabled: 409,
+
+  // Media people expect (issue 14).
+  /** The owner does not allow downloads of this video (`PATCH … { downloadable: true }` does). */
+  downloads_disabled: 403,
+  /** The downloads could not be made (`reason`); the video still plays. `PATCH … { downloadable: true }` tries again. */
+  downloads_failed: 409,
+
+  // Share and protect (issue 15).
+  /** A private video's media, or its description, asked for without a playback token (`?token=`). */
+  playback_token_required: 401,
+  /** A playback token that does not open this video (`reason`: malformed, invalid, revoked, expired). */
+  playback_token_invalid: 403,
+  /** Private videos cannot be played: the deployment has no `PLAYBACK_SIGNING_KEY`. */
+  private_playback_unavailable: 403,
 
   // Between the Worker and the transcoder.
   /** The job is no longer the video's current job: the transcoder stops it and sends nothing more. */

@@ -20,6 +20,8 @@ export const VIDEO_EVENT_TYPES = [
   "video.failed",
   "video.updated",
   "video.deleted",
+  "video.downloads.ready",
+  "video.downloads.failed",
 ] as const;
 export type VideoEventType = (typeof VIDEO_EVENT_TYPES)[number];
 
@@ -40,7 +42,11 @@ export const EventSchema = z.object({
   videoId: z.string().nullable(),
   /** Of its video's events, the how-manyeth (from 1): consumers may order by it. */
   sequence: z.number().int().nonnegative(),
-  /** `video.rendition.ready`: the rung's name; `video.failed`: `reason`. */
+  /**
+   * `video.rendition.ready`: the rung's name; `video.failed` and
+   * `video.downloads.failed`: `reason`; `video.downloads.ready`: the bytes of
+   * `download` and `audio` (null without audio).
+   */
   data: z.record(z.string(), z.unknown()),
   video: VideoSchema.nullable(),
 });

@@ -10,8 +10,18 @@
  */
 import { base64url, fromBase64url } from "../crypto/encoding.ts";
 
-/** `span`: the token is one span task's, which may only write that span's segments and report on it. */
-export type JobClaims = { videoId: string; jobId: string; exp: number; span?: { index: number; attempt: number } };
+/**
+ * `span`: the token is one span task's, which may only write that span's
+ * segments and report on it. `package`: one package task's try, which may
+ * read the job's files and write only the downloads.
+ */
+export type JobClaims = {
+  videoId: string;
+  jobId: string;
+  exp: number;
+  span?: { index: number; attempt: number };
+  package?: { attempt: number };
+};
 
 const encoder = new TextEncoder();
 
@@ -46,5 +56,8 @@ export async function verifyJobToken(secret: string, token: string, now = Date.n
     return undefined;
   const span = claims.span;
   if (span !== undefined && !(Number.isInteger(span?.index) && Number.isInteger(span?.attempt))) return undefined;
+  const pkg = claims.package;
+  // A task is one kind: a token naming both would let a package's try pass a span's write rule.
+  if (pkg !== undefined && (span !== undefined || !Number.isInteger(pkg?.attempt))) return undefined;
   return claims.exp > now ? claims : undefined;
 }

@@ -28,10 +28,32 @@ export const SpanTaskSchema = z.object({
 });
 export type SpanTask = z.infer<typeof SpanTaskSchema>;
 
+/** What a package task writes beside the ladder it is made of: the MP4 download, and the audio alone. */
+export const DOWNLOAD_FILE = "download.mp4";
+export const AUDIO_DOWNLOAD_FILE = "audio.m4a";
+
+/**
+ * The downloads of a job's complete ladder: `rung`'s init segment and
+ * segments (as its stitched `index.m3u8` lists them) with those of the audio
+ * track `audio`, copied without re-encoding into one faststart MP4, and the
+ * audio alone into an M4A. Retried on its own: `attempt` counts its tries.
+ */
+export const PackageTaskSchema = z.object({
+  attempt: z.number().int().min(1),
+  rung: renditionName,
+  /** The default audio track's directory; null for a silent video (no M4A then). */
+  audio: z
+    .string()
+    .regex(/^audio_[0-9]{1,2}$/)
+    .nullable(),
+});
+export type PackageTask = z.infer<typeof PackageTaskSchema>;
+
 /**
  * `POST /jobs` on the transcoder: where to read, where to write, whom to
  * tell. Without `span` the job's first task: probe, publish something
- * playable, and say which ladder remains; with it, one span of that ladder.
+ * playable, and say which ladder remains; with it, one span of that ladder;
+ * with `package`, the downloads of the complete ladder.
  */
 export const JobSpecSchema = z.object({
   jobId: z.string().min(1).max(200),
@@ -42,6 +64,7 @@ export const JobSpecSchema = z.object({
   callbackUrl: httpUrl,
   token: z.string().min(1).max(4096),
   span: SpanTaskSchema.optional(),
+  package: PackageTaskSchema.optional(),
 });
 export type JobSpec = z.infer<typeof JobSpecSchema>;
 
@@ -99,15 +122,32 @@ export const SourceWarningSchema = z.object({
 export type SourceWarning = z.infer<typeof SourceWarningSchema>;
 
 /**
+ * How the storyboard's sprite sheets are laid out: tiles of the smallest
+ * frame width, `columns` by `rows` to a sheet, filled row by row. A sheet
+ * never spans two tasks' frames, so the last of each task's may be part empty.
+ */
+export const SpriteLayoutSchema = z.object({
+  tileWidth: z.number().int().positive(),
+  tileHeight: z.number().int().positive(),
+  columns: z.number().int().min(1).max(50),
+  rows: z.number().int().min(1).max(50),
+});
+export type SpriteLayout = z.infer<typeof SpriteLayoutSchema>;
+
+/**
  * Frames of the ladder's top rung, one every `intervalSec` (the GOP, where
  * keyframes already are) from 0: frame `i` shows the video at `i * intervalSec`.
- * Each is stored at every width of `widths` (never wider than the rung);
- * the storyboard tiles them into sprite sheets.
+ * Each is stored at every width of `widths` (ascending, never wider than the
+ * rung) as `frames/<width>_<i>.jpg` (worker/contracts/storyboard.ts); the
+ * storyboard tiles them into sprite sheets. Stored in D1 `videos.frames`.
  */
 export const FramesSchema = z.object({
   intervalSec: z.number().positive(),
   count: z.number().int().min(1),
   widths: z.array(z.number().int().positive()).min(1).max(8),
+  sprite: SpriteLayoutSchema,
+  /** Every frame and sprite sheet together: what they cost beside the ladder. */
+  bytes: z.number().int().nonnegative(),
 });
 export type Frames = z.infer<typeof FramesSchema>;
 
@@ -123,6 +163,8 @@ export const MetadataSchema = z.object({
   renditions: z.array(RenditionSchema).min(1).max(10),
   audioTracks: z.array(AudioTrackSchema).max(16).default([]),
   warnings: z.array(SourceWarningSchema).max(10).default([]),
+  /** The top rung's frames, once written: by the first task when it encoded that rung, else stitched from the spans'. */
+  frames: FramesSchema.optional(),
 });
 export type Metadata = z.infer<typeof MetadataSchema>;
 
@@ -150,6 +192,13 @@ export const SegmentSchema = z.object({
 });
 export type Segment = z.infer<typeof SegmentSchema>;
 
+/**
+ * What one task wrote of the frames: `count` of them from frame `first`
+ * (`bytes` theirs and their sheets'), its sheets starting at `first`.
+ */
+export const SpanFramesSchema = FramesSchema.extend({ first: z.number().int().min(0) });
+export type SpanFrames = z.infer<typeof SpanFramesSchema>;
+
 /** What one span wrote for one rung: its segments, and the init segment every span of the rung must share. */
 export const SpanRungSchema = z.object({
   name: renditionName,
@@ -159,6 +208,8 @@ export const SpanRungSchema = z.object({
   codecs: z.string().max(50),
   init: z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/), bytes: z.number().int().positive() }),
   segments: z.array(SegmentSchema).min(1).max(10_000),
+  /** The top rung's alone: the frames of the span's own range, numbered from the video's start. */
+  frames: SpanFramesSchema.optional(),
 });
 export type SpanRung = z.infer<typeof SpanRungSchema>;
 
@@ -170,7 +221,8 @@ export type SpanRung = z.infer<typeof SpanRungSchema>;
  * segments but no `EXT-X-ENDLIST`), and when not growing names the `ladder`
  * left to encode, which ends the first task; `completed` says the whole
  * ladder is out (a source whose one rung was the first); `span_completed`
- * that a span's segments are uploaded.
+ * that a span's segments are uploaded; `package_completed` that a package
+ * task's downloads are, with their sizes.
  */
 export const JobEventSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("progress"), jobId: z.string(), progress: z.number().min(0).max(1) }),
@@ -187,6 +239,13 @@ export const JobEventSchema = z.discriminatedUnion("type", [
     jobId: z.string(),
     span: z.number().int().min(0),
     rungs: z.array(SpanRungSchema).min(1).max(10),
+  }),
+  z.object({
+    type: z.literal("package_completed"),
+    jobId: z.string(),
+    download: z.object({ bytes: z.number().int().positive() }),
+    /** Null when the task had no audio track to write. */
+    audio: z.object({ bytes: z.number().int().positive() }).nullable(),
   }),
   z.object({ type: z.literal("failed"), jobId: z.string(), reason: z.string().max(2000), retryable: z.boolean() }),
 ]);

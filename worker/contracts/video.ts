@@ -99,10 +99,24 @@ export type Video = z.infer<typeof VideoSchema>;
 export const HighlightSchema = z.object({ title: z.string(), description: z.string() }).meta({ id: "Highlight" });
 export type Highlight = z.infer<typeof HighlightSchema>;
 
+/**
+ * A moment of a video whose captions match a search: `t` seconds in (the
+ * cue's start), `text` the cue as server-escaped HTML in which only `<mark>`
+ * is markup, as in `Highlight`.
+ */
+export const MomentSchema = z.object({ t: z.number().min(0), text: z.string() }).meta({ id: "Moment" });
+export type Moment = z.infer<typeof MomentSchema>;
+
 /** `GET /api/videos`: one page of a listing or search. */
 export const VideoPageSchema = z
   .object({
-    items: z.array(VideoSchema.extend({ highlight: HighlightSchema.optional() })),
+    items: z.array(
+      VideoSchema.extend({
+        highlight: HighlightSchema.optional(),
+        /** With `q`, when the video's captions match: its best cues (at most 3), in time order. */
+        moments: z.array(MomentSchema).max(3).optional(),
+      }),
+    ),
     nextCursor: z.string().nullable(),
   })
   .meta({ id: "VideoPage" });
@@ -115,7 +129,7 @@ export const ListQuerySchema = z.object({
     .string()
     .max(1000, "q must be at most 1000 characters")
     .optional()
-    .describe("Words matched against title, tags and description, each as a prefix."),
+    .describe("Words matched against title, tags, description and captions, each as a prefix."),
   tag: z.string().trim().min(1).max(40).optional().describe("Only videos with exactly this tag (any case)."),
   sort: z
     .enum(SORTS)

@@ -19,8 +19,11 @@ export const VIDEO_STATUSES = [
 ] as const;
 export type VideoStatus = (typeof VIDEO_STATUSES)[number];
 
-/** `unlisted` videos play by link but are never listed or found. */
-export const VISIBILITIES = ["public", "unlisted"] as const;
+/**
+ * `unlisted` videos play by link but are never listed or found; `private`
+ * ones are never listed or found either, and play only with a playback token.
+ */
+export const VISIBILITIES = ["public", "unlisted", "private"] as const;
 export type Visibility = (typeof VISIBILITIES)[number];
 
 /** Listing orders; `relevance` needs a query and falls back to `newest` without one. */

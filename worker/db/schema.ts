@@ -4,7 +4,7 @@
  * never have to ask thousands of Durable Objects.
  */
 import { sql } from "drizzle-orm";
-import { index, integer, real, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, real, sqliteTable, text } from "drizzle-orm/sqlite-core";
 import type { AudioTrack, Frames, Rendition, SourceWarning } from "../contracts/job.ts";
 import type { Downloads } from "../contracts/video.ts";
 import { VIDEO_STATUSES, VISIBILITIES } from "../contracts/vocabulary.ts";
@@ -49,6 +49,11 @@ export const videos = sqliteTable(
     downloadable: integer("downloadable", { mode: "boolean" }).notNull().default(false),
     /** The downloads made of the playback job's ladder, and where their making stands; null: none asked for. */
     downloads: text("downloads", { mode: "json" }).$type<Downloads>(),
+    /**
+     * The key generation a private video's playback tokens are signed at
+     * (playback/playback-token.ts): rotating it revokes every earlier token.
+     */
+    playbackKeyGeneration: integer("playback_key_generation").notNull().default(1),
     /**
      * Who created the upload: a keyed hash of the client's address (never the
      * address itself), to cap the bytes one client's unfinished uploads
@@ -129,4 +134,52 @@ export const webhookDeliveries = sqliteTable(
     attemptedAt: integer("attempted_at").notNull(),
   },
   (t) => [index("webhook_deliveries_webhook").on(t.webhookId, t.seq)],
+);
+
+/**
+ * A video's caption tracks, one per language: what the listing and the
+ * master playlist name. The WebVTT itself is in R2 (storage/keys.ts
+ * `captionKey`). Rows go with their video (a trigger, drizzle/0009_captions.sql).
+ */
+export const captions = sqliteTable(
+  "captions",
+  {
+    videoId: text("video_id")
+      .notNull()
+      .references(() => videos.id, { onDelete: "cascade" }),
+    /** A BCP 47 tag in its canonical case (`pt-BR`). */
+    lang: text("lang").notNull(),
+    label: text("label").notNull(),
+    cues: integer("cues").notNull(),
+    /** The stored WebVTT's size. */
+    bytes: integer("bytes").notNull(),
+    /** Epoch milliseconds. */
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.videoId, t.lang] })],
+);
+
+export type CaptionRow = typeof captions.$inferSelect;
+
+/**
+ * Every cue of every track, as plain text, for search: `caption_cues_fts`
+ * (FTS5, external content on this table) indexes those of public, ready
+ * videos. A track's cues are only ever inserted and deleted, never updated.
+ */
+export const captionCues = sqliteTable(
+  "caption_cues",
+  {
+    /** The rowid, which the full-text index names. */
+    id: integer("id").primaryKey(),
+    videoId: text("video_id")
+      .notNull()
+      .references(() => videos.id, { onDelete: "cascade" }),
+    lang: text("lang").notNull(),
+    /** Milliseconds into the video. */
+    startMs: integer("start_ms").notNull(),
+    endMs: integer("end_ms").notNull(),
+    text: text("text").notNull(),
+  },
+  (t) => [index("caption_cues_track").on(t.videoId, t.lang, t.startMs)],
 );

@@ -35,6 +35,21 @@ export async function getVideo(db: D1Database, id: string): Promise<VideoRow | u
   return database(db).select().from(videos).where(eq(videos.id, id)).get();
 }
 
+/**
+ * The video's next playback key generation: every playback token signed at an
+ * earlier one is revoked. One statement, so two rotations at once make two
+ * generations. False when there is no such video.
+ */
+export async function rotatePlaybackKey(db: D1Database, id: string, now = Date.now()): Promise<boolean> {
+  const rotated = await database(db)
+    .update(videos)
+    .set({ playbackKeyGeneration: sql`${videos.playbackKeyGeneration} + 1`, updatedAt: now })
+    .where(eq(videos.id, id))
+    .returning({ id: videos.id })
+    .get();
+  return rotated !== undefined;
+}
+
 /** Removes the row; triggers remove its search entry and tags. */
 export async function deleteVideoRow(db: D1Database, id: string): Promise<void> {
   await database(db).delete(videos).where(eq(videos.id, id));

@@ -106,6 +106,19 @@ export const owner = createMiddleware<{ Bindings: Env }, string, { out: { param:
   },
 );
 
+/**
+ * Whether the request's bearer token is the video's owner's or the
+ * administrator's: for answers that only say more to them (a private video's
+ * description), never refusing anyone.
+ */
+export async function isOwnerOrAdministrator(env: Env, videoId: string, header: string | undefined): Promise<boolean> {
+  const token = bearerToken(header);
+  if (token === undefined) return false;
+  const { adminToken } = readConfig(env);
+  if (adminToken !== undefined && (await safeEqual(token, adminToken))) return true;
+  return (await videoObject(env, videoId).authorizeOwner(token)).ok;
+}
+
 /** The administrator (`ADMIN_TOKEN`) alone; without ADMIN_TOKEN nobody passes, rather than everybody. */
 export const administrator = createMiddleware<{ Bindings: Env }>(async (c, next) => {
   const token = presentedToken(

@@ -31,6 +31,7 @@ const TAGS = [
   { name: "videos", description: "Search, listing, a video's description and status, and its owner's edits." },
   { name: "tags", description: "Tag suggestions." },
   { name: "playback", description: "What players fetch: HLS playlists, segments and posters." },
+  { name: "embeds", description: "oEmbed, so a pasted link becomes a player; the player alone is `/embed/:id`." },
   { name: "events", description: "Every state change of every video, oldest first." },
   { name: "webhooks", description: "Subscriptions to events, delivered as Standard Webhooks." },
   { name: "health", description: "Whether the worker is up." },

@@ -42,7 +42,13 @@ type Document = {
 const document = async () => json<Document>(await api("/api/openapi.json"));
 
 /** Routes that are not the public API: the transcoder's protocol, the document itself, and the pages. */
-const NOT_API = [/^\w+ \/internal\//, /^GET \/api\/openapi\.json$/, /^GET \/api\/docs$/, /^GET \/watch\/\{id\}$/];
+const NOT_API = [
+  /^\w+ \/internal\//,
+  /^GET \/api\/openapi\.json$/,
+  /^GET \/api\/docs$/,
+  /^GET \/watch\/\{id\}$/,
+  /^GET \/embed\/\{id\}$/,
+];
 
 /** `METHOD /path/{param}` of every route the app serves, middleware and catch-alls aside. */
 function servedRoutes(): Set<string> {

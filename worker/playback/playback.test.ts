@@ -47,7 +47,7 @@ const ROUTES: Route[] = [
     name: "master playlist",
     path: (v) => `/videos/${v.up.videoId}/master.m3u8`,
     contentType: "application/vnd.apple.mpegurl",
-    cacheControl: { growing: "public, max-age=2", final: "public, max-age=86400" },
+    cacheControl: { growing: "public, max-age=2", final: "public, max-age=300" },
     // Variant and audio-track URIs carry the job id, so everything below the master is immutable.
     body: (v, stage) =>
       text(
@@ -374,9 +374,14 @@ describe("who may keep and see playback", () => {
       });
       const body = JSON.parse(text);
       const video = name === "listed" ? body.items.find((i: { id: string }) => i.id === v.up.videoId) : body;
+      // Every URL root-relative; the ones this video has not (frames, downloads) null.
       expect(video.playback).toEqual({
         hls: `/videos/${v.up.videoId}/master.m3u8`,
         poster: `/videos/${v.up.videoId}/${v.job.jobId}/poster.jpg`,
+        thumbnail: null,
+        storyboard: null,
+        download: null,
+        audioDownload: null,
       });
     }
   });

@@ -15,9 +15,10 @@ import { validJson } from "../http/validate.ts";
 import { JobFileSchema, jobFileKey } from "../storage/keys.ts";
 import { contentTypeFor, serveObject } from "../storage/serve.ts";
 import { videoObject } from "../video-object/stub.ts";
-import { JobEventSchema } from "../contracts/job.ts";
+import { AUDIO_DOWNLOAD_FILE, DOWNLOAD_FILE, JobEventSchema } from "../contracts/job.ts";
 import type { JobClaims } from "../contracts/job-token.ts";
 import { readConfig } from "../config.ts";
+import { packageTaskName } from "./queue.ts";
 import { taskName, transcoderFor } from "./transcoder.ts";
 
 export const internal = new Hono<{ Bindings: Env; Variables: { claims: JobClaims } }>();
@@ -39,6 +40,7 @@ const SOURCE_SLICE_BYTES = 16 * 1024 * 1024;
 
 internal.get("/jobs/:jobId/source", async (c) => {
   const { videoId, jobId, span } = c.var.claims;
+  if (c.var.claims.package) throw apiError("invalid_path", "A package task reads the ladder, not the source.");
   const source = unwrap(await videoObject(c.env, videoId).jobSource(jobId, span));
   return serveObject(c.req.raw, c.env.VIDEOS, source.r2Key, {
     cacheControl: "no-store",
@@ -46,21 +48,51 @@ internal.get("/jobs/:jobId/source", async (c) => {
   });
 });
 
+/**
+ * A span's frames (storyboard.ts `frameFile`, `spriteFile`) are named by the
+ * frame they show, not by try: every try of a span decodes the same frames
+ * of the same source through the same filters, so a superseded try's late
+ * write puts the same picture where it lands, whole (R2 writes are atomic,
+ * and a task uploads its frames only once ffmpeg has finished them).
+ */
+const SPAN_FRAME = /^frames\/(?:[0-9]{1,4}|sprite)_[0-9]{5,6}\.jpg$/;
+
 const spanMayWrite = (file: string, span: { index: number; attempt: number }) =>
   new RegExp(`^[a-z0-9_]{1,32}/seg_[0-9]{5}\\.a${span.attempt}\\.m4s$`).test(file) ||
-  (span.index === 0 && /^[a-z0-9_]{1,32}\/init\.mp4$/.test(file));
+  (span.index === 0 && /^[a-z0-9_]{1,32}\/init\.mp4$/.test(file)) ||
+  SPAN_FRAME.test(file);
+
+/** A package task writes the downloads, nothing else: never a segment or playlist that plays. */
+const packageMayWrite = (file: string) => file === DOWNLOAD_FILE || file === AUDIO_DOWNLOAD_FILE;
+
+/**
+ * The job's own files, for its package task alone: the complete ladder's
+ * playlists and segments it copies into the downloads. Other tasks write
+ * files; none needs to read another's.
+ */
+internal.get("/jobs/:jobId/files/*", async (c) => {
+  const { videoId, jobId, package: pkg } = c.var.claims;
+  if (!pkg) throw apiError("invalid_path", "Only a package task reads a job's files.");
+  const file = JobFileSchema.safeParse(c.req.path.slice(`/internal/jobs/${jobId}/files/`.length));
+  if (!file.success) throw apiError("invalid_path", "Not a job file path.");
+  if (!(await videoObject(c.env, videoId).packageIsCurrent(jobId, pkg.attempt)))
+    throw apiError("job_superseded", "This package task is no longer current; stop it.");
+  return serveObject(c.req.raw, c.env.VIDEOS, jobFileKey(videoId, jobId, file.data), { cacheControl: "no-store" });
+});
 
 internal.put("/jobs/:jobId/files/*", async (c) => {
-  const { videoId, jobId, span } = c.var.claims;
+  const { videoId, jobId, span, package: pkg } = c.var.claims;
   const file = JobFileSchema.safeParse(c.req.path.slice(`/internal/jobs/${jobId}/files/`.length));
   if (!file.success) throw apiError("invalid_path", "Not a job output path.");
-  // A span writes its own try's segments, and the first span the rungs' init segments: nothing else.
+  // A span writes its own try's segments, the first span the rungs' init segments, the top rung's span its frames: nothing else.
   if (span && !spanMayWrite(file.data, span)) throw apiError("invalid_path", "Not an output of this span.");
+  if (pkg && !packageMayWrite(file.data)) throw apiError("invalid_path", "Not an output of this package task.");
   const length = Number(c.req.header("content-length"));
   if (!Number.isSafeInteger(length) || length < 0) throw apiError("length_required", "Content-Length is required.");
   if (length > MAX_OUTPUT_BYTES) throw apiError("payload_too_large", "Output file too large.");
-  if (!(await videoObject(c.env, videoId).jobIsCurrent(jobId, span)))
-    throw apiError("job_superseded", "This job is no longer current; stop it.");
+  const video = videoObject(c.env, videoId);
+  const current = pkg ? await video.packageIsCurrent(jobId, pkg.attempt) : await video.jobIsCurrent(jobId, span);
+  if (!current) throw apiError("job_superseded", "This job is no longer current; stop it.");
   const body = (c.req.raw.body ?? new Blob([]).stream()).pipeThrough(new FixedLengthStream(length));
   await c.env.VIDEOS.put(jobFileKey(videoId, jobId, file.data), body, {
     httpMetadata: { contentType: contentTypeFor(file.data) },
@@ -69,14 +101,16 @@ internal.put("/jobs/:jobId/files/*", async (c) => {
 });
 
 internal.post("/jobs/:jobId/events", validJson(JobEventSchema), async (c) => {
-  const { videoId, jobId, span } = c.var.claims;
+  const { videoId, jobId, span, package: pkg } = c.var.claims;
   const event = c.req.valid("json");
   if (event.jobId !== jobId) throw apiError("job_mismatch", "The event names another job.");
-  const { status } = unwrap(await videoObject(c.env, videoId).jobEvent(event, span));
+  const video = videoObject(c.env, videoId);
+  const { status } = unwrap(await (pkg ? video.packageEvent(event, pkg.attempt) : video.jobEvent(event, span)));
   // Only once the video's object took the event, and outside it: a job it
   // no longer counts is not kept alive, and a renewal never fails a callback.
   if (event.type === "progress" || event.type === "playable") {
-    await transcoderFor(c.env, readConfig(c.env), taskName(jobId, span)).keepAlive();
+    const name = pkg ? packageTaskName(jobId, pkg.attempt) : taskName(jobId, span);
+    await transcoderFor(c.env, readConfig(c.env), name).keepAlive();
   }
   return c.json({ ok: true, status });
 });

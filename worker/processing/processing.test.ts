@@ -159,7 +159,7 @@ describe("processing", () => {
     expect((await event(job, { type: "completed", metadata })).status).toBe(200);
     expect(await video(up.videoId)).toMatchObject({ status: "ready" });
     expect((await video(up.videoId)).progress).toBeUndefined();
-    expect((await api(`/videos/${up.videoId}/master.m3u8`)).headers.get("cache-control")).toBe("public, max-age=86400");
+    expect((await api(`/videos/${up.videoId}/master.m3u8`)).headers.get("cache-control")).toBe("public, max-age=300");
     // Finished: the job can no longer write or report.
     await expectError(put(job, "extra.m4s", "x"), 409, "job_superseded");
     await expectError(event(job, { type: "failed", reason: "late", retryable: false }), 409, "job_superseded");

@@ -13,11 +13,13 @@
  * A message naming a span (sent by the span scheduler when the span's turn
  * comes) is acked once the video's object knows how its hand-off went: the
  * object retries spans itself, and the dead-letter consumer ignores them.
+ * A message naming a package task (the downloads of a complete ladder, sent
+ * by the video's object itself) is handled the same way.
  */
 import { readConfig, type Config } from "../config.ts";
-import type { JobSpec, SpanTask } from "../contracts/job.ts";
+import type { JobSpec, PackageTask, SpanTask } from "../contracts/job.ts";
 import { videoObject } from "../video-object/stub.ts";
-import { backoffSeconds, type SpanRef, TranscodeJobSchema } from "../video-object/transcode-queue.ts";
+import { backoffSeconds, type PackageRef, type SpanRef, TranscodeJobSchema } from "../video-object/transcode-queue.ts";
 import { signJobToken } from "../contracts/job-token.ts";
 import { taskName, transcoderFor, workerUrlFor } from "./transcoder.ts";
 
@@ -33,13 +35,14 @@ export async function consumeTranscodeJobs(batch: MessageBatch<unknown>, env: En
       msg.ack();
       continue;
     }
-    const { videoId, attempt, span } = parsed.data;
+    const { videoId, attempt, span, package: pkg } = parsed.data;
     const video = videoObject(env, videoId);
-    if (span) {
-      await handOffSpan(env, config, videoId, span).then(
+    if (span || pkg) {
+      const handOff = span ? handOffSpan(env, config, videoId, span) : handOffPackage(env, config, videoId, pkg!);
+      await handOff.then(
         () => msg.ack(),
         (err: unknown) => {
-          console.error(`hand-off of ${videoId} span ${span.index} failed`, err);
+          console.error(`hand-off of ${videoId} ${span ? `span ${span.index}` : "package task"} failed`, err);
           msg.retry({ delaySeconds: backoffSeconds(msg.attempts) });
         },
       );
@@ -78,7 +81,7 @@ async function handOffSpan(env: Env, config: Config, videoId: string, span: Span
   const video = videoObject(env, videoId);
   const start = await video.startSpan(span);
   if (!start.start) return;
-  const spec = await jobSpec(config, videoId, span.jobId, start.jobAttempt, start.task);
+  const spec = await jobSpec(config, videoId, span.jobId, start.jobAttempt, { span: start.task });
   const handOff = await transcoderFor(env, config, taskName(span.jobId, start.task)).submit(spec);
   const busy = handOff.status === 503;
   if (!handOff.accepted && !busy)
@@ -86,11 +89,33 @@ async function handOffSpan(env: Env, config: Config, videoId: string, span: Span
   await video.spanHandedOff(span, handOff.accepted ? "accepted" : busy ? "busy" : "refused");
 }
 
+/**
+ * What a package task's transcoder is known by: beside its job's, so it gets
+ * a container of its own. It runs in a transcoder's span slots (background
+ * work no viewer waits for) but is handed off here, not by the span
+ * scheduler: one short task per video, a copy and no encode, and a span
+ * that finds its slot taken is answered busy and offered again.
+ */
+export const packageTaskName = (jobId: string, attempt: number) => `${taskName(jobId)}-p${attempt}`;
+
+/** A package try to a transcoder; its retries are the video's object's, as a span's are. */
+async function handOffPackage(env: Env, config: Config, videoId: string, ref: PackageRef): Promise<void> {
+  const video = videoObject(env, videoId);
+  const start = await video.startPackage(ref);
+  if (!start.start) return;
+  const spec = await jobSpec(config, videoId, ref.jobId, start.jobAttempt, { package: start.task });
+  const handOff = await transcoderFor(env, config, packageTaskName(ref.jobId, ref.attempt)).submit(spec);
+  const busy = handOff.status === 503;
+  if (!handOff.accepted && !busy)
+    console.warn(`transcoder refused ${videoId}/${ref.jobId} package task: ${handOff.status} ${handOff.reason}`);
+  await video.packageHandedOff(ref, handOff.accepted ? "accepted" : busy ? "busy" : "refused");
+}
+
 export async function consumeDeadLetters(batch: MessageBatch<unknown>, env: Env): Promise<void> {
   for (const msg of batch.messages) {
     const parsed = TranscodeJobSchema.safeParse(msg.body);
-    // A span's message is only ever retried for an unreachable object: the span's own retries stand behind it.
-    if (parsed.success && !parsed.data.span) {
+    // A span's or package task's message is only ever retried for an unreachable object: its own retries stand behind it.
+    if (parsed.success && !parsed.data.span && !parsed.data.package) {
       await videoObject(env, parsed.data.videoId).failProcessing(
         "No transcoder could take the job after repeated tries; processing failed. The source is kept.",
       );
@@ -109,8 +134,9 @@ async function jobSpec(
   videoId: string,
   jobId: string,
   attempt: number,
-  span?: SpanTask,
+  task: { span?: SpanTask; package?: PackageTask } = {},
 ): Promise<JobSpec> {
+  const { span, package: pkg } = task;
   const workerUrl = workerUrlFor(config);
   if (!config.transcoderSecret || !workerUrl) {
     throw new Error(
@@ -124,6 +150,7 @@ async function jobSpec(
     jobId,
     exp: Date.now() + JOB_TOKEN_TTL_MS,
     ...(span ? { span: { index: span.index, attempt: span.attempt } } : {}),
+    ...(pkg ? { package: { attempt: pkg.attempt } } : {}),
   });
   const base = `${workerUrl.replace(/\/$/, "")}/internal/jobs/${jobId}`;
   return {
@@ -135,5 +162,6 @@ async function jobSpec(
     callbackUrl: `${base}/events`,
     token,
     ...(span ? { span } : {}),
+    ...(pkg ? { package: pkg } : {}),
   };
 }

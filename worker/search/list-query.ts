@@ -1,10 +1,13 @@
 /**
  * The SQL of listing and full-text search of public, ready videos. Every
  * query reads an index: the listing indexes on (visibility, status,
- * created_at|duration_sec, id), the FTS5 index for `q`, `video_tags`' primary
- * key for `tag` (tested with EXPLAIN QUERY PLAN). Ranking is bm25 with title
- * weighted above tags above description. Runtime-neutral: the search
- * benchmark runs the same SQL on node:sqlite.
+ * created_at|duration_sec, id), the FTS5 indexes for `q` (videos' title, tags
+ * and description; their captions' cues), `video_tags`' primary key for
+ * `tag` (tested with EXPLAIN QUERY PLAN). Ranking is bm25 with title weighted
+ * above tags above description; videos that match only in what they say
+ * (their captions) come after every video whose words match, ranked by their
+ * best cue. Runtime-neutral: the search benchmark runs the same SQL on
+ * node:sqlite.
  */
 import type { Sort } from "../contracts/vocabulary.ts";
 import { decodeCursor } from "./cursor.ts";
@@ -15,6 +18,14 @@ export type ListParams = { q?: string; tag?: string; sort?: Sort; limit: number;
 /** bm25 weights in column order (title, tags, description). */
 const BM25 = "bm25(videos_fts, 10.0, 5.0, 1.0)";
 
+/**
+ * The rank of a video found only in its captions, from its best cue's bm25.
+ * FTS5's bm25 is never positive (better is lower), so every words match
+ * ranks at or below 0, and this maps a cue's score into (0, 1], keeping its
+ * order: after all of them, best cue first.
+ */
+const SAID_RANK = "1.0 / (1.0 - said.best)";
+
 export type Order = { key: string; dir: "ASC" | "DESC" };
 const ORDERS: Record<Sort, Order> = {
   relevance: { key: "rank", dir: "ASC" },
@@ -23,33 +34,75 @@ const ORDERS: Record<Sort, Order> = {
   duration: { key: "duration_sec", dir: "ASC" },
 };
 
-/** The SQL for a page; exported so tests can EXPLAIN it. */
-export function listQuery(params: ListParams): { sql: string; binds: unknown[]; sort: Sort; order: Order } {
+/** How many moments a video found in its captions shows at most. */
+export const MAX_MOMENTS = 3;
+
+/**
+ * The SQL of the moments of a page's videos: each one's best `MAX_MOMENTS`
+ * cues matching `match` (by bm25, earlier first on a tie), in time order,
+ * with the matches between FTS5 markers. `match` is `ftsQuery`'s output.
+ */
+export function momentsQuery(match: string, videoIds: string[]): { sql: string; binds: unknown[] } {
+  const sql =
+    "WITH hits AS MATERIALIZED (SELECT c.video_id AS video_id, c.start_ms AS start_ms, " +
+    "bm25(caption_cues_fts) AS score, snippet(caption_cues_fts, 0, char(1), char(2), '…', 32) AS text " +
+    "FROM caption_cues_fts JOIN caption_cues c ON c.id = caption_cues_fts.rowid " +
+    `WHERE caption_cues_fts MATCH ? AND c.video_id IN (${videoIds.map(() => "?").join(", ")})), ` +
+    "ranked AS (SELECT *, row_number() OVER (PARTITION BY video_id ORDER BY score, start_ms) AS n FROM hits) " +
+    "SELECT video_id, start_ms, text FROM ranked WHERE n <= ? ORDER BY video_id, start_ms";
+  return { sql, binds: [match, ...videoIds, MAX_MOMENTS] };
+}
+
+/** The SQL for a page; exported so tests can EXPLAIN it. `match` is the FTS5 query, when `q` has one. */
+export function listQuery(params: ListParams): {
+  sql: string;
+  binds: unknown[];
+  sort: Sort;
+  order: Order;
+  match: string | undefined;
+} {
   const match = params.q !== undefined ? ftsQuery(params.q) : undefined;
   const sort: Sort = params.sort ?? (match ? "relevance" : "newest");
   const effective: Sort = sort === "relevance" && !match ? "newest" : sort;
   const order = ORDERS[effective];
   const binds: unknown[] = [];
   const where = ["v.visibility = 'public'", "v.status = 'ready'"];
-  let from = "videos v";
-  let columns = "v.*";
+  const filterBinds: unknown[] = [];
   if (params.q !== undefined && !match) {
     // Nothing searchable was typed (only punctuation): no video can match.
     where.push("0");
   }
-  if (match) {
-    from = "videos_fts JOIN videos v ON v.rowid = videos_fts.rowid";
-    columns =
-      `v.*, ${BM25} AS rank, highlight(videos_fts, 0, char(1), char(2)) AS hl_title, ` +
-      "snippet(videos_fts, 2, char(1), char(2), '…', 24) AS hl_description";
-    where.push("videos_fts MATCH ?");
-    binds.push(match);
-  }
   if (params.tag !== undefined) {
     where.push("EXISTS (SELECT 1 FROM video_tags t WHERE t.tag = ? AND t.video_id = v.id)");
-    binds.push(params.tag.toLowerCase());
+    filterBinds.push(params.tag.toLowerCase());
   }
-  const inner = `SELECT ${columns} FROM ${from} WHERE ${where.join(" AND ")}`;
+  const filters = where.join(" AND ");
+  let ctes: string;
+  if (match) {
+    const words =
+      `SELECT v.*, ${BM25} AS rank, highlight(videos_fts, 0, char(1), char(2)) AS hl_title, ` +
+      "snippet(videos_fts, 2, char(1), char(2), '…', 24) AS hl_description " +
+      `FROM videos_fts JOIN videos v ON v.rowid = videos_fts.rowid WHERE videos_fts MATCH ? AND ${filters}`;
+    // Every matching cue's score, over the cues of public, ready videos (the only ones indexed). FTS5
+    // computes bm25 only for a row of its own query, not inside an aggregate: the scores are kept first.
+    const cues =
+      "SELECT c.video_id AS video_id, bm25(caption_cues_fts) AS score FROM caption_cues_fts " +
+      "JOIN caption_cues c ON c.id = caption_cues_fts.rowid WHERE caption_cues_fts MATCH ?";
+    // The title stands as its own highlight, with nothing marked: the words are in what the video says.
+    // CROSS JOIN keeps the videos found as the outer loop, each read by its key; the planner would
+    // otherwise walk every listed video and look each up among them.
+    const said =
+      `SELECT v.*, ${SAID_RANK} AS rank, v.title AS hl_title, '' AS hl_description ` +
+      "FROM (SELECT video_id, min(score) AS best FROM cues GROUP BY video_id) said " +
+      `CROSS JOIN videos v ON v.id = said.video_id WHERE ${filters} AND v.id NOT IN (SELECT id FROM words)`;
+    ctes =
+      `words AS MATERIALIZED (${words}), cues AS MATERIALIZED (${cues}), ` +
+      `matches AS (SELECT * FROM words UNION ALL ${said})`;
+    binds.push(match, ...filterBinds, match, ...filterBinds);
+  } else {
+    ctes = `matches AS (SELECT v.* FROM videos v WHERE ${filters})`;
+    binds.push(...filterBinds);
+  }
   const keyCol = order.key;
   const outer: string[] = [];
   if (params.cursor) {
@@ -69,8 +122,8 @@ export function listQuery(params: ListParams): { sql: string; binds: unknown[]; 
     }
   }
   const sql =
-    `WITH matches AS (${inner}) SELECT * FROM matches${outer.length ? ` WHERE ${outer.join(" AND ")}` : ""} ` +
+    `WITH ${ctes} SELECT * FROM matches${outer.length ? ` WHERE ${outer.join(" AND ")}` : ""} ` +
     `ORDER BY ${keyCol} ${order.dir}, id ${order.dir} LIMIT ?`;
   binds.push(params.limit + 1);
-  return { sql, binds, sort, order };
+  return { sql, binds, sort, order, match };
 }

@@ -34,3 +34,15 @@ export const jobFileKey = (videoId: string, jobId: string, file: string) => `${j
 export function newJobId(attempt: number): string {
   return `j${attempt}${newVideoId().slice(0, 10)}`;
 }
+
+/**
+ * A caption track's WebVTT: `videos/<id>/captions/<lang>.vtt`. The language
+ * is user text, so it reaches a key only once validated as a BCP 47 tag
+ * (contracts/captions.ts), lower-cased: one key per language whatever case it
+ * came in; anything else is a bug, refused here.
+ */
+export function captionKey(videoId: string, lang: string): string {
+  const tag = lang.toLowerCase();
+  if (!/^[a-z]{2,3}(?:-[a-z0-9]{1,8})*$/.test(tag)) throw new Error("captionKey: not a validated language tag");
+  return `${videoPrefix(videoId)}captions/${tag}.vtt`;
+}

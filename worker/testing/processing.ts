@@ -110,6 +110,12 @@ export async function spanTry(job: Job, index: number, attempt: number): Promise
   return { ...job, token: await signJobToken(SECRET, claims) };
 }
 
+/** One try of a job's package task (its downloads), with the token the queue consumer would have signed for it. */
+export async function packageTry(job: Job, attempt: number): Promise<Job> {
+  const claims = { videoId: job.videoId, jobId: job.jobId, exp: Date.now() + 60_000, package: { attempt } };
+  return { ...job, token: await signJobToken(SECRET, claims) };
+}
+
 export const jobApi = (job: Job, path: string, init: RequestInit = {}) =>
   api(`/internal/jobs/${job.jobId}${path}`, {
     ...init,

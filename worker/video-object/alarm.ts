@@ -5,7 +5,7 @@
  * its final sweep, a direct upload's reservation for its lapse, an upload
  * (or an import) for its expiry, processing for its current
  * job's heartbeat or, with no job running, for a hand-off to be offered
- * again, a ladder encoding in spans for its spans' heartbeats and sends, a finished ladder for its first-playable copy to be deleted, and an aborted or expired upload, or a video whose processing
+ * again, a ladder encoding in spans for its spans' heartbeats and sends, a finished ladder for its first-playable copy to be deleted and its downloads' package task (whichever is due first), and an aborted or expired upload, or a video whose processing
  * failed, for its objects, row and state to be forgotten.
  *
  * Besides, events the object could not send yet (events.ts) wake it to try again.
@@ -25,7 +25,8 @@ export type AlarmTask =
   | "spans"
   | "offer-again"
   | "forget"
-  | "retire-first-copy";
+  | "retire-first-copy"
+  | "package";
 export type Wake = { task: AlarmTask; at: number };
 
 export type AlarmState = {
@@ -37,6 +38,8 @@ export type AlarmState = {
   /** Set while the active job's ladder is encoded in spans: when they next need looking at (spans.ts). */
   spansDueAt?: number;
   lastJob: Pick<Job, "state" | "retryAt"> | undefined;
+  /** The downloads' package task of a complete ladder: when it next needs looking at (downloads.ts). */
+  packageDueAt?: number | undefined;
   /** A merge is in progress: held in memory, as it ends with the instance. */
   merging: boolean;
   /** Events wait in the outbox (events.ts): when to flush them. */
@@ -86,10 +89,14 @@ function stateWake(state: AlarmState, now: number, waits: Waits): Wake | undefin
     if (state.spansDueAt !== undefined) return { task: "spans", at: state.spansDueAt };
     return { task: "watchdog", at: state.activeJob.heartbeatAt + heartbeatTimeoutMs + WATCHDOG_SLACK_MS };
   }
-  if (video.ladderComplete && video.firstCopyRetireAt !== null)
-    return { task: "retire-first-copy", at: video.firstCopyRetireAt };
+  if (video.ladderComplete) {
+    const due: Wake[] = [];
+    if (video.firstCopyRetireAt !== null) due.push({ task: "retire-first-copy", at: video.firstCopyRetireAt });
+    if (state.packageDueAt !== undefined) due.push({ task: "package", at: state.packageDueAt });
+    return due.sort((a, b) => a.at - b.at)[0];
+  }
   const last = state.lastJob;
-  if (video.ladderComplete || !last || last.retryAt === null) return undefined;
+  if (!last || last.retryAt === null) return undefined;
   if (last.state !== "deferred" && last.state !== "refused") return undefined;
   return { task: "offer-again", at: last.retryAt };
 }

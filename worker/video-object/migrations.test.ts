@@ -144,7 +144,7 @@ describe("an object created before its storage was versioned", () => {
       received: [1],
     });
     expect(await schemaOf(videoId)).toEqual({
-      versions: [1, 2, 3, 4, 5, 6, 7],
+      versions: [1, 2, 3, 4, 5, 6, 7, 8],
       tables: [
         "chunks",
         "contended",
@@ -154,6 +154,7 @@ describe("an object created before its storage was versioned", () => {
         "jobs",
         "leases",
         "outbox",
+        "package",
         "schema_migrations",
         "spans",
         "tombstone",

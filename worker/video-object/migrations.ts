@@ -192,6 +192,27 @@ CREATE TABLE event_state (
 );
 `;
 
+/**
+ * Version 8: the downloads' package task (issue 14), one row: the playback
+ * job whose complete ladder it copies into `download.mp4` and `audio.m4a`,
+ * which rung and audio track, and its try, state, heartbeat, next send and
+ * failures, as a span has them. A later playback job's task replaces it.
+ */
+const V8_PACKAGE = `
+CREATE TABLE package (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  job_id TEXT NOT NULL,
+  rung TEXT NOT NULL,
+  audio TEXT,
+  attempt INTEGER NOT NULL,
+  state TEXT NOT NULL,
+  heartbeat_at INTEGER NOT NULL,
+  retry_at INTEGER,
+  failures INTEGER NOT NULL DEFAULT 0,
+  error TEXT
+);
+`;
+
 /** Migration `i` brings the storage to version `i + 1`. */
 export const MIGRATIONS: readonly string[] = [
   V1_UNVERSIONED_SCHEMA,
@@ -201,6 +222,7 @@ export const MIGRATIONS: readonly string[] = [
   V5_SPANS,
   V6_ORIGINS,
   V7_EVENTS,
+  V8_PACKAGE,
 ];
 
 /**

@@ -48,9 +48,12 @@ export class Processing {
   private readonly env: Env;
   private readonly spans: Spans;
   private readonly events: Events;
+  /** Once a job's whole ladder is published: the downloads are made of it, if the owner allows them (downloads.ts). */
+  private readonly ladderCompleted: () => Promise<void>;
 
-  constructor(store: VideoStore, env: Env, events: Events) {
+  constructor(store: VideoStore, env: Env, events: Events, ladderCompleted: () => Promise<void> = async () => {}) {
     this.events = events;
+    this.ladderCompleted = ladderCompleted;
     this.store = store;
     this.env = env;
     this.spans = new Spans(store, env, {
@@ -209,7 +212,8 @@ export class Processing {
         await this.completed(job.jobId, event.metadata);
         break;
       case "span_completed":
-        return refuse("invalid_request", "Only a span's own task reports its result.");
+      case "package_completed":
+        return refuse("invalid_request", "Only a span's or package task's own token reports its result.");
       case "failed":
         this.store.updateJob(job.jobId, { state: "failed" });
         if (event.retryable && job.attempt < this.config.jobMaxAttempts) {
@@ -258,6 +262,10 @@ export class Processing {
     // The winner is published: sweep every other job's outputs.
     await deletePrefix(this.env.VIDEOS, jobsPrefix(video.videoId), (key) =>
       key.startsWith(jobPrefix(video.videoId, jobId)),
+    );
+    // The ladder is published whatever becomes of its downloads; the owner's next PATCH asks again.
+    await this.ladderCompleted().catch((err: unknown) =>
+      console.error(`downloads of ${video.videoId} not asked for`, err),
     );
   }
 
@@ -384,5 +392,7 @@ function columns(m: Metadata): VideoUpdate {
     renditions: m.renditions,
     audioTracks: m.audioTracks,
     warnings: m.warnings,
+    // With the playback job they belong to: a job without them (a first copy, an older transcoder) has none.
+    frames: m.frames ?? null,
   };
 }

@@ -19,6 +19,7 @@ import {
   spanTry,
   until,
 } from "../testing/processing.ts";
+import { frameFile, spriteFile } from "../contracts/storyboard.ts";
 import { jobPrefix } from "../storage/keys.ts";
 
 const video = async (id: string) => json(await api(`/api/videos/${id}`));
@@ -31,8 +32,19 @@ async function spanSpecs(videoId: string): Promise<Map<number, JobSpec>> {
   return new Map(specs.map((j) => [j.span!.index, j]));
 }
 
-/** Writes span `index`'s try as a transcoder would (its segments, span 0 the init segments) and reports it. */
-async function runSpan(job: Job, spec: JobSpec, init = INIT): Promise<Response> {
+/** The top rung's frames a span reports, with `FRAME_SPEC`'s layout: one every 2 s of its range. */
+const FRAME_SPEC = {
+  intervalSec: 2,
+  widths: [160, 640],
+  sprite: { tileWidth: 160, tileHeight: 90, columns: 5, rows: 6 },
+};
+
+/**
+ * Writes span `index`'s try as a transcoder would (its segments, span 0 the
+ * init segments; with `frames`, the top rung's first frame of its range and
+ * its sheet) and reports it.
+ */
+async function runSpan(job: Job, spec: JobSpec, init = INIT, frames = false): Promise<Response> {
   const span = spec.span!;
   const at = await spanTry(job, span.index, span.attempt);
   const count = span.frames === null ? 5 : span.frames / LADDER.segmentFrames;
@@ -56,9 +68,18 @@ async function runSpan(job: Job, spec: JobSpec, init = INIT): Promise<Response> 
       codecs: name === "720p" ? "avc1.64001f" : "avc1.4d401e",
       init: { sha256: digest, bytes: init[name].length },
       segments,
+      ...(frames && name === "720p" ? { frames: await spanFrames(at, span.startSec, count * 2) } : {}),
     });
   }
   return event(at, { type: "span_completed", span: span.index, rungs });
+}
+
+/** Puts a span's first frame (at 160) and its sheet; its report of `count` frames from `startSec`. */
+async function spanFrames(at: Job, startSec: number, count: number) {
+  const first = startSec / 2;
+  expect((await put(at, frameFile(160, first), bytes(100, first))).status).toBe(204);
+  expect((await put(at, spriteFile(first), bytes(400, first))).status).toBe(204);
+  return { ...FRAME_SPEC, first, count, bytes: 500 };
 }
 
 /** A video whose first task published a copy of the source and named LADDER; its spans queued. */
@@ -162,5 +183,36 @@ describe("the ladder in spans", () => {
       error: "Processing failed: the ladder's parts did not fit together.",
     });
     expect(await (await api(`/videos/${up.videoId}/master.m3u8`)).text()).toContain("source/index.m3u8");
+  });
+
+  it("stitches the frames the top rung's spans wrote into the storyboard, and the video's thumbnails follow", async () => {
+    const { up, job } = await ladderVideo();
+    await until("three spans are handed off", async () => (await spanSpecs(up.videoId)).size === 3);
+    const specs = await spanSpecs(up.videoId);
+    for (const i of [0, 1, 2]) expect((await runSpan(job, specs.get(i)!, INIT, true)).status).toBe(200);
+
+    const done = await video(up.videoId);
+    expect(done.playback.storyboard).toBe(`/videos/${up.videoId}/storyboard.vtt`);
+    const vtt = await (await api(done.playback.storyboard)).text();
+    // 60 s spans: 30 frames each, the last (five 4 s segments here) 10; each span's frames start a sheet.
+    const cues = vtt.trim().split("\n\n").slice(1);
+    expect(cues).toHaveLength(70);
+    const sheet = (n: number) => `/videos/${up.videoId}/${job.jobId}/frames/sprite_${String(n).padStart(5, "0")}.jpg`;
+    expect(cues[29]).toBe(`00:00:57.000 --> 00:00:59.000\n${sheet(0)}#xywh=640,450,160,90`);
+    expect(cues[30]).toBe(`00:00:59.000 --> 00:01:01.000\n${sheet(30)}#xywh=0,0,160,90`);
+    expect(cues[69]).toBe(`00:02:17.000 --> 00:02:50.000\n${sheet(60)}#xywh=640,90,160,90`);
+    for (const n of [0, 30, 60]) expect((await api(sheet(n))).status).toBe(200);
+    const frame = await api(`/videos/${up.videoId}/thumbnail.jpg?time=60.4&width=300`);
+    expect(new Uint8Array(await frame.arrayBuffer())).toEqual(bytes(100, 30));
+  });
+
+  it("lets a span's token write frames, and no other file outside its try's segments", async () => {
+    const { up, job } = await ladderVideo();
+    await until("span 1 is handed off", async () => (await spanSpecs(up.videoId)).has(1));
+    const at = await spanTry(job, 1, 1);
+    expect((await put(at, "frames/1280_00030.jpg", bytes(10))).status).toBe(204);
+    expect((await put(at, "frames/sprite_00030.jpg", bytes(10))).status).toBe(204);
+    await expectError(put(at, "storyboard.vtt", "WEBVTT\n"), 400, "invalid_path");
+    await expectError(put(at, "frames/poster.jpg", bytes(10)), 400, "invalid_path");
   });
 });

@@ -12,6 +12,7 @@
  */
 import { readConfig } from "../config.ts";
 import type { JobEvent, Ladder, Metadata, SpanRung, SpanTask } from "../contracts/job.ts";
+import { STORYBOARD_FILE, stitchFrames } from "../contracts/storyboard.ts";
 import { spanScheduler } from "../scheduler/span-scheduler.ts";
 import { jobFileKey, jobPrefix } from "../storage/keys.ts";
 import { deletePrefix } from "../storage/prefix.ts";
@@ -272,12 +273,37 @@ export class Spans {
         stitched.map((s) => s.rendition),
         audio,
       );
+      const frames = await this.writeStoryboard(jobId, results, metadata);
       await put("master.m3u8", master);
-      const final: Metadata = { ...metadata, renditions: renditions.map(({ playlist: _, ...r }) => r) };
+      const final: Metadata = {
+        ...metadata,
+        renditions: renditions.map(({ playlist: _, ...r }) => r),
+        ...(frames ? { frames } : {}),
+      };
       await this.host.complete(jobId, final);
     } finally {
       this.stitching = false;
     }
+  }
+
+  /**
+   * The storyboard of the top rung's frames, when the spans wrote them (the
+   * first task did otherwise, and its metadata says so): their frames as one
+   * `Frames`. Frames that do not fit together are left out, not the ladder:
+   * the video plays without seek-bar previews rather than not at all.
+   */
+  private async writeStoryboard(jobId: string, results: SpanRung[][], metadata: Metadata) {
+    const runs = results.flatMap((r) => r.flatMap((x) => (x.frames ? [x.frames] : [])));
+    if (runs.length === 0) return metadata.frames;
+    const stitched = stitchFrames(runs, metadata.durationSec);
+    if (!stitched) {
+      console.error(`the frames of ${this.videoId}/${jobId} do not fit together; the video has none`);
+      return undefined;
+    }
+    await this.env.VIDEOS.put(jobFileKey(this.videoId, jobId, STORYBOARD_FILE), stitched.vtt, {
+      httpMetadata: { contentType: "text/vtt; charset=utf-8" },
+    });
+    return stitched.frames;
   }
 
   /** The span's slot is free for the next in turn. */

@@ -21,6 +21,7 @@ import {
   jobs,
   leases,
   outbox,
+  packageTask,
   spans,
   tombstone,
   video,
@@ -37,6 +38,7 @@ export type Span = typeof spans.$inferSelect;
 export type NewSpan = typeof spans.$inferInsert;
 export type DirectUpload = Omit<typeof directUpload.$inferSelect, "id">;
 export type OutboxEvent = typeof outbox.$inferSelect;
+export type PackageTaskRow = Omit<typeof packageTask.$inferSelect, "id">;
 
 export class VideoStore {
   private readonly storage: DurableObjectStorage;
@@ -253,6 +255,28 @@ export class VideoStore {
       .run();
   }
 
+  // --- The downloads' package task.
+
+  packageTask(): PackageTaskRow | undefined {
+    const row = this.reader?.select().from(packageTask).get();
+    if (!row) return undefined;
+    const { id: _, ...task } = row;
+    return task;
+  }
+
+  /** Makes `task` the package task, replacing any other (a former playback job's, or a failed one's). */
+  putPackageTask(task: PackageTaskRow): void {
+    this.db
+      .insert(packageTask)
+      .values({ ...task, id: 1 })
+      .onConflictDoUpdate({ target: packageTask.id, set: task })
+      .run();
+  }
+
+  updatePackageTask(fields: Partial<Omit<PackageTaskRow, "jobId">>): void {
+    this.db.update(packageTask).set(fields).run();
+  }
+
   // --- Events.
 
   /**
@@ -313,7 +337,8 @@ export class VideoStore {
    * tombstone naming it, so the alarm can sweep R2 once more.
    */
   bury(videoId: string, now: number): void {
-    for (const table of [video, chunks, leases, contended, jobs, spans, directUpload]) this.db.delete(table).run();
+    for (const table of [video, chunks, leases, contended, jobs, spans, directUpload, packageTask])
+      this.db.delete(table).run();
     this.db
       .insert(tombstone)
       .values({ id: 1, videoId, deletedAt: now })

@@ -147,6 +147,30 @@ export const spans = sqliteTable(
   (t) => [primaryKey({ columns: [t.jobId, t.n] })],
 );
 
+/**
+ * A package task's states, as a span's (`queued`, `submitted`, `running`,
+ * `done`), and `failed` once out of tries: the downloads were not made, and
+ * the video plays on.
+ */
+export const PACKAGE_STATES = ["queued", "submitted", "running", "done", "failed"] as const;
+
+/** The downloads' package task of the playback job's ladder (downloads.ts): one row, replaced by a later job's. */
+export const packageTask = sqliteTable("package", {
+  id: integer("id").primaryKey(),
+  jobId: text("job_id").notNull(),
+  rung: text("rung").notNull(),
+  /** The audio track the MP4 carries and the M4A is; null for a silent video. */
+  audio: text("audio"),
+  /** Its current try: only that try's reads, writes and callbacks count. */
+  attempt: integer("attempt").notNull(),
+  state: text("state", { enum: PACKAGE_STATES }).notNull(),
+  heartbeatAt: integer("heartbeat_at").notNull(),
+  /** When its queue message goes out again (`queued`); null while none waits. */
+  retryAt: integer("retry_at"),
+  failures: integer("failures").notNull().default(0),
+  error: text("error"),
+});
+
 /** A deleted video, kept only until the final sweep of its R2 prefix. */
 export const tombstone = sqliteTable("tombstone", {
   id: integer("id").primaryKey(),

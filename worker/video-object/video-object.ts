@@ -16,10 +16,11 @@ import { readConfig } from "../config.ts";
 import type { JobEvent } from "../contracts/job.ts";
 import { type AlarmState, type AlarmTask, nextWake, type Wake } from "./alarm.ts";
 import { Deletion } from "./deletion.ts";
+import { Packaging } from "./downloads.ts";
 import { Events } from "./events.ts";
 import { type HandOffResult, type JobStart, Processing } from "./processing.ts";
 import type { SpanTry } from "./spans.ts";
-import type { SpanRef } from "./transcode-queue.ts";
+import type { PackageRef, SpanRef } from "./transcode-queue.ts";
 import { VideoStore } from "./store.ts";
 import {
   type NewDirectUpload,
@@ -36,6 +37,7 @@ export class VideoObject extends DurableObject<Env> {
   private processing!: Processing;
   private deletion!: Deletion;
   private events!: Events;
+  private packaging!: Packaging;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -46,7 +48,8 @@ export class VideoObject extends DurableObject<Env> {
   private open(): void {
     this.store = new VideoStore(this.ctx.storage);
     this.events = new Events(this.store, this.env);
-    this.processing = new Processing(this.store, this.env, this.events);
+    this.packaging = new Packaging(this.store, this.env, this.events);
+    this.processing = new Processing(this.store, this.env, this.events, () => this.packaging.consider());
     this.upload = new Upload(this.store, this.env, this.events, () => this.processing.begin());
     this.deletion = new Deletion(this.store, this.env, this.events);
   }
@@ -128,6 +131,16 @@ export class VideoObject extends DurableObject<Env> {
     return this.armed(this.events.emit({ videoId: video.videoId, type: "video.updated" }));
   }
 
+  /**
+   * The owner turned downloads on or off, after writing it to D1. On: they
+   * are made if the ladder is complete and they are not made or being made
+   * (a failed making starts again). Off: the routes stop serving them at
+   * once, from D1; what is made is kept, for turning them on again.
+   */
+  downloadsAllowed(allowed: boolean): Promise<void> {
+    return this.armed(allowed ? this.packaging.consider() : undefined);
+  }
+
   // --- Processing: called by the queue consumers and the transcoder's signed callbacks.
 
   startJob(attempt: number): Promise<JobStart> {
@@ -156,6 +169,22 @@ export class VideoObject extends DurableObject<Env> {
 
   jobEvent(event: JobEvent, span?: SpanTry) {
     return this.armed(this.processing.event(event, span));
+  }
+
+  startPackage(ref: PackageRef) {
+    return this.armed(this.packaging.start(ref));
+  }
+
+  packageHandedOff(ref: PackageRef, result: HandOffResult): Promise<void> {
+    return this.armed(this.packaging.handedOff(ref, result));
+  }
+
+  packageIsCurrent(jobId: string, attempt: number): boolean {
+    return this.packaging.isCurrent(jobId, attempt);
+  }
+
+  packageEvent(event: JobEvent, attempt: number) {
+    return this.armed(this.packaging.event(event, attempt));
   }
 
   /** The dead-letter queue's verdict: the job could not be handed off at all. */
@@ -209,6 +238,8 @@ export class VideoObject extends DurableObject<Env> {
         return this.processing.offerAgain();
       case "retire-first-copy":
         return this.processing.retireFirstCopy();
+      case "package":
+        return this.packaging.tend();
     }
   }
 
@@ -258,6 +289,7 @@ export class VideoObject extends DurableObject<Env> {
       activeJob: this.store.activeJob(),
       spansDueAt: this.processing.spansDueAt(),
       lastJob: this.store.lastJob(),
+      packageDueAt: this.packaging.dueAt(),
       merging: this.upload.isMerging,
       outboxDueAt: this.events.dueAt(),
     };

@@ -7,6 +7,7 @@
  */
 import type { Video } from "../contracts/video.ts";
 import type { VideoRow } from "../db/schema.ts";
+import { posterFile } from "../contracts/storyboard.ts";
 
 export function describeVideo(row: VideoRow): Video {
   const inProgress =
@@ -45,7 +46,7 @@ export function describeVideo(row: VideoRow): Video {
     posterTime: row.posterTime,
     playback: {
       hls: row.playbackJob ? `/videos/${row.id}/master.m3u8` : null,
-      poster: row.playbackJob ? `/videos/${row.id}/${row.playbackJob}/poster.jpg` : null,
+      poster: row.playbackJob ? `/videos/${row.id}/${row.playbackJob}/${posterFile(row)}` : null,
       thumbnail: row.playbackJob && row.frames ? `/videos/${row.id}/thumbnail.jpg` : null,
       storyboard: row.playbackJob && row.frames ? `/videos/${row.id}/storyboard.vtt` : null,
       ...downloads(row),

@@ -4,11 +4,14 @@
  * original file, byte for byte, and the operator's listing of what a video
  * stores.
  */
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { describeRoute } from "hono-openapi";
 import { getVideo, updateVideo } from "../db/videos.ts";
-import { administrator, owner, uploadToken } from "../http/auth.ts";
-import { unwrap } from "../http/errors.ts";
+import { administrator, isOwnerOrAdministrator, owner, uploadToken } from "../http/auth.ts";
+import type { VideoRow } from "../db/schema.ts";
+import { PlaybackTokenQuerySchema } from "../contracts/playback-token.ts";
+import { mediaAccess, mintPlaybackToken, withPlaybackToken } from "../playback/playback-access.ts";
+import { apiError, unwrap } from "../http/errors.ts";
 import { noSuchVideo, videoParam } from "../http/params.ts";
 import { validJson, validQuery } from "../http/validate.ts";
 import { listVideos } from "../search/list.ts";
@@ -41,7 +44,7 @@ const listDocs = describeRoute({
   operationId: "listVideos",
   summary: "Search and list videos",
   description:
-    "Ready, public videos (unlisted ones play by link but are never listed or found). With `q`, every word matches as a prefix against title, tags and description, ranked by relevance, and each item carries `highlight`. Pages follow `nextCursor`, which is null on the last page.",
+    "Ready, public videos (unlisted ones play by link but are never listed or found). With `q`, every word matches as a prefix against title, tags, description and captions, ranked by relevance (videos found only in their captions last), and each item carries `highlight`, and `moments` when its captions match. Pages follow `nextCursor`, which is null on the last page.",
   responses: {
     200: jsonResponse(VideoPageSchema, "One page of videos.", { "Cache-Control": header("`public, max-age=5`.") }),
     ...errorResponses("invalid_request", "invalid_cursor"),
@@ -52,9 +55,10 @@ videos.get("/", listDocs, validQuery(ListQuerySchema), async (c) => {
   const { items, nextCursor } = await listVideos(c.env.DB, c.req.valid("query"));
   return c.json(
     {
-      items: items.map(({ row, highlight }) => ({
+      items: items.map(({ row, highlight, moments }) => ({
         ...describeVideo(row),
         ...(highlight ? { highlight } : {}),
+        ...(moments ? { moments } : {}),
       })),
       nextCursor,
     },
@@ -67,7 +71,8 @@ const editDocs = describeRoute({
   tags: ["videos"],
   operationId: "updateVideo",
   summary: "Edit a video",
-  description: "The owner's edits, at least one field; search reflects them at once.",
+  description:
+    "The owner's edits, at least one field; search reflects them at once. `downloadable: true` has the downloads made once the ladder is complete (`playback.download` appears when they are ready, with `video.downloads.ready`); sent again after they failed, it tries again. `false` stops serving them at once.",
   security: credentials.owner,
   responses: {
     200: jsonResponse(VideoSchema, "The video as edited."),
@@ -77,10 +82,21 @@ const editDocs = describeRoute({
 
 videos.patch("/:id", editDocs, videoParam, owner, validJson(VideoPatchSchema), async (c) => {
   const { id } = c.req.valid("param");
-  const row = await updateVideo(c.env.DB, id, c.req.valid("json"));
+  const patch = c.req.valid("json");
+  if (typeof patch.posterTime === "number") {
+    // Past the end names no frame: refused, so the owner learns the length. Before it is known, frames clamp it.
+    const duration = (await getVideo(c.env.DB, id))?.durationSec;
+    if (typeof duration === "number" && patch.posterTime > duration) {
+      const message = `must be at most the video's duration, ${duration} s`;
+      throw apiError("invalid_request", `posterTime: ${message}`, { issues: [{ path: "posterTime", message }] });
+    }
+  }
+  const row = await updateVideo(c.env.DB, id, patch);
   if (!row) throw noSuchVideo();
   // The video's object tells the world (`video.updated`), in order with its other events.
   await videoObject(c.env, id).edited();
+  // Downloads allowed are made by the video's object (from D1's row, now written); refused ones stop at once.
+  if (patch.downloadable !== undefined) await videoObject(c.env, id).downloadsAllowed(patch.downloadable);
   return c.json(describeVideo(row));
 });
 
@@ -107,18 +123,36 @@ const videoDocs = describeRoute({
   operationId: "getVideo",
   summary: "A video",
   description:
-    "Its description, status and, once playable, its playback URLs (root-relative: resolve them against the API's URL). `progress` is present while processing, also while a ready video's ladder is still encoding.",
+    "Its description, status and, once playable, its playback URLs (root-relative: resolve them against the API's URL). `progress` is present while processing, also while a ready video's ladder is still encoding. A private video answers only its owner, the administrator, or a request with a playback token (`?token=`); its playback URLs then carry a token (a fresh one-hour one for the owner).",
   responses: {
     200: jsonResponse(VideoSchema, "The video.", { "Cache-Control": header("`no-store`.") }),
-    ...errorResponses("not_found"),
+    ...errorResponses("not_found", "playback_token_required", "playback_token_invalid", "private_playback_unavailable"),
   },
 });
 
-videos.get("/:id", videoDocs, videoParam, async (c) => {
+videos.get("/:id", videoDocs, videoParam, validQuery(PlaybackTokenQuerySchema), async (c) => {
   const row = await getVideo(c.env.DB, c.req.valid("param").id);
   if (!row) throw noSuchVideo();
-  return c.json(describeVideo(row), 200, { "Cache-Control": "no-store" });
+  return c.json(withPlaybackToken(describeVideo(row), await viewerToken(c, row)), 200, { "Cache-Control": "no-store" });
 });
+
+/**
+ * The playback token a private video's URLs carry for this viewer: the one
+ * they came with, once checked, or for the owner and the administrator a
+ * fresh one for an hour, so that their watch page plays. Public and
+ * unlisted videos' URLs carry none.
+ */
+async function viewerToken(c: Context<{ Bindings: Env }>, row: VideoRow): Promise<string | null> {
+  if (row.visibility !== "private") return null;
+  const presented = c.req.query("token");
+  if (presented === undefined && (await isOwnerOrAdministrator(c.env, row.id, c.req.header("authorization")))) {
+    return (await mintPlaybackToken(c.env, row, OWNER_TOKEN_SECONDS, "pd")).token;
+  }
+  return (await mediaAccess(c.env, row, presented)).token;
+}
+
+/** How long the owner's own watch page plays a private video before it asks again. */
+const OWNER_TOKEN_SECONDS = 3600;
 
 const sourceDocs = describeRoute({
   tags: ["videos"],

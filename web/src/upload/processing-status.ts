@@ -12,8 +12,10 @@ import { pollVideo } from "../video-poll.ts";
 import type { CardView } from "./card-view.ts";
 
 /** Polls until the video is settled; returns a function that stops. */
-export function followProcessing(view: CardView, videoId: string): () => void {
+export function followProcessing(view: CardView, videoId: string, uploadToken: string): () => void {
   return pollVideo(videoId, {
+    // The uploader owns the video: a private one answers them too.
+    viewer: { ownerToken: uploadToken },
     onUpdate: (v) => show(view, v),
     onError: (err) => view.status(`Could not check processing: ${errorMessage(err)}`, true),
   });

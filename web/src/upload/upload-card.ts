@@ -321,6 +321,6 @@ export class UploadCard {
 
   private startPolling(): void {
     this.stopPolling?.();
-    this.stopPolling = followProcessing(this.view, this.session!.videoId);
+    this.stopPolling = followProcessing(this.view, this.session!.videoId, this.session!.uploadToken);
   }
 }

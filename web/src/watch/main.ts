@@ -5,7 +5,7 @@
  */
 import "../styles/watch.css";
 import type { Video } from "../../../worker/contracts/video.ts";
-import { getVideo, showError } from "../api.ts";
+import { getVideo, showError, type Viewer } from "../api.ts";
 import { byId, h } from "../dom.ts";
 import { formatPercent } from "../format.ts";
 import { ApiError } from "../http.ts";
@@ -14,6 +14,7 @@ import { isSettled, pollVideo } from "../video-poll.ts";
 import { renderDetails } from "./details.ts";
 import { mountOwnerTools } from "./owner-tools.ts";
 import type { Player } from "./player.ts";
+import { mountShare } from "./share.ts";
 import { installShortcuts } from "./shortcuts.ts";
 
 // The player (with hls.js, most of this page's weight) downloads while the
@@ -128,7 +129,14 @@ async function mount(src: string, v: Video): Promise<void> {
   mounting = true;
   try {
     const { mountPlayer } = await playerModule;
-    player = mountPlayer(stage, { src, poster: v.playback.poster, title: v.title, audioTracks: v.audioTracks });
+    player = mountPlayer(stage, {
+      src,
+      poster: v.playback.poster,
+      title: v.title,
+      audioTracks: v.audioTracks,
+      storyboard: v.playback.storyboard,
+      startAt: startTimeFromUrl(),
+    });
     showWarnings(v);
     byId("shortcuts").hidden = false;
   } catch {
@@ -136,6 +144,12 @@ async function mount(src: string, v: Video): Promise<void> {
   } finally {
     mounting = false;
   }
+}
+
+/** `?t=<seconds>` (a search result's moment, a shared link): where playback starts; 0 without one. */
+function startTimeFromUrl(): number {
+  const t = Number(new URLSearchParams(location.search).get("t") ?? "");
+  return Number.isFinite(t) && t > 0 ? t : 0;
 }
 
 function gone(): void {
@@ -147,11 +161,24 @@ function gone(): void {
 async function start(): Promise<void> {
   const id = videoIdFromPath();
   if (!id) return gone();
+  const token = ownerToken(id);
+  // A private video answers its owner, or a link that carries a playback token (`?token=`).
+  const viewer: Viewer = { token: new URLSearchParams(location.search).get("token"), ownerToken: token };
   let video: Video;
   try {
-    video = await getVideo(id);
+    video = await getVideo(id, undefined, viewer);
   } catch (err) {
     if (err instanceof ApiError && err.code === "not_found") return gone();
+    if (err instanceof ApiError && (err.code === "playback_token_required" || err.code === "playback_token_invalid")) {
+      byId("details").hidden = true;
+      document.title = "Private video – Reelay";
+      return message(
+        err.code === "playback_token_required"
+          ? "This video is private. It plays only from a link that includes a playback token."
+          : `This link no longer plays the video: ${err.message}`,
+        { error: true, link: true },
+      );
+    }
     const retry = h("button", { type: "button" }, "Try again");
     retry.addEventListener("click", () => void start());
     showError(stage, err, "Could not load the video.").after(retry);
@@ -159,10 +186,16 @@ async function start(): Promise<void> {
   }
   renderDetails(video);
   show(video);
-  const token = ownerToken(id);
-  if (token) mountOwnerTools(video, token, renderDetails);
+  if (token) mountOwnerTools(video, token, renderDetails, () => player?.video.currentTime ?? 0);
+  mountShare(byId("share-slot"), {
+    video,
+    currentTime: () => player?.video.currentTime ?? 0,
+    token: viewer.token ?? null,
+    ownerToken: token,
+  });
   if (!isSettled(video)) {
     pollVideo(id, {
+      viewer,
       onUpdate: show,
       onError: (err) => {
         if (err instanceof ApiError && err.code === "not_found") gone();

@@ -11,14 +11,39 @@ import { parseTags } from "../format.ts";
 import { ApiError } from "../http.ts";
 import { forgetOwner } from "../owner-tokens.ts";
 
-export function mountOwnerTools(video: Video, token: string, onUpdated: (v: Video) => void): void {
+export function mountOwnerTools(
+  video: Video,
+  token: string,
+  onUpdated: (v: Video) => void,
+  /** Where the player is, in seconds: "Use as poster" takes the frame there. */
+  currentTime: () => number,
+): void {
   const tools = byId("owner-tools");
   const edit = h("button", { type: "button", "aria-expanded": "false", "aria-controls": "edit-slot" }, "Edit");
+  const poster = h(
+    "button",
+    { type: "button", title: "Make the frame at the player's time the poster" },
+    "Use as poster",
+  );
   const remove = h("button", { type: "button", class: "danger" }, "Delete");
-  tools.replaceChildren(edit, remove);
+  tools.replaceChildren(edit, poster, remove);
   tools.hidden = false;
 
   let current = video;
+
+  // The ladder's frames are every 2 s; the poster is the one nearest the player's time.
+  poster.addEventListener("click", async () => {
+    poster.disabled = true;
+    try {
+      current = await updateVideo(current.id, token, { posterTime: Math.round(currentTime() * 1000) / 1000 });
+      onUpdated(current);
+      alertIn(tools, "The poster is now the frame at this time.", "status");
+    } catch (err) {
+      alertIn(tools, `Could not set the poster: ${errorMessage(err)}`);
+    } finally {
+      poster.disabled = false;
+    }
+  });
   const slot = byId("edit-slot");
 
   const close = () => {
@@ -87,8 +112,11 @@ function editForm(v: Video, token: string, saved: (v: Video) => void, cancelled:
     { id: "edit-visibility" },
     h("option", { value: "public" }, "Public"),
     h("option", { value: "unlisted" }, "Unlisted"),
+    h("option", { value: "private" }, "Private"),
   );
   visibility.value = v.visibility;
+  const downloadable = h("input", { id: "edit-downloadable", type: "checkbox" });
+  downloadable.checked = v.downloadable;
   const error = h("p", { class: "error", role: "alert", hidden: true });
   const save = h("button", { type: "submit", class: "primary" }, "Save");
   const cancel = h("button", { type: "button" }, "Cancel");
@@ -103,6 +131,12 @@ function editForm(v: Video, token: string, saved: (v: Video) => void, cancelled:
       { class: "field-row" },
       field("edit-tags", "Tags", tags, "Separate tags with commas"),
       field("edit-visibility", "Visibility", visibility),
+    ),
+    h(
+      "div",
+      { class: "field checkbox-field" },
+      downloadable,
+      h("label", { for: "edit-downloadable" }, "Allow downloads (MP4 and audio), made once processing is done"),
     ),
     error,
     h("div", { class: "form-actions" }, save, cancel),
@@ -127,6 +161,7 @@ function editForm(v: Video, token: string, saved: (v: Video) => void, cancelled:
           description: description.value,
           tags: parseTags(tags.value),
           visibility: visibility.value as Visibility,
+          downloadable: downloadable.checked,
         }),
       );
     } catch (err) {
@@ -141,7 +176,7 @@ function editForm(v: Video, token: string, saved: (v: Video) => void, cancelled:
   return form;
 }
 
-function alertIn(parent: HTMLElement, text: string): void {
-  parent.querySelector(".error")?.remove();
-  parent.append(h("p", { class: "error", role: "alert" }, text));
+function alertIn(parent: HTMLElement, text: string, role: "alert" | "status" = "alert"): void {
+  parent.querySelector(".error, .notice")?.remove();
+  parent.append(h("p", { class: role === "alert" ? "error" : "notice", role }, text));
 }

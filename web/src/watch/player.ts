@@ -11,6 +11,8 @@ import Hls, { type ErrorData, type Level } from "hls.js";
 import type { PublicAudioTrack } from "../../../worker/contracts/video.ts";
 import { h } from "../dom.ts";
 import { hasAudioChoice, initialTrack, ourTrackFor, type PlayerTrack, playerTrackFor } from "./audio-menu.ts";
+import { mountSeekBar } from "./seek-bar.ts";
+import { captionsMenu, nativeCaptions } from "./captions-menu.ts";
 
 export type Player = {
   readonly container: HTMLElement;
@@ -34,9 +36,16 @@ export type PlayerOptions = {
   title: string;
   /** The video's audio tracks (`GET /api/videos/:id`): a menu when there are two or more. */
   audioTracks: readonly PublicAudioTrack[];
+  /** The storyboard (`playback.storyboard`): the seek bar's previews; none while null. */
+  storyboard?: string | null;
+  /** Seconds into the video to start at (the watch page's `?t=`). */
+  startAt?: number;
 };
 
-export function mountPlayer(stage: HTMLElement, { src, poster, title, audioTracks }: PlayerOptions): Player {
+export function mountPlayer(
+  stage: HTMLElement,
+  { src, poster, title, audioTracks, storyboard, startAt = 0 }: PlayerOptions,
+): Player {
   const video = h("video", { id: "video", controls: true, playsinline: true, preload: "auto", "aria-label": title });
   if (poster) video.poster = poster;
   const osd = h("div", { class: "osd", role: "status", "aria-live": "polite" });
@@ -44,9 +53,16 @@ export function mountPlayer(stage: HTMLElement, { src, poster, title, audioTrack
   const quality = h("select", { id: "quality" });
   const qualityField = h("div", { class: "quality", hidden: true }, h("label", { for: "quality" }, "Quality"), quality);
   const audio = audioMenu(audioTracks);
+  const captions = captionsMenu();
   const notice = h("p", { class: "player-notice", role: "status" });
   const errorBox = h("p", { class: "error", role: "alert", hidden: true });
-  stage.replaceChildren(container, h("div", { class: "player-bar" }, qualityField, audio.field, notice), errorBox);
+  stage.replaceChildren(
+    container,
+    h("div", { class: "player-bar" }, qualityField, audio.field, captions.field, notice),
+    errorBox,
+  );
+  const seekBar = mountSeekBar(video, storyboard ?? null);
+  container.after(seekBar.element);
 
   const exposed: Exposed = { video, hls: null, fatalErrors: [] };
   window.__reelay = exposed;
@@ -67,6 +83,10 @@ export function mountPlayer(stage: HTMLElement, { src, poster, title, audioTrack
     // hls.js starts on the master's DEFAULT track; after a reload, the one chosen stays chosen.
     instance.on(Hls.Events.AUDIO_TRACKS_UPDATED, () => audio.apply());
     instance.on(Hls.Events.AUDIO_TRACK_SWITCHED, (_event, data) => audio.follow(data.id));
+    // hls.js picks its own subtitle track (the DEFAULT one: none of ours) right after announcing
+    // them, in the same task: the remembered choice is applied after that.
+    instance.on(Hls.Events.SUBTITLE_TRACKS_UPDATED, () => queueMicrotask(() => captions.refresh()));
+    instance.on(Hls.Events.SUBTITLE_TRACK_SWITCH, (_event, data) => captions.follow(data.id));
     instance.on(Hls.Events.LEVEL_SWITCHED, () => labelAuto(quality, instance));
     instance.on(Hls.Events.ERROR, (_event, data: ErrorData) => {
       if (!data.fatal) return;
@@ -92,8 +112,17 @@ export function mountPlayer(stage: HTMLElement, { src, poster, title, audioTrack
         if (hls) hls.audioTrack = index;
       },
     };
-    // From the start, not the live edge: until step 1 is written in full its playlists are EVENT playlists.
-    attach(0);
+    captions.player = {
+      tracks: () => (hls?.subtitleTracks ?? []).map((t) => ({ name: t.name, lang: t.lang ?? "" })),
+      current: () => hls?.subtitleTrack ?? -1,
+      select: (index) => {
+        if (!hls) return;
+        hls.subtitleDisplay = true;
+        hls.subtitleTrack = index;
+      },
+    };
+    // From the start (or `?t=`), not the live edge: until step 1 is written in full its playlists are EVENT playlists.
+    attach(startAt > 0 ? startAt : 0);
     quality.addEventListener("change", () => {
       // nextLevel switches at the next segment without stalling playback; -1 is Auto.
       if (hls) hls.nextLevel = Number(quality.value);
@@ -101,6 +130,9 @@ export function mountPlayer(stage: HTMLElement, { src, poster, title, audioTrack
     qualityField.hidden = false;
   } else if (video.canPlayType("application/vnd.apple.mpegurl")) {
     video.src = src; // The browser picks the quality itself.
+    if (startAt > 0) video.addEventListener("loadedmetadata", () => (video.currentTime = startAt), { once: true });
+    captions.player = nativeCaptions(video.textTracks);
+    video.textTracks.addEventListener("addtrack", () => captions.refresh());
     const native = (video as WithAudioTracks).audioTracks;
     if (native) {
       audio.player = nativeAudio(native);
@@ -125,6 +157,7 @@ export function mountPlayer(stage: HTMLElement, { src, poster, title, audioTrack
       notice.textContent = "";
     },
     destroy() {
+      seekBar.destroy();
       hls?.destroy();
       hls = null;
     },

@@ -1,0 +1,1 @@
+ALTER TABLE `videos` ADD `playback_key_generation` integer DEFAULT 1 NOT NULL;
