@@ -11,9 +11,11 @@ import { parseArgs } from "node:util";
 import { ffmpegPaths } from "../transcoder/ffmpeg-path.ts";
 import { root } from "../test/stack.ts";
 import { table } from "./lib.ts";
+import { benchCaptionsSearch, captionsSearchRows } from "./captions-search.ts";
 import { benchFirstFrame, firstFrameRows } from "./first-frame.ts";
 import { benchLadder, ladderRows } from "./ladder.ts";
 import { benchLarge, type Codec, largeRows } from "./large.ts";
+import { benchPrivatePlayback, privatePlaybackRows } from "./private-playback.ts";
 import { benchSearch, searchRows } from "./search.ts";
 import { benchTranscode, transcodeRows } from "./transcode.ts";
 import { benchUpload, uploadRows } from "./upload.ts";
@@ -27,9 +29,11 @@ const SECTIONS = [
   "first-frame",
   "large",
   "ladder",
+  "captions-search",
+  "private-playback",
 ];
 /** Sections a plain `npm run bench` leaves out, for their cost: named, they run. */
-const ONLY_WHEN_NAMED = new Set(["large", "ladder"]);
+const ONLY_WHEN_NAMED = new Set(["large", "ladder", "captions-search", "private-playback"]);
 const argv = process.argv.slice(2);
 const { values, positionals } = parseArgs({
   args: argv,
@@ -56,6 +60,12 @@ const { values, positionals } = parseArgs({
     "ladder-span-seconds": { type: "string", default: "60" },
     // "no" skips the spans' ffmpeg commands run by hand after the stacks (as long again as the plain ladder).
     "ladder-by-hand": { type: "string", default: "yes" },
+    // The captions-search section: the catalogue, each video's caption track, and the runs of each query.
+    "captions-videos": { type: "string", default: "20000" },
+    "captions-cues": { type: "string", default: "100" },
+    "captions-runs": { type: "string", default: "200" },
+    // The private-playback section: requests of each file, public and private each.
+    "playback-requests": { type: "string", default: "300" },
     // A partial run can be kept beside the full one instead of replacing it.
     out: { type: "string", default: "bench/results.json" },
   },
@@ -179,6 +189,27 @@ if (wanted("ladder")) {
         byHand: values["ladder-by-hand"] !== "no",
       }),
     ladderRows,
+  );
+}
+
+if (wanted("captions-search")) {
+  await section(
+    "captions-search",
+    () =>
+      benchCaptionsSearch(
+        Number(values["captions-videos"]),
+        Number(values["captions-cues"]),
+        Number(values["captions-runs"]),
+      ),
+    captionsSearchRows,
+  );
+}
+
+if (wanted("private-playback")) {
+  await section(
+    "private-playback",
+    () => benchPrivatePlayback(Number(values["playback-requests"])),
+    privatePlaybackRows,
   );
 }
 

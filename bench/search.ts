@@ -26,7 +26,8 @@ export type SearchBench = {
   kinds: Record<string, { http: number[]; direct: number[] }>;
 };
 
-function baselineDb(path: string, count: number): DatabaseSync {
+/** An SQLite file with every drizzle migration applied in order and `count` seeded videos. */
+export function baselineDb(path: string, count: number): DatabaseSync {
   const db = new DatabaseSync(path);
   const dir = join(root, "drizzle");
   for (const file of readdirSync(dir)

@@ -72,13 +72,11 @@ export const GOP_SECONDS = 2;
 /** libx264's preset for every rendition, the quick one and the ladder alike. */
 export const LADDER_PRESET = "veryfast";
 /**
- * How many frames libx264 at LADDER_PRESET (3 B-frames, B-pyramid) holds
- * back: its first DTS lies this many frames before its first PTS. A run
- * starting at 0 has the muxer shift every timestamp this much later so no
- * DTS is negative; a span starting later is shifted as much by hand
- * (encode.ts `spanRun`), so the spans' timestamps are the continuous encode's.
+ * How many frames libx264 at LADDER_PRESET holds back (contracts/job.ts
+ * ENCODER_DELAY_FRAMES): a span starting later than 0 is shifted as much by
+ * hand (encode.ts `spanRun`), so the spans' timestamps are the continuous encode's.
  */
-export const ENCODER_DELAY_FRAMES = 2;
+export { ENCODER_DELAY_FRAMES } from "../worker/contracts/job.ts";
 const MAX_FPS = 60;
 /** The contract's cap; broadcast files with more tracks keep the first ones. */
 const MAX_AUDIO_TRACKS = 16;

@@ -1,7 +1,8 @@
 /**
  * `/api/videos/:id/captions`: a video's caption tracks. The owner stores a
  * track per language (WebVTT or SRT, stored as WebVTT) and removes it;
- * anyone who can watch the video lists them. Players reach the tracks
+ * anyone who can watch the video lists them (a private one's: its owner, or
+ * with a playback token). Players reach the tracks
  * through the master playlist (playback/playback-routes.ts).
  */
 import { Hono } from "hono";
@@ -30,6 +31,8 @@ import {
   TOKEN_ERRORS,
 } from "../openapi/docs.ts";
 import { deleteTrack, describeTrack, listTracks, putTrack } from "./caption-tracks.ts";
+import { PlaybackTokenQuerySchema } from "../contracts/playback-token.ts";
+import { viewerToken, withToken } from "../playback/playback-access.ts";
 import { languageName } from "./language-name.ts";
 import { CaptionSyntaxError, decodeCaptionBytes, formatOfType, readCaptions, writeWebVtt } from "./webvtt.ts";
 
@@ -53,15 +56,22 @@ const listDocs = describeRoute({
   description: "Every caption track of the video, by language, for anyone who can watch it.",
   responses: {
     200: jsonResponse(CaptionTracksSchema, "The tracks.", { "Cache-Control": header("`no-store`.") }),
-    ...errorResponses("not_found"),
+    ...errorResponses("not_found", "playback_token_required", "playback_token_invalid", "private_playback_unavailable"),
   },
 });
 
-captionApi.get("/:id/captions", listDocs, videoParam, async (c) => {
+captionApi.get("/:id/captions", listDocs, videoParam, validQuery(PlaybackTokenQuerySchema), async (c) => {
   const { id } = c.req.valid("param");
   const [row, tracks] = await Promise.all([getVideo(c.env.DB, id), listTracks(c.env.DB, id)]);
   if (!row) throw noSuchVideo();
-  return c.json({ tracks: tracks.map(describeTrack) }, 200, { "Cache-Control": "no-store" });
+  // A private video's tracks only for its owner or a playback token's holder; their URLs then carry a token.
+  const token = await viewerToken(c.env, row, c.req.valid("query").token, c.req.header("authorization"));
+  const described = tracks.map(describeTrack).map((t) => ({
+    ...t,
+    vtt: withToken(t.vtt, token),
+    playlist: withToken(t.playlist, token),
+  }));
+  return c.json({ tracks: described }, 200, { "Cache-Control": "no-store" });
 });
 
 const putDocs = describeRoute({

@@ -3,6 +3,7 @@
  * segment (the whole file) and the file with the `X-TIMESTAMP-MAP` header
  * that ties its cue times to the video's media timeline. Pure.
  */
+import { ENCODER_DELAY_FRAMES } from "../contracts/job.ts";
 
 /**
  * A VOD media playlist whose one segment is the whole WebVTT file, as long
@@ -24,14 +25,6 @@ export function subtitlePlaylist(durationSec: number, vttUri: string): string {
     "",
   ].join("\n");
 }
-
-/**
- * Frames libx264 holds back at the ladder's preset: the muxer shifts every
- * timestamp of the video this much later, so the source's first frame is at
- * this many frames into the media timeline (transcoder/plan.ts
- * ENCODER_DELAY_FRAMES, which this must follow).
- */
-const ENCODER_DELAY_FRAMES = 2;
 
 /**
  * The `MPEGTS` of `X-TIMESTAMP-MAP`: the media time, in 90 kHz ticks, where

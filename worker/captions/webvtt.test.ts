@@ -127,7 +127,7 @@ describe("SRT", () => {
       "1",
       "00:00:01,000 --> 00:00:04,000",
       "<i>Hello</i> there",
-      "1 < 2 & so on",
+      "1 < 2 & so on, I <3 you, <- this way, <i>>",
       "",
       "2",
       "00:00:05,500 --> 00:00:07,250 X1:10 X2:100 Y1:10 Y2:50",
@@ -141,7 +141,7 @@ describe("SRT", () => {
         "1",
         "00:00:01.000 --> 00:00:04.000",
         "<i>Hello</i> there",
-        "1 &lt; 2 & so on",
+        "1 &lt; 2 & so on, I &lt;3 you, &lt;- this way, <i>>",
         "",
         "2",
         "00:00:05.500 --> 00:00:07.250",
@@ -149,6 +149,11 @@ describe("SRT", () => {
         "",
       ].join("\n"),
     );
+  });
+
+  it("refuses a cue too long to be a caption, naming its line", () => {
+    const srt = `1\n00:00:01,000 --> 00:00:02,000\n${"word ".repeat(4000)}\n`;
+    expect(() => readCaptions(srt)).toThrow(/line 3: a cue's text is over 16384 characters/);
   });
 
   it("takes a BOM, CRLF, lines of spaces between blocks, blocks without a counter and long hours", () => {

@@ -140,6 +140,29 @@ function noArrowIn(run: Run, from: number, what: string): void {
       );
 }
 
+/**
+ * The most text one cue may hold. A caption is a line or two; a cue this long
+ * is a file that lost its blank lines, and each cue is one row of the search
+ * index, which D1 holds to 2 MB.
+ */
+export const MAX_CUE_CHARS = 16_384;
+
+function cueNotTooLong(run: { first: number; lines: string[] }, from: number): void {
+  const length = run.lines.slice(from).reduce((n, l) => n + l.length + 1, 0);
+  if (length > MAX_CUE_CHARS)
+    throw new CaptionSyntaxError(
+      run.first + from,
+      `a cue's text is over ${MAX_CUE_CHARS} characters: are blank lines missing between cues?`,
+    );
+}
+
+/**
+ * In SRT text, a `<` that opens none of the tags WebVTT shares with SRT
+ * (`<i>`, `<b>`, `<u>`, and `<font>`, which players skip): escaped, since in
+ * WebVTT `<3` or `<-` would start a tag and hide the rest of the line.
+ */
+const SRT_STRAY_LT = /<(?!\/?(?:i|b|u|font)(?:[\s>]|$))/gi;
+
 /** A WebVTT file (https://www.w3.org/TR/webvtt1/). */
 export function parseWebVtt(text: string): Captions {
   const lines = linesOf(text);
@@ -176,6 +199,7 @@ export function parseWebVtt(text: string): Captions {
       throw new CaptionSyntaxError(run.first, "expected a cue timing line like 00:00:01.000 --> 00:00:04.000");
     const { start, end, rest } = timing(run.lines[at]!, run.first + at, WEBVTT_TIME, "00:00:01.000");
     noArrowIn(run, at + 1, "cue text");
+    cueNotTooLong(run, at + 1);
     const cue = {
       id: at === 1 ? first : "",
       start,
@@ -210,6 +234,7 @@ export function parseSrt(text: string): Captions {
       throw new CaptionSyntaxError(line, "expected an SRT timing line like 00:00:01,000 --> 00:00:04,000");
     const { start, end } = timing(run.lines[at]!, line, SRT_TIME, "00:00:01,000");
     noArrowIn(run, at + 1, "cue text");
+    cueNotTooLong(run, at + 1);
     const cue = {
       id: counted ? run.lines[0]!.trim() : "",
       start,
@@ -217,7 +242,7 @@ export function parseSrt(text: string): Captions {
       settings: "",
       text: run.lines
         .slice(at + 1)
-        .map((l) => l.replace(/<(?!\/?[A-Za-z]|\d)/g, "&lt;"))
+        .map((l) => l.replace(SRT_STRAY_LT, "&lt;"))
         .join("\n"),
     };
     blocks.push({ kind: "cue", cue });

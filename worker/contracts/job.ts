@@ -184,6 +184,16 @@ export const LadderSchema = z.object({
 });
 export type Ladder = z.infer<typeof LadderSchema>;
 
+/**
+ * How many frames libx264 at the ladder's preset (`veryfast`: 3 B-frames,
+ * B-pyramid) holds back: its first DTS lies this many frames before its first
+ * PTS, so the muxer shifts every timestamp this much later and the source's
+ * first frame sits this far into the ladder's media timeline. The transcoder
+ * shifts spans by it (transcoder/encode.ts); captions' `X-TIMESTAMP-MAP`
+ * puts their zero there (captions/subtitle-playlist.ts).
+ */
+export const ENCODER_DELAY_FRAMES = 2;
+
 /** One media segment as a media playlist lists it. */
 export const SegmentSchema = z.object({
   uri: z.string().regex(/^[a-z0-9_][a-z0-9_.-]{0,63}$/),

@@ -3,9 +3,7 @@
  * private video, and what they get (playback/playback-token.ts has the format).
  */
 import { z } from "zod";
-
-/** A week: the longest a token lasts. */
-export const MAX_PLAYBACK_TOKEN_SECONDS = 7 * 24 * 3600;
+import { MAX_PLAYBACK_TOKEN_SECONDS } from "./vocabulary.ts";
 
 export const PlaybackTokenRequestSchema = z
   .object({

@@ -47,6 +47,9 @@ export const SOURCE_REASONS = {
   notAccepted: "The file is not a video we accept: upload a video file such as MP4, MOV, MKV, WebM, AVI or MPEG-TS.",
 } as const;
 
+/** The longest a playback token lasts: a week (contracts/playback-token.ts). */
+export const MAX_PLAYBACK_TOKEN_SECONDS = 7 * 24 * 3600;
+
 /** Longest title (and so longest default title), in characters. */
 export const MAX_TITLE_LENGTH = 200;
 

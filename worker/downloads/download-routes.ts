@@ -23,7 +23,7 @@ import { header, servedFile } from "../openapi/docs.ts";
 import { mediaAccess } from "../playback/playback-access.ts";
 import { jobFileKey } from "../storage/keys.ts";
 import { serveObject } from "../storage/serve.ts";
-import { attachmentNamed } from "./content-disposition.ts";
+import { attachmentNamed } from "../http/content-disposition.ts";
 
 export const downloads = new Hono<{ Bindings: Env }>();
 

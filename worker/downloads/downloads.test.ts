@@ -21,7 +21,7 @@ import {
   until,
 } from "../testing/processing.ts";
 import { inVideoObject, videoStub } from "../testing/video-object.ts";
-import { attachmentNamed } from "./content-disposition.ts";
+import { attachmentNamed } from "../http/content-disposition.ts";
 import { downloadChoice } from "../video-object/downloads.ts";
 
 const rung = (name: string, width: number, height: number) => ({

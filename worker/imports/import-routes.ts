@@ -14,6 +14,7 @@ import { uploader } from "../http/auth.ts";
 import { apiError, unwrap } from "../http/errors.ts";
 import { validJson } from "../http/validate.ts";
 import { credentials, errorResponses, header, JSON_BODY_ERRORS, jsonResponse, TOKEN_ERRORS } from "../openapi/docs.ts";
+import { assertVisibilityPlayable } from "../playback/playback-access.ts";
 import { newVideoId } from "../storage/keys.ts";
 import { creatingClient } from "../uploads/client.ts";
 import { videoObject } from "../video-object/stub.ts";
@@ -41,6 +42,7 @@ imports.post("/", importDocs, uploader, validJson(CreateImportSchema), creatingC
   const body = c.req.valid("json");
   const checked = checkImportUrl(body.url, readConfig(c.env).allowHttpImports);
   if (!checked.ok) throw apiError("invalid_url", checked.reason);
+  assertVisibilityPlayable(c.env, body.visibility);
   const videoId = newVideoId();
   const filename = importFilename(checked.url, null);
   const { uploadToken } = unwrap(

@@ -8,20 +8,20 @@
  */
 import { Hono } from "hono";
 import { describeRoute } from "hono-openapi";
-import { readConfig } from "../config.ts";
 import { type OEmbed, OEmbedQuerySchema, OEmbedSchema } from "../contracts/oembed.ts";
 import { VideoIdSchema } from "../contracts/video.ts";
 import type { VideoRow } from "../db/schema.ts";
 import { getVideo } from "../db/videos.ts";
 import { apiError } from "../http/errors.ts";
+import { siteOrigin } from "../http/site-origin.ts";
 import { validQuery } from "../http/validate.ts";
 import { errorResponses, jsonResponse } from "../openapi/docs.ts";
 import { describeVideo } from "../videos/describe.ts";
+import { embedIframe, embedSize } from "../contracts/embed.ts";
+import { escapeHtml } from "../contracts/html.ts";
+import { frameHeight, frameWidthFor, posterFile } from "../contracts/storyboard.ts";
 
 export const oembed = new Hono<{ Bindings: Env }>();
-
-/** The player's width when the consumer sets no limit: what most sites embed at. */
-const DEFAULT_WIDTH = 640;
 
 const oembedDocs = describeRoute({
   tags: ["embeds"],
@@ -50,12 +50,6 @@ oembed.get("/", oembedDocs, validQuery(OEmbedQuerySchema), async (c) => {
   return c.json(body, 200, caching);
 });
 
-/** Where this site is: the configured public URL, else the origin the request reached. */
-export function siteOrigin(env: Env, requestUrl: string): string {
-  const configured = readConfig(env).publicUrl;
-  return new URL(configured ?? requestUrl).origin;
-}
-
 /** The video id of a watch or embed URL on one of `origins`; undefined for anything else. */
 export function videoIdOf(url: string, origins: string[]): string | undefined {
   let parsed: URL;
@@ -70,28 +64,8 @@ export function videoIdOf(url: string, origins: string[]): string | undefined {
   return id?.success ? id.data : undefined;
 }
 
-/** The player fitted in the consumer's box, keeping the video's shape. */
-export function embedSize(
-  video: { width: number | null; height: number | null },
-  maxwidth?: number,
-  maxheight?: number,
-): { width: number; height: number } {
-  const aspect = video.width && video.height ? video.width / video.height : 16 / 9;
-  let width = Math.min(DEFAULT_WIDTH, maxwidth ?? DEFAULT_WIDTH);
-  let height = Math.round(width / aspect);
-  if (maxheight !== undefined && height > maxheight) {
-    height = maxheight;
-    width = Math.max(1, Math.round(height * aspect));
-  }
-  return { width, height };
-}
-
 function describeEmbed(row: VideoRow, base: string, maxwidth?: number, maxheight?: number): OEmbed {
   const { width, height } = embedSize(row, maxwidth, maxheight);
-  const top = (row.renditions ?? []).reduce<{ width: number; height: number } | null>(
-    (best, r) => (!best || r.width > best.width ? r : best),
-    null,
-  );
   const src = `${base}/embed/${row.id}`;
   const poster = describeVideo(row).playback.poster;
   return {
@@ -100,24 +74,27 @@ function describeEmbed(row: VideoRow, base: string, maxwidth?: number, maxheight
     provider_name: "Reelay",
     provider_url: `${base}/`,
     title: row.title,
-    html:
-      `<iframe src="${src}" width="${width}" height="${height}" title="${escapeHtml(row.title)}" ` +
-      'frameborder="0" allow="autoplay; fullscreen; picture-in-picture" allowfullscreen></iframe>',
+    html: embedIframe(src, { width, height }, row.title),
     width,
     height,
-    // The poster is taken at the top rung's size (transcoder/encode.ts makePoster).
-    ...(poster ? { thumbnail_url: `${base}${poster}` } : {}),
-    ...(poster && top ? { thumbnail_width: top.width, thumbnail_height: top.height } : {}),
+    ...(poster ? { thumbnail_url: `${base}${poster}`, ...posterSize(row) } : {}),
   };
 }
 
-function escapeHtml(text: string): string {
-  return text
-    .replace(/&/g, "&amp;")
-    .replace(/</g, "&lt;")
-    .replace(/>/g, "&gt;")
-    .replace(/"/g, "&quot;")
-    .replace(/'/g, "&#39;");
+/**
+ * The poster's size: a frame at its largest width when the owner picked one
+ * by time, else the first task's poster, taken at the top rung's size
+ * (transcoder/encode.ts makePoster). Unknown for videos without renditions.
+ */
+function posterSize(row: VideoRow): { thumbnail_width?: number; thumbnail_height?: number } {
+  if (row.frames && row.width && row.height && posterFile(row) !== "poster.jpg") {
+    const width = frameWidthFor(row.frames);
+    return { thumbnail_width: width, thumbnail_height: frameHeight(width, row.width, row.height) };
+  }
+  const top = (row.renditions ?? [])
+    .filter((r) => r.name !== "source")
+    .reduce<{ width: number; height: number } | null>((best, r) => (!best || r.width > best.width ? r : best), null);
+  return top ? { thumbnail_width: top.width, thumbnail_height: top.height } : {};
 }
 
 /** oEmbed's XML form: the same fields as elements of `<oembed>`. */

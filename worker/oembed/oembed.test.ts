@@ -3,15 +3,17 @@
 // private videos, other sites' links and anything else answer 404.
 import { describe, expect, it } from "vitest";
 import { api, auth, BASE, json } from "../testing/helpers.ts";
-import { processingVideo, publishPlayable } from "../testing/processing.ts";
-import { embedSize } from "./oembed-routes.ts";
+import { event, metadata, processingVideo, publishPlayable } from "../testing/processing.ts";
+import { embedSize } from "../contracts/embed.ts";
 
 const oembed = (url: string, query = "") => api(`/api/oembed?url=${encodeURIComponent(url)}${query}`);
 
-/** A public video playable at 1280×720 (testing/processing.ts `metadata`). */
+/** A public video processed into a 1280×720 ladder (testing/processing.ts `metadata`). */
 async function playable(fields: Record<string, unknown> = {}) {
   const { up, job } = await processingVideo({ title: `Harbour "at" <dawn>`, ...fields });
   await publishPlayable(job);
+  const ladder = { ...metadata, renditions: [{ ...metadata.renditions[0]!, name: "720p" }] };
+  expect((await event(job, { type: "completed", metadata: ladder })).status).toBe(200);
   return up;
 }
 

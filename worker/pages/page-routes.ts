@@ -12,7 +12,7 @@
 import { Hono } from "hono";
 import { readConfig } from "../config.ts";
 import { embedSecurityHeaders, PAGE_SECURITY_HEADERS } from "../http/security-headers.ts";
-import { siteOrigin } from "../oembed/oembed-routes.ts";
+import { siteOrigin } from "../http/site-origin.ts";
 
 export const pages = new Hono<{ Bindings: Env }>();
 

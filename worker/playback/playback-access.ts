@@ -15,6 +15,7 @@ import { readConfig } from "../config.ts";
 import type { Video } from "../contracts/video.ts";
 import type { Visibility } from "../contracts/vocabulary.ts";
 import type { VideoRow } from "../db/schema.ts";
+import { isOwnerOrAdministrator } from "../http/auth.ts";
 import { apiError } from "../http/errors.ts";
 import { type PlaybackGrant, type PlaybackRights, signPlaybackToken, verifyPlaybackToken } from "./playback-token.ts";
 
@@ -97,6 +98,14 @@ const REFUSALS = {
   expired: "The playback token has expired.",
 } as const;
 
+/**
+ * Refuses to make a video private where the deployment cannot sign playback
+ * tokens: nobody, the owner included, could play it.
+ */
+export function assertVisibilityPlayable(env: Env, visibility: Visibility | undefined): void {
+  if (visibility === "private") signingKey(env);
+}
+
 function signingKey(env: Env): string {
   const key = readConfig(env).playbackSigningKey;
   if (!key)
@@ -125,6 +134,30 @@ export async function mintPlaybackToken(
     token: await signPlaybackToken(signingKey(env), grant),
     expiresAt: new Date(grant.exp * 1000).toISOString(),
   };
+}
+
+/** How long the owner's own pages play a private video before they ask again. */
+const OWNER_TOKEN_SECONDS = 3600;
+
+/**
+ * The playback token a private video's URLs carry for this viewer: the one
+ * they came with, once checked (a refusal is thrown), or for the owner and
+ * the administrator (`Authorization`) a fresh one for an hour, so their pages
+ * play; none for them where the deployment cannot sign, so that they can
+ * still see and change the video. Public and unlisted videos' URLs carry none.
+ */
+export async function viewerToken(
+  env: Env,
+  row: Pick<VideoRow, "id" | "visibility" | "playbackKeyGeneration">,
+  presented: string | undefined,
+  authorization: string | undefined,
+): Promise<string | null> {
+  if (row.visibility !== "private") return null;
+  if (presented === undefined && (await isOwnerOrAdministrator(env, row.id, authorization))) {
+    if (!readConfig(env).playbackSigningKey) return null;
+    return (await mintPlaybackToken(env, row, OWNER_TOKEN_SECONDS, "pd")).token;
+  }
+  return (await mediaAccess(env, row, presented)).token;
 }
 
 /** `uri` with the token in its query (left as it is without one). */

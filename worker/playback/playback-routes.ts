@@ -18,6 +18,7 @@ import { Hono } from "hono";
 import { describeRoute } from "hono-openapi";
 import { z } from "zod";
 import { VideoIdSchema } from "../contracts/video.ts";
+import { AUDIO_DOWNLOAD_FILE, DOWNLOAD_FILE } from "../contracts/job.ts";
 import { getVideo } from "../db/videos.ts";
 import { apiError } from "../http/errors.ts";
 import { noSuchVideo, videoParam } from "../http/params.ts";
@@ -119,12 +120,17 @@ const captionParams = validParams(
   (issues) => (issues.some((i) => i.path[0] === "id") ? noSuchVideo() : noSuchFile()),
 );
 
-/** The video and its track in `lang`, or 404. */
-async function captionTrackOf(db: D1Database, id: string, lang: string) {
-  const [row, track] = await Promise.all([getVideo(db, id), getTrack(db, id, lang)]);
+/**
+ * The video, what the request may see of it, and its track in `lang`, or
+ * 404: the access first, so that a private video's languages are not told to
+ * whoever asks without a token.
+ */
+async function captionTrackOf(env: Env, id: string, lang: string, token: string | undefined) {
+  const [row, track] = await Promise.all([getVideo(env.DB, id), getTrack(env.DB, id, lang)]);
   if (!row) throw noSuchVideo();
+  const access = await mediaAccess(env, row, token);
   if (!track) throw apiError("not_found", `The video has no captions in ${lang}.`);
-  return { row, track };
+  return { row, track, access };
 }
 
 const captionFileParam = {
@@ -153,8 +159,7 @@ const captionDocs = describeRoute({
 
 playback.get("/:id/captions/:file", captionDocs, captionParams, tokenQuery, async (c) => {
   const { id, file } = c.req.valid("param");
-  const { row, track } = await captionTrackOf(c.env.DB, id, file.lang);
-  const access = await mediaAccess(c.env, row, c.req.valid("query").token);
+  const { row, track, access } = await captionTrackOf(c.env, id, file.lang, c.req.valid("query").token);
   const { caching } = access;
   if (file.kind === "m3u8") {
     // As long as the video (players reach this playlist from the master, which exists once the duration is known).
@@ -212,7 +217,8 @@ const fileDocs = describeRoute({
 playback.get("/:id/:job/:file{.+}", fileDocs, jobParams, tokenQuery, async (c) => {
   const { id, job } = c.req.valid("param");
   const file = JobFileSchema.safeParse(decodedPath(c.req.path.slice(`/videos/${id}/${job}/`.length)));
-  if (!file.success) throw noSuchFile();
+  // The downloads live beside the ladder but are served by their own routes, under their own rules.
+  if (!file.success || DOWNLOADS.has(file.data)) throw noSuchFile();
   const row = await getVideo(c.env.DB, id);
   if (!row) throw noSuchVideo();
   const access = await mediaAccess(c.env, row, c.req.valid("query").token);
@@ -232,6 +238,9 @@ playback.get("/:id/:job/:file{.+}", fileDocs, jobParams, tokenQuery, async (c) =
     etag: `"${object.etag}${tokenTag(access.token)}"`,
   });
 });
+
+/** The package task's files (downloads/download-routes.ts serves them, while the owner allows it). */
+const DOWNLOADS = new Set([DOWNLOAD_FILE, AUDIO_DOWNLOAD_FILE]);
 
 /** What a playlist's entity tag adds for the token its URLs carry: the token's signature differs by token. */
 const tokenTag = (token: string | null) => (token ? `-t${token.slice(-16)}` : "");

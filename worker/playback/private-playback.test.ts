@@ -170,6 +170,34 @@ describe("a private video", () => {
     expect((await api(withToken(`/videos/${other.up.videoId}/master.m3u8`, await mint(other.up)))).status).toBe(200);
   });
 
+  it("lists its caption tracks only with a token, their URLs carrying it", async () => {
+    const video = await privateVideo();
+    const list = `/api/videos/${video.up.videoId}/captions`;
+    const refused = await api(list);
+    expect(refused.status).toBe(401);
+    expect((await json(refused)).error.code).toBe("playback_token_required");
+    // Nor does a track that does not exist tell anything without a token.
+    expect((await api(`/videos/${video.up.videoId}/captions/fr.vtt`)).status).toBe(401);
+    const token = await mint(video.up);
+    const { tracks } = await json(await api(`${list}?token=${token}`));
+    expect(tracks.map((t: { vtt: string }) => t.vtt)).toEqual([
+      `/videos/${video.up.videoId}/captions/en.vtt?token=${token}`,
+    ]);
+    const owned = await json(await api(list, { headers: auth(video.up) }));
+    expect(owned.tracks[0].playlist).toMatch(/\/captions\/en\.m3u8\?token=\d+\.pd\.1\./);
+  });
+
+  it("serves its downloads by their own routes only, never as job files", async () => {
+    const video = await privateVideo();
+    const token = await mint(video.up, { downloadable: true });
+    for (const file of ["download.mp4", "audio.m4a"]) {
+      const res = await api(`/videos/${video.up.videoId}/${video.jobId}/${file}?token=${token}`);
+      expect(res.status, file).toBe(404);
+    }
+    await setVisibility(video.up, "public");
+    expect((await api(`/videos/${video.up.videoId}/${video.jobId}/download.mp4`)).status).toBe(404);
+  });
+
   it("downloads only with a token that allows them", async () => {
     const video = await privateVideo();
     const url = `/videos/${video.up.videoId}/download.mp4`;

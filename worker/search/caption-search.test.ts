@@ -159,6 +159,19 @@ describe("what caption search may see", () => {
     await env.DB.prepare("INSERT INTO caption_cues_fts (caption_cues_fts) VALUES ('integrity-check')").run();
   });
 
+  it("finds the moments of a whole page of 100 videos in one query (D1 binds at most 100 parameters)", async () => {
+    const ids = Array.from({ length: 100 }, (_, i) => `v${String(i).padStart(19, "0")}`);
+    const { sql, binds } = momentsQuery('"sun"*', ids);
+    expect(binds.length).toBeLessThanOrEqual(100);
+    expect(
+      (
+        await env.DB.prepare(sql)
+          .bind(...binds)
+          .all()
+      ).success,
+    ).toBe(true);
+  });
+
   it("keeps caption search on its indexes", async () => {
     const plans = [
       listQuery({ limit: 24, q: "sunrise" }),

@@ -5,6 +5,8 @@
  * make it a prefix: `sun rise` → `"sun"* "rise"*` (every word must match).
  */
 
+import { escapeHtml } from "../contracts/html.ts";
+
 /** Words beyond this many are ignored: they cannot narrow a title search further in practice. */
 const MAX_TERMS = 12;
 
@@ -24,12 +26,5 @@ export const MARK_CLOSE = "\u0002";
 
 /** HTML-escapes `text` and turns the FTS5 markers into `<mark>` elements. */
 export function markHtml(text: string): string {
-  return text
-    .replace(/&/g, "&amp;")
-    .replace(/</g, "&lt;")
-    .replace(/>/g, "&gt;")
-    .replace(/"/g, "&quot;")
-    .replace(/'/g, "&#39;")
-    .replaceAll(MARK_OPEN, "<mark>")
-    .replaceAll(MARK_CLOSE, "</mark>");
+  return escapeHtml(text).replaceAll(MARK_OPEN, "<mark>").replaceAll(MARK_CLOSE, "</mark>");
 }

@@ -47,10 +47,11 @@ export function momentsQuery(match: string, videoIds: string[]): { sql: string; 
     "WITH hits AS MATERIALIZED (SELECT c.video_id AS video_id, c.start_ms AS start_ms, " +
     "bm25(caption_cues_fts) AS score, snippet(caption_cues_fts, 0, char(1), char(2), '…', 32) AS text " +
     "FROM caption_cues_fts JOIN caption_cues c ON c.id = caption_cues_fts.rowid " +
-    `WHERE caption_cues_fts MATCH ? AND c.video_id IN (${videoIds.map(() => "?").join(", ")})), ` +
+    // The page's ids as one JSON value: D1 binds at most 100 parameters, and a page holds up to 100 videos.
+    "WHERE caption_cues_fts MATCH ? AND c.video_id IN (SELECT value FROM json_each(?))), " +
     "ranked AS (SELECT *, row_number() OVER (PARTITION BY video_id ORDER BY score, start_ms) AS n FROM hits) " +
     "SELECT video_id, start_ms, text FROM ranked WHERE n <= ? ORDER BY video_id, start_ms";
-  return { sql, binds: [match, ...videoIds, MAX_MOMENTS] };
+  return { sql, binds: [match, JSON.stringify(videoIds), MAX_MOMENTS] };
 }
 
 /** The SQL for a page; exported so tests can EXPLAIN it. `match` is the FTS5 query, when `q` has one. */

@@ -4,6 +4,7 @@
  * direct creator upload's capability. The video's object decides; this
  * picks the id, the chunk plan and the defaults.
  */
+import { assertVisibilityPlayable } from "../playback/playback-access.ts";
 import { readConfig } from "../config.ts";
 import type { Visibility } from "../contracts/vocabulary.ts";
 import { titleFromFilename } from "../contracts/vocabulary.ts";
@@ -30,6 +31,7 @@ export type Requester = { clientKey: string; direct?: (DirectUse & { videoId: st
 
 export async function createUpload(env: Env, request: UploadRequest, requester: Requester, origin: "api" | "tus") {
   const config = readConfig(env);
+  assertVisibilityPlayable(env, request.visibility);
   const videoId = requester.direct?.videoId ?? newVideoId();
   const plan = planChunks(request.size, request.chunkSize ?? config.defaultChunkSize);
   const created = unwrap(

@@ -143,9 +143,10 @@ export class Packaging {
       case "package_completed": {
         if ((event.audio === null) !== (task.audio === null))
           return refuse("invalid_request", "The result does not match the task's audio track.");
-        this.store.updatePackageTask({ state: "done", heartbeatAt: now, retryAt: null, error: null });
-        // D1 first: the event carries the video as it now is, with its download URLs.
+        // D1 first: should its write fail, the task is still current and the transcoder's retry
+        // of this callback is taken; and the event then carries the video with its download URLs.
         await this.mirror({ state: "ready", jobId: task.jobId });
+        this.store.updatePackageTask({ state: "done", heartbeatAt: now, retryAt: null, error: null });
         await this.events.emit({
           videoId: this.store.video()!.videoId,
           type: "video.downloads.ready",

@@ -4,13 +4,13 @@
  * original file, byte for byte, and the operator's listing of what a video
  * stores.
  */
-import { type Context, Hono } from "hono";
+import { Hono } from "hono";
 import { describeRoute } from "hono-openapi";
 import { getVideo, updateVideo } from "../db/videos.ts";
-import { administrator, isOwnerOrAdministrator, owner, uploadToken } from "../http/auth.ts";
-import type { VideoRow } from "../db/schema.ts";
+import { administrator, owner, uploadToken } from "../http/auth.ts";
+import { attachment } from "../http/content-disposition.ts";
 import { PlaybackTokenQuerySchema } from "../contracts/playback-token.ts";
-import { mediaAccess, mintPlaybackToken, withPlaybackToken } from "../playback/playback-access.ts";
+import { assertVisibilityPlayable, viewerToken, withPlaybackToken } from "../playback/playback-access.ts";
 import { apiError, unwrap } from "../http/errors.ts";
 import { noSuchVideo, videoParam } from "../http/params.ts";
 import { validJson, validQuery } from "../http/validate.ts";
@@ -76,13 +76,14 @@ const editDocs = describeRoute({
   security: credentials.owner,
   responses: {
     200: jsonResponse(VideoSchema, "The video as edited."),
-    ...errorResponses(...JSON_BODY_ERRORS, ...TOKEN_ERRORS, "not_found"),
+    ...errorResponses(...JSON_BODY_ERRORS, ...TOKEN_ERRORS, "not_found", "private_playback_unavailable"),
   },
 });
 
 videos.patch("/:id", editDocs, videoParam, owner, validJson(VideoPatchSchema), async (c) => {
   const { id } = c.req.valid("param");
   const patch = c.req.valid("json");
+  assertVisibilityPlayable(c.env, patch.visibility);
   if (typeof patch.posterTime === "number") {
     // Past the end names no frame: refused, so the owner learns the length. Before it is known, frames clamp it.
     const duration = (await getVideo(c.env.DB, id))?.durationSec;
@@ -133,26 +134,9 @@ const videoDocs = describeRoute({
 videos.get("/:id", videoDocs, videoParam, validQuery(PlaybackTokenQuerySchema), async (c) => {
   const row = await getVideo(c.env.DB, c.req.valid("param").id);
   if (!row) throw noSuchVideo();
-  return c.json(withPlaybackToken(describeVideo(row), await viewerToken(c, row)), 200, { "Cache-Control": "no-store" });
+  const token = await viewerToken(c.env, row, c.req.valid("query").token, c.req.header("authorization"));
+  return c.json(withPlaybackToken(describeVideo(row), token), 200, { "Cache-Control": "no-store" });
 });
-
-/**
- * The playback token a private video's URLs carry for this viewer: the one
- * they came with, once checked, or for the owner and the administrator a
- * fresh one for an hour, so that their watch page plays. Public and
- * unlisted videos' URLs carry none.
- */
-async function viewerToken(c: Context<{ Bindings: Env }>, row: VideoRow): Promise<string | null> {
-  if (row.visibility !== "private") return null;
-  const presented = c.req.query("token");
-  if (presented === undefined && (await isOwnerOrAdministrator(c.env, row.id, c.req.header("authorization")))) {
-    return (await mintPlaybackToken(c.env, row, OWNER_TOKEN_SECONDS, "pd")).token;
-  }
-  return (await mediaAccess(c.env, row, presented)).token;
-}
-
-/** How long the owner's own watch page plays a private video before it asks again. */
-const OWNER_TOKEN_SECONDS = 3600;
 
 const sourceDocs = describeRoute({
   tags: ["videos"],
@@ -195,9 +179,3 @@ videos.get("/:id/storage", storageDocs, videoParam, administrator, async (c) => 
   if (!row && objects.length === 0) throw noSuchVideo();
   return c.json(describeStorage(id, objects, row?.playbackJob ?? null), 200, { "Cache-Control": "no-store" });
 });
-
-/** `attachment` with the user's filename, safely encoded (RFC 6266 / 8187). */
-function attachment(filename: string): string {
-  const ascii = filename.replace(/[^\x20-\x7e]|["\\]/g, "_");
-  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(filename)}`;
-}

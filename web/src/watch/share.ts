@@ -8,6 +8,8 @@
  * one shares links that carry it; the owner can mint a week-long one here.
  */
 import type { PlaybackToken } from "../../../worker/contracts/playback-token.ts";
+import { embedIframe, embedSize } from "../../../worker/contracts/embed.ts";
+import { MAX_PLAYBACK_TOKEN_SECONDS } from "../../../worker/contracts/vocabulary.ts";
 import type { Video } from "../../../worker/contracts/video.ts";
 import { errorMessage } from "../api.ts";
 import { h } from "../dom.ts";
@@ -26,23 +28,17 @@ export type ShareContext = {
 };
 
 /** How long the owner's shared links of a private video play: the longest a token may last. */
-const SHARED_TOKEN_SECONDS = 7 * 24 * 3600;
+const SHARED_TOKEN_SECONDS = MAX_PLAYBACK_TOKEN_SECONDS;
 
-/** The player's size in the embed code: 640 wide, the video's shape. */
+/** The embed code, as oEmbed answers it: the embed page (with the token, for a private video) at 640 wide. */
 export function embedCode(
   origin: string,
   video: Pick<Video, "id" | "title" | "width" | "height">,
   token: string | null,
 ): string {
-  const width = 640;
-  const height = video.width && video.height ? Math.round((width * video.height) / video.width) : 360;
   const src = new URL(`/embed/${video.id}`, origin);
   if (token) src.searchParams.set("token", token);
-  const title = video.title.replace(/&/g, "&amp;").replace(/"/g, "&quot;").replace(/</g, "&lt;");
-  return (
-    `<iframe src="${src.href.replace(/&/g, "&amp;")}" width="${width}" height="${height}" title="${title}" ` +
-    'frameborder="0" allow="autoplay; fullscreen; picture-in-picture" allowfullscreen></iframe>'
-  );
+  return embedIframe(src.href, embedSize(video), video.title);
 }
 
 /** The watch link, with the token and, when given, the time in whole seconds. */

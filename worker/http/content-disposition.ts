@@ -23,7 +23,12 @@ function encodeExtValue(text: string): string {
 
 /** The header for downloading a file named `base` (a title; `fallback` when it leaves nothing) plus `extension`. */
 export function attachmentNamed(base: string, extension: string, fallback = "video"): string {
-  const name = `${base.replace(UNSAFE_IN_NAMES, "_").trim() || fallback}${extension}`;
+  return attachment(`${base.replace(UNSAFE_IN_NAMES, "_").trim() || fallback}${extension}`);
+}
+
+/** The header for downloading a file named `filename` (the uploader's own name, or a title made one). */
+export function attachment(filename: string): string {
+  const name = filename.replace(UNSAFE_IN_NAMES, "_");
   const ascii = name.replace(/[^\x20-\x7e]/g, "_");
   return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeExtValue(name)}`;
 }
