@@ -66,6 +66,8 @@ export type CaptionsSearchBench = {
   pageSize: number;
   seedSeconds: { catalogue: number; cues: number };
   bytes: { withCues: number; withoutCues: number; cueText: number };
+  /** Bytes of each table and index of the file with cues (SQLite's dbstat), largest first. */
+  tables: Record<string, number>;
   /** What each query finds, counted once after seeding (not timed). */
   matches: Record<Kind, { q: string; videosByWords: number; cues: number; videosByCues: number; page: number }>;
   /** Per kind, each run's two statements, in ms: with every video's cues, and with none. */
@@ -286,6 +288,14 @@ export async function benchCaptionsSearch(
   const cueText = seedCaptions(withCues, cuesPerVideo);
   const cuesSeconds = (performance.now() - t) / 1000;
   checkIndexes(withCues);
+  const tables = Object.fromEntries(
+    (
+      withCues.prepare("SELECT name, sum(pgsize) AS bytes FROM dbstat GROUP BY name ORDER BY bytes DESC").all() as {
+        name: string;
+        bytes: number;
+      }[]
+    ).map((r) => [r.name, r.bytes]),
+  );
   withCues.close();
 
   // Reopened as the Worker's D1 would find them: default settings.
@@ -303,6 +313,7 @@ export async function benchCaptionsSearch(
       pageSize: PAGE,
       seedSeconds: { catalogue, cues: cuesSeconds },
       bytes: { withCues: statSync(withPath).size, withoutCues: statSync(withoutPath).size, cueText },
+      tables,
       matches,
       samples: {} as CaptionsSearchBench["samples"],
       steps: {} as CaptionsSearchBench["steps"],
@@ -378,7 +389,10 @@ export function captionsSearchRows(r: CaptionsSearchBench): (string | number)[][
     mb(r.bytes.withCues),
     `no cues: ${mb(r.bytes.withoutCues)}`,
     (r.bytes.withCues / r.bytes.withoutCues).toFixed(2),
-    `cue text ${mb(r.bytes.cueText)}; cues seeded in ${r.seedSeconds.cues.toFixed(0)} s`,
+    `cue text ${mb(r.bytes.cueText)}; of the file: ${Object.entries(r.tables)
+      .slice(0, 4)
+      .map(([name, bytes]) => `${name} ${mb(bytes)}`)
+      .join(", ")}; cues seeded in ${r.seedSeconds.cues.toFixed(0)} s`,
   ]);
   return rows;
 }
