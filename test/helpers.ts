@@ -2,13 +2,15 @@
 import { execFile, execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { createReadStream, readdirSync } from "node:fs";
-import { join } from "node:path";
+import { readFile } from "node:fs/promises";
+import { basename, join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { promisify } from "node:util";
 import { ffmpegPaths } from "../transcoder/ffmpeg-path.ts";
 import type { JobSpec } from "../worker/contracts/job.ts";
 import { type Video, VideoSchema } from "../worker/contracts/video.ts";
 import type { Stack } from "./stack.ts";
+import { upload, type UploadResult } from "../web/src/upload-client.ts";
 
 export const run = promisify(execFile);
 
@@ -93,6 +95,17 @@ export async function sha256File(path: string): Promise<string> {
   const hash = createHash("sha256");
   for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
   return hash.digest("hex");
+}
+
+/** Uploads the MP4 file at `path`, titled `title`, with the upload client the pages use. */
+export async function uploadFile(base: string, path: string, title: string): Promise<UploadResult> {
+  return upload({
+    endpoint: base,
+    file: new Blob([await readFile(path)]),
+    filename: basename(path),
+    contentType: "video/mp4",
+    title,
+  });
 }
 
 /** Fully processed: ready, and the whole ladder published (no progress left to report). */

@@ -3,13 +3,12 @@
 // one's cues at the times the SRT gave, and remembers the choice; a search
 // for a word only the captions say links to that moment, and the link
 // starts playback there.
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { upload } from "../../web/src/upload-client.ts";
-import { isFinal, makeVideo, waitForVideo } from "../helpers.ts";
+import { isFinal, makeVideo, uploadFile, waitForVideo } from "../helpers.ts";
 import { startStack, type Stack } from "../stack.ts";
 import { launchBrowser, shot } from "./helpers.ts";
 import { type Observed, observe as observePage } from "./page-probes.ts";
@@ -65,13 +64,7 @@ beforeAll(async () => {
     makeVideo(join(dir, "marsh.mp4"), { size: "320x240", seconds: 20 }),
     launchBrowser(),
   ]);
-  const up = await upload({
-    endpoint: stack.url,
-    file: new Blob([await readFile(path)]),
-    filename: "marsh.mp4",
-    contentType: "video/mp4",
-    title: "Marsh at sunrise",
-  });
+  const up = await uploadFile(stack.url, path, "Marsh at sunrise");
   videoId = up.videoId;
   await waitForVideo(stack.url, videoId, isFinal, 240_000);
   for (const [lang, body, type] of [

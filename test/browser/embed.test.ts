@@ -5,15 +5,14 @@
 // playback token and shows a clear message without one; and the watch page's
 // Share control copies a link at the current time and the embed code.
 import { createServer, type Server } from "node:http";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, BrowserContext, Frame, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PlaybackToken } from "../../worker/contracts/playback-token.ts";
-import { upload } from "../../web/src/upload-client.ts";
-import { isFinal, makeVideo, waitForVideo } from "../helpers.ts";
+import { isFinal, makeVideo, uploadFile, waitForVideo } from "../helpers.ts";
 import { startStack, type Stack } from "../stack.ts";
 import { launchBrowser, shot } from "./helpers.ts";
 import { type Observed, observe as observePage } from "./page-probes.ts";
@@ -44,13 +43,7 @@ function startSite(): Promise<Server> {
 }
 
 async function uploaded(path: string, title: string): Promise<{ videoId: string; uploadToken: string }> {
-  const up = await upload({
-    endpoint: stack.url,
-    file: new Blob([await readFile(path)]),
-    filename: "clip.mp4",
-    contentType: "video/mp4",
-    title,
-  });
+  const up = await uploadFile(stack.url, path, title);
   await waitForVideo(stack.url, up.videoId, isFinal, 180_000);
   return up;
 }

@@ -9,9 +9,8 @@ import { join } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SOURCE_REASONS } from "../../worker/contracts/vocabulary.ts";
-import { upload } from "../../web/src/upload-client.ts";
 import { makeRealWorld } from "../../transcoder/testing/media.ts";
-import { isFinal, makeVideo, waitForVideo } from "../helpers.ts";
+import { isFinal, makeVideo, uploadFile, waitForVideo } from "../helpers.ts";
 import { startStack, type Stack } from "../stack.ts";
 import { launchBrowser, shot } from "./helpers.ts";
 import { type Observed, observe as observePage } from "./page-probes.ts";
@@ -163,13 +162,7 @@ describe("real-world media in the browser", () => {
 
   it("shows no Audio menu for one track, and the transcoder's warning for a file cut short", async () => {
     // A faststart MP4 cut at 60%: its index promises 6 s, about 3.6 s play.
-    const up = await upload({
-      endpoint: stack.url,
-      file: new Blob([await readFile(truncatedPath)]),
-      filename: "cut.mp4",
-      contentType: "video/mp4",
-      title: "Cut short",
-    });
+    const up = await uploadFile(stack.url, truncatedPath, "Cut short");
     const ready = await waitForVideo(stack.url, up.videoId, isFinal, 120_000);
     expect(ready.warnings.map((w) => w.code)).toEqual(["source_truncated"]);
     const page = observe(await context.newPage());

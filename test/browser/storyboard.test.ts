@@ -2,14 +2,13 @@
 // a video processed for real has a storyboard, and hovering the watch page's
 // seek bar shows its tile for the time under the pointer (a sprite sheet
 // that loads) with that time; a click seeks there.
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Video } from "../../worker/contracts/video.ts";
-import { upload } from "../../web/src/upload-client.ts";
-import { isFinal, makeVideo, waitForVideo } from "../helpers.ts";
+import { isFinal, makeVideo, uploadFile, waitForVideo } from "../helpers.ts";
 import { startStack, type Stack } from "../stack.ts";
 import { launchBrowser, shot } from "./helpers.ts";
 import { type Observed, observe as observePage } from "./page-probes.ts";
@@ -29,13 +28,7 @@ beforeAll(async () => {
     makeVideo(join(dir, "clip.mp4"), { size: "640x360", seconds: 12 }),
     launchBrowser(),
   ]);
-  const up = await upload({
-    endpoint: stack.url,
-    file: new Blob([await readFile(path)]),
-    filename: "clip.mp4",
-    contentType: "video/mp4",
-    title: "Storyboard",
-  });
+  const up = await uploadFile(stack.url, path, "Storyboard");
   video = await waitForVideo(stack.url, up.videoId, isFinal, 180_000);
 });
 

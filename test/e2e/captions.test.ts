@@ -3,14 +3,13 @@
 // the master playlist and the subtitle playlist, with its cues at the times
 // the SRT gave; and a word said only in the captions finds the video, with
 // the moment it is said.
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ffmpegPaths } from "../../transcoder/ffmpeg-path.ts";
-import { upload } from "../../web/src/upload-client.ts";
 import { VideoPageSchema } from "../../worker/contracts/video.ts";
-import { makeVideo, run, waitForVideo } from "../helpers.ts";
+import { makeVideo, run, uploadFile, waitForVideo } from "../helpers.ts";
 import { startStack, type Stack } from "../stack.ts";
 
 let stack: Stack;
@@ -47,13 +46,7 @@ const SRT = [
 describe("captions on the real stack", () => {
   it("plays an SRT as a subtitle rendition ffprobe reads, and finds the video by what it says", async () => {
     const path = await makeVideo(join(dir, "lagoon.mp4"), { size: "320x240", seconds: 10 });
-    const up = await upload({
-      endpoint: stack.url,
-      file: new Blob([await readFile(path)]),
-      filename: "lagoon.mp4",
-      contentType: "video/mp4",
-      title: "Lagoon at dusk",
-    });
+    const up = await uploadFile(stack.url, path, "Lagoon at dusk");
     await waitForVideo(stack.url, up.videoId, (v) => v.status === "ready", 180_000);
 
     const put = await fetch(`${stack.url}/api/videos/${up.videoId}/captions/en`, {

@@ -2,13 +2,12 @@
 // with audio whose ladder is encoded in spans, downloads allowed by its
 // owner, made by a package task from the stitched ladder, and fetched whole
 // and by range as a viewer would.
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ffmpegPaths } from "../../transcoder/ffmpeg-path.ts";
-import { upload } from "../../web/src/upload-client.ts";
-import { acceptedJobs, isFinal, makeVideo, run, waitForVideo } from "../helpers.ts";
+import { acceptedJobs, isFinal, makeVideo, run, uploadFile, waitForVideo } from "../helpers.ts";
 import { startStack, type Stack } from "../stack.ts";
 
 let stack: Stack;
@@ -32,13 +31,7 @@ const probe = async (path: string, entries: string) =>
 describe("downloads", () => {
   it("makes an MP4 of the ladder once the owner allows it, with the video's duration, named after the title", async () => {
     const path = await makeVideo(join(dir, "clip.mp4"), { size: "640x360", seconds: 12 });
-    const up = await upload({
-      endpoint: stack.url,
-      file: new Blob([await readFile(path)]),
-      filename: "clip.mp4",
-      contentType: "video/mp4",
-      title: "Été à Paris",
-    });
+    const up = await uploadFile(stack.url, path, "Été à Paris");
     const owner = { authorization: `Bearer ${up.uploadToken}` };
     const ready = await waitForVideo(stack.url, up.videoId, isFinal, 240_000);
     expect(acceptedJobs(stack, up.videoId).filter((t) => t.span !== undefined).length).toBeGreaterThan(1);

@@ -10,8 +10,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ffmpegPaths } from "../../transcoder/ffmpeg-path.ts";
 import type { PlaybackToken } from "../../worker/contracts/playback-token.ts";
-import { upload } from "../../web/src/upload-client.ts";
-import { isFinal, makeVideo, run, waitForVideo } from "../helpers.ts";
+import { isFinal, makeVideo, run, uploadFile, waitForVideo } from "../helpers.ts";
 import { startStack, type Stack } from "../stack.ts";
 
 let stack: Stack;
@@ -27,13 +26,7 @@ beforeAll(async () => {
     makeVideo(join(dir, "course.mp4"), { size: "640x360", seconds: 6 }),
   ]);
   stack = started;
-  const up = await upload({
-    endpoint: stack.url,
-    file: new Blob([await readFile(clip)]),
-    filename: "course.mp4",
-    contentType: "video/mp4",
-    title: "Lesson one",
-  });
+  const up = await uploadFile(stack.url, clip, "Lesson one");
   videoId = up.videoId;
   ownerToken = up.uploadToken;
   const ready = await waitForVideo(stack.url, videoId, isFinal, 180_000);

@@ -4,7 +4,7 @@
 // with the `standardwebhooks` package, as a consumer would. One answers 500
 // three times before it answers 200 (the sender's backoff makes that about
 // 35 s: 5 s, 10 s, 20 s); one never answers, and must not delay another.
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -18,8 +18,7 @@ import {
   type EventType,
   WebhookCreatedSchema,
 } from "../../worker/contracts/events.ts";
-import { upload } from "../../web/src/upload-client.ts";
-import { isFinal, makeVideo, waitForVideo } from "../helpers.ts";
+import { isFinal, makeVideo, uploadFile, waitForVideo } from "../helpers.ts";
 import { startStack, type Stack } from "../stack.ts";
 
 const ADMIN_TOKEN = "e2e-admin-token-for-webhooks";
@@ -137,13 +136,7 @@ beforeAll(async () => {
     subscriptions.set(name, created.id);
   }
 
-  const up = await upload({
-    endpoint: stack.url,
-    file: new Blob([await readFile(clip)]),
-    filename: "clip.mp4",
-    contentType: "video/mp4",
-    title: "Told by webhooks",
-  });
+  const up = await uploadFile(stack.url, clip, "Told by webhooks");
   videoId = up.videoId;
   await waitForVideo(stack.url, videoId, isFinal, 120_000);
 });
