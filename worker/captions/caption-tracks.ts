@@ -2,7 +2,10 @@
  * A video's caption tracks where they live: the WebVTT in R2 (one object per
  * language), the track's row in D1 `captions`, and its cues in
  * `caption_cues` for search. A track's cues are replaced in one D1 batch (a
- * transaction), so search sees the old track or the new one, never half.
+ * transaction), so search sees the old track or the new one, never half. The
+ * track's `captions` row is written after its cues, in that batch: its
+ * triggers rebuild the video's transcript (`caption_transcripts_fts`, drizzle
+ * 0011) from the cues then in place.
  */
 import { and, asc, eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";

@@ -113,7 +113,7 @@ export const VideoPageSchema = z
     items: z.array(
       VideoSchema.extend({
         highlight: HighlightSchema.optional(),
-        /** With `q`, when the video's captions match: its best cues (at most 3), in time order. */
+        /** With `q`, when a cue of the video's captions holds every word: its best such cues (at most 3), in time order. */
         moments: z.array(MomentSchema).max(3).optional(),
       }),
     ),

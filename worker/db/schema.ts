@@ -165,7 +165,9 @@ export type CaptionRow = typeof captions.$inferSelect;
 /**
  * Every cue of every track, as plain text, for search: `caption_cues_fts`
  * (FTS5, external content on this table) indexes those of public, ready
- * videos. A track's cues are only ever inserted and deleted, never updated.
+ * videos, and `caption_transcripts_fts` (drizzle 0011) holds each such
+ * video's cues as one row. A track's cues are only ever inserted and deleted,
+ * never updated.
  */
 export const captionCues = sqliteTable(
   "caption_cues",

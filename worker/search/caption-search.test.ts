@@ -5,7 +5,7 @@
 // tracks are written straight to D1 and R2, as the caption API leaves them.
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { putTrack } from "../captions/caption-tracks.ts";
+import { deleteTrack, putTrack } from "../captions/caption-tracks.ts";
 import { readCaptions } from "../captions/webvtt.ts";
 import { updateVideo } from "../db/videos.ts";
 import { type SeedFields, seedVideo } from "../testing/catalogue.ts";
@@ -92,6 +92,24 @@ describe("searching what videos say", () => {
     ]);
   });
 
+  it("takes a caption-only match's moments from the page's videos only", async () => {
+    const first = await captioned({ title: "Marsh" }, [[1, "a bittern booms"]]);
+    const second = await captioned({ title: "Reeds" }, [[2, "the bittern again, a bittern"]]);
+    const page = await search("q=bittern&limit=1");
+    expect(page.items).toHaveLength(1);
+    const [shown] = page.items;
+    expect(shown.moments).toHaveLength(1);
+    const { sql, binds } = momentsQuery('"bittern"*', [shown.id]);
+    const rows = (
+      await env.DB.prepare(sql)
+        .bind(...binds)
+        .all<{ video_id: string }>()
+    ).results;
+    // Both videos say it; only the page's one is read.
+    expect(rows.map((r) => r.video_id)).toEqual([shown.id]);
+    expect([first, second]).toContain(shown.id);
+  });
+
   it("pages through words and caption matches alike, neither repeating nor skipping one", async () => {
     const byWords: string[] = [];
     const bySaid: string[] = [];
@@ -159,6 +177,42 @@ describe("what caption search may see", () => {
     await env.DB.prepare("INSERT INTO caption_cues_fts (caption_cues_fts) VALUES ('integrity-check')").run();
   });
 
+  it("keeps one transcript per public, ready video, of all its tracks, through every change", async () => {
+    const transcript = async (id: string) =>
+      (
+        await env.DB.prepare(
+          "SELECT t.text FROM caption_transcripts_fts t JOIN videos v ON v.rowid = t.rowid WHERE v.id = ?",
+        )
+          .bind(id)
+          .all<{ text: string }>()
+      ).results.map((r) => r.text);
+    const id = await captioned({ title: "Fjord", status: "processing" }, [[1, "an orca surfaces"]]);
+    expect(await transcript(id)).toEqual([]);
+    await updateVideo(env.DB, id, { status: "ready" });
+    expect(await transcript(id)).toEqual(["an orca surfaces"]);
+    await caption(id, [[2, "une orque"]], "fr");
+    expect(await transcript(id)).toEqual(["an orca surfaces\nune orque"]);
+    await caption(id, [[3, "two orcas"]]);
+    expect(await transcript(id)).toEqual(["two orcas\nune orque"]);
+    expect(await deleteTrack(env, id, "en")).toBe(true);
+    expect(await transcript(id)).toEqual(["une orque"]);
+    await updateVideo(env.DB, id, { visibility: "unlisted" });
+    expect(await transcript(id)).toEqual([]);
+    await updateVideo(env.DB, id, { visibility: "public" });
+    expect(ids(await search("q=orque"))).toEqual([id]);
+    const { rowid } = (await env.DB.prepare("SELECT rowid FROM videos WHERE id = ?")
+      .bind(id)
+      .first<{ rowid: number }>())!;
+    await env.DB.prepare("DELETE FROM videos WHERE id = ?").bind(id).run();
+    expect(
+      await env.DB.prepare("SELECT count(*) AS n FROM caption_transcripts_fts WHERE rowid = ?").bind(rowid).first("n"),
+    ).toBe(0);
+    expect(ids(await search("q=orque"))).toEqual([]);
+    await env.DB.prepare(
+      "INSERT INTO caption_transcripts_fts (caption_transcripts_fts) VALUES ('integrity-check')",
+    ).run();
+  });
+
   it("finds the moments of a whole page of 100 videos in one query (D1 binds at most 100 parameters)", async () => {
     const ids = Array.from({ length: 100 }, (_, i) => `v${String(i).padStart(19, "0")}`);
     const { sql, binds } = momentsQuery('"sun"*', ids);
@@ -173,25 +227,38 @@ describe("what caption search may see", () => {
   });
 
   it("keeps caption search on its indexes", async () => {
-    const plans = [
-      listQuery({ limit: 24, q: "sunrise" }),
-      listQuery({ limit: 24, q: "sun", tag: "travel" }),
-      listQuery({ limit: 24, q: "sun", sort: "newest" }),
-      momentsQuery('"sun"*', ["a", "b"]),
-    ];
-    for (const { sql, binds } of plans) {
+    const explain = async ({ sql, binds }: { sql: string; binds: unknown[] }) => {
       const plan = (
         await env.DB.prepare(`EXPLAIN QUERY PLAN ${sql}`)
           .bind(...binds)
           .all<{ detail: string }>()
       ).results.map((r) => r.detail);
-      // Cues and videos are read by key from what the full-text index found, never walked.
+      // Cues and videos are read by key, never walked.
       const walks = plan.filter(
         (d) => /^SCAN (c|caption_cues|v|videos)\b/.test(d) || /^SEARCH v USING INDEX videos_listing/.test(d),
       );
       expect({ sql, walks }).toEqual({ sql, walks: [] });
-      expect(plan.some((d) => d.startsWith("SCAN caption_cues_fts VIRTUAL TABLE INDEX"))).toBe(true);
-      expect(plan).toContain("SEARCH c USING INTEGER PRIMARY KEY (rowid=?)");
+      return plan;
+    };
+    for (const page of [
+      listQuery({ limit: 24, q: "sunrise" }),
+      listQuery({ limit: 24, q: "sun", tag: "travel" }),
+      listQuery({ limit: 24, q: "sun", sort: "newest" }),
+    ]) {
+      // A page matches videos by their transcripts, each read by its rowid: no cue is read at all.
+      const plan = await explain(page);
+      expect(plan.some((d) => d.startsWith("SCAN caption_transcripts_fts VIRTUAL TABLE INDEX"))).toBe(true);
+      expect(plan).toContain("SEARCH v USING INTEGER PRIMARY KEY (rowid=?)");
+      expect(plan.some((d) => /caption_cues/.test(d))).toBe(false);
     }
+    // Moments read the page's videos' cues by `caption_cues_track`, and match the full-text index once:
+    // never probed by rowid (FTS5 writes a rowid constraint as `=` in its index string), once per cue.
+    const plan = await explain(momentsQuery('"sun"*', ["a", "b"]));
+    expect(plan.some((d) => /^SEARCH pc USING (COVERING )?INDEX caption_cues_track \(video_id=\?\)/.test(d))).toBe(
+      true,
+    );
+    expect(plan.filter((d) => d.startsWith("SCAN caption_cues_fts VIRTUAL TABLE INDEX"))).toHaveLength(1);
+    expect(plan.some((d) => /caption_cues_fts VIRTUAL TABLE INDEX \d+:.*=/.test(d))).toBe(false);
+    expect(plan).toContain("SEARCH c USING INTEGER PRIMARY KEY (rowid=?)");
   });
 });

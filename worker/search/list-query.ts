@@ -6,8 +6,8 @@
  * `tag` (tested with EXPLAIN QUERY PLAN). Ranking is bm25 with title weighted
  * above tags above description; videos that match only in what they say
  * (their captions) come after every video whose words match, ranked by their
- * best cue. Runtime-neutral: the search benchmark runs the same SQL on
- * node:sqlite.
+ * transcript (`caption_transcripts_fts`, one row per video). Runtime-neutral:
+ * the search benchmark runs the same SQL on node:sqlite.
  */
 import type { Sort } from "../contracts/vocabulary.ts";
 import { decodeCursor } from "./cursor.ts";
@@ -19,12 +19,12 @@ export type ListParams = { q?: string; tag?: string; sort?: Sort; limit: number;
 const BM25 = "bm25(videos_fts, 10.0, 5.0, 1.0)";
 
 /**
- * The rank of a video found only in its captions, from its best cue's bm25.
+ * The rank of a video found only in its captions, from its transcript's bm25.
  * FTS5's bm25 is never positive (better is lower), so every words match
- * ranks at or below 0, and this maps a cue's score into (0, 1], keeping its
- * order: after all of them, best cue first.
+ * ranks at or below 0, and this maps a transcript's score into (0, 1],
+ * keeping its order: after all of them, best transcript first.
  */
-const SAID_RANK = "1.0 / (1.0 - said.best)";
+const SAID_RANK = "1.0 / (1.0 - bm25(caption_transcripts_fts))";
 
 export type Order = { key: string; dir: "ASC" | "DESC" };
 const ORDERS: Record<Sort, Order> = {
@@ -43,12 +43,17 @@ export const MAX_MOMENTS = 3;
  * with the matches between FTS5 markers. `match` is `ftsQuery`'s output.
  */
 export function momentsQuery(match: string, videoIds: string[]): { sql: string; binds: unknown[] } {
+  // One pass over the cues matching `match`, each kept only if its rowid is one of the page's videos'
+  // cues (read by `caption_cues_track` into a list once): bm25, snippet and the cue's row are then read
+  // for the page's matches alone. The `+` keeps that list a filter: as a constraint, FTS5 would be
+  // probed once per cue id, and each probe of a prefix query (`"sun"*`) merges its whole doclist again.
   const sql =
     "WITH hits AS MATERIALIZED (SELECT c.video_id AS video_id, c.start_ms AS start_ms, " +
     "bm25(caption_cues_fts) AS score, snippet(caption_cues_fts, 0, char(1), char(2), '…', 32) AS text " +
-    "FROM caption_cues_fts JOIN caption_cues c ON c.id = caption_cues_fts.rowid " +
+    "FROM caption_cues_fts JOIN caption_cues c ON c.id = caption_cues_fts.rowid WHERE caption_cues_fts MATCH ? " +
     // The page's ids as one JSON value: D1 binds at most 100 parameters, and a page holds up to 100 videos.
-    "WHERE caption_cues_fts MATCH ? AND c.video_id IN (SELECT value FROM json_each(?))), " +
+    "AND +caption_cues_fts.rowid IN (SELECT pc.id FROM json_each(?) page " +
+    "CROSS JOIN caption_cues pc ON pc.video_id = page.value)), " +
     "ranked AS (SELECT *, row_number() OVER (PARTITION BY video_id ORDER BY score, start_ms) AS n FROM hits) " +
     "SELECT video_id, start_ms, text FROM ranked WHERE n <= ? ORDER BY video_id, start_ms";
   return { sql, binds: [match, JSON.stringify(videoIds), MAX_MOMENTS] };
@@ -84,21 +89,14 @@ export function listQuery(params: ListParams): {
       `SELECT v.*, ${BM25} AS rank, highlight(videos_fts, 0, char(1), char(2)) AS hl_title, ` +
       "snippet(videos_fts, 2, char(1), char(2), '…', 24) AS hl_description " +
       `FROM videos_fts JOIN videos v ON v.rowid = videos_fts.rowid WHERE videos_fts MATCH ? AND ${filters}`;
-    // Every matching cue's score, over the cues of public, ready videos (the only ones indexed). FTS5
-    // computes bm25 only for a row of its own query, not inside an aggregate: the scores are kept first.
-    const cues =
-      "SELECT c.video_id AS video_id, bm25(caption_cues_fts) AS score FROM caption_cues_fts " +
-      "JOIN caption_cues c ON c.id = caption_cues_fts.rowid WHERE caption_cues_fts MATCH ?";
-    // The title stands as its own highlight, with nothing marked: the words are in what the video says.
-    // CROSS JOIN keeps the videos found as the outer loop, each read by its key; the planner would
-    // otherwise walk every listed video and look each up among them.
+    // Videos found in what they say: one row each in `caption_transcripts_fts` (only public, ready videos
+    // are indexed), so bm25 is computed once per matching video, not once per matching cue. The title
+    // stands as its own highlight, with nothing marked: the words are in what the video says.
     const said =
       `SELECT v.*, ${SAID_RANK} AS rank, v.title AS hl_title, '' AS hl_description ` +
-      "FROM (SELECT video_id, min(score) AS best FROM cues GROUP BY video_id) said " +
-      `CROSS JOIN videos v ON v.id = said.video_id WHERE ${filters} AND v.id NOT IN (SELECT id FROM words)`;
-    ctes =
-      `words AS MATERIALIZED (${words}), cues AS MATERIALIZED (${cues}), ` +
-      `matches AS (SELECT * FROM words UNION ALL ${said})`;
+      "FROM caption_transcripts_fts CROSS JOIN videos v ON v.rowid = caption_transcripts_fts.rowid " +
+      `WHERE caption_transcripts_fts MATCH ? AND ${filters} AND v.id NOT IN (SELECT id FROM words)`;
+    ctes = `words AS MATERIALIZED (${words}), matches AS (SELECT * FROM words UNION ALL ${said})`;
     binds.push(match, ...filterBinds, match, ...filterBinds);
   } else {
     ctes = `matches AS (SELECT v.* FROM videos v WHERE ${filters})`;
