@@ -225,7 +225,7 @@ describe("processing on the real stack", () => {
     expect(await decodesCleanly(playbackUrl(stack, ready.playback.hls!))).toBe(true);
 
     // After the grace (3 s here), the copy the first viewers played (its playlist was read above) is
-    // gone: the source, the ladder, the poster.
+    // gone: the source, the ladder, the poster, the ladder's frames and their storyboard.
     const job = ready.playback.poster!.split("/").at(-2);
     const prefix = `videos/${up.videoId}/`;
     const kinds = () =>
@@ -234,7 +234,10 @@ describe("processing on the real stack", () => {
     while (kinds().includes(`jobs/${job}/source`) && Date.now() < deadline)
       await new Promise((r) => setTimeout(r, 500));
     expect(kinds()).toEqual(
-      ["source", ...["240p", "audio_0", "master.m3u8", "poster.jpg"].map((f) => `jobs/${job}/${f}`)].sort(),
+      [
+        "source",
+        ...["240p", "audio_0", "master.m3u8", "poster.jpg", "frames", "storyboard.vtt"].map((f) => `jobs/${job}/${f}`),
+      ].sort(),
     );
     console.log(
       `a 2 min H.264 source was ready ${readyAfter} ms after completion, with ${segmentsAtReady} of 30 segments`,

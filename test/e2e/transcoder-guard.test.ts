@@ -120,7 +120,14 @@ describe("the transcoder on the real stack", () => {
     }
     expect(video.status).toBe("failed");
     expect(video.error).toBe(NOT_ACCEPTED_REASON);
-    expect(video.playback).toEqual({ hls: null, poster: null });
+    expect(video.playback).toEqual({
+      hls: null,
+      poster: null,
+      thumbnail: null,
+      storyboard: null,
+      download: null,
+      audioDownload: null,
+    });
     // Only the uploaded source is stored: no job wrote a single file.
     expect(storedKeys(stack.stateDir, `videos/${up.videoId}/`)).toEqual([`videos/${up.videoId}/source`]);
   });
