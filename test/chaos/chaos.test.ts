@@ -55,7 +55,10 @@ async function blob(path: string) {
 describe("a stack under faults", () => {
   let stack: Stack;
   beforeAll(async () => {
-    stack = await startStack({ env: { JOB_HEARTBEAT_TIMEOUT_SECONDS: "8" } });
+    // A short watchdog, so a killed transcoder is noticed within the test; 15 s, not 8: the top rung's
+    // span of a 1080p source now also writes its frames, and on 2 loaded cores a slow try was presumed
+    // dead four times over (CI, d953786).
+    stack = await startStack({ env: { JOB_HEARTBEAT_TIMEOUT_SECONDS: "15" } });
   });
   afterAll(async () => {
     await stack?.stop();
